@@ -1,0 +1,151 @@
+"""Typed domain events and how they reach the outbox.
+
+An event is a small pydantic model carrying ids, never personal data. Each type declares the
+consumers (worker services) that receive it; :func:`emit` writes it to the outbox in the caller's
+transaction, and the relay publishes it after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.models.outbox import OutboxEvent
+
+
+class Consumer(StrEnum):
+    MATCHING = "matching"
+    NOTIFICATIONS = "notifications"
+
+
+def queue_name(consumer: Consumer) -> str:
+    return f"maillon:{consumer.value}"
+
+
+def job_id(consumer: Consumer, event_id: uuid.UUID) -> str:
+    """The arq job id of an event for one consumer.
+
+    arq keys jobs by id across all queues, so the consumer is part of the id: one event, one job
+    per consumer, never two.
+    """
+    return f"{consumer.value}:{event_id}"
+
+
+class Event(BaseModel):
+    """Base of every event payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[str]
+    consumers: ClassVar[frozenset[Consumer]]
+
+    registry: ClassVar[dict[str, type[Event]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        event_type = cls.__dict__.get("type")
+        if event_type is None:
+            return
+        known = Event.registry.get(event_type)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"event type {event_type!r} declared twice")
+        Event.registry[event_type] = cls
+
+    @classmethod
+    def parse(cls, event_type: str, payload: dict[str, Any]) -> Event:
+        try:
+            model = Event.registry[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+        return model.model_validate(payload)
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+def consumers_of(event_type: str) -> frozenset[Consumer]:
+    model = Event.registry.get(event_type)
+    return model.consumers if model is not None else frozenset()
+
+
+def emit(session: AsyncSession, event: Event, *, request_id: str | None = None) -> OutboxEvent:
+    """Add ``event`` to the outbox inside the session's transaction (published after commit)."""
+    row = OutboxEvent(type=event.type, payload=event.model_dump(mode="json"), request_id=request_id)
+    session.add(row)
+    return row
+
+
+_BOTH = frozenset({Consumer.MATCHING, Consumer.NOTIFICATIONS})
+_NOTIFY = frozenset({Consumer.NOTIFICATIONS})
+
+
+# The catalogue. Payloads carry ids only: consumers load fresh rows.
+
+
+class OfferPublished(Event):
+    type: ClassVar[str] = "offer.published"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    offer_id: uuid.UUID
+
+
+class OfferUpdated(Event):
+    type: ClassVar[str] = "offer.updated"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    offer_id: uuid.UUID
+
+
+class OfferClosed(Event):
+    type: ClassVar[str] = "offer.closed"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    offer_id: uuid.UUID
+
+
+class CandidateCreated(Event):
+    type: ClassVar[str] = "candidate.created"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    candidate_id: uuid.UUID
+
+
+class CandidateUpdated(Event):
+    type: ClassVar[str] = "candidate.updated"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    candidate_id: uuid.UUID
+
+
+class CandidatePlaced(Event):
+    type: ClassVar[str] = "candidate.placed"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    candidate_id: uuid.UUID
+    offer_id: uuid.UUID
+
+
+class CandidateAnonymised(Event):
+    type: ClassVar[str] = "candidate.anonymised"
+    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    candidate_id: uuid.UUID
+
+
+class IntakeReceived(Event):
+    type: ClassVar[str] = "intake.received"
+    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    intake_id: uuid.UUID
+    candidate_id: uuid.UUID
+
+
+class MatchSuggested(Event):
+    type: ClassVar[str] = "match.suggested"
+    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    match_id: uuid.UUID
+    offer_id: uuid.UUID
+    candidate_id: uuid.UUID
+
+
+class CallbackOverdue(Event):
+    type: ClassVar[str] = "callback.overdue"
+    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    callback_id: uuid.UUID

@@ -1,0 +1,88 @@
+"""Structured JSON logs that never carry personal data.
+
+Log events name things by id. As a safety net, values under keys known to hold personal data are
+replaced before rendering, whatever a caller passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+PERSONAL_KEYS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "name",
+        "full_name",
+        "email",
+        "phone",
+        "address",
+        "birth_year",
+        "birth_date",
+        "sex",
+        "password",
+        "token",
+        "authorization",
+        "api_key",
+        "secret",
+    }
+)
+REDACTED = "[masqué]"
+
+
+def redact_personal_data(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key.lower() in PERSONAL_KEYS:
+            event_dict[key] = REDACTED
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_personal_data,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    # Libraries (uvicorn, arq, alembic) log through the standard library: same format, same level.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's access log puts full URLs in messages; requests are logged by our middleware.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)  # type: ignore[no-any-return]

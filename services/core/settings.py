@@ -1,0 +1,90 @@
+"""Instance settings: one class, read from the environment (prefix ``MAILLON_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "dev-only-change-me"
+
+
+def _both(name: str) -> AliasChoices:
+    """Read ``MAILLON_<NAME>`` and, as the wider ecosystem does, plain ``<NAME>``."""
+    return AliasChoices(f"MAILLON_{name}", name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MAILLON_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Connections. Unset means "start the embedded PostgreSQL / Redis" (see services/core/embedded.py).
+    database_url: str | None = Field(default=None, validation_alias=_both("DATABASE_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=_both("REDIS_URL"))
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_connect_timeout: float = Field(default=5.0, gt=0)
+
+    # Where the embedded PostgreSQL and Redis keep their data (reused across runs).
+    state_dir: Path = Path(".maillon")
+    # Reference data directory (QPV, ROME, communes) loaded by ``maillon up`` when not loaded yet.
+    data_dir: Path | None = None
+
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+
+    # HTTP
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)
+    page_size_default: int = Field(default=50, ge=1)
+    page_size_max: int = Field(default=200, ge=1)
+
+    # Logs
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Outbox relay and workers
+    relay_batch_size: int = Field(default=200, ge=1, le=10_000)
+    relay_poll_interval: float = Field(default=0.5, gt=0)
+    job_max_tries: int = Field(default=5, ge=1, le=50)
+    job_retry_base_seconds: float = Field(default=2.0, gt=0)
+    job_retry_max_seconds: float = Field(default=600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key.get_secret_value() == _DEV_SECRET or len(
+                self.secret_key.get_secret_value()
+            ) < 32:
+                raise ValueError(
+                    "MAILLON_SECRET_KEY doit être défini (32 caractères au moins) en production"
+                )
+            if not self.database_url or not self.redis_url:
+                raise ValueError("DATABASE_URL et REDIS_URL sont obligatoires en production")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The configured URL with the asyncpg driver, whatever scheme was given."""
+        if self.database_url is None:
+            raise RuntimeError("database_url is not set (embedded PostgreSQL not started)")
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL doit être une URL postgresql://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
