@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key.get_secret_value() == _DEV_SECRET or len(
-                self.secret_key.get_secret_value()
-            ) < 32:
+            if (
+                self.secret_key.get_secret_value() == _DEV_SECRET
+                or len(self.secret_key.get_secret_value()) < 32
+            ):
                 raise ValueError(
                     "MAILLON_SECRET_KEY doit être défini (32 caractères au moins) en production"
                 )
@@ -79,7 +80,12 @@ class Settings(BaseSettings):
 
 
 def to_asyncpg_url(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://", "postgresql+psycopg://"):
+    for prefix in (
+        "postgresql+asyncpg://",
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+    ):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError("DATABASE_URL doit être une URL postgresql://")

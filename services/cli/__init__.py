@@ -1,0 +1,8 @@
+"""Command-line interface. Each module registers its commands on :data:`app`."""
+
+from services.cli import reference, run  # noqa: F401  (registers commands)
+from services.cli.app import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,13 @@
+"""The ``maillon`` command: one entry point for operators, the README, CI and containers."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="maillon",
+    help="Maillon : offres des clauses sociales, candidats, rappel sous 30 jours.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
