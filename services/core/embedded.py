@@ -35,12 +35,12 @@ class EmbeddedPostgres:
 
 def start_postgres(state_dir: Path) -> EmbeddedPostgres:
     """Start (or join) the embedded PostgreSQL under ``state_dir/postgres``."""
-    import pgserver  # imported here: only the embedded mode needs it
+    from pgserver import get_server  # type: ignore[attr-defined]  # embedded mode only
 
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     data_dir = state_dir / "postgres"
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     url = f"postgresql://postgres@/postgres?host={quote(socket_dir, safe='')}"
@@ -100,7 +100,8 @@ def start_redis(state_dir: Path, *, port: int = 0) -> EmbeddedRedis:
         "--loglevel", "warning",
         "--logfile", str(data_dir / "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Our own binary and arguments, no shell.
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
     embedded = EmbeddedRedis(data_dir=data_dir, socket=socket, process=process)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

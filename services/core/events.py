@@ -43,25 +43,27 @@ class Event(BaseModel):
     type: ClassVar[str]
     consumers: ClassVar[frozenset[Consumer]]
 
-    registry: ClassVar[dict[str, type[Event]]] = {}
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("type")
         if event_type is None:
             return
-        known = Event.registry.get(event_type)
+        known = EVENT_TYPES.get(event_type)
         if known is not None and known.__qualname__ != cls.__qualname__:
             raise TypeError(f"event type {event_type!r} declared twice")
-        Event.registry[event_type] = cls
+        EVENT_TYPES[event_type] = cls
 
-    @classmethod
-    def parse(cls, event_type: str, payload: dict[str, Any]) -> Event:
-        try:
-            model = Event.registry[event_type]
-        except KeyError:
-            raise UnknownEventType(event_type) from None
-        return model.model_validate(payload)
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+"""Every declared event type, by name."""
+
+
+def parse_event(event_type: str, payload: dict[str, Any]) -> Event:
+    try:
+        model = EVENT_TYPES[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+    return model.model_validate(payload)
 
 
 class UnknownEventType(LookupError):
@@ -69,7 +71,7 @@ class UnknownEventType(LookupError):
 
 
 def consumers_of(event_type: str) -> frozenset[Consumer]:
-    model = Event.registry.get(event_type)
+    model = EVENT_TYPES.get(event_type)
     return model.consumers if model is not None else frozenset()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEV_SECRET = "dev-only-change-me"
+_DEV_SECRET = "dev-only-change-me"  # noqa: S105  (refused in production, see below)
 
 
 def _both(name: str) -> AliasChoices:
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
 
-    # Connections. Unset means "start the embedded PostgreSQL / Redis" (see services/core/embedded.py).
+    # Connections. Unset: the embedded PostgreSQL / Redis are started (services/core/embedded.py).
     database_url: str | None = Field(default=None, validation_alias=_both("DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=_both("REDIS_URL"))
     database_pool_size: int = Field(default=10, ge=1, le=200)
@@ -52,7 +53,10 @@ class Settings(BaseSettings):
 
     # Outbox relay and workers
     relay_batch_size: int = Field(default=200, ge=1, le=10_000)
-    relay_poll_interval: float = Field(default=0.5, gt=0)
+    relay_poll_interval: float = Field(default=0.2, gt=0)
+    outbox_retention_days: int = Field(default=30, ge=1)
+    # Liveness files of the workers and the relay (checked by `maillon health …`).
+    heartbeat_dir: Path = Path(tempfile.gettempdir())
     job_max_tries: int = Field(default=5, ge=1, le=50)
     job_retry_base_seconds: float = Field(default=2.0, gt=0)
     job_retry_max_seconds: float = Field(default=600.0, gt=0)

@@ -25,7 +25,7 @@ metadata.naming_convention = NAMING_CONVENTION
 
 
 class TableBase(SQLModel):
-    """Base of every table: ``id`` (UUID v7), ``created_at`` and ``updated_at`` (timestamptz, UTC)."""
+    """Base of every table: ``id`` (UUID v7), ``created_at``, ``updated_at`` (timestamptz, UTC)."""
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     created_at: datetime = Field(

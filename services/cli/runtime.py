@@ -1,0 +1,70 @@
+"""Where the CLI finds PostgreSQL and Redis: the configured ones, or the embedded ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import typer
+
+from services.core.embedded import start_postgres, start_redis
+from services.core.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        assert self.settings.database_url is not None
+        return self.settings.database_url
+
+    @property
+    def redis_url(self) -> str:
+        assert self.settings.redis_url is not None
+        return self.settings.redis_url
+
+    def stop(self) -> None:
+        """Stop the embedded servers this runtime started, last started first."""
+        while self._stops:
+            self._stops.pop()()
+
+
+def resolve(settings: Settings, *, redis: bool = True) -> Runtime:
+    """Settings with both URLs set, starting the embedded servers for those left unset."""
+    updates: dict[str, str] = {}
+    runtime = Runtime(settings)
+    if settings.database_url is None:
+        typer.echo(f"PostgreSQL embarqué ({settings.state_dir}/postgres)…", err=True)
+        postgres = start_postgres(settings.state_dir)
+        runtime._stops.append(postgres.stop)
+        updates["database_url"] = postgres.url
+    if redis and settings.redis_url is None:
+        typer.echo(f"Redis embarqué ({settings.state_dir}/redis)…", err=True)
+        server = start_redis(settings.state_dir)
+        runtime._stops.append(server.stop)
+        updates["redis_url"] = server.url
+    runtime.settings = settings.model_copy(update=updates)
+    return runtime
+
+
+def require_configured(settings: Settings, *, redis: bool = True) -> Settings:
+    """For the single-part commands run by containers: no embedded fallback, a clear error."""
+    missing = [
+        name
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("REDIS_URL", settings.redis_url),
+        )
+        if value is None and (redis or name == "DATABASE_URL")
+    ]
+    if missing:
+        typer.echo(
+            f"{' et '.join(missing)} doit être défini pour cette commande "
+            "(`maillon up` démarre des serveurs embarqués).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return settings

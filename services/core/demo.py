@@ -1,0 +1,26 @@
+"""``maillon up --demo``: a small believable territory to try Maillon with.
+
+Each domain adds its loader to :data:`DEMO_LOADERS` (organisations, contracts and offers,
+candidates…). Loaders are idempotent: running ``up --demo`` twice loads nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.db import SessionMaker, unit_of_work
+
+DemoLoader = Callable[[AsyncSession], Awaitable[str]]
+
+DEMO_LOADERS: list[DemoLoader] = []
+
+
+async def load_demo(sessionmaker: SessionMaker) -> str:
+    """Run every demo loader in one transaction; return what was loaded, in French."""
+    if not DEMO_LOADERS:
+        return "Jeu de démonstration : aucun domaine n'en fournit encore."
+    async with unit_of_work(sessionmaker) as session:
+        lines = [await loader(session) for loader in DEMO_LOADERS]
+    return "Jeu de démonstration :\n" + "\n".join(f"  {line}" for line in lines)

@@ -1,0 +1,100 @@
+"""The outbox relay: committed events → arq queues, exactly one job per event and consumer.
+
+Safe in several processes at once: each batch is claimed with ``FOR UPDATE SKIP LOCKED``. If Redis
+is unreachable the transaction rolls back and the events stay pending until it is back. An event
+enqueued but not yet marked (crash between the two) is enqueued again under the same job id, which
+arq refuses while the first job or its result exists, and the consumers are idempotent anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from services.core.clock import now
+from services.core.db import SessionMaker, unit_of_work
+from services.core.events import consumers_of, job_id, queue_name
+from services.core.heartbeat import Heartbeat
+from services.core.logging import get_logger
+from services.core.models.outbox import OutboxEvent
+
+log = get_logger(__name__)
+
+JOB_FUNCTION = "handle_event"
+
+
+async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size: int) -> int:
+    """Publish one batch of pending events; return how many were published."""
+    async with unit_of_work(sessionmaker) as session:
+        rows = (
+            await session.scalars(
+                select(OutboxEvent)
+                .where(col(OutboxEvent.published_at).is_(None))
+                .order_by(col(OutboxEvent.occurred_at), col(OutboxEvent.id))
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in rows:
+            for consumer in sorted(consumers_of(row.type)):
+                await redis.enqueue_job(
+                    JOB_FUNCTION,
+                    str(row.id),
+                    _job_id=job_id(consumer, row.id),
+                    _queue_name=queue_name(consumer),
+                )
+        if rows:
+            await session.execute(
+                update(OutboxEvent)
+                .where(col(OutboxEvent.id).in_([r.id for r in rows]))
+                .values(published_at=now(), publish_attempts=OutboxEvent.publish_attempts + 1)
+            )
+        return len(rows)
+
+
+async def run_relay(
+    sessionmaker: SessionMaker,
+    redis: ArqRedis,
+    *,
+    batch_size: int,
+    poll_interval: float,
+    stop: asyncio.Event,
+    heartbeat: Heartbeat | None = None,
+) -> None:
+    """Relay until ``stop`` is set. Backs off (up to 30 s) while Redis or PostgreSQL fail."""
+    failures = 0
+    while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
+        try:
+            published = await relay_once(sessionmaker, redis, batch_size=batch_size)
+        except (RedisError, OSError, ConnectionError) as exc:
+            failures += 1
+            delay = min(30.0, poll_interval * 2**failures) * random.uniform(0.8, 1.2)  # noqa: S311
+            log.warning("relay_unavailable", error=type(exc).__name__, retry_in_s=round(delay, 2))
+            await _wait(stop, delay)
+            continue
+        except Exception as exc:  # database errors: keep the relay alive, retry later
+            failures += 1
+            delay = min(30.0, poll_interval * 2**failures)
+            log.error("relay_error", error=type(exc).__name__, retry_in_s=round(delay, 2))
+            await _wait(stop, delay)
+            continue
+        if failures:
+            log.info("relay_recovered", after_failures=failures)
+            failures = 0
+        if published:
+            log.debug("relay_published", count=published)
+        if published < batch_size:
+            await _wait(stop, poll_interval)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
