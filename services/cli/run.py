@@ -83,6 +83,7 @@ async def _relay(settings: Settings) -> None:
     from redis.exceptions import RedisError
 
     from services.core.db import create_engine, create_sessionmaker
+    from services.core.queue import SERIALIZERS
     from services.core.relay import run_relay
     from services.core.worker import redis_settings
 
@@ -95,7 +96,7 @@ async def _relay(settings: Settings) -> None:
     pool: ArqRedis | None = None
     while pool is None and not stop.is_set():
         try:
-            pool = await create_pool(redis_conf)
+            pool = await create_pool(redis_conf, **SERIALIZERS)
         except (OSError, RedisError) as exc:  # Redis not up yet: the relay waits for it
             typer.echo(f"Redis injoignable ({type(exc).__name__}), nouvel essai…", err=True)
             await asyncio.sleep(2)

@@ -3,7 +3,8 @@
 Safe in several processes at once: each batch is claimed with ``FOR UPDATE SKIP LOCKED``. If Redis
 is unreachable the transaction rolls back and the events stay pending until it is back. An event
 enqueued but not yet marked (crash between the two) is enqueued again under the same job id, which
-arq refuses while the first job or its result exists, and the consumers are idempotent anyway.
+arq's rule (and ours, :func:`enqueue_unique`) refuses while the first job or its result exists,
+and the consumers are idempotent anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.core.events import consumers_of, job_id, queue_name
 from services.core.heartbeat import Heartbeat
 from services.core.logging import get_logger
 from services.core.models.outbox import OutboxEvent
+from services.core.queue import QueuedJob, enqueue_unique
 
 log = get_logger(__name__)
 
@@ -41,14 +43,16 @@ async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size:
                 .with_for_update(skip_locked=True)
             )
         ).all()
-        for row in rows:
-            for consumer in sorted(consumers_of(row.type)):
-                await redis.enqueue_job(
-                    JOB_FUNCTION,
-                    str(row.id),
-                    _job_id=job_id(consumer, row.id),
-                    _queue_name=queue_name(consumer),
+        await enqueue_unique(
+            redis,
+            [
+                QueuedJob(
+                    queue_name(consumer), job_id(consumer, row.id), JOB_FUNCTION, (str(row.id),)
                 )
+                for row in rows
+                for consumer in sorted(consumers_of(row.type))
+            ],
+        )
         if rows:
             await session.execute(
                 update(OutboxEvent)

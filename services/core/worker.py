@@ -16,6 +16,7 @@ from services.core.events import queue_name
 from services.core.heartbeat import Heartbeat
 from services.core.jobs import EventConsumer
 from services.core.logging import configure_logging, get_logger
+from services.core.queue import SERIALIZERS
 from services.core.settings import Settings
 
 log = get_logger(__name__)
@@ -74,6 +75,7 @@ def worker_settings(
         "max_tries": settings.job_max_tries,
         "retry_jobs": True,
         "allow_abort_jobs": False,
+        **SERIALIZERS,
     }
 
 

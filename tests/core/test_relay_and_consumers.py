@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from sqlalchemy import func, select
 
 from services.core.db import SessionMaker, unit_of_work
@@ -17,6 +17,7 @@ from services.core.embedded import start_redis
 from services.core.events import Consumer, emit, job_id, queue_name
 from services.core.jobs import EventConsumer, HandlerContext
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
+from services.core.queue import create_queue_pool
 from services.core.relay import relay_once, run_relay
 from services.core.settings import Settings
 from tests.core.events_support import Broadcast, Pinged, burst_worker
@@ -24,7 +25,7 @@ from tests.core.events_support import Broadcast, Pinged, burst_worker
 
 @pytest.fixture
 async def arq_pool(redis_url: str, redis_client: aioredis.Redis) -> AsyncIterator[ArqRedis]:
-    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    pool = await create_queue_pool(redis_url)
     yield pool
     await pool.aclose()
 
@@ -190,7 +191,7 @@ async def test_events_wait_while_redis_is_down_and_are_delivered_once_it_is_back
     state = tmp_path / "redis-outage"
     server = start_redis(state)
     private = settings.model_copy(update={"redis_url": server.url})
-    pool = await create_pool(RedisSettings.from_dsn(server.url))
+    pool = await create_queue_pool(server.url)
     stop = asyncio.Event()
     relay = asyncio.create_task(
         run_relay(committing_sessionmaker, pool, batch_size=50, poll_interval=0.05, stop=stop)
