@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)
     page_size_default: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
+    # Swagger UI at /docs and the schema at /openapi.json (assets served locally, never a CDN).
+    docs_enabled: bool = True
 
     # Logs
     log_level: str = "INFO"

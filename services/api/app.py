@@ -1,0 +1,110 @@
+"""The application factory: ``uvicorn --factory services.api.app:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from services.api import health, metrics, v1
+from services.api.conditional import install_conditional_handlers
+from services.api.context import REQUEST_ID_HEADER
+from services.api.deps import Resources, settings_of
+from services.api.docs import MaillonAPI, install_docs
+from services.api.errors import install_error_handlers, problem_responses
+from services.api.idempotency import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, IdempotencyMiddleware
+from services.api.middleware import (
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+    UnhandledErrorMiddleware,
+)
+from services.core.db import create_engine, create_sessionmaker
+from services.core.logging import configure_logging
+from services.core.settings import Settings, get_settings
+
+REDIS_TIMEOUT_SECONDS = 5.0
+
+
+def _version() -> str:
+    try:
+        return version("maillon")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = settings_of(app)
+    configure_logging(settings.log_level, json=settings.log_json)
+    if settings.redis_url is None:
+        raise RuntimeError("REDIS_URL n'est pas défini (lancez l'API avec « maillon up »)")
+    engine = create_engine(settings, application_name="maillon-api")
+    redis: aioredis.Redis = aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    app.state.resources = Resources(engine, create_sessionmaker(engine), redis)
+    try:
+        yield
+    finally:
+        del app.state.resources
+        await redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    http_metrics = metrics.HttpMetrics()
+    app = MaillonAPI(
+        title="Maillon",
+        summary="Clause sociale d'insertion : offres, candidats, rappel sous 30 jours.",
+        version=_version(),
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        docs_url=None,  # FastAPI's pages load Swagger UI / ReDoc from a CDN: see install_docs
+        redoc_url=None,
+        responses=problem_responses(),
+        middleware=[
+            # Outermost first; why this order: services/api/middleware.py.
+            Middleware(RequestContextMiddleware, metrics=http_metrics),
+            Middleware(
+                ProblemCORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    IDEMPOTENCY_KEY_HEADER,
+                    "If-Match",
+                    "If-None-Match",
+                    REQUEST_ID_HEADER,
+                ],
+                expose_headers=[
+                    "ETag",
+                    "Location",
+                    "Retry-After",
+                    REQUEST_ID_HEADER,
+                    REPLAYED_HEADER,
+                ],
+                max_age=600,
+            ),
+            Middleware(UnhandledErrorMiddleware),
+            Middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours)),
+        ],
+    )
+    app.state.settings = settings
+    app.state.metrics = http_metrics
+    install_error_handlers(app)
+    install_conditional_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(v1.router)
+    if settings.docs_enabled:
+        install_docs(app)
+    return app

@@ -1,0 +1,75 @@
+"""OpenAPI 3.1 schema and Swagger UI, served from the API itself (no CDN, works offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from services.api.errors import PROBLEM_MEDIA_TYPE
+from services.api.idempotency import IDEMPOTENCY_KEY_HEADER
+
+DOCS_PATH = "/docs"
+STATIC_PATH = "/docs/static"
+_PROBLEM_SCHEMAS = ("#/components/schemas/Problem", "#/components/schemas/ValidationProblem")
+
+
+class MaillonAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            _declare_problem_media_type(schema)
+            _declare_idempotency_key(schema)
+        return super().openapi()
+
+
+def _declare_problem_media_type(schema: dict[str, Any]) -> None:
+    """FastAPI files every response model under ``application/json``; errors are problems."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+                if ref in _PROBLEM_SCHEMAS:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def _declare_idempotency_key(schema: dict[str, Any]) -> None:
+    """Every POST accepts the header (the middleware handles it, no route declares it)."""
+    for path_item in schema.get("paths", {}).values():
+        if "post" in path_item:
+            path_item["post"].setdefault("parameters", []).append(_IDEMPOTENCY_KEY_PARAMETER)
+
+
+_IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Clé unique choisie par le client (1 à 255 caractères ASCII visibles). Renvoyer la même "
+        "requête avec la même clé rejoue la première réponse (en-tête Idempotent-Replayed) "
+        "au lieu de l'exécuter deux fois."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def install_docs(app: FastAPI) -> None:
+    app.mount(STATIC_PATH, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — documentation de l'API",
+            swagger_js_url=f"{root}{STATIC_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{STATIC_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{STATIC_PATH}/favicon-32x32.png",
+            # Swagger UI would otherwise send the schema to an online validator.
+            swagger_ui_parameters={"validatorUrl": None},
+        )

@@ -1,0 +1,25 @@
+"""The ``/v1`` router: each domain package includes its own router here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from services.api.docs import DOCS_PATH
+
+router = APIRouter(prefix="/v1")
+
+
+class ApiIndex(BaseModel):
+    name: str
+    version: str
+    links: dict[str, str]
+
+
+@router.get("", summary="Point d'entrée de l'API")
+async def index(request: Request) -> ApiIndex:
+    links = {"self": request.url.path}
+    if request.app.openapi_url:
+        links["openapi"] = request.app.openapi_url
+        links["docs"] = DOCS_PATH
+    return ApiIndex(name=request.app.title, version=request.app.version, links=links)
