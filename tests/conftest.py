@@ -16,11 +16,16 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 import redis.asyncio as aioredis
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.api.app import create_app
+from services.api.deps import get_session, request_transaction
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, create_engine, create_sessionmaker
 from services.core.embedded import EmbeddedRedis, start_postgres, start_redis
@@ -164,3 +169,28 @@ def clock() -> Iterator[FrozenClock]:
     frozen = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     with use_clock(frozen):
         yield frozen
+
+
+@pytest.fixture
+def app(settings: Settings, db_session: AsyncSession) -> FastAPI:
+    """The API, its requests running in the test's transaction (each commit a savepoint)."""
+    application = create_app(settings)
+
+    async def session_in_test_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+        # What the test wrote before the request is committed data to the request: a rollback
+        # must not undo it (it is still rolled back with the test's transaction).
+        await db_session.commit()
+        async with request_transaction(request, db_session) as session:
+            yield session
+
+    application.dependency_overrides[get_session] = session_in_test_transaction
+    return application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
+    ):
+        yield c
