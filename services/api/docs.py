@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import fastapi_offline
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from services.api.errors import PROBLEM_MEDIA_TYPE
 from services.api.idempotency import IDEMPOTENCY_KEY_HEADER
 
 DOCS_PATH = "/docs"
 STATIC_PATH = "/docs/static"
+# Swagger UI 5 (OpenAPI 3.1 support) as shipped in the fastapi-offline wheel: only its assets are used.
+SWAGGER_UI_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 _PROBLEM_SCHEMAS = ("#/components/schemas/Problem", "#/components/schemas/ValidationProblem")
 
 
@@ -59,7 +63,7 @@ _IDEMPOTENCY_KEY_PARAMETER = {
 
 
 def install_docs(app: FastAPI) -> None:
-    app.mount(STATIC_PATH, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount(STATIC_PATH, StaticFiles(directory=SWAGGER_UI_ASSETS), name="swagger-ui")
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
@@ -69,7 +73,7 @@ def install_docs(app: FastAPI) -> None:
             title=f"{app.title} — documentation de l'API",
             swagger_js_url=f"{root}{STATIC_PATH}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{STATIC_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{STATIC_PATH}/favicon-32x32.png",
+            swagger_favicon_url=f"{root}{STATIC_PATH}/favicon.png",
             # Swagger UI would otherwise send the schema to an online validator.
             swagger_ui_parameters={"validatorUrl": None},
         )

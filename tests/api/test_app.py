@@ -40,6 +40,11 @@ async def test_docs_are_served_without_any_external_host(client: httpx.AsyncClie
         assert served.status_code == 200, asset
     assert "/openapi.json" in page.text
     assert (await client.get("/redoc")).status_code == 404
+    # Swagger UI renders OpenAPI 3.1 (our schema) from version 5 on.
+    bundle = (await client.get("/docs/static/swagger-ui-bundle.js")).text
+    version = re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle)
+    assert version is not None
+    assert int(version.group(1)) >= 5
 
 
 async def test_openapi_is_3_1_and_documents_errors_as_problems(client: httpx.AsyncClient) -> None:
