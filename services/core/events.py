@@ -49,9 +49,14 @@ class Event(BaseModel):
         if event_type is None:
             return
         known = EVENT_TYPES.get(event_type)
-        if known is not None and known.__qualname__ != cls.__qualname__:
+        # The same class seen twice (a module imported under two names) is not a clash.
+        if known is not None and _origin(known) != _origin(cls):
             raise TypeError(f"event type {event_type!r} declared twice")
         EVENT_TYPES[event_type] = cls
+
+
+def _origin(cls: type) -> str:
+    return f"{cls.__module__.rpartition('.')[2]}.{cls.__qualname__}"
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}

@@ -82,6 +82,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log puts full URLs in messages; requests are logged by our middleware.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request with its full URL (query strings may carry search terms).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -14,13 +14,13 @@ from services.core.worker import worker_settings
 
 
 class Pinged(Event):
-    type: ClassVar[str] = "test.pinged"
+    type: ClassVar[str] = "kernel.pinged"
     consumers: ClassVar[frozenset[Consumer]] = frozenset({Consumer.MATCHING})
     ping_id: uuid.UUID
 
 
 class Broadcast(Event):
-    type: ClassVar[str] = "test.broadcast"
+    type: ClassVar[str] = "kernel.broadcast"
     consumers: ClassVar[frozenset[Consumer]] = frozenset(
         {Consumer.MATCHING, Consumer.NOTIFICATIONS}
     )

@@ -149,7 +149,7 @@ async def test_failing_handler_is_retried_then_recorded_as_failed(
     async with committing_sessionmaker() as session:
         failed = (await session.scalars(select(FailedEvent))).all()
     assert [(f.event_id, f.consumer, f.event_type, f.attempts) for f in failed] == [
-        (event_id, "matching", "test.pinged", settings.job_max_tries)
+        (event_id, "matching", "kernel.pinged", settings.job_max_tries)
     ]
     assert "ValueError" in failed[0].error
     # Nothing was recorded as processed: the failed event can be replayed once repaired.
@@ -181,7 +181,7 @@ async def test_handler_failing_once_succeeds_on_retry_with_its_effect_once(
         await worker.close()
 
     assert calls == ["try", "try"]
-    assert await _count(committing_sessionmaker, OutboxEvent, type="test.broadcast") == 1
+    assert await _count(committing_sessionmaker, OutboxEvent, type="kernel.broadcast") == 1
     assert await _count(committing_sessionmaker, FailedEvent) == 0
 
 
