@@ -1,0 +1,1 @@
+"""Geography: communes, QPV polygons, distances."""
