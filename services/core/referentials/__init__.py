@@ -1,0 +1,1 @@
+"""Reference data: ROME, borne sectors, and the importers of every reference file."""
