@@ -29,7 +29,9 @@ from services.api.deps import get_session, request_transaction
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, create_engine, create_sessionmaker
 from services.core.embedded import EmbeddedRedis, start_postgres, start_redis
+from services.core.geo.qpv import QpvIndex, load_qpv_index
 from services.core.migrate import upgrade
+from services.core.referentials.loader import ImportSummary, load_reference_data
 from services.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +40,17 @@ TEST_STATE = ROOT / ".maillon-test"
 TEST_REDIS_DB = int(os.environ.get("MAILLON_TEST_REDIS_DB", "9"))
 
 # Tables holding reference data: loaded once per run, never truncated between tests.
-REFERENCE_TABLES: set[str] = {"alembic_version"}
+REFERENCE_TABLES: set[str] = {
+    "alembic_version",
+    "rome_grand_domaine",
+    "rome_domaine",
+    "rome_fiche",
+    "rome_appellation",
+    "commune",
+    "postal_code",
+    "qpv",
+    "reference_dataset",
+}
 
 
 def _with_database(url: str, database: str) -> str:
@@ -153,6 +165,18 @@ async def committing_sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionM
             await connection.execute(
                 text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
             )
+
+
+@pytest.fixture(scope="session")
+async def reference_data(engine: AsyncEngine) -> list[ImportSummary]:
+    """The real files of ../shared/data (ROME, communes, QPV), committed once per run."""
+    return await load_reference_data(create_sessionmaker(engine), SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+async def qpv_index(engine: AsyncEngine, reference_data: list[ImportSummary]) -> QpvIndex:
+    async with create_sessionmaker(engine)() as session:
+        return await load_qpv_index(session)
 
 
 @pytest.fixture
