@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
@@ -17,7 +16,7 @@ from services.api.idempotency import IDEMPOTENCY_KEY_HEADER
 
 DOCS_PATH = "/docs"
 STATIC_PATH = "/docs/static"
-# Swagger UI 5 (OpenAPI 3.1 support) as shipped in the fastapi-offline wheel: only its assets are used.
+# Swagger UI 5 (renders OpenAPI 3.1) as shipped in the fastapi-offline wheel; only its assets.
 SWAGGER_UI_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 _PROBLEM_SCHEMAS = ("#/components/schemas/Problem", "#/components/schemas/ValidationProblem")
 

@@ -12,13 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from services.cli.app import app
+from services.cli.runtime import resolve
 from services.core.db import SessionMaker, create_engine, create_sessionmaker, unit_of_work
 from services.core.logging import configure_logging
+from services.core.migrate import upgrade
 from services.core.referentials.communes_import import import_communes
 from services.core.referentials.files import ReferenceDataError
 from services.core.referentials.rome_import import import_rome
 from services.core.referentials.store import ImportSummary
-from services.core.settings import Settings, get_settings
+from services.core.settings import get_settings
 
 _T = TypeVar("_T")
 
@@ -34,45 +36,25 @@ LabelOption = Annotated[
 ]
 
 
-def ensure_database_url(settings: Settings) -> tuple[str, Callable[[], None]]:
-    """The configured database URL, or the embedded PostgreSQL's (started and migrated).
-
-    Returns the URL and the function that stops what was started (a no-op when nothing was).
-    """
-    if settings.database_url is not None:
-        return settings.database_url, lambda: None
-    from services.core.embedded import start_postgres
-    from services.core.migrate import upgrade
-
-    typer.echo(f"PostgreSQL embarqué ({settings.state_dir}/postgres)…", err=True)
-    postgres = start_postgres(settings.state_dir)
-    try:
-        upgrade(postgres.url)
-    except BaseException:
-        postgres.stop()
-        raise
-    return postgres.url, postgres.stop
-
-
 def _run(work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
     """Run ``work`` against the database of the settings, then release everything."""
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)  # logs to stderr, not stdout
-    url, stop = ensure_database_url(settings)
+    runtime = resolve(settings, redis=False)
 
     async def main() -> _T:
-        engine = create_engine(
-            settings.model_copy(update={"database_url": url}), application_name="maillon-cli"
-        )
+        engine = create_engine(runtime.settings, application_name="maillon-cli")
         try:
             return await work(create_sessionmaker(engine))
         finally:
             await engine.dispose()
 
     try:
+        if settings.database_url is None:  # a fresh embedded database: make its schema first
+            upgrade(runtime.database_url)
         return asyncio.run(main())
     finally:
-        stop()
+        runtime.stop()
 
 
 class _ProgressBars:
