@@ -24,6 +24,7 @@ import typer
 from services.cli.app import app
 from services.cli.runtime import resolve
 from services.core.demo import load_demo
+from services.core.logging import configure_logging
 from services.core.migrate import upgrade
 from services.core.settings import Settings, get_settings
 
@@ -49,6 +50,7 @@ def up(
 ) -> None:
     """Démarre tout : API, worker matching, worker notifications et relais de l'outbox."""
     settings = get_settings()
+    configure_logging(settings.log_level, json=False)
     host = host or settings.api_host
     port = port or settings.api_port
     stop = threading.Event()
@@ -124,6 +126,7 @@ def _start_children(settings: Settings, host: str, port: int) -> list[Child]:
     env = dict(os.environ)
     env["DATABASE_URL"] = settings.async_database_url
     env["REDIS_URL"] = settings.redis_url or ""
+    env.setdefault("MAILLON_LOG_JSON", "false")  # a person reads these logs, not a collector
     env.pop("MAILLON_DATABASE_URL", None)
     env.pop("MAILLON_REDIS_URL", None)
     command = [sys.executable, "-m", "services.cli"]

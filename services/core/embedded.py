@@ -7,9 +7,11 @@ listen on Unix sockets only, so they never clash with services on the machine.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -31,16 +33,25 @@ class EmbeddedPostgres:
         cleanup = getattr(self._server, "cleanup", None)
         if cleanup is not None:
             cleanup()
+        # pgserver also registered an exit hook; it has nothing left to do once stopped here.
+        hook = getattr(self._server, "_cleanup", None)
+        if hook is not None:
+            atexit.unregister(hook)
 
 
 def start_postgres(state_dir: Path) -> EmbeddedPostgres:
     """Start (or join) the embedded PostgreSQL under ``state_dir/postgres``."""
-    from pgserver import get_server  # type: ignore[attr-defined]  # embedded mode only
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+        warnings.simplefilter("ignore", UserWarning)
+        from pgserver import get_server  # type: ignore[attr-defined]  # embedded mode only
 
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     data_dir = state_dir / "postgres"
-    server = get_server(data_dir, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        server = get_server(data_dir, cleanup_mode="stop")
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     url = f"postgresql://postgres@/postgres?host={quote(socket_dir, safe='')}"

@@ -84,6 +84,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request with its full URL (query strings may carry search terms).
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The embedded PostgreSQL narrates every pg_ctl call; Alembic every connection.
+    for chatty in ("pgserver", "alembic"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
