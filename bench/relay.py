@@ -16,17 +16,15 @@ from typing import ClassVar
 
 from arq.connections import ArqRedis
 from arq.worker import Worker
-from sqlalchemy import insert, select, update
-from sqlmodel import col
+from sqlalchemy import insert
 
 from bench.common import machine, percentiles, scratch_database, server_urls
-from services.core.clock import now
 from services.core.db import SessionMaker, create_engine, create_sessionmaker, unit_of_work
 from services.core.events import Consumer, Event, consumers_of, emit, job_id, queue_name
 from services.core.jobs import EventConsumer, HandlerContext
 from services.core.models.outbox import OutboxEvent
 from services.core.queue import create_queue_pool
-from services.core.relay import JOB_FUNCTION, relay_once
+from services.core.relay import JOB_FUNCTION, claim_pending, mark_published, relay_once
 from services.core.settings import Settings
 from services.core.worker import worker_settings
 
@@ -45,15 +43,7 @@ async def relay_once_per_job(
 ) -> int:
     """The straightforward relay, for comparison: arq's enqueue_job (WATCH/MULTI) per job."""
     async with unit_of_work(sessionmaker) as session:
-        rows = (
-            await session.scalars(
-                select(OutboxEvent)
-                .where(col(OutboxEvent.published_at).is_(None))
-                .order_by(col(OutboxEvent.occurred_at), col(OutboxEvent.id))
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        rows = await claim_pending(session, batch_size=batch_size)
         for row in rows:
             for consumer in sorted(consumers_of(row.type)):
                 await redis.enqueue_job(
@@ -62,11 +52,7 @@ async def relay_once_per_job(
                     _job_id=job_id(consumer, row.id),
                     _queue_name=queue_name(consumer),
                 )
-        await session.execute(
-            update(OutboxEvent)
-            .where(col(OutboxEvent.id).in_([r.id for r in rows]))
-            .values(published_at=now())
-        )
+        await mark_published(session, rows)
         return len(rows)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.clock import now
@@ -31,18 +33,33 @@ log = get_logger(__name__)
 JOB_FUNCTION = "handle_event"
 
 
+async def claim_pending(session: AsyncSession, *, batch_size: int) -> Sequence[OutboxEvent]:
+    """Lock the oldest pending events that no other relay holds, for this transaction."""
+    return (
+        await session.scalars(
+            select(OutboxEvent)
+            .where(col(OutboxEvent.published_at).is_(None))
+            .order_by(col(OutboxEvent.occurred_at), col(OutboxEvent.id))
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def mark_published(session: AsyncSession, rows: Sequence[OutboxEvent]) -> None:
+    await session.execute(
+        update(OutboxEvent)
+        .where(col(OutboxEvent.id).in_([r.id for r in rows]))
+        .values(published_at=now(), publish_attempts=OutboxEvent.publish_attempts + 1)
+    )
+
+
 async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size: int) -> int:
     """Publish one batch of pending events; return how many were published."""
     async with unit_of_work(sessionmaker) as session:
-        rows = (
-            await session.scalars(
-                select(OutboxEvent)
-                .where(col(OutboxEvent.published_at).is_(None))
-                .order_by(col(OutboxEvent.occurred_at), col(OutboxEvent.id))
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        rows = await claim_pending(session, batch_size=batch_size)
+        if not rows:
+            return 0
         await enqueue_unique(
             redis,
             [
@@ -53,12 +70,7 @@ async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size:
                 for consumer in sorted(consumers_of(row.type))
             ],
         )
-        if rows:
-            await session.execute(
-                update(OutboxEvent)
-                .where(col(OutboxEvent.id).in_([r.id for r in rows]))
-                .values(published_at=now(), publish_attempts=OutboxEvent.publish_attempts + 1)
-            )
+        await mark_published(session, rows)
         return len(rows)
 
 
