@@ -30,8 +30,9 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.auth.credentials import caller_key
 from services.api.context import TransactionState, transaction_outcome
-from services.api.deps import resources_of
+from services.api.deps import resources_of, settings_of
 from services.api.errors import Conflict, MaillonError, ValidationFailed, problem_response
 from services.api.validation import FieldError
 from services.core.clock import now
@@ -78,15 +79,20 @@ class IdempotencyKeyInProgress(Conflict):
 def principal_of(connection: HTTPConnection) -> str:
     """Who sends the request, as keys are unique per caller only.
 
-    Authentication sets ``request.state.principal`` (a string such as ``user:<id>``) before this
-    middleware runs; until then every caller is anonymous.
+    Read from the credentials themselves, before any route runs: a verified access token names its
+    user, an API key its digest. Anything unverifiable is "anonymous" (the route will refuse it).
+    ``request.state.principal`` wins when something upstream already set it.
     """
     principal = getattr(connection.state, "principal", None)
-    if principal is None:
-        return ANONYMOUS
-    if not isinstance(principal, str):
-        raise TypeError("request.state.principal must be a string id")
-    return principal
+    if principal is not None:
+        if not isinstance(principal, str):
+            raise TypeError("request.state.principal must be a string id")
+        return principal
+    return (
+        caller_key(connection.headers, settings_of(connection.app))
+        if "app" in connection.scope
+        else ANONYMOUS
+    )
 
 
 @dataclass(frozen=True)

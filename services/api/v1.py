@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from services.api.auth.router import router as auth_router
 from services.api.docs import DOCS_PATH
 
 router = APIRouter(prefix="/v1")
@@ -23,3 +24,6 @@ async def index(request: Request) -> ApiIndex:
         links["openapi"] = request.app.openapi_url
         links["docs"] = DOCS_PATH
     return ApiIndex(name=request.app.title, version=request.app.version, links=links)
+
+
+router.include_router(auth_router)

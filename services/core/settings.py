@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEV_SECRET = "dev-only-change-me"  # noqa: S105  (refused in production, see below)
+_DEV_SECRET = "dev-only-change-me-this-is-not-a-secret"  # noqa: S105  (refused in production, see below)
 
 
 def _both(name: str) -> AliasChoices:
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
 
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    access_token_minutes: int = Field(default=15, ge=1, le=120)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
 
     # HTTP
     api_host: str = "127.0.0.1"

@@ -1,8 +1,11 @@
 """Every table of Maillon, declared once; Alembic reads this package's metadata."""
 
+from services.core.models.api_key import ApiKey
+from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
 from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
+from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
 from services.core.models.reference_dataset import ReferenceDataset
 from services.core.models.referentials import (
@@ -11,21 +14,30 @@ from services.core.models.referentials import (
     RomeFiche,
     RomeGrandDomaine,
 )
+from services.core.models.user import Permission, RefreshToken, Role, User
 
 __all__ = [
     "NAMING_CONVENTION",
+    "ApiKey",
+    "AuditEntry",
     "Commune",
     "FailedEvent",
     "IdempotencyRecord",
+    "Organisation",
+    "OrganisationKind",
     "OutboxEvent",
+    "Permission",
     "PostalCode",
     "ProcessedEvent",
     "Qpv",
     "ReferenceDataset",
+    "RefreshToken",
+    "Role",
     "RomeAppellation",
     "RomeDomaine",
     "RomeFiche",
     "RomeGrandDomaine",
     "TableBase",
+    "User",
     "metadata",
 ]

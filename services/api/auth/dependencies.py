@@ -1,0 +1,97 @@
+"""Who is calling: ``CurrentPrincipal`` authenticates every protected route.
+
+Credentials: ``Authorization: Bearer <access token>`` (users), ``Authorization: Bearer <API key>``
+or ``X-API-Key: <API key>`` (HR systems). Anything else, or nothing, is a 401.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.api.auth.credentials import API_KEY_HEADER
+from services.api.deps import SessionDep, settings_of
+from services.api.errors import Unauthorized
+from services.core.clock import now
+from services.core.models.api_key import ApiKey
+from services.core.models.user import User
+from services.core.security.principal import Principal, principal_for_user, territory_of
+from services.core.security.tokens import (
+    InvalidToken,
+    decode_access_token,
+    digest,
+    looks_like_api_key,
+)
+
+TOKEN_URL = "/v1/auth/token"  # noqa: S105  (a path, not a secret)
+
+# Declared for the OpenAPI document (the "Authorize" button); they do not reject by themselves.
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+
+class NotAuthenticated(Unauthorized):
+    code = "unauthorized"
+    default_detail = (
+        "Identifiants absents ou invalides : connectez-vous ou fournissez une clé d'API."
+    )
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="maillon"'})
+
+
+async def _from_api_key(session: AsyncSession, key: str) -> Principal:
+    row = await session.scalar(select(ApiKey).where(col(ApiKey.key_hash) == digest(key)))
+    moment = now()
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= moment)
+    ):
+        raise NotAuthenticated("Clé d'API inconnue, expirée ou révoquée.")
+    row.last_used_at = moment
+    return Principal(
+        kind="api_key",
+        id=row.id,
+        organisation_id=row.organisation_id,
+        role=row.role,
+        scopes=frozenset(row.scopes),
+        territory=await territory_of(session, row.organisation_id, row.role),
+    )
+
+
+async def _from_access_token(request: Request, session: AsyncSession, token: str) -> Principal:
+    try:
+        claims = decode_access_token(token, settings_of(request.app))
+    except InvalidToken:
+        raise NotAuthenticated("Jeton d'accès invalide ou expiré.") from None
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Compte inconnu ou désactivé.")
+    return await principal_for_user(session, user)
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    if api_key:
+        principal = await _from_api_key(session, api_key)
+    elif bearer and looks_like_api_key(bearer):
+        principal = await _from_api_key(session, bearer)
+    elif bearer:
+        principal = await _from_access_token(request, session, bearer)
+    else:
+        raise NotAuthenticated()
+    request.state.principal = principal.key
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

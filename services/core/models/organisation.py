@@ -1,0 +1,66 @@
+"""Organisations (structures) and the network that gives a facilitator its territory."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field
+
+from services.core.models.base import TableBase
+
+
+class OrganisationKind(StrEnum):
+    FACILITATION = "facilitation"  # Maison de l'emploi, PLIE, guichet unique
+    FRANCE_TRAVAIL = "france_travail"
+    MISSION_LOCALE = "mission_locale"
+    CAP_EMPLOI = "cap_emploi"
+    SIAE_ACI = "siae_aci"
+    SIAE_AI = "siae_ai"
+    SIAE_EI = "siae_ei"
+    SIAE_ETTI = "siae_etti"
+    SIAE_EITI = "siae_eiti"
+    GEIQ = "geiq"
+    SOCIAL_LANDLORD = "social_landlord"
+    EMPLOYER = "employer"
+    BUYER = "buyer"
+    OTHER = "other"
+
+
+ORGANISATION_KIND_LABELS: dict[OrganisationKind, str] = {
+    OrganisationKind.FACILITATION: "Structure d'animation de la clause (Maison de l'emploi, PLIE…)",
+    OrganisationKind.FRANCE_TRAVAIL: "Agence France Travail",
+    OrganisationKind.MISSION_LOCALE: "Mission locale",
+    OrganisationKind.CAP_EMPLOI: "Cap emploi",
+    OrganisationKind.SIAE_ACI: "SIAE — atelier et chantier d'insertion (ACI)",
+    OrganisationKind.SIAE_AI: "SIAE — association intermédiaire (AI)",
+    OrganisationKind.SIAE_EI: "SIAE — entreprise d'insertion (EI)",
+    OrganisationKind.SIAE_ETTI: "SIAE — entreprise de travail temporaire d'insertion (ETTI)",
+    OrganisationKind.SIAE_EITI: "SIAE — entreprise d'insertion par le travail indépendant (EITI)",
+    OrganisationKind.GEIQ: "GEIQ",
+    OrganisationKind.SOCIAL_LANDLORD: "Bailleur social",
+    OrganisationKind.EMPLOYER: "Employeur",
+    OrganisationKind.BUYER: "Acheteur public / maître d'ouvrage",
+    OrganisationKind.OTHER: "Autre",
+}
+
+
+class Organisation(TableBase, table=True):
+    """A structure. ``parent_id`` links it into a network: a facilitation structure's territory
+    is itself and every organisation below it."""
+
+    __tablename__ = "organisation"
+
+    name: str = Field(sa_type=String(200), nullable=False)
+    kind: OrganisationKind = Field(sa_type=String(30), nullable=False, index=True)
+    # 14 digits, Luhn-checked; unique when given (agencies of one company have their own SIRET).
+    siret: str | None = Field(default=None, sa_type=String(14), unique=True)
+    address: str | None = Field(default=None, sa_type=String(300))
+    # Checked against the commune referential on write; no foreign key, so that a new official
+    # commune file (communes merge every year) never blocks on old rows.
+    commune_insee: str = Field(sa_type=String(5), nullable=False)
+    parent_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organisation.id", index=True, ondelete="RESTRICT"
+    )
+    is_active: bool = Field(default=True, nullable=False)
