@@ -200,3 +200,25 @@ def test_the_principal_is_anonymous_until_authentication_sets_one() -> None:
 )
 def test_what_is_stored(status: int, transaction: str | None, stored: bool) -> None:
     assert should_store(status, transaction) is stored  # type: ignore[arg-type]
+
+
+async def test_keys_belong_to_their_caller(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings, engine: AsyncEngine
+) -> None:
+    """Two callers choosing the same key never see each other's response."""
+    from tests.factories import bearer, make_organisation, make_user
+
+    organisation = await make_organisation(db_session)
+    alice = bearer(await make_user(db_session, organisation), settings)
+    bob = bearer(await make_user(db_session, organisation), settings)
+    first = await client.post("/test/pings", json={"note": "a"}, headers={**_key("k"), **alice})
+    other = await client.post("/test/pings", json={"note": "a"}, headers={**_key("k"), **bob})
+    replay = await client.post("/test/pings", json={"note": "a"}, headers={**_key("k"), **alice})
+    assert first.status_code == other.status_code == 201
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["event_id"] != first.json()["event_id"]
+    assert replay.json() == first.json()
+    principals = sorted(r.principal for r in await _records(engine))
+    assert len(principals) == 2
+    assert all(p.startswith("user:") for p in principals)
+    assert await count_pings(db_session) == 2
