@@ -3,8 +3,10 @@
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
+from services.core.models.contract import Contract, ContractHolder, ContractLot
 from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
+from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
 from services.core.models.reference_dataset import ReferenceDataset
@@ -21,8 +23,12 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Commune",
+    "Contract",
+    "ContractHolder",
+    "ContractLot",
     "FailedEvent",
     "IdempotencyRecord",
+    "Offer",
     "Organisation",
     "OrganisationKind",
     "OutboxEvent",
