@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.core.clock import now
+from services.core.models.contract import (
+    ClauseKind,
+    Contract,
+    ContractHolder,
+    ContractLot,
+    ContractStatus,
+    QpvPriority,
+)
+from services.core.models.offer import PUBLISHED_STATUSES, ContractType, Offer, OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Permission, Role, User
+from services.core.referentials.sectors import sector_for_rome
 from services.core.security.passwords import hash_password
 from services.core.security.tokens import create_access_token
 from services.core.settings import Settings
@@ -68,3 +81,76 @@ async def make_user(
 def bearer(user: User, settings: Settings) -> dict[str, str]:
     token, _ = create_access_token(user.id, settings)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_contract(
+    session: AsyncSession,
+    buyer: Organisation,
+    *,
+    holders: Iterable[Organisation] = (),
+    lots: Iterable[tuple[int, str]] = (),
+    status: ContractStatus = ContractStatus.DRAFT,
+    reference: str | None = None,
+    is_npnru: bool = False,
+    qpv_priority: QpvPriority = QpvPriority.NONE,
+    required_insertion_hours: Decimal = Decimal("1500.00"),
+) -> Contract:
+    contract = Contract(
+        buyer_id=buyer.id,
+        reference=reference or f"MAR-{next(_numbers)}",
+        title="Réhabilitation de 120 logements",
+        clause_kind=ClauseKind.EXECUTION,
+        start_date=date(2026, 1, 5),
+        end_date=date(2027, 6, 30),
+        is_npnru=is_npnru,
+        qpv_priority=qpv_priority,
+        required_insertion_hours=required_insertion_hours,
+        status=status,
+    )
+    contract.holders = [
+        ContractHolder(contract_id=contract.id, organisation_id=holder.id) for holder in holders
+    ]
+    contract.lots = [
+        ContractLot(contract_id=contract.id, number=number, title=title) for number, title in lots
+    ]
+    session.add(contract)
+    await session.flush()
+    return contract
+
+
+async def make_offer(
+    session: AsyncSession,
+    employer: Organisation,
+    *,
+    status: OfferStatus = OfferStatus.DRAFT,
+    contract: Contract | None = None,
+    lot: ContractLot | None = None,
+    title: str = "Maçon ou maçonne en rénovation",
+    rome_code: str = "F1703",
+    commune_insee: str | None = "93066",
+    positions: int = 2,
+    open_positions: int | None = None,
+) -> Offer:
+    """A complete offer (publishable once its contract, if any, is active)."""
+    published = status in PUBLISHED_STATUSES or status is OfferStatus.CLOSED
+    offer = Offer(
+        contract_id=contract.id if contract else None,
+        lot_id=lot.id if lot else None,
+        employer_id=employer.id,
+        title=title,
+        rome_code=rome_code,
+        sector=sector_for_rome(rome_code),
+        contract_type=ContractType.CDD,
+        hours_per_week=Decimal("35.0"),
+        positions=positions,
+        open_positions=positions if open_positions is None else open_positions,
+        start_date=date(2026, 4, 1),
+        end_date=date(2026, 12, 31),
+        commune_insee=commune_insee,
+        status=status,
+        published_at=now() if published else None,
+        closed_at=now() if status is OfferStatus.CLOSED else None,
+    )
+    session.add(offer)
+    await session.flush()
+    return offer

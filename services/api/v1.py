@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.api.auth.router import router as auth_router
+from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
+from services.api.offers.router import router as offers_router
 
 router = APIRouter(prefix="/v1")
 
@@ -27,3 +29,5 @@ async def index(request: Request) -> ApiIndex:
 
 
 router.include_router(auth_router)
+router.include_router(contracts_router)
+router.include_router(offers_router)

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from services.api.validation import InvalidValue
+from services.core.models.contract import (
+    CLAUSE_KIND_LABELS,
+    CONTRACT_STATUS_LABELS,
+    ClauseKind,
+    Contract,
+    ContractLot,
+    ContractStatus,
+    QpvPriority,
+)
+
+MAX_LOTS = 200
+MAX_HOLDERS = 50
+NOT_NULL = "ne peut pas être null (omettez le champ pour le laisser inchangé)"
+
+
+def _cents(value: Decimal) -> Decimal:
+    # Stored as NUMERIC(…, 2): the representation is the same before and after a round trip,
+    # so the ETag of a write's response is the ETag of the next read.
+    return value.quantize(Decimal("0.01"))
+
+
+Reference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(description="Référence du marché chez l'acheteur (unique pour cet acheteur)."),
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Hours = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2, description="Heures d'insertion."),
+    AfterValidator(_cents),
+]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, description="Montant en euros HT."),
+    AfterValidator(_cents),
+]
+LotNumber = Annotated[int, Field(ge=1, le=9999)]
+
+
+class LotIn(BaseModel):
+    """A lot, identified within its contract by its number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: LotNumber
+    title: Title
+    clause_kind: ClauseKind | None = Field(
+        default=None, description="Modalité propre au lot ; par défaut, celle du marché."
+    )
+    required_insertion_hours: Hours | None = None
+
+
+def _distinct_lots(lots: list[LotIn] | None) -> list[LotIn] | None:
+    if lots is not None and len({lot.number for lot in lots}) != len(lots):
+        raise InvalidValue("deux lots portent le même numéro")
+    return lots
+
+
+def _distinct_holders(holders: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
+    if holders is not None and len(set(holders)) != len(holders):
+        raise InvalidValue("une organisation figure deux fois parmi les attributaires")
+    return holders
+
+
+class ContractCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_id: uuid.UUID = Field(description="Organisation acheteuse (maître d'ouvrage).")
+    reference: Reference
+    title: Title
+    clause_kind: ClauseKind
+    start_date: date
+    end_date: date
+    amount: Amount | None = None
+    is_npnru: bool = False
+    qpv_priority: QpvPriority = QpvPriority.NONE
+    required_insertion_hours: Hours
+    lots: list[LotIn] = Field(default_factory=list, max_length=MAX_LOTS)
+    holder_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=MAX_HOLDERS,
+        description="Organisations attributaires (titulaires) du marché.",
+    )
+
+    _lots = field_validator("lots")(_distinct_lots)
+    _holders = field_validator("holder_ids")(_distinct_holders)
+
+
+class ContractUpdate(BaseModel):
+    """Only the fields sent change. ``lots`` and ``holder_ids``, when sent, replace the whole
+    list: lots are matched by number (same number, same lot: offers keep pointing at it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_id: uuid.UUID | None = None
+    reference: Reference | None = None
+    title: Title | None = None
+    clause_kind: ClauseKind | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    amount: Amount | None = None
+    is_npnru: bool | None = None
+    qpv_priority: QpvPriority | None = None
+    required_insertion_hours: Hours | None = None
+    lots: list[LotIn] | None = Field(default=None, max_length=MAX_LOTS)
+    holder_ids: list[uuid.UUID] | None = Field(default=None, max_length=MAX_HOLDERS)
+
+    _lots = field_validator("lots")(_distinct_lots)
+    _holders = field_validator("holder_ids")(_distinct_holders)
+
+    @field_validator(
+        "buyer_id",
+        "reference",
+        "title",
+        "clause_kind",
+        "start_date",
+        "end_date",
+        "is_npnru",
+        "qpv_priority",
+        "required_insertion_hours",
+        "lots",
+        "holder_ids",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise InvalidValue(NOT_NULL)
+        return value
+
+
+class LotPublic(BaseModel):
+    id: uuid.UUID
+    number: int
+    title: str
+    clause_kind: ClauseKind | None
+    required_insertion_hours: Decimal | None
+
+    @classmethod
+    def of(cls, lot: ContractLot) -> LotPublic:
+        return cls(
+            id=lot.id,
+            number=lot.number,
+            title=lot.title,
+            clause_kind=lot.clause_kind,
+            required_insertion_hours=lot.required_insertion_hours,
+        )
+
+
+class ContractPublic(BaseModel):
+    id: uuid.UUID
+    buyer_id: uuid.UUID
+    reference: str
+    title: str
+    clause_kind: ClauseKind
+    clause_kind_label: str
+    start_date: date
+    end_date: date
+    amount: Decimal | None
+    is_npnru: bool
+    qpv_priority: QpvPriority
+    required_insertion_hours: Decimal
+    status: ContractStatus
+    status_label: str
+    lots: list[LotPublic] = Field(description="Par numéro croissant.")
+    holder_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, contract: Contract) -> ContractPublic:
+        return cls(
+            id=contract.id,
+            buyer_id=contract.buyer_id,
+            reference=contract.reference,
+            title=contract.title,
+            clause_kind=contract.clause_kind,
+            clause_kind_label=CLAUSE_KIND_LABELS[contract.clause_kind],
+            start_date=contract.start_date,
+            end_date=contract.end_date,
+            amount=contract.amount,
+            is_npnru=contract.is_npnru,
+            qpv_priority=contract.qpv_priority,
+            required_insertion_hours=contract.required_insertion_hours,
+            status=contract.status,
+            status_label=CONTRACT_STATUS_LABELS[contract.status],
+            # Sorted here, not only by the loader: a lot or holder added in this request is at
+            # the end of the list until the next read, and the ETag must not differ.
+            lots=[LotPublic.of(lot) for lot in sorted(contract.lots, key=lambda lot: lot.number)],
+            holder_ids=sorted(holder.organisation_id for holder in contract.holders),
+            created_at=contract.created_at,
+            updated_at=contract.updated_at,
+        )

@@ -1,0 +1,148 @@
+"""``/v1/offers``: job offers, their publication and closing (decision 0009)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from starlette.status import HTTP_201_CREATED
+
+from services.api.access import CREATE, UPDATE
+from services.api.auth.dependencies import CurrentPrincipal
+from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
+from services.api.deps import RequestIdDep, SessionDep
+from services.api.offers import service
+from services.api.offers.policy import policy
+from services.api.offers.schemas import (
+    CommuneInsee,
+    OfferClose,
+    OfferCreate,
+    OfferPublic,
+    OfferUpdate,
+    RomeCode,
+)
+from services.api.pagination import Page, PaginationDep, paginate
+from services.core.models.offer import Offer, OfferStatus
+from services.core.referentials.sectors import SectorCode
+
+router = APIRouter(prefix="/offers", tags=["offres"])
+
+
+def _respond(response: Response, offer: Offer) -> OfferPublic:
+    public = OfferPublic.of(offer)
+    response.headers["ETag"] = etag_of(public)
+    return public
+
+
+@router.get("", summary="Lister les offres")
+async def list_offers(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    pagination: PaginationDep,
+    status: Annotated[OfferStatus | None, Query(description="État de l'offre.")] = None,
+    sector: Annotated[SectorCode | None, Query(description="Secteur de la borne.")] = None,
+    rome_code: Annotated[RomeCode | None, Query()] = None,
+    contract_id: Annotated[uuid.UUID | None, Query(description="Marché d'origine.")] = None,
+    employer_id: Annotated[uuid.UUID | None, Query(description="Employeur.")] = None,
+    commune_insee: Annotated[CommuneInsee | None, Query()] = None,
+) -> Page[OfferPublic]:
+    query = service.search(
+        policy.query(principal),
+        status=status,
+        sector=sector,
+        rome_code=rome_code.strip().upper() if rome_code else None,
+        contract_id=contract_id,
+        employer_id=employer_id,
+        commune_insee=commune_insee.strip().upper() if commune_insee else None,
+    )
+    rows, total = await paginate(session, query, pagination)
+    return Page[OfferPublic].build([OfferPublic.of(row) for row in rows], total, pagination)
+
+
+@router.get("/{offer_id}", summary="Lire une offre")
+async def read_offer(
+    offer_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatchDep,
+    response: Response,
+) -> OfferPublic:
+    offer = OfferPublic.of(await policy.get(session, principal, offer_id))
+    etag = etag_of(offer)
+    if_none_match.check(etag)
+    response.headers["ETag"] = etag
+    return offer
+
+
+@router.post("", status_code=HTTP_201_CREATED, summary="Créer une offre (en brouillon)")
+async def create_offer(
+    body: OfferCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+) -> OfferPublic:
+    policy.authorize(principal, CREATE)
+    offer = await service.create_offer(session, body, principal)
+    response.headers["Location"] = request.url_for("read_offer", offer_id=offer.id).path
+    return _respond(response, offer)
+
+
+@router.patch(
+    "/{offer_id}",
+    summary="Modifier une offre",
+    description="Seuls les champs envoyés changent. Exige `If-Match`. La modification d'une "
+    "offre publiée émet l'événement `offer.updated` ; une offre close ne se modifie plus.",
+)
+async def update_offer(
+    offer_id: uuid.UUID,
+    body: OfferUpdate,
+    principal: CurrentPrincipal,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    response: Response,
+) -> OfferPublic:
+    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    if_match.check(etag_of(OfferPublic.of(offer)))
+    await service.update_offer(session, offer, body, principal, request_id=request_id)
+    return _respond(response, offer)
+
+
+@router.post(
+    "/{offer_id}/publish",
+    summary="Publier une offre (brouillon → ouverte)",
+    description="Émet l'événement `offer.published`. L'offre doit être complète (type de "
+    "contrat, heures hebdomadaires, date de début, lieu de travail) et son marché, s'il y en a "
+    "un, en cours.",
+)
+async def publish_offer(
+    offer_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    response: Response,
+) -> OfferPublic:
+    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    await service.publish(session, offer, request_id=request_id)
+    return _respond(response, offer)
+
+
+@router.post(
+    "/{offer_id}/close",
+    summary="Clore une offre (ouverte ou pourvue → close)",
+    description="Émet l'événement `offer.closed`. Le motif est facultatif.",
+)
+async def close_offer(
+    offer_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    response: Response,
+    body: Annotated[OfferClose | None, Body()] = None,
+) -> OfferPublic:
+    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    reason = body.reason if body is not None else None
+    await service.close(session, offer, reason, request_id=request_id)
+    return _respond(response, offer)

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from services.api.validation import InvalidValue
+from services.core.models.offer import (
+    CONTRACT_TYPE_LABELS,
+    MAX_HOURS_PER_WEEK,
+    OFFER_STATUS_LABELS,
+    ContractType,
+    CoordinatesSource,
+    Offer,
+    OfferStatus,
+)
+from services.core.referentials.sectors import SectorCode, get_sector
+
+NOT_NULL = "ne peut pas être null (omettez le champ pour le laisser inchangé)"
+UNPAIRED = "lon et lat s'envoient ensemble"
+_ROME = re.compile(r"^[A-N]\d{4}$")
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+MAX_POSITIONS = 1000
+
+
+def _rome(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not _ROME.match(code):
+        raise InvalidValue("code ROME invalide (une lettre de A à N et 4 chiffres, ex. F1703)")
+    return code
+
+
+def _appellation(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip()
+    if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 10):
+        raise InvalidValue("code d'appellation ROME invalide (chiffres, ex. 11573)")
+    return code
+
+
+def _insee(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not _INSEE.match(code):
+        raise InvalidValue("code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)")
+    return code
+
+
+def _tenths(value: Decimal) -> Decimal:
+    # Stored as NUMERIC(4, 1): same representation before and after a round trip (ETags).
+    return value.quantize(Decimal("0.1"))
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RomeCode = Annotated[str, Field(max_length=10, description="Code ROME v4 (fiche), ex. F1703.")]
+AppellationCode = Annotated[str, Field(max_length=10, description="Code OGR de l'appellation.")]
+CommuneInsee = Annotated[str, Field(max_length=5, description="Commune du lieu de travail.")]
+HoursPerWeek = Annotated[
+    Decimal,
+    Field(gt=0, le=MAX_HOURS_PER_WEEK, max_digits=3, decimal_places=1),
+    AfterValidator(_tenths),
+]
+Positions = Annotated[int, Field(ge=1, le=MAX_POSITIONS, description="Nombre de postes.")]
+OpenPositions = Annotated[
+    int, Field(ge=0, le=MAX_POSITIONS, description="Postes restant à pourvoir.")
+]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class _OfferFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Declared by both subclasses.
+    _rome = field_validator("rome_code", check_fields=False)(_rome)
+    _appellation = field_validator("appellation_code", check_fields=False)(_appellation)
+    _insee = field_validator("commune_insee", check_fields=False)(_insee)
+
+    @model_validator(mode="after")
+    def _paired_coordinates(self) -> Self:
+        if ("lon" in self.model_fields_set) != ("lat" in self.model_fields_set):
+            raise InvalidValue(UNPAIRED)
+        return self
+
+
+class OfferCreate(_OfferFields):
+    """A new offer, in draft. Publishing it needs the contract type, weekly hours, start date and
+    work site (commune or coordinates)."""
+
+    contract_id: uuid.UUID | None = Field(default=None, description="Marché clausé d'origine.")
+    lot_id: uuid.UUID | None = Field(default=None, description="Lot du marché.")
+    employer_id: uuid.UUID | None = Field(
+        default=None, description="Organisation employeuse ; par défaut, la vôtre."
+    )
+    title: Title
+    rome_code: RomeCode
+    appellation_code: AppellationCode | None = None
+    sector: SectorCode | None = Field(
+        default=None, description="Secteur de la borne ; par défaut, déduit du code ROME."
+    )
+    contract_type: ContractType | None = None
+    hours_per_week: HoursPerWeek | None = None
+    positions: Positions = 1
+    open_positions: OpenPositions | None = Field(
+        default=None, description="Par défaut, le nombre de postes."
+    )
+    start_date: date | None = None
+    end_date: date | None = None
+    commune_insee: CommuneInsee | None = None
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    requires_eligibility: bool = Field(
+        default=False, description="Les personnes recrutées doivent être des publics éligibles."
+    )
+
+
+class OfferUpdate(_OfferFields):
+    """Only the fields sent change. Sending ``rome_code`` without ``sector`` derives the sector
+    again; sending ``contract_id`` without ``lot_id`` detaches the lot; ``lon`` and ``lat`` go
+    together, and ``null`` for both puts the work site back at the commune's centre."""
+
+    contract_id: uuid.UUID | None = None
+    lot_id: uuid.UUID | None = None
+    employer_id: uuid.UUID | None = None
+    title: Title | None = None
+    rome_code: RomeCode | None = None
+    appellation_code: AppellationCode | None = None
+    sector: SectorCode | None = None
+    contract_type: ContractType | None = None
+    hours_per_week: HoursPerWeek | None = None
+    positions: Positions | None = None
+    open_positions: OpenPositions | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    commune_insee: CommuneInsee | None = None
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    requires_eligibility: bool | None = None
+
+    @field_validator(
+        "employer_id", "title", "rome_code", "positions", "open_positions", "requires_eligibility"
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise InvalidValue(NOT_NULL)
+        return value
+
+
+class OfferClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = Field(
+        default=None, description="Motif de clôture, sans donnée personnelle."
+    )
+
+
+class OfferPublic(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID | None
+    lot_id: uuid.UUID | None
+    employer_id: uuid.UUID
+    title: str
+    rome_code: str
+    appellation_code: str | None
+    sector: SectorCode | None
+    sector_label: str | None
+    contract_type: ContractType | None
+    contract_type_label: str | None
+    hours_per_week: Decimal | None
+    positions: int
+    open_positions: int
+    start_date: date | None
+    end_date: date | None
+    commune_insee: str | None
+    lon: float | None
+    lat: float | None
+    coordinates_source: CoordinatesSource | None = Field(
+        description="`given` : le lieu de travail ; `commune_centroid` : le centre de la commune."
+    )
+    requires_eligibility: bool
+    status: OfferStatus
+    status_label: str
+    published_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferPublic:
+        return cls(
+            id=offer.id,
+            contract_id=offer.contract_id,
+            lot_id=offer.lot_id,
+            employer_id=offer.employer_id,
+            title=offer.title,
+            rome_code=offer.rome_code,
+            appellation_code=offer.appellation_code,
+            sector=offer.sector,
+            sector_label=get_sector(offer.sector).label if offer.sector else None,
+            contract_type=offer.contract_type,
+            contract_type_label=(
+                CONTRACT_TYPE_LABELS[offer.contract_type] if offer.contract_type else None
+            ),
+            hours_per_week=offer.hours_per_week,
+            positions=offer.positions,
+            open_positions=offer.open_positions,
+            start_date=offer.start_date,
+            end_date=offer.end_date,
+            commune_insee=offer.commune_insee,
+            lon=offer.lon,
+            lat=offer.lat,
+            coordinates_source=offer.coordinates_source,
+            requires_eligibility=offer.requires_eligibility,
+            status=offer.status,
+            status_label=OFFER_STATUS_LABELS[offer.status],
+            published_at=offer.published_at,
+            closed_at=offer.closed_at,
+            close_reason=offer.close_reason,
+            created_at=offer.created_at,
+            updated_at=offer.updated_at,
+        )
