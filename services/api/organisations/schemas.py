@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from stdnum.fr import siret as stdnum_siret
+
+from services.api.patch import refuse_null
+from services.api.validation import InvalidValue
+from services.core.models.organisation import (
+    ORGANISATION_KIND_LABELS,
+    Organisation,
+    OrganisationKind,
+)
+
+INVALID_SIRET = "SIRET invalide (14 chiffres, clé de contrôle)"
+INVALID_INSEE = "code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)"
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Siret = Annotated[str, Field(max_length=20, description="14 chiffres ; espaces acceptés.")]
+CommuneInsee = Annotated[str, Field(max_length=5, description="Code INSEE de la commune.")]
+
+
+def _siret(value: str | None) -> str | None:
+    if value is None:
+        return None
+    compact = stdnum_siret.compact(value)
+    if not (compact.isdigit() and stdnum_siret.is_valid(compact)):
+        raise InvalidValue(INVALID_SIRET)
+    return compact
+
+
+def _insee(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not _INSEE.match(code):
+        raise InvalidValue(INVALID_INSEE)
+    return code
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    kind: OrganisationKind
+    siret: Siret | None = None
+    address: Address | None = None
+    commune_insee: CommuneInsee
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        description="Structure dont elle dépend. Pour un facilitateur : par défaut, la sienne.",
+    )
+
+    _check_siret = field_validator("siret")(_siret)
+    _check_insee = field_validator("commune_insee")(_insee)
+
+
+class OrganisationUpdate(BaseModel):
+    """Only the fields sent change; ``null`` empties ``siret``, ``address`` and ``parent_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    kind: OrganisationKind | None = None
+    siret: Siret | None = None
+    address: Address | None = None
+    commune_insee: CommuneInsee | None = None
+    parent_id: uuid.UUID | None = None
+    is_active: bool | None = None
+
+    _check_siret = field_validator("siret")(_siret)
+    _check_insee = field_validator("commune_insee")(_insee)
+    _not_null = field_validator("name", "kind", "commune_insee", "is_active")(refuse_null)
+
+
+class OrganisationPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+    kind_label: str
+    siret: str | None
+    address: str | None
+    commune_insee: str
+    parent_id: uuid.UUID | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> OrganisationPublic:
+        return cls(
+            id=organisation.id,
+            name=organisation.name,
+            kind=organisation.kind,
+            kind_label=ORGANISATION_KIND_LABELS[organisation.kind],
+            siret=organisation.siret,
+            address=organisation.address,
+            commune_insee=organisation.commune_insee,
+            parent_id=organisation.parent_id,
+            is_active=organisation.is_active,
+            created_at=organisation.created_at,
+            updated_at=organisation.updated_at,
+        )
