@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from services.api.patch import refuse_null
+from services.api.validation import InvalidValue
+from services.core.models.user import ROLE_LABELS, Permission, Role, User
+from services.core.security.passwords import MIN_PASSWORD_LENGTH
+
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Password = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=200,
+        description=f"Au moins {MIN_PASSWORD_LENGTH} caractères.",
+    ),
+]
+Permissions = Annotated[
+    list[Permission], Field(max_length=20, description="Droits en plus du rôle.")
+]
+
+
+def normalise_email(value: str) -> str:
+    """The address as stored: checked (syntax only, no DNS) and lower-case."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise InvalidValue("adresse e-mail invalide") from None
+
+
+def _unique(permissions: list[Permission] | None) -> list[Permission] | None:
+    return None if permissions is None else sorted(set(permissions))
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=254)]
+    full_name: FullName
+    password: Password
+    organisation_id: uuid.UUID
+    role: Role
+    is_manager: bool = False
+    permissions: Permissions = []
+
+    _check_email = field_validator("email")(normalise_email)
+    _check_permissions = field_validator("permissions")(_unique)
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent change. Deactivating an account signs it out everywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: FullName | None = None
+    role: Role | None = None
+    is_manager: bool | None = None
+    permissions: Permissions | None = None
+    is_active: bool | None = None
+
+    _check_permissions = field_validator("permissions")(_unique)
+    _not_null = field_validator("full_name", "role", "is_manager", "permissions", "is_active")(
+        refuse_null
+    )
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description="Obligatoire pour changer son propre mot de passe.",
+        ),
+    ] = None
+    new_password: Password
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    organisation_id: uuid.UUID
+    role: Role
+    role_label: str
+    is_manager: bool
+    permissions: list[Permission]
+    is_active: bool
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        known = set(Permission.__members__.values())
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            organisation_id=user.organisation_id,
+            role=user.role,
+            role_label=ROLE_LABELS[user.role],
+            is_manager=user.is_manager,
+            permissions=sorted(Permission(p) for p in user.permissions if p in known),
+            is_active=user.is_active,
+            last_login_at=user.last_login_at,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
