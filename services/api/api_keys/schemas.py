@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from services.api.validation import InvalidValue
+from services.core.models.api_key import ApiKey
+from services.core.models.user import ROLE_LABELS, Role
+from services.core.security.principal import Access
+
+# What a key may be allowed to touch, as "<resource>:read" or "<resource>:write" (write implies
+# read). Resources of later issues are listed already, so that keys made today can be given them.
+SCOPE_RESOURCES: tuple[str, ...] = (
+    "organisations",
+    "users",
+    "contracts",
+    "offers",
+    "referentials",
+    "candidates",
+    "intakes",
+    "matches",
+    "callbacks",
+)
+SCOPES: frozenset[str] = frozenset(
+    f"{resource}:{access.value}" for resource in SCOPE_RESOURCES for access in Access
+)
+INVALID_SCOPE = (
+    "portée inconnue : « ressource:read » ou « ressource:write » attendu, ressources : "
+    + ", ".join(SCOPE_RESOURCES)
+)
+
+
+def _scopes(scopes: list[str]) -> list[str]:
+    if any(scope not in SCOPES for scope in scopes):
+        raise InvalidValue(INVALID_SCOPE)
+    return sorted(set(scopes))
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    role: Role = Field(description="Rôle avec lequel la clé agit, au plus le vôtre.")
+    scopes: Annotated[
+        list[Annotated[str, Field(max_length=40)]], Field(min_length=1, max_length=40)
+    ]
+    organisation_id: uuid.UUID | None = Field(
+        default=None,
+        description="Organisation au nom de laquelle la clé agit : la vôtre par défaut ; "
+        "un administrateur peut en choisir une autre.",
+    )
+    expires_at: AwareDatetime | None = None
+
+    _check_scopes = field_validator("scopes")(_scopes)
+
+
+class ApiKeyPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    role: Role
+    role_label: str
+    prefix: str = Field(description="Début de la clé, pour la reconnaître.")
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_by_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyPublic:
+        return cls(
+            id=key.id,
+            name=key.name,
+            organisation_id=key.organisation_id,
+            role=key.role,
+            role_label=ROLE_LABELS[key.role],
+            prefix=key.prefix,
+            scopes=sorted(key.scopes),
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+            created_by_id=key.created_by_id,
+            created_at=key.created_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(
+        description="La clé complète, affichée cette fois seulement : conservez-la en lieu sûr. "
+        "À envoyer dans l'en-tête X-API-Key ou Authorization: Bearer."
+    )
