@@ -5,10 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from services.api.api_keys.router import router as api_keys_router
+from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.offers.router import router as offers_router
+from services.api.organisations.router import router as organisations_router
+from services.api.users.router import router as users_router
 
 router = APIRouter(prefix="/v1")
 
@@ -29,5 +33,9 @@ async def index(request: Request) -> ApiIndex:
 
 
 router.include_router(auth_router)
+router.include_router(organisations_router)
+router.include_router(users_router)
+router.include_router(api_keys_router)
+router.include_router(audit_router)
 router.include_router(contracts_router)
 router.include_router(offers_router)
