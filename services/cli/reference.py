@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from services.cli.app import app
-from services.cli.runtime import resolve
-from services.core.db import SessionMaker, create_engine, create_sessionmaker, unit_of_work
-from services.core.logging import configure_logging
-from services.core.migrate import upgrade
+from services.cli.runtime import run_with_database
+from services.core.db import SessionMaker, unit_of_work
 from services.core.referentials.communes_import import import_communes
 from services.core.referentials.files import ReferenceDataError
 from services.core.referentials.rome_import import import_rome
 from services.core.referentials.store import ImportSummary
-from services.core.settings import get_settings
-
-_T = TypeVar("_T")
 
 import_app = typer.Typer(
     help="Importe les données de référence (ROME, communes, QPV) depuis les fichiers officiels.",
@@ -34,27 +28,6 @@ LabelOption = Annotated[
     str | None,
     typer.Option("--label", help="Nom de l'édition enregistré avec la version (ex. « 2024 »)."),
 ]
-
-
-def _run(work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
-    """Run ``work`` against the database of the settings, then release everything."""
-    settings = get_settings()
-    configure_logging(settings.log_level, json=settings.log_json)  # logs to stderr, not stdout
-    runtime = resolve(settings, redis=False)
-
-    async def main() -> _T:
-        engine = create_engine(runtime.settings, application_name="maillon-cli")
-        try:
-            return await work(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        if settings.database_url is None:  # a fresh embedded database: make its schema first
-            upgrade(runtime.database_url)
-        return asyncio.run(main())
-    finally:
-        runtime.stop()
 
 
 class _ProgressBars:
@@ -87,7 +60,7 @@ def _import(run: Callable[[SessionMaker, _ProgressBars], Awaitable[ImportSummary
             return await run(sessionmaker, _ProgressBars(bars))
 
     try:
-        summary = _run(work)
+        summary = run_with_database(work)
     except ReferenceDataError as error:
         typer.echo(f"Erreur : {error}", err=True)
         raise typer.Exit(1) from None
@@ -167,7 +140,7 @@ def qpv_command(
         async with sessionmaker() as session:
             return await load_qpv_index(session)
 
-    index = _run(work)
+    index = run_with_database(work)
     if len(index) == 0:
         typer.echo("Aucun QPV chargé : lancez « maillon import qpv FICHIER.geojson ».", err=True)
         raise typer.Exit(1)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import typer
 
+from services.core.db import SessionMaker, create_engine, create_sessionmaker
 from services.core.embedded import start_postgres, start_redis
-from services.core.settings import Settings
+from services.core.logging import configure_logging
+from services.core.migrate import upgrade
+from services.core.settings import Settings, get_settings
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -68,3 +75,25 @@ def require_configured(settings: Settings, *, redis: bool = True) -> Settings:
         )
         raise typer.Exit(2)
     return settings
+
+
+def run_with_database(work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
+    """Run ``work`` against the database of the settings (embedded when unset), then release
+    everything."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)  # logs to stderr, not stdout
+    runtime = resolve(settings, redis=False)
+
+    async def main() -> _T:
+        engine = create_engine(runtime.settings, application_name="maillon-cli")
+        try:
+            return await work(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        if settings.database_url is None:  # a fresh embedded database: make its schema first
+            upgrade(runtime.database_url)
+        return asyncio.run(main())
+    finally:
+        runtime.stop()
