@@ -23,6 +23,7 @@ from services.api.middleware import (
     RequestContextMiddleware,
     UnhandledErrorMiddleware,
 )
+from services.api.referentials.indexes import ReferentialIndexes
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
@@ -50,10 +51,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis)
+    # ROME and QPV indexes: built on first use, then once per imported version.
+    app.state.referential_indexes = ReferentialIndexes()
     try:
         yield
     finally:
         del app.state.resources
+        del app.state.referential_indexes
         await redis.aclose()
         await engine.dispose()
 

@@ -12,6 +12,7 @@ from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
+from services.api.referentials.router import router as referentials_router
 from services.api.users.router import router as users_router
 
 router = APIRouter(prefix="/v1")
@@ -33,6 +34,7 @@ async def index(request: Request) -> ApiIndex:
 
 
 router.include_router(auth_router)
+router.include_router(referentials_router)
 router.include_router(organisations_router)
 router.include_router(users_router)
 router.include_router(api_keys_router)
