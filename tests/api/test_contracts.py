@@ -158,6 +158,18 @@ async def test_a_reference_is_unique_per_buyer(
     again = await client.post("/v1/contracts", json=payload(world), headers=world.admin)
     assert_problem(again, 409, "contract-reference-taken")
     assert await rows(db_session) == (1, 2, 1)
+    second = await client.post(
+        "/v1/contracts", json=payload(world, reference="2026-BAT-015"), headers=world.admin
+    )
+    renamed = await client.patch(
+        f"/v1/contracts/{second.json()['id']}",
+        json={"reference": "2026-BAT-014", "title": "Autre intitulé"},
+        headers={**world.admin, "If-Match": second.headers["etag"]},
+    )
+    assert_problem(renamed, 409, "contract-reference-taken")
+    read = await client.get(f"/v1/contracts/{second.json()['id']}", headers=world.admin)
+    assert read.json()["reference"] == "2026-BAT-015"
+    assert read.headers["etag"] == second.headers["etag"]
     # Another buyer may use the same reference.
     elsewhere = payload(world, buyer_id=world.competitor_id, holder_ids=[world.competitor_id])
     assert (

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from services.api.patch import refuse_null
 from services.api.validation import InvalidValue
 from services.core.models.contract import (
     CLAUSE_KIND_LABELS,
@@ -27,7 +28,6 @@ from services.core.models.contract import (
 
 MAX_LOTS = 200
 MAX_HOLDERS = 50
-NOT_NULL = "ne peut pas être null (omettez le champ pour le laisser inchangé)"
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -126,7 +126,7 @@ class ContractUpdate(BaseModel):
     _lots = field_validator("lots")(_distinct_lots)
     _holders = field_validator("holder_ids")(_distinct_holders)
 
-    @field_validator(
+    _not_null = field_validator(
         "buyer_id",
         "reference",
         "title",
@@ -138,12 +138,7 @@ class ContractUpdate(BaseModel):
         "required_insertion_hours",
         "lots",
         "holder_ids",
-    )
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise InvalidValue(NOT_NULL)
-        return value
+    )(refuse_null)
 
 
 class LotPublic(BaseModel):

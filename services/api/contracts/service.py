@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -19,6 +18,7 @@ from services.api.access import CREATE, UPDATE
 from services.api.contracts.policy import policy
 from services.api.contracts.schemas import ContractCreate, ContractUpdate, LotIn
 from services.api.errors import Conflict, ValidationFailed
+from services.api.integrity import unique_or_conflict
 from services.api.validation import FieldError
 from services.core.clock import now
 from services.core.events import OfferUpdated, emit
@@ -126,18 +126,6 @@ async def _check(
         raise ValidationFailed(errors)
 
 
-async def _flush(session: AsyncSession) -> None:
-    """Flush; a reference already taken is a 409. The constraint decides, not a prior read: a
-    concurrent request may have committed the same reference in between."""
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        cause = getattr(error.orig, "__cause__", None)
-        if getattr(cause, "constraint_name", None) == REFERENCE_CONSTRAINT:
-            raise ReferenceTaken() from None
-        raise
-
-
 def _lot(contract: Contract, data: LotIn) -> ContractLot:
     return ContractLot(
         contract_id=contract.id,
@@ -178,8 +166,8 @@ async def create_contract(
     ]
     # A facilitator registers contracts of its territory only: the buyer or a holder in it.
     policy.authorize(principal, CREATE, contract)
-    session.add(contract)
-    await _flush(session)
+    async with unique_or_conflict(session, {REFERENCE_CONSTRAINT: ReferenceTaken()}):
+        session.add(contract)
     return contract
 
 
@@ -264,20 +252,20 @@ async def update_contract(
         buyer_id=changes.get("buyer_id"),
         holder_ids=data.holder_ids if "holder_ids" in sent else None,
     )
-    for name, value in changes.items():
-        setattr(contract, name, value)
-    children_changed = False
-    if data.lots is not None:
-        children_changed |= await _replace_lots(session, contract, data.lots)
-    if data.holder_ids is not None:
-        children_changed |= _replace_holders(contract, data.holder_ids)
-    if not changes and not children_changed:
-        return
-    # The contract as it will be: still in the facilitator's territory?
-    policy.authorize(principal, UPDATE, contract)
-    if children_changed and not changes:
-        contract.updated_at = now()  # a change of lots or holders is a change of the contract
-    await _flush(session)
+    async with unique_or_conflict(session, {REFERENCE_CONSTRAINT: ReferenceTaken()}):
+        for name, value in changes.items():
+            setattr(contract, name, value)
+        children_changed = False
+        if data.lots is not None:
+            children_changed |= await _replace_lots(session, contract, data.lots)
+        if data.holder_ids is not None:
+            children_changed |= _replace_holders(contract, data.holder_ids)
+        if not changes and not children_changed:
+            return
+        # The contract as it will be: still in the facilitator's territory?
+        policy.authorize(principal, UPDATE, contract)
+        if children_changed and not changes:
+            contract.updated_at = now()  # a change of lots or holders is a change of the contract
     if any(name in changes for name in MATCHING_FIELDS):
         # Ranking weighs QPV residence by these: the open offers must be ranked again.
         for offer_id in await _published_offer_ids(session, contract.id):

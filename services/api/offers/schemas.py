@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.api.patch import refuse_null
 from services.api.validation import InvalidValue
 from services.core.models.offer import (
     CONTRACT_TYPE_LABELS,
@@ -28,7 +29,6 @@ from services.core.models.offer import (
 )
 from services.core.referentials.sectors import SectorCode, get_sector
 
-NOT_NULL = "ne peut pas être null (omettez le champ pour le laisser inchangé)"
 UNPAIRED = "lon et lat s'envoient ensemble"
 _ROME = re.compile(r"^[A-N]\d{4}$")
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
@@ -154,14 +154,9 @@ class OfferUpdate(_OfferFields):
     lat: Latitude | None = None
     requires_eligibility: bool | None = None
 
-    @field_validator(
+    _not_null = field_validator(
         "employer_id", "title", "rome_code", "positions", "open_positions", "requires_eligibility"
-    )
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise InvalidValue(NOT_NULL)
-        return value
+    )(refuse_null)
 
 
 class OfferClose(BaseModel):
