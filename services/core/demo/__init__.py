@@ -11,16 +11,15 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.db import SessionMaker, unit_of_work
+from services.core.demo.territory import load_territory
 
 DemoLoader = Callable[[AsyncSession], Awaitable[str]]
 
-DEMO_LOADERS: list[DemoLoader] = []
+DEMO_LOADERS: list[DemoLoader] = [load_territory]
 
 
 async def load_demo(sessionmaker: SessionMaker) -> str:
     """Run every demo loader in one transaction; return what was loaded, in French."""
-    if not DEMO_LOADERS:
-        return "Jeu de démonstration : aucun domaine n'en fournit encore."
     async with unit_of_work(sessionmaker) as session:
         lines = [await loader(session) for loader in DEMO_LOADERS]
     return "Jeu de démonstration :\n" + "\n".join(f"  {line}" for line in lines)

@@ -7,14 +7,29 @@ recognises its own facilitation structure by SIRET and loads nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from stdnum import luhn
 
+from services.core.clock import PARIS, now
+from services.core.events import OfferPublished, emit
+from services.core.models.contract import (
+    ClauseKind,
+    Contract,
+    ContractHolder,
+    ContractLot,
+    ContractStatus,
+    QpvPriority,
+)
+from services.core.models.geo import Commune
+from services.core.models.offer import ContractType, CoordinatesSource, Offer, OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
-from services.core.models.user import Role, User
+from services.core.models.user import ROLE_LABELS, Role, User
+from services.core.referentials.sectors import sector_for_rome
 from services.core.security.passwords import hash_password
 
 DEMO_PASSWORD = "maillon-demo-2026"  # noqa: S105  (printed on purpose: demo data only)
@@ -180,3 +195,131 @@ async def create_territory(session: AsyncSession) -> Territory:
         buyer=buyer,
         accounts=accounts,
     )
+
+
+async def create_clause(
+    session: AsyncSession, territory: Territory
+) -> tuple[Contract, list[Offer]]:
+    """An NPNRU contract with two lots and the offers it creates (three open, one draft)."""
+    today = now().astimezone(PARIS).date()
+    contract = Contract(
+        buyer_id=territory.buyer.id,
+        reference="DEMO-2026-NPNRU-FM",
+        title="Renouvellement urbain Franc-Moisin — réhabilitation de 450 logements",
+        clause_kind=ClauseKind.EXECUTION,
+        start_date=today - timedelta(days=60),
+        end_date=today + timedelta(days=700),
+        amount=Decimal("18500000.00"),
+        is_npnru=True,
+        qpv_priority=QpvPriority.PREFERRED,
+        required_insertion_hours=Decimal("12000"),
+        status=ContractStatus.ACTIVE,
+    )
+    session.add(contract)
+    await session.flush()
+    structural = ContractLot(
+        contract_id=contract.id,
+        number=1,
+        title="Gros œuvre et maçonnerie",
+        required_insertion_hours=Decimal("8000"),
+    )
+    cleaning = ContractLot(
+        contract_id=contract.id,
+        number=2,
+        title="Nettoyage de chantier et gestion urbaine de proximité",
+        required_insertion_hours=Decimal("4000"),
+    )
+    session.add_all(
+        [
+            structural,
+            cleaning,
+            ContractHolder(contract_id=contract.id, organisation_id=territory.builder.id),
+            ContractHolder(contract_id=contract.id, organisation_id=territory.cleaner.id),
+        ]
+    )
+    await session.flush()
+    saint_denis = await session.scalar(select(Commune).where(col(Commune.insee) == "93066"))
+
+    def offer(
+        title: str,
+        rome: str,
+        lot: ContractLot,
+        employer: Organisation,
+        contract_type: ContractType,
+        hours: str,
+        positions: int,
+        start_in_days: int,
+        *,
+        published: bool = True,
+    ) -> Offer:
+        row = Offer(
+            contract_id=contract.id,
+            lot_id=lot.id,
+            employer_id=employer.id,
+            title=title,
+            rome_code=rome,
+            sector=sector_for_rome(rome),
+            contract_type=contract_type,
+            hours_per_week=Decimal(hours),
+            positions=positions,
+            open_positions=positions,
+            start_date=today + timedelta(days=start_in_days),
+            end_date=today + timedelta(days=start_in_days + 180),
+            commune_insee="93066",
+            lon=saint_denis.lon if saint_denis else None,
+            lat=saint_denis.lat if saint_denis else None,
+            coordinates_source=CoordinatesSource.COMMUNE_CENTROID if saint_denis else None,
+            requires_eligibility=True,
+            status=OfferStatus.OPEN if published else OfferStatus.DRAFT,
+            published_at=now() if published else None,
+        )
+        session.add(row)
+        return row
+
+    offers = [
+        offer("Maçon / Maçonne — réhabilitation", "F1703", structural, territory.builder,
+              ContractType.CDDI, "35", 3, 21),
+        offer("Manœuvre bâtiment", "F1704", structural, territory.builder,
+              ContractType.MIS, "35", 4, 14),
+        offer("Agent / Agente de nettoyage de chantier", "K2204", cleaning, territory.cleaner,
+              ContractType.CDD, "24", 2, 30),
+        offer("Agent / Agente de propreté des halls (GUP)", "K2204", cleaning, territory.cleaner,
+              ContractType.CDI, "28", 1, 45, published=False),
+    ]  # fmt: skip
+    await session.flush()
+    for row in offers:
+        if row.status is OfferStatus.OPEN:
+            emit(session, OfferPublished(offer_id=row.id))
+    return contract, offers
+
+
+async def load_territory(session: AsyncSession) -> str:
+    """The demo loader: the territory, its NPNRU contract and offers, and the accounts to try."""
+    if await existing_facilitation(session) is not None:
+        return (
+            "territoire de démonstration déjà chargé (comptes : voir ci-dessous)"
+            + _accounts_text(await _existing_accounts(session))
+        )
+    territory = await create_territory(session)
+    contract, offers = await create_clause(session, territory)
+    opened = sum(1 for o in offers if o.status is OfferStatus.OPEN)
+    return (
+        f"territoire de Saint-Denis : 10 structures, marché NPNRU « {contract.reference} » "
+        f"(2 lots), {opened} offres ouvertes et 1 brouillon" + _accounts_text(territory.accounts)
+    )
+
+
+async def _existing_accounts(session: AsyncSession) -> list[DemoAccount]:
+    rows = await session.execute(
+        select(col(User.email), col(User.role), col(Organisation.name))
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .where(col(User.email).like(f"%@{DEMO_DOMAIN}"))
+        .order_by(col(User.email))
+    )
+    return [DemoAccount(email=e, role=Role(r), organisation=o) for e, r, o in rows.all()]
+
+
+def _accounts_text(accounts: list[DemoAccount]) -> str:
+    lines = [f"\n    comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"]
+    lines += [f"      {a.email:<42} {ROLE_LABELS[a.role]} — {a.organisation}" for a in accounts]
+    return "\n".join(lines)
