@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -147,6 +148,9 @@ async def sync_rows(
     listed = exists().where(and_(*(table.c[name] == staging.c[name] for name in key)))
     removed = await connection.execute(table.delete().where(~listed))
     await connection.run_sync(staging.drop)
+    # Fresh statistics now, not when autovacuum gets round to it: the planner otherwise scans
+    # whole tables right after a first import.
+    await connection.execute(text(f'ANALYZE "{table.name}"'))
     return SyncResult(changed=changed.rowcount, removed=removed.rowcount)
 
 
