@@ -7,7 +7,8 @@ transaction has ended; then, before the client sees anything:
 - the response is **stored** when the request's transaction committed (or, for a route that opened
   none, when it succeeded) and the status is below 500;
 - otherwise the key is **released**: a rolled-back request changed nothing, so sending it again
-  with the same key is safe and runs it again.
+  with the same key is safe and runs it again;
+- a response marked ``Cache-Control: no-store`` (a secret shown once) is never stored either.
 
 A later request with the same principal and key gets, until the record expires:
 the stored status, headers and body plus ``Idempotent-Replayed: true`` when its method, path,
@@ -260,7 +261,11 @@ class IdempotencyMiddleware:
             start = held[0] if held and held[0]["type"] == "http.response.start" else None
             status: int = start["status"] if start else 500
             try:
-                if start is not None and should_store(status, outcome.state):
+                if (
+                    start is not None
+                    and should_store(status, outcome.state)
+                    and not _no_store(start)
+                ):
                     body = b"".join(m.get("body", b"") for m in held[1:])
                     stored = StoredResponse(status, _headers(start), body)
                     await store.complete(claim, stored, self.ttl)
@@ -287,6 +292,15 @@ class IdempotencyMiddleware:
             if not settled:
                 held.clear()
                 await settle()
+
+
+def _no_store(start: Message) -> bool:
+    """A response marked ``Cache-Control: no-store`` (a secret shown once, such as a new API key)
+    is never written to the idempotency table: the key is released instead."""
+    for name, value in start.get("headers", []):
+        if name.lower() == b"cache-control" and b"no-store" in value.lower():
+            return True
+    return False
 
 
 def _headers(start: Message) -> list[tuple[str, str]]:

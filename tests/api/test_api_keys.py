@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.core.clock import FrozenClock
 from services.core.models.api_key import ApiKey
+from services.core.models.idempotency import IdempotencyRecord
 from services.core.models.user import Role
 from services.core.security.tokens import digest
 from services.core.settings import Settings
@@ -181,3 +183,22 @@ async def test_invalid_keys_are_french_422s(
     )
     assert (await refused(organisation_id=str(uuid.uuid4())))["message"] == "organisation inconnue"
     assert await count(db_session, ApiKey) == before
+
+
+async def test_a_new_key_never_lands_in_the_idempotency_table(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings, engine: AsyncEngine
+) -> None:
+    """The response carries the secret (no-store): replaying it would store the key in clear."""
+    n = await make_network(db_session, settings)
+    request = {"name": "SIRH", "role": "facilitator", "scopes": ["offers:read"]}
+    headers = {**n.facilitator.headers, "Idempotency-Key": "cle-sirh-1"}
+    created = await client.post("/v1/api-keys", json=request, headers=headers)
+    assert created.status_code == 201, created.text
+    async with AsyncSession(engine) as session:
+        stored = (await session.scalars(select(IdempotencyRecord))).all()
+    assert stored == []
+    # The same key again is a new request (the first was released), not a replay of the secret.
+    again = await client.post("/v1/api-keys", json=request, headers=headers)
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["key"] != created.json()["key"]
