@@ -437,13 +437,14 @@ async def test_changing_a_password(
 async def test_roles_read_back_from_the_database_keep_their_rights(
     db_session: AsyncSession, settings: Settings
 ) -> None:
-    """The role column is VARCHAR: a row read back holds a plain string, not the enum member."""
+    """The role column is VARCHAR; read back, it is the enum member again (EnumText)."""
     n = await make_network(db_session, settings)
     db_session.expunge_all()
     admin = await db_session.get(User, uuid.UUID(n.admin.id))
     facilitator = await db_session.get(User, uuid.UUID(n.facilitator.id))
     assert admin is not None and facilitator is not None
-    assert type(admin.role) is str
+    assert admin.role is Role.ADMIN
+    assert facilitator.role is Role.FACILITATOR
     assert (await principal_for_user(db_session, admin)).everywhere
     territory = (await principal_for_user(db_session, facilitator)).territory
     assert territory == {uuid.UUID(n.facilitation_id), uuid.UUID(n.member_id)}

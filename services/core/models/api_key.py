@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
-from services.core.models.base import TableBase
+from services.core.models.base import EnumText, TableBase
 from services.core.models.user import Role
 
 
@@ -27,7 +27,7 @@ class ApiKey(TableBase, table=True):
     name: str = Field(sa_type=String(100), nullable=False)
     # The role the key acts with (never above its creator's): access rules are the same as for a
     # user of that role in the organisation, further narrowed by ``scopes``.
-    role: Role = Field(sa_type=String(20), nullable=False)
+    role: Role = Field(sa_type=EnumText(Role, 20), nullable=False)
     prefix: str = Field(sa_type=String(16), unique=True, nullable=False)
     key_hash: str = Field(sa_type=String(64), unique=True, nullable=False)
     # "<resource>:read" / "<resource>:write", e.g. "offers:write".

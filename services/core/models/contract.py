@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, Numeric, String, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.core.models.base import TableBase
+from services.core.models.base import EnumText, TableBase
 
 
 class ClauseKind(StrEnum):
@@ -71,15 +71,20 @@ class Contract(TableBase, table=True):
     )
     reference: str = Field(sa_type=String(100), nullable=False)
     title: str = Field(sa_type=String(300), nullable=False)
-    clause_kind: ClauseKind = Field(sa_type=String(30), nullable=False)
+    clause_kind: ClauseKind = Field(sa_type=EnumText(ClauseKind, 30), nullable=False)
     start_date: date = Field(sa_type=Date, nullable=False)
     end_date: date = Field(sa_type=Date, nullable=False)
     amount: Decimal | None = Field(default=None, sa_type=MONEY)
     is_npnru: bool = Field(default=False, nullable=False)
-    qpv_priority: QpvPriority = Field(default=QpvPriority.NONE, sa_type=String(20), nullable=False)
+    qpv_priority: QpvPriority = Field(
+        default=QpvPriority.NONE, sa_type=EnumText(QpvPriority, 20), nullable=False
+    )
     required_insertion_hours: Decimal = Field(sa_type=HOURS, nullable=False)
     status: ContractStatus = Field(
-        default=ContractStatus.DRAFT, sa_type=String(20), nullable=False, index=True
+        default=ContractStatus.DRAFT,
+        sa_type=EnumText(ContractStatus, 20),
+        nullable=False,
+        index=True,
     )
 
     # Eager on purpose: a contract is never read or checked without its lots and holders.
@@ -112,7 +117,7 @@ class ContractLot(TableBase, table=True):
     contract_id: uuid.UUID = Field(foreign_key="contract.id", nullable=False, ondelete="CASCADE")
     number: int = Field(nullable=False)
     title: str = Field(sa_type=String(300), nullable=False)
-    clause_kind: ClauseKind | None = Field(default=None, sa_type=String(30))
+    clause_kind: ClauseKind | None = Field(default=None, sa_type=EnumText(ClauseKind, 30))
     required_insertion_hours: Decimal | None = Field(default=None, sa_type=HOURS)
 
 

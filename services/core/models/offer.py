@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, DateTime, Double, Numeric, String
 from sqlmodel import Field
 
-from services.core.models.base import TableBase
+from services.core.models.base import EnumText, TableBase
 from services.core.referentials.sectors import SectorCode
 
 
@@ -102,8 +102,8 @@ class Offer(TableBase, table=True):
     rome_code: str = Field(sa_type=String(5), nullable=False, index=True)
     appellation_code: str | None = Field(default=None, sa_type=String(10))
     # A borne sector, derived from the ROME code unless given; None outside every sector.
-    sector: SectorCode | None = Field(default=None, sa_type=String(30), index=True)
-    contract_type: ContractType | None = Field(default=None, sa_type=String(30))
+    sector: SectorCode | None = Field(default=None, sa_type=EnumText(SectorCode, 30), index=True)
+    contract_type: ContractType | None = Field(default=None, sa_type=EnumText(ContractType, 30))
     hours_per_week: Decimal | None = Field(default=None, sa_type=Numeric(4, 1))
     positions: int = Field(default=1, nullable=False)
     open_positions: int = Field(default=1, nullable=False)
@@ -112,10 +112,12 @@ class Offer(TableBase, table=True):
     commune_insee: str | None = Field(default=None, sa_type=String(5), index=True)
     lon: float | None = Field(default=None, sa_type=Double)
     lat: float | None = Field(default=None, sa_type=Double)
-    coordinates_source: CoordinatesSource | None = Field(default=None, sa_type=String(20))
+    coordinates_source: CoordinatesSource | None = Field(
+        default=None, sa_type=EnumText(CoordinatesSource, 20)
+    )
     requires_eligibility: bool = Field(default=False, nullable=False)
     status: OfferStatus = Field(
-        default=OfferStatus.DRAFT, sa_type=String(20), nullable=False, index=True
+        default=OfferStatus.DRAFT, sa_type=EnumText(OfferStatus, 20), nullable=False, index=True
     )
     published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

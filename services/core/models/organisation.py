@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import String
 from sqlmodel import Field
 
-from services.core.models.base import TableBase
+from services.core.models.base import EnumText, TableBase
 
 
 class OrganisationKind(StrEnum):
@@ -53,7 +53,9 @@ class Organisation(TableBase, table=True):
     __tablename__ = "organisation"
 
     name: str = Field(sa_type=String(200), nullable=False)
-    kind: OrganisationKind = Field(sa_type=String(30), nullable=False, index=True)
+    kind: OrganisationKind = Field(
+        sa_type=EnumText(OrganisationKind, 30), nullable=False, index=True
+    )
     # 14 digits, Luhn-checked; unique when given (agencies of one company have their own SIRET).
     siret: str | None = Field(default=None, sa_type=String(14), unique=True)
     address: str | None = Field(default=None, sa_type=String(300))

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
-from services.core.models.base import TableBase
+from services.core.models.base import EnumText, TableBase
 
 
 class Role(StrEnum):
@@ -48,7 +48,7 @@ class User(TableBase, table=True):
     organisation_id: uuid.UUID = Field(
         foreign_key="organisation.id", index=True, nullable=False, ondelete="RESTRICT"
     )
-    role: Role = Field(sa_type=String(20), nullable=False)
+    role: Role = Field(sa_type=EnumText(Role, 20), nullable=False)
     is_manager: bool = Field(default=False, nullable=False)
     permissions: list[str] = Field(default_factory=list, sa_type=ARRAY(String(40)), nullable=False)
     is_active: bool = Field(default=True, nullable=False)

@@ -40,11 +40,6 @@ class Principal:
     scopes: frozenset[str] | None = None
     territory: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
-    def __post_init__(self) -> None:
-        # A role read from the database is a plain string (the column is VARCHAR): make it the
-        # enum member, so that ``principal.role is Role.ADMIN`` holds whatever built the principal.
-        object.__setattr__(self, "role", Role(self.role))
-
     @property
     def everywhere(self) -> bool:
         return self.role is Role.ADMIN
@@ -102,7 +97,7 @@ async def territory_of(
     session: AsyncSession, organisation_id: uuid.UUID, role: Role
 ) -> frozenset[uuid.UUID]:
     """The caller's organisation, plus the network below it for a facilitator."""
-    if Role(role) is not Role.FACILITATOR:  # a plain string when read from the database
+    if role is not Role.FACILITATOR:
         return frozenset({organisation_id})
     tree = (
         select(col(Organisation.id))
