@@ -3,9 +3,12 @@
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
+from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.contract import Contract, ContractHolder, ContractLot
+from services.core.models.eligibility import EligibilityCriterion
 from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
+from services.core.models.intake import Intake, IntakeFile
 from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
@@ -22,12 +25,17 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
     "AuditEntry",
+    "Candidate",
+    "CandidateShare",
     "Commune",
     "Contract",
     "ContractHolder",
     "ContractLot",
+    "EligibilityCriterion",
     "FailedEvent",
     "IdempotencyRecord",
+    "Intake",
+    "IntakeFile",
     "Offer",
     "Organisation",
     "OrganisationKind",

@@ -1,0 +1,213 @@
+"""Candidates (personal data), the organisations they are shared with, and their QPV residence.
+
+Identity, contact and address columns are nullable: erasure (anonymisation) wipes them and keeps
+the row for statistics (sex, birth year, commune, QPV status, sectors, dates).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, DateTime, Double, Index, SmallInteger, String
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+from services.core.clock import now
+from services.core.models.base import EnumText, TableBase
+from services.core.referentials.sectors import SectorCode
+
+
+class CandidateStatus(StrEnum):
+    NEW = "new"
+    ACTIVE = "active"
+    PLACED = "placed"
+    INACTIVE = "inactive"
+    ANONYMISED = "anonymised"
+
+
+CANDIDATE_STATUS_LABELS: dict[CandidateStatus, str] = {
+    CandidateStatus.NEW: "Nouveau",
+    CandidateStatus.ACTIVE: "Suivi en cours",
+    CandidateStatus.PLACED: "En poste",
+    CandidateStatus.INACTIVE: "Inactif",
+    CandidateStatus.ANONYMISED: "Anonymisé",
+}
+
+
+class Need(StrEnum):
+    """ "Votre besoin aujourd'hui" on the borne form."""
+
+    JOB = "job"
+    TRAINING = "training"
+    SUPPORT = "support"
+    ADVICE = "advice"
+
+
+NEED_LABELS: dict[Need, str] = {
+    Need.JOB: "UN EMPLOI",
+    Need.TRAINING: "UNE FORMATION",
+    Need.SUPPORT: "UN ACCOMPAGNEMENT",
+    Need.ADVICE: "UN CONSEIL",
+}
+
+
+class Sex(StrEnum):
+    """Statistics only (clause reporting counts women and men)."""
+
+    FEMALE = "female"
+    MALE = "male"
+
+
+class QpvStatus(StrEnum):
+    IN_QPV = "in_qpv"
+    OUTSIDE_QPV = "outside_qpv"
+    UNKNOWN = "unknown"
+
+
+QPV_STATUS_LABELS: dict[QpvStatus, str] = {
+    QpvStatus.IN_QPV: "Réside en QPV",
+    QpvStatus.OUTSIDE_QPV: "Ne réside pas en QPV",
+    QpvStatus.UNKNOWN: "Résidence QPV inconnue",
+}
+
+
+class QpvMethod(StrEnum):
+    GEOCODED_ADDRESS = "geocoded_address"
+    COORDINATES = "coordinates"
+    DECLARED = "declared"
+    COMMUNE_ONLY = "commune_only"
+
+
+MAX_HOURS_PER_WEEK = 48  # Code du travail, art. L3121-20
+
+
+class Candidate(TableBase, table=True):
+    """A person looking for work. Found again by normalised phone or e-mail (product.md §4.1)."""
+
+    __tablename__ = "candidate"
+    __table_args__ = (
+        # Likely duplicates: same normalised name in the same commune.
+        Index("ix_candidate_search_name_commune", "search_name", "commune_insee"),
+        # Name search by prefix, whatever the database collation.
+        Index(
+            "ix_candidate_search_name_prefix",
+            "search_name",
+            postgresql_ops={"search_name": "text_pattern_ops"},
+        ),
+        Index("ix_candidate_sectors_wanted", "sectors_wanted", postgresql_using="gin"),
+        CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="coordinates_paired"),
+        CheckConstraint(
+            f"hours_per_week IS NULL OR (hours_per_week > 0 AND hours_per_week <= "
+            f"{MAX_HOURS_PER_WEEK})",
+            name="hours_per_week_range",
+        ),
+        CheckConstraint(
+            "mobility_radius_km IS NULL OR (mobility_radius_km >= 0 AND mobility_radius_km <= 500)",
+            name="mobility_radius_range",
+        ),
+        CheckConstraint(
+            "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)",
+            name="birth_year_range",
+        ),
+        CheckConstraint(
+            "geocoding_score IS NULL OR (geocoding_score >= 0 AND geocoding_score <= 1)",
+            name="geocoding_score_range",
+        ),
+    )
+
+    # -- identity and contact (wiped by erasure) ---------------------------------------------
+    first_name: str | None = Field(default=None, sa_type=String(100))
+    last_name: str | None = Field(default=None, sa_type=String(100))
+    # "last first", lower case, no accents (services.core.geo.communes.normalise_name).
+    search_name: str | None = Field(default=None, sa_type=String(201))
+    phone_e164: str | None = Field(default=None, sa_type=String(16), index=True)
+    email: str | None = Field(default=None, sa_type=String(254), index=True)  # lower case
+    address: str | None = Field(default=None, sa_type=String(300))
+    lon: float | None = Field(default=None, sa_type=Double)
+    lat: float | None = Field(default=None, sa_type=Double)
+
+    # -- residence (kept by erasure) ---------------------------------------------------------
+    # Checked against the commune referential on write; no foreign key (see Organisation).
+    commune_insee: str | None = Field(default=None, sa_type=String(5), index=True)
+    qpv_status: QpvStatus = Field(
+        default=QpvStatus.UNKNOWN, sa_type=EnumText(QpvStatus, 20), nullable=False, index=True
+    )
+    qpv_code: str | None = Field(default=None, sa_type=String(10))
+    qpv_method: QpvMethod | None = Field(default=None, sa_type=EnumText(QpvMethod, 20))
+    geocoding_score: float | None = Field(default=None, sa_type=Double)
+    qpv_polygon_version: str | None = Field(default=None, sa_type=String(64))
+    qpv_checked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    qpv_near_boundary: bool = Field(default=False, nullable=False)
+
+    # -- wishes and availability -------------------------------------------------------------
+    sectors_worked: list[SectorCode] = Field(
+        default_factory=list, sa_type=ARRAY(EnumText(SectorCode, 30)), nullable=False
+    )
+    sectors_worked_other: str | None = Field(default=None, sa_type=String(200))
+    sectors_wanted: list[SectorCode] = Field(
+        default_factory=list, sa_type=ARRAY(EnumText(SectorCode, 30)), nullable=False
+    )
+    sectors_wanted_other: str | None = Field(default=None, sa_type=String(200))
+    needs: list[Need] = Field(
+        default_factory=list, sa_type=ARRAY(EnumText(Need, 20)), nullable=False
+    )
+    rome_wishes: list[str] = Field(default_factory=list, sa_type=ARRAY(String(5)), nullable=False)
+    available_from: date | None = Field(default=None, sa_type=Date)
+    hours_per_week: int | None = Field(default=None, sa_type=SmallInteger)
+    mobility_radius_km: int | None = Field(default=None, sa_type=SmallInteger)
+    has_driving_licence: bool | None = Field(default=None)
+    has_vehicle: bool | None = Field(default=None)
+
+    # -- statistics only ---------------------------------------------------------------------
+    sex: Sex | None = Field(default=None, sa_type=EnumText(Sex, 10))
+    birth_year: int | None = Field(default=None, sa_type=SmallInteger)
+
+    # -- follow-up ---------------------------------------------------------------------------
+    status: CandidateStatus = Field(
+        default=CandidateStatus.NEW,
+        sa_type=EnumText(CandidateStatus, 20),
+        nullable=False,
+        index=True,
+    )
+    referent_organisation_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organisation.id", index=True, ondelete="RESTRICT"
+    )
+    referent_prescriber_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL"
+    )
+    # Retention (product.md §9) counts from here: creation, intakes, changes.
+    last_activity_at: datetime = Field(
+        default_factory=now, sa_type=DateTime(timezone=True), nullable=False
+    )
+    anonymised_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Set on the duplicate absorbed by a merge (it is anonymised); the kept candidate's id.
+    merged_into_id: uuid.UUID | None = Field(
+        default=None, foreign_key="candidate.id", index=True, ondelete="SET NULL"
+    )
+
+
+class ShareReason(StrEnum):
+    CREATED = "created"  # the organisation that created the candidate
+    INTAKE = "intake"  # an intake received by the organisation
+    REFERRAL = "referral"  # shared by hand (referent, orientation)
+    MERGE = "merge"  # carried over from a merged duplicate
+
+
+class CandidateShare(SQLModel, table=True):
+    """An organisation the candidate is visible to (product.md §9). Every candidate has at least
+    the share of the organisation that created it; a second intake elsewhere adds one."""
+
+    __tablename__ = "candidate_share"
+
+    candidate_id: uuid.UUID = Field(
+        foreign_key="candidate.id", primary_key=True, ondelete="CASCADE"
+    )
+    organisation_id: uuid.UUID = Field(
+        foreign_key="organisation.id", primary_key=True, index=True, ondelete="RESTRICT"
+    )
+    reason: ShareReason = Field(sa_type=EnumText(ShareReason, 20), nullable=False)
+    created_at: datetime = Field(
+        default_factory=now, sa_type=DateTime(timezone=True), nullable=False
+    )
