@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(default=2.0, gt=0)
     job_retry_max_seconds: float = Field(default=600.0, gt=0)
 
+    # Files (CVs, scanned forms): see docs/decisions/0012-file-storage.md.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path = Path(".maillon/files")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_region: str | None = None
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+
+    # Address geocoding (BAN): see docs/decisions/0013-geocoding-and-qpv-residence.md.
+    geocoder_url: str = "https://data.geopf.fr/geocodage/search"
+    geocoder_timeout_seconds: float = Field(default=5.0, gt=0)
+    geocoder_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    geocoder_min_score: float = Field(default=0.8, ge=0, le=1)
+    geocoder_concurrency: int = Field(default=8, ge=1, le=64)
+    geocoder_tries: int = Field(default=2, ge=1, le=5)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
