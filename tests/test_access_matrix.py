@@ -1,0 +1,1060 @@
+"""The access matrix: every endpoint, every role, own organisation or territory vs another one.
+
+Acceptance of the issue "Organisations, people and access control; contracts and offers": nothing
+forbidden is readable or writable; an object outside the caller's scope answers 404 for reads and
+writes alike (no existence leak), an action the role may not take on a visible object 403, no
+credentials 401. Every personal-data read is audited; no failure is.
+
+``MATRIX`` below is the specification, written from docs/decisions/0008-access-control.md (and
+0009 for contracts and offers), not from the policies' code. Where 0008 leaves a choice, the
+reading that protects data best was taken; those cells carry a comment.
+
+**The world**, in each test's rolled-back transaction, of which a case builds only the parts it
+uses (an organisation comes with its parents)::
+
+    operator ─ admin, admin colleague
+    facilitation A ─ facilitator A (+ colleague)          facilitation B ─ the same shape
+      ├─ employer A   ─ employer A (+ colleague)
+      ├─ landlord A   ─ reception A (+ colleague)   (social landlord, front desk)
+      ├─ agency A     ─ prescriber A (+ colleague)  (France Travail)
+      └─ buyer A      ─ buyer staff A
+
+**Callers**: admin (operator), facilitator, prescriber, reception, employer — all of territory A —,
+an API key of employer A acting as ``employer`` with the scope ``offers:read`` only, and anonymous.
+
+**Targets** (what the call is about):
+
+- ``own``: the caller's side of territory A. Organisations, API keys and creations of
+  organisations, accounts and keys: the caller's organisation (the operator for the admin). Users:
+  a colleague of the caller's organisation (another admin for the admin). Contracts: territory A's
+  buyer's, held by territory A's employer. Offers: a draft of territory A's employer (an open one
+  for ``close``). Audit entries: one written by an actor of territory A.
+- ``other``: the same kind of object in territory B (the admin's "other" is facilitation B's).
+- ``network``: an object of territory A's buyer, below the facilitator, in no caller's
+  organisation (organisations, users, API keys).
+- ``self``: the caller's own account (users; not for the key nor anonymous).
+- ``own open`` / ``other open``: an open (published) offer of territory A's / B's employer.
+- ``-``: the endpoint concerns no particular object (``/v1/me``, referentials).
+
+Actions get the object in the state they need (``activate``: a draft contract with a holder;
+contract ``close``: an active one without open offers; ``publish``: a complete draft; offer
+``close``: an open offer), and every write a valid body with the current ``If-Match``, so that an
+allowed call succeeds and a refused one is refused for access reasons only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+from asgi_lifespan import LifespanManager
+from fastapi import Request
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from services.api.app import create_app
+from services.api.deps import get_session, request_transaction
+from services.api.referentials.indexes import ReferentialIndexes, RomeIndex, load_rome_index
+from services.core import audit
+from services.core.clock import FrozenClock
+from services.core.db import create_sessionmaker
+from services.core.geo.qpv import QpvIndex
+from services.core.models.api_key import ApiKey
+from services.core.models.audit import AuditEntry
+from services.core.models.contract import ContractStatus
+from services.core.models.offer import OfferStatus
+from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.models.user import Role
+from services.core.referentials.loader import ImportSummary
+from services.core.referentials.store import DatasetKind, current_dataset
+from services.core.security import passwords
+from services.core.security.principal import Principal
+from services.core.security.tokens import new_api_key
+from services.core.settings import Settings
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    make_contract,
+    make_offer,
+    make_organisation,
+    make_user,
+)
+
+pytestmark = pytest.mark.usefixtures("reference_data", "clock")
+
+# -- the specification -------------------------------------------------------------------------
+
+Outcome = str | int | None
+
+OK: Final = "ok"  # 2xx
+IN: Final = "listed"  # a list answers 200 and the target is among its items
+OUT: Final = "unlisted"  # a list answers 200 and the target is not among its items
+NA: Final = None  # no such cell (the key and anonymous have no account of their own)
+
+CALLERS: Final = ("admin", "facilitator", "prescriber", "reception", "employer", "key", "anonymous")
+
+PUBLIC: Final = frozenset({"GET /v1", "POST /v1/auth/token", "POST /v1/auth/logout"})
+
+# Referentials: every authenticated caller; the key lacks the scope "referentials:read".
+_REFERENTIAL: Final[dict[str, tuple[Outcome, ...]]] = {"-": (OK, OK, OK, OK, OK, 403, 401)}
+
+# operation → target → expected outcome for each caller, in the order of CALLERS.
+MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
+    # -- the caller's own account. Not in 0008: a key has no account, hence 404 ---------------
+    "GET /v1/me": {
+        #            admin facil presc recep emplo  key  anon
+        "-":         (OK,  OK,   OK,   OK,   OK,   404, 401),
+    },
+    # -- referentials: every authenticated caller --------------------------------------------
+    "GET /v1/referentials/rome": _REFERENTIAL,
+    "GET /v1/referentials/rome/{code}": _REFERENTIAL,
+    "GET /v1/referentials/sectors": _REFERENTIAL,
+    "GET /v1/referentials/sectors/{code}": _REFERENTIAL,
+    "GET /v1/referentials/communes": _REFERENTIAL,
+    "GET /v1/referentials/communes/{insee}": _REFERENTIAL,
+    "GET /v1/referentials/qpv": _REFERENTIAL,
+    # -- organisations: seen by everyone; admin changes all, a facilitator its territory -------
+    "GET /v1/organisations": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (IN,  IN,   IN,   IN,   IN,   403, 401),
+        "other":     (IN,  IN,   IN,   IN,   IN,   403, 401),
+        "network":   (IN,  IN,   IN,   IN,   IN,   403, 401),
+    },
+    "GET /v1/organisations/{organisation_id}": {
+        "own":       (OK,  OK,   OK,   OK,   OK,   403, 401),
+        "other":     (OK,  OK,   OK,   OK,   OK,   403, 401),
+        "network":   (OK,  OK,   OK,   OK,   OK,   403, 401),
+    },
+    "POST /v1/organisations": {  # target: the new organisation's parent
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  403,  403,  403,  403,  403, 401),
+        "network":   (OK,  OK,   403,  403,  403,  403, 401),
+    },
+    "PATCH /v1/organisations/{organisation_id}": {
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  403,  403,  403,  403,  403, 401),
+        "network":   (OK,  OK,   403,  403,  403,  403, 401),
+    },
+    # -- users: admin all; facilitator its territory; others their organisation's -------------
+    # Reception: 0008 gives front desks "organisations, open offers and referentials only", which
+    # is read as "no one else's account" (stricter than the table's "their own organisation's");
+    # its own account stays readable, as through /v1/me.
+    "GET /v1/users": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (IN,  IN,   IN,   OUT,  IN,   403, 401),
+        "other":     (IN,  OUT,  OUT,  OUT,  OUT,  403, 401),
+        "network":   (IN,  IN,   OUT,  OUT,  OUT,  403, 401),
+    },
+    "GET /v1/users/{user_id}": {
+        "own":       (OK,  OK,   OK,   404,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "network":   (OK,  OK,   404,  404,  404,  403, 401),
+        "self":      (OK,  OK,   OK,   OK,   OK,   NA,  NA),
+    },
+    "POST /v1/users": {  # target: the new account's organisation
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  403,  403,  403,  403,  403, 401),
+        "network":   (OK,  OK,   403,  403,  403,  403, 401),
+    },
+    "PATCH /v1/users/{user_id}": {
+        "own":       (OK,  OK,   403,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "network":   (OK,  OK,   404,  404,  404,  403, 401),
+        "self":      (OK,  OK,   403,  403,  403,  NA,  NA),
+    },
+    # A password is the account's owner's (with the current one) or reset by an admin. 0008 lets
+    # a facilitator "change" the users of its territory; setting their password would let it
+    # take their accounts over: read as not included (403).
+    "POST /v1/users/{user_id}/password": {
+        "own":       (OK,  403,  403,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "network":   (OK,  403,  404,  404,  404,  403, 401),
+        "self":      (OK,  OK,   OK,   OK,   OK,   NA,  NA),
+    },
+    # -- API keys: admin all; admin and facilitator the keys of their own organisation ---------
+    # A role that sees no key at all may not list them (403).
+    "GET /v1/api-keys": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (IN,  IN,   403,  403,  403,  403, 401),
+        "other":     (IN,  OUT,  403,  403,  403,  403, 401),
+        "network":   (IN,  OUT,  403,  403,  403,  403, 401),
+    },
+    "GET /v1/api-keys/{api_key_id}": {
+        "own":       (OK,  OK,   404,  404,  404,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "network":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/api-keys": {  # target: the organisation the key acts for
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  403,  403,  403,  403,  403, 401),
+        "network":   (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "DELETE /v1/api-keys/{api_key_id}": {
+        "own":       (OK,  OK,   404,  404,  404,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "network":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # -- audit log: admin only ------------------------------------------------------------------
+    "GET /v1/audit": {
+        "own":       (IN,  403,  403,  403,  403,  403, 401),
+        "other":     (IN,  403,  403,  403,  403,  403, 401),
+    },
+    # -- contracts: admin; facilitators of the buyer's or a holder's territory; the buyer's and
+    # holders' users. Changes: admin, facilitators of the territory. Reception: never (0009), so
+    # it may not list them (403), like the roles that see no key or no audit entry.
+    "GET /v1/contracts": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (IN,  IN,   OUT,  403,  IN,   403, 401),
+        "other":     (IN,  OUT,  OUT,  403,  OUT,  403, 401),
+    },
+    "GET /v1/contracts/{contract_id}": {
+        "own":       (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/contracts": {  # target: the buyer and holder of the new contract
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "PATCH /v1/contracts/{contract_id}": {
+        "own":       (OK,  OK,   404,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/contracts/{contract_id}/activate": {
+        "own":       (OK,  OK,   404,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/contracts/{contract_id}/close": {
+        "own":       (OK,  OK,   404,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # -- offers: open ones seen by every caller; drafts by admin, the employer's facilitators
+    # and its users. Changes: admin, facilitators of the territory, the employer's users.
+    "GET /v1/offers": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (IN,  IN,   OUT,  OUT,  IN,   IN,  401),
+        "other":      (IN,  OUT,  OUT,  OUT,  OUT,  OUT, 401),
+        "own open":   (IN,  IN,   IN,   IN,   IN,   IN,  401),
+        "other open": (IN,  IN,   IN,   IN,   IN,   IN,  401),
+    },
+    "GET /v1/offers/{offer_id}": {
+        "own":        (OK,  OK,   404,  404,  OK,   OK,  401),
+        "other":      (OK,  404,  404,  404,  404,  404, 401),
+        "own open":   (OK,  OK,   OK,   OK,   OK,   OK,  401),
+        "other open": (OK,  OK,   OK,   OK,   OK,   OK,  401),
+    },
+    "POST /v1/offers": {  # target: the new offer's employer
+        "own":        (OK,  OK,   403,  403,  OK,   403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "PATCH /v1/offers/{offer_id}": {
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+        "own open":   (OK,  OK,   403,  403,  OK,   403, 401),
+        "other open": (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "POST /v1/offers/{offer_id}/publish": {  # a draft
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/offers/{offer_id}/close": {  # an open offer: visible to all
+        "own":        (OK,  OK,   403,  403,  OK,   403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+}  # fmt: skip
+
+# Reads of personal data: each 2xx writes one audit entry.
+USER_READS: Final = frozenset({"GET /v1/users", "GET /v1/users/{user_id}"})
+
+# -- the world -----------------------------------------------------------------------------------
+
+TERRITORIES: Final = ("A", "B")
+
+# name → (kind, parent's name)
+ORGANISATIONS: Final[dict[str, tuple[OrganisationKind, str | None]]] = {
+    "operator": (OrganisationKind.OTHER, None),
+    **{
+        name: spec
+        for t in TERRITORIES
+        for name, spec in {
+            f"facilitation {t}": (OrganisationKind.FACILITATION, None),
+            f"employer {t}": (OrganisationKind.EMPLOYER, f"facilitation {t}"),
+            f"landlord {t}": (OrganisationKind.SOCIAL_LANDLORD, f"facilitation {t}"),
+            f"agency {t}": (OrganisationKind.FRANCE_TRAVAIL, f"facilitation {t}"),
+            f"buyer {t}": (OrganisationKind.BUYER, f"facilitation {t}"),
+        }.items()
+    },
+}
+
+# The organisation of each role in a territory (the key and anonymous stand in for the employer).
+_HOME: Final = {
+    "facilitator": "facilitation",
+    "prescriber": "agency",
+    "reception": "landlord",
+    "employer": "employer",
+    "key": "employer",
+    "anonymous": "employer",
+}
+_ROLE: Final = {
+    "facilitator": Role.FACILITATOR,
+    "prescriber": Role.PRESCRIBER,
+    "reception": Role.RECEPTION,
+    "employer": Role.EMPLOYER,
+}
+
+# account name → (organisation's name, role); created when a case needs them.
+ACCOUNTS: Final[dict[str, tuple[str, Role]]] = {
+    "admin": ("operator", Role.ADMIN),
+    "admin colleague": ("operator", Role.ADMIN),
+    **{
+        f"{role_name} {t}{suffix}": (f"{_HOME[role_name]} {t}", role)
+        for t in TERRITORIES
+        for role_name, role in _ROLE.items()
+        for suffix in ("", " colleague")
+    },
+    **{f"buyer staff {t}": (f"buyer {t}", Role.EMPLOYER) for t in TERRITORIES},
+}
+
+_unique = itertools.count(1)
+
+
+def home(caller: str, territory: str = "A") -> str:
+    """The caller's organisation, or its counterpart in another territory."""
+    if caller == "admin":
+        return "operator" if territory == "A" else f"facilitation {territory}"
+    return f"{_HOME[caller]} {territory}"
+
+
+def organisation_target(caller: str, target: str) -> str:
+    return {"own": home(caller), "other": home(caller, "B"), "network": "buyer A"}[target]
+
+
+def account_target(caller: str, target: str) -> str:
+    if caller == "admin":
+        own, other, me = "admin colleague", "facilitator B", "admin"
+    else:
+        role = caller if caller in _ROLE else "employer"  # the key and anonymous: the employer's
+        own, other, me = f"{role} A colleague", f"{role} B", f"{role} A"
+    return {"own": own, "other": other, "network": "buyer staff A", "self": me}[target]
+
+
+def territory_of_target(target: str) -> str:
+    return "A" if target.startswith("own") else "B"
+
+
+@dataclass
+class World:
+    """Built as a case asks for its parts: an organisation (with its parents), an account, a key,
+    a contract or an offer costs a row or two, so each case pays only for what it uses.
+
+    Ids and credentials are kept as strings: rows expire when a request rolls back.
+    """
+
+    session: AsyncSession
+    settings: Settings
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # organisation → its id
+    names: dict[str, str] = field(default_factory=dict)  # organisation → its name, unique
+    accounts: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    key: tuple[str, dict[str, str]] | None = None
+
+    async def organisation(self, name: str) -> Organisation:
+        if name not in self.organisations:
+            kind, parent = ORGANISATIONS[name]
+            organisation = await make_organisation(
+                self.session,
+                kind=kind,
+                name=f"Matrice {name} {self.run}",
+                parent=await self.organisation(parent) if parent else None,
+            )
+            self.organisations[name] = organisation
+            self.ids[name] = str(organisation.id)
+            self.names[name] = organisation.name
+        return self.organisations[name]
+
+    async def organisation_id(self, name: str) -> str:
+        await self.organisation(name)
+        return self.ids[name]
+
+    async def account(self, name: str) -> str:
+        """The id of the account ``name``, created on first use."""
+        if name not in self.accounts:
+            organisation, role = ACCOUNTS[name]
+            user = await make_user(self.session, await self.organisation(organisation), role)
+            self.accounts[name] = (str(user.id), bearer(user, self.settings))
+        return self.accounts[name][0]
+
+    async def caller(self, caller: str) -> tuple[str | None, dict[str, str]]:
+        """The caller's id (user or key) and credentials."""
+        if caller == "anonymous":
+            return None, {}
+        if caller == "key":
+            if self.key is None:
+                key_id, secret = await self.api_key("employer A", scopes=["offers:read"])
+                self.key = (key_id, {"X-API-Key": secret})
+            return self.key
+        name = "admin" if caller == "admin" else f"{caller} A"
+        await self.account(name)
+        return self.accounts[name]
+
+    async def api_key(
+        self, organisation: str, *, scopes: list[str] | None = None
+    ) -> tuple[str, str]:
+        secret = new_api_key()
+        key = ApiKey(
+            organisation_id=(await self.organisation(organisation)).id,
+            name="SIRH",
+            role=Role.EMPLOYER,
+            prefix=secret.prefix,
+            key_hash=secret.key_hash,
+            scopes=scopes or ["offers:read"],
+        )
+        self.session.add(key)
+        await self.session.flush()
+        return str(key.id), secret.key
+
+    async def contract(self, territory: str, status: ContractStatus) -> str:
+        contract = await make_contract(
+            self.session,
+            await self.organisation(f"buyer {territory}"),
+            holders=[await self.organisation(f"employer {territory}")],
+            lots=[(1, "Gros œuvre")],
+            status=status,
+        )
+        return str(contract.id)
+
+    async def offer(self, territory: str, status: OfferStatus) -> str:
+        offer = await make_offer(
+            self.session, await self.organisation(f"employer {territory}"), status=status
+        )
+        return str(offer.id)
+
+    async def audit_entry(self, territory: str) -> tuple[str, str]:
+        """An entry written by territory's employer: its id and the resource id it names."""
+        actor = Principal(
+            kind="user",
+            id=uuid.uuid4(),
+            organisation_id=(await self.organisation(f"employer {territory}")).id,
+            role=Role.EMPLOYER,
+        )
+        resource_id = uuid.uuid4()
+        entry = audit.record(self.session, actor, "read", "offer", resource_id)
+        await self.session.flush()
+        return str(entry.id), str(resource_id)
+
+    async def etag(self, api: httpx.AsyncClient, path: str) -> str:
+        """The current ETag, read as the admin (before the case's audit count is taken)."""
+        _, headers = await self.caller("admin")
+        response = await api.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.headers["etag"]
+
+
+# -- the calls -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    object_id: str | None = None  # the target's id in the path (swapped for an unknown one)
+    listed: str | None = None  # list endpoints: the target's id, to look for among the items
+    target_id: str | None = None  # audited reads: the user read
+
+
+@dataclass(frozen=True)
+class Case:
+    world: World
+    api: httpx.AsyncClient
+    caller: str
+    target: str
+
+
+Driver = Callable[[Case], Awaitable[Call]]
+DRIVERS: dict[str, Driver] = {}
+
+
+def drives(operation: str) -> Callable[[Driver], Driver]:
+    def register(driver: Driver) -> Driver:
+        DRIVERS[operation] = driver
+        return driver
+
+    return register
+
+
+def _static(operation: str, path: str) -> None:
+    async def driver(case: Case) -> Call:
+        return Call("GET", path)
+
+    DRIVERS[operation] = driver
+
+
+_static("GET /v1/me", "/v1/me")
+_static("GET /v1/referentials/rome", "/v1/referentials/rome?q=macon")
+_static("GET /v1/referentials/rome/{code}", "/v1/referentials/rome/F1703")
+_static("GET /v1/referentials/sectors", "/v1/referentials/sectors")
+_static("GET /v1/referentials/sectors/{code}", "/v1/referentials/sectors/construction")
+_static("GET /v1/referentials/communes", "/v1/referentials/communes?q=93200")
+_static("GET /v1/referentials/communes/{insee}", "/v1/referentials/communes/93066")
+_static("GET /v1/referentials/qpv", "/v1/referentials/qpv?lon=2.3535&lat=48.8865")
+
+
+# organisations
+
+
+async def _target_organisation(case: Case) -> str:
+    return await case.world.organisation_id(organisation_target(case.caller, case.target))
+
+
+@drives("GET /v1/organisations")
+async def _list_organisations(case: Case) -> Call:
+    name = organisation_target(case.caller, case.target)
+    organisation_id = await case.world.organisation_id(name)
+    query = httpx.QueryParams(q=case.world.names[name], limit=200)
+    return Call("GET", f"/v1/organisations?{query}", listed=organisation_id)
+
+
+@drives("GET /v1/organisations/{organisation_id}")
+async def _read_organisation(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    return Call("GET", f"/v1/organisations/{organisation_id}", object_id=organisation_id)
+
+
+@drives("POST /v1/organisations")
+async def _create_organisation(case: Case) -> Call:
+    parent_id = await _target_organisation(case)
+    body = {
+        "name": "Entreprise Bâtir Ensemble",
+        "kind": "employer",
+        "commune_insee": "93066",
+        "parent_id": parent_id,
+    }
+    return Call("POST", "/v1/organisations", body=body)
+
+
+@drives("PATCH /v1/organisations/{organisation_id}")
+async def _update_organisation(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    path = f"/v1/organisations/{organisation_id}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"address": "12 rue de la République"},
+        headers={"If-Match": etag},
+        object_id=organisation_id,
+    )
+
+
+# users
+
+
+async def _user(case: Case) -> tuple[str, str]:
+    name = account_target(case.caller, case.target)
+    return await case.world.account(name), ACCOUNTS[name][0]
+
+
+@drives("GET /v1/users")
+async def _list_users(case: Case) -> Call:
+    user_id, organisation = await _user(case)
+    organisation_id = await case.world.organisation_id(organisation)
+    query = httpx.QueryParams(organisation_id=organisation_id, limit=200)
+    return Call("GET", f"/v1/users?{query}", listed=user_id)
+
+
+@drives("GET /v1/users/{user_id}")
+async def _read_user(case: Case) -> Call:
+    user_id, _ = await _user(case)
+    return Call("GET", f"/v1/users/{user_id}", object_id=user_id, target_id=user_id)
+
+
+@drives("POST /v1/users")
+async def _create_user(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    body = {
+        "email": f"nouvelle.personne{next(_unique)}@exemple.fr",
+        "full_name": "Nouvelle Personne",
+        "password": "un mot de passe tout neuf",
+        "organisation_id": organisation_id,
+        "role": "employer",
+    }
+    return Call("POST", "/v1/users", body=body)
+
+
+@drives("PATCH /v1/users/{user_id}")
+async def _update_user(case: Case) -> Call:
+    user_id, _ = await _user(case)
+    path = f"/v1/users/{user_id}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"full_name": "Nom d'usage changé"},
+        headers={"If-Match": etag},
+        object_id=user_id,
+    )
+
+
+@drives("POST /v1/users/{user_id}/password")
+async def _change_password(case: Case) -> Call:
+    user_id, _ = await _user(case)
+    body = {"current_password": PASSWORD, "new_password": "un tout nouveau mot de passe"}
+    return Call("POST", f"/v1/users/{user_id}/password", body=body, object_id=user_id)
+
+
+# API keys
+
+
+async def _key(case: Case) -> str:
+    key_id, _ = await case.world.api_key(organisation_target(case.caller, case.target))
+    return key_id
+
+
+@drives("GET /v1/api-keys")
+async def _list_api_keys(case: Case) -> Call:
+    return Call("GET", "/v1/api-keys?limit=200", listed=await _key(case))
+
+
+@drives("GET /v1/api-keys/{api_key_id}")
+async def _read_api_key(case: Case) -> Call:
+    key_id = await _key(case)
+    return Call("GET", f"/v1/api-keys/{key_id}", object_id=key_id)
+
+
+@drives("POST /v1/api-keys")
+async def _create_api_key(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    body = {
+        "name": "SIRH du chantier",
+        "role": "employer",
+        "scopes": ["offers:read"],
+        "organisation_id": organisation_id,
+    }
+    return Call("POST", "/v1/api-keys", body=body)
+
+
+@drives("DELETE /v1/api-keys/{api_key_id}")
+async def _revoke_api_key(case: Case) -> Call:
+    key_id = await _key(case)
+    return Call("DELETE", f"/v1/api-keys/{key_id}", object_id=key_id)
+
+
+# audit
+
+
+@drives("GET /v1/audit")
+async def _list_audit(case: Case) -> Call:
+    entry_id, resource_id = await case.world.audit_entry(territory_of_target(case.target))
+    return Call("GET", f"/v1/audit?resource_id={resource_id}&limit=200", listed=entry_id)
+
+
+# contracts
+
+
+async def _contract(case: Case, status: ContractStatus = ContractStatus.DRAFT) -> str:
+    return await case.world.contract(territory_of_target(case.target), status)
+
+
+@drives("GET /v1/contracts")
+async def _list_contracts(case: Case) -> Call:
+    contract_id = await _contract(case)
+    buyer_id = await case.world.organisation_id(f"buyer {territory_of_target(case.target)}")
+    return Call("GET", f"/v1/contracts?buyer_id={buyer_id}&limit=200", listed=contract_id)
+
+
+@drives("GET /v1/contracts/{contract_id}")
+async def _read_contract(case: Case) -> Call:
+    contract_id = await _contract(case)
+    return Call("GET", f"/v1/contracts/{contract_id}", object_id=contract_id)
+
+
+@drives("POST /v1/contracts")
+async def _create_contract(case: Case) -> Call:
+    territory = territory_of_target(case.target)
+    body = {
+        "buyer_id": await case.world.organisation_id(f"buyer {territory}"),
+        "reference": f"MATRICE-{next(_unique)}",
+        "title": "Construction d'un groupe scolaire",
+        "clause_kind": "execution",
+        "start_date": "2026-04-01",
+        "end_date": "2027-09-30",
+        "required_insertion_hours": "2000.00",
+        "lots": [{"number": 1, "title": "Gros œuvre"}],
+        "holder_ids": [await case.world.organisation_id(f"employer {territory}")],
+    }
+    return Call("POST", "/v1/contracts", body=body)
+
+
+@drives("PATCH /v1/contracts/{contract_id}")
+async def _update_contract(case: Case) -> Call:
+    contract_id = await _contract(case)
+    path = f"/v1/contracts/{contract_id}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"title": "Réhabilitation de 140 logements"},
+        headers={"If-Match": etag},
+        object_id=contract_id,
+    )
+
+
+@drives("POST /v1/contracts/{contract_id}/activate")
+async def _activate_contract(case: Case) -> Call:
+    contract_id = await _contract(case)  # a draft with a holder
+    return Call("POST", f"/v1/contracts/{contract_id}/activate", object_id=contract_id)
+
+
+@drives("POST /v1/contracts/{contract_id}/close")
+async def _close_contract(case: Case) -> Call:
+    contract_id = await _contract(case, ContractStatus.ACTIVE)  # no open offer
+    return Call("POST", f"/v1/contracts/{contract_id}/close", object_id=contract_id)
+
+
+# offers
+
+
+async def _employer(case: Case) -> str:
+    return await case.world.organisation_id(f"employer {territory_of_target(case.target)}")
+
+
+async def _offer(case: Case, status: OfferStatus | None = None) -> str:
+    if status is None:
+        status = OfferStatus.OPEN if case.target.endswith("open") else OfferStatus.DRAFT
+    return await case.world.offer(territory_of_target(case.target), status)
+
+
+@drives("GET /v1/offers")
+async def _list_offers(case: Case) -> Call:
+    offer_id = await _offer(case)
+    employer_id = await _employer(case)
+    return Call("GET", f"/v1/offers?employer_id={employer_id}&limit=200", listed=offer_id)
+
+
+@drives("GET /v1/offers/{offer_id}")
+async def _read_offer(case: Case) -> Call:
+    offer_id = await _offer(case)
+    return Call("GET", f"/v1/offers/{offer_id}", object_id=offer_id)
+
+
+@drives("POST /v1/offers")
+async def _create_offer(case: Case) -> Call:
+    body = {
+        "employer_id": await _employer(case),
+        "title": "Coffreur ou coffreuse",
+        "rome_code": "F1703",
+        "commune_insee": "93066",
+    }
+    return Call("POST", "/v1/offers", body=body)
+
+
+@drives("PATCH /v1/offers/{offer_id}")
+async def _update_offer(case: Case) -> Call:
+    offer_id = await _offer(case)
+    path = f"/v1/offers/{offer_id}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"title": "Maçon ou maçonne VRD"},
+        headers={"If-Match": etag},
+        object_id=offer_id,
+    )
+
+
+@drives("POST /v1/offers/{offer_id}/publish")
+async def _publish_offer(case: Case) -> Call:
+    offer_id = await _offer(case, OfferStatus.DRAFT)
+    return Call("POST", f"/v1/offers/{offer_id}/publish", object_id=offer_id)
+
+
+@drives("POST /v1/offers/{offer_id}/close")
+async def _close_offer(case: Case) -> Call:
+    offer_id = await _offer(case, OfferStatus.OPEN)
+    body = {"reason": "Poste pourvu"}
+    return Call("POST", f"/v1/offers/{offer_id}/close", body=body, object_id=offer_id)
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_new_password_hashes() -> Iterator[None]:
+    """argon2 at its production cost takes 0.2 s a hash, and some twenty cells set a password:
+    this module checks who may, not how it is hashed, so new hashes take the lowest cost here."""
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = production
+
+
+@pytest.fixture(scope="module")
+def openapi_operations(settings: Settings) -> set[str]:
+    paths: dict[str, dict[str, Any]] = create_app(settings).openapi()["paths"]
+    return {f"{method.upper()} {path}" for path, methods in paths.items() for method in methods}
+
+
+@pytest.fixture(scope="module")
+async def rome_index(engine: AsyncEngine, reference_data: list[ImportSummary]) -> RomeIndex:
+    async with create_sessionmaker(engine)() as session:
+        dataset = await current_dataset(session, DatasetKind.ROME)
+        assert dataset is not None
+        return await load_rome_index(session, dataset)
+
+
+@dataclass
+class _Transaction:
+    """The session of the running test, in whose transaction the shared app's requests run."""
+
+    session: AsyncSession | None = None
+
+
+@pytest.fixture(scope="module")
+async def shared_client(
+    settings: Settings, rome_index: RomeIndex, qpv_index: QpvIndex
+) -> AsyncIterator[tuple[httpx.AsyncClient, _Transaction]]:
+    """One app for the module: FastAPI prepares each route on its first request (0.1 s and more
+    per app), and the referential indexes are built once."""
+    application = create_app(settings)
+    current = _Transaction()
+
+    async def session_in_test_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+        # As tests/conftest.py's ``app``: what the test wrote is committed data to the request.
+        session = current.session
+        assert session is not None, "a request outside a test"
+        await session.commit()
+        async with request_transaction(request, session) as in_transaction:
+            yield in_transaction
+
+    application.dependency_overrides[get_session] = session_in_test_transaction
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as client,
+    ):
+        indexes: ReferentialIndexes = application.state.referential_indexes
+        indexes._rome, indexes._qpv = rome_index, qpv_index
+        yield client, current
+
+
+@pytest.fixture
+def api(
+    shared_client: tuple[httpx.AsyncClient, _Transaction], db_session: AsyncSession
+) -> Iterator[httpx.AsyncClient]:
+    client, current = shared_client
+    current.session = db_session
+    yield client
+    current.session = None
+
+
+@pytest.fixture
+def world(db_session: AsyncSession, settings: Settings, clock: FrozenClock) -> World:
+    return World(db_session, settings)
+
+
+# -- the matrix ----------------------------------------------------------------------------------
+
+
+def _cells() -> list[Any]:
+    cells = []
+    for operation, row in MATRIX.items():
+        for target, outcomes in row.items():
+            for caller, expected in zip(CALLERS, outcomes, strict=True):
+                if expected is NA:
+                    continue
+                name = f"{operation} | {caller}" + ("" if target == "-" else f" | {target}")
+                cells.append(pytest.param(operation, caller, target, id=name))
+    return cells
+
+
+CELLS: Final = _cells()
+
+
+async def audit_count(session: AsyncSession) -> int:
+    total: int = (await session.execute(select(func.count()).select_from(AuditEntry))).scalar_one()
+    return total
+
+
+def _outcome(response: httpx.Response, call: Call) -> Outcome:
+    if not response.is_success:
+        return response.status_code
+    if call.listed is None:
+        return OK
+    listed = {item["id"] for item in response.json()["items"]}
+    return IN if call.listed in listed else OUT
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code
+    return body
+
+
+@pytest.mark.parametrize(("operation", "caller", "target"), CELLS)
+async def test_access(
+    operation: str,
+    caller: str,
+    target: str,
+    world: World,
+    api: httpx.AsyncClient,
+    db_session: AsyncSession,
+) -> None:
+    expected = MATRIX[operation][target][CALLERS.index(caller)]
+    caller_id, headers = await world.caller(caller)
+    call = await DRIVERS[operation](Case(world, api, caller, target))
+    before = await audit_count(db_session)
+
+    response = await api.request(
+        call.method, call.path, json=call.body, headers={**headers, **call.headers}
+    )
+
+    got = _outcome(response, call)
+    assert got == expected, (
+        f"{operation} as {caller} on {target}: 0008 says {expected}, the API answered {got} "
+        f"({response.status_code}: {response.text[:300]})"
+    )
+    request_id = response.headers["x-request-id"]
+    entries = list(
+        await db_session.scalars(select(AuditEntry).where(col(AuditEntry.request_id) == request_id))
+    )
+    if not response.is_success:
+        problem = _problem(response)
+        # A refused request wrote nothing, and in particular no audit entry.
+        assert await audit_count(db_session) == before
+        assert entries == []
+        if response.status_code == 401:
+            assert problem["type"] == "/problems/unauthorized"
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        if response.status_code == 404 and call.object_id is not None:
+            # No existence leak: the same answer as for an id that does not exist at all.
+            unknown = await api.request(
+                call.method,
+                call.path.replace(call.object_id, str(uuid.uuid4())),
+                json=call.body,
+                headers={**headers, **call.headers},
+            )
+            assert unknown.status_code == 404, unknown.text
+            twin = _problem(unknown)
+            assert {k: twin[k] for k in ("type", "title", "detail")} == {
+                k: problem[k] for k in ("type", "title", "detail")
+            }
+            assert await audit_count(db_session) == before
+        return
+
+    if operation in USER_READS:
+        assert caller_id is not None
+        if call.target_id is not None:
+            read = [
+                (e.action, e.resource_type, str(e.resource_id), str(e.actor_id)) for e in entries
+            ]
+            assert read == [("read", "user", call.target_id, caller_id)]
+        else:
+            items = [item["id"] for item in response.json()["items"]]
+            listed = [(e.action, e.resource_type, e.resource_id, str(e.actor_id)) for e in entries]
+            if items:
+                assert listed == [("list", "user", None, caller_id)]
+                assert sorted(entries[0].details["ids"]) == sorted(items)
+            else:
+                assert listed == []
+
+
+# -- the matrix itself ---------------------------------------------------------------------------
+
+
+def test_every_operation_of_the_api_has_a_row(openapi_operations: set[str]) -> None:
+    """A new endpoint without a row in MATRIX (or in PUBLIC, by design) fails here."""
+    missing = openapi_operations - set(MATRIX) - PUBLIC
+    assert not missing, f"no row in the access matrix for: {sorted(missing)}"
+    stale = (set(MATRIX) | PUBLIC) - openapi_operations
+    assert not stale, f"rows for operations the API no longer has: {sorted(stale)}"
+    assert set(DRIVERS) == set(MATRIX)
+
+
+def test_every_row_names_each_caller() -> None:
+    for operation, row in MATRIX.items():
+        for target, outcomes in row.items():
+            assert len(outcomes) == len(CALLERS), (operation, target)
+            assert all(o in (OK, IN, OUT, NA, 401, 403, 404) for o in outcomes), (operation, target)
+            # Anonymous callers are always turned away, before anything else.
+            assert outcomes[-1] in (401, NA), (operation, target)
+
+
+# -- public endpoints, by design -----------------------------------------------------------------
+
+
+async def test_the_index_is_public(api: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    before = await audit_count(db_session)
+    response = await api.get("/v1")
+    assert response.status_code == 200, response.text
+    assert response.json()["links"]["self"] == "/v1"
+    assert await audit_count(db_session) == before
+
+
+async def test_signing_in_is_public_and_a_failed_one_is_not_audited(
+    api: httpx.AsyncClient,
+    db_session: AsyncSession,
+    world: World,
+    redis_client: aioredis.Redis,
+) -> None:
+    user = await make_user(db_session, await world.organisation("agency A"), Role.PRESCRIBER)
+    email, user_id = user.email, str(user.id)
+    before = await audit_count(db_session)
+
+    refused = await api.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": email, "password": "pas le bon mot de passe"},
+    )
+    assert refused.status_code == 401, refused.text
+    assert await audit_count(db_session) == before
+
+    signed_in = await api.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    tokens = signed_in.json()
+    me = await api.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == user_id
+
+    logout = await api.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert logout.status_code == 204, logout.text
+
+
+async def test_signing_out_is_public_and_learns_nothing(
+    api: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    before = await audit_count(db_session)
+    response = await api.post("/v1/auth/logout", json={"refresh_token": "inconnu"})
+    assert response.status_code == 204, response.text
+    assert await audit_count(db_session) == before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Authorization": "Bearer pas-un-jeton"}, id="bad bearer token"),
+        pytest.param({"X-API-Key": "mk_00000000_inconnue"}, id="unknown API key"),
+        pytest.param({"Authorization": "Basic YWRtaW46YWRtaW4="}, id="another scheme"),
+    ],
+)
+async def test_bad_credentials_are_401_and_not_audited(
+    api: httpx.AsyncClient, db_session: AsyncSession, headers: dict[str, str]
+) -> None:
+    before = await audit_count(db_session)
+    for path in ("/v1/me", "/v1/users", "/v1/offers"):
+        response = await api.get(path, headers=headers)
+        assert response.status_code == 401, (path, response.text)
+        assert _problem(response)["type"] == "/problems/unauthorized"
+    assert await audit_count(db_session) == before
