@@ -58,8 +58,12 @@ class Policy(ABC, Generic[ModelT]):
             raise Forbidden()
 
     def query(self, principal: Principal) -> Select[ModelT]:
-        """``SELECT`` of the rows the caller may see (lists start here)."""
-        self.require_scope(principal, READ)
+        """``SELECT`` of the rows the caller may see (lists start here).
+
+        A role that may not read this kind of object at all (``permits(READ, None)`` false) gets
+        403 rather than an always-empty list.
+        """
+        self.authorize(principal, READ)
         return select(self.model).where(self.visible(principal))
 
     async def get(

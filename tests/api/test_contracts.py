@@ -460,7 +460,8 @@ async def test_the_list_is_paginated_filtered_and_scoped(
     assert await listed(world.buyer_staff) == [ids[1], ids[0]]
     assert await listed(world.employer_staff) == [ids[2], ids[1], ids[0]]
     assert await listed(world.competitor_staff) == [ids[3], ids[2]]
-    assert await listed(world.desk) == []
+    # Reception desks never see contracts: not even an empty list.
+    assert (await client.get("/v1/contracts", headers=world.desk)).status_code == 403
     assert await listed(world.facilitator, "is_npnru=true") == [ids[0]]
     assert await listed(world.facilitator, "status=active") == [ids[1]]
     assert await listed(world.admin, f"buyer_id={world.competitor_id}") == [ids[3], ids[2]]

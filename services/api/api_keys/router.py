@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import col
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from services.api.access import CREATE, DELETE, READ
+from services.api.access import CREATE, DELETE
 from services.api.api_keys import service
 from services.api.api_keys.policy import policy
 from services.api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
@@ -28,7 +28,6 @@ async def list_api_keys(
     pagination: PaginationDep,
     revoked: Annotated[bool | None, Query(description="Clés révoquées ou non.")] = None,
 ) -> Page[ApiKeyPublic]:
-    policy.authorize(principal, READ)
     query = policy.query(principal)
     if revoked is not None:
         revoked_at = col(ApiKey.revoked_at)

@@ -30,7 +30,9 @@ class ContractsPolicy(Policy[Contract]):
         return or_(principal.in_territory(Contract.buyer_id), held)
 
     def permits(self, principal: Principal, action: str, obj: Contract | None) -> bool:
-        if action == READ or principal.everywhere:
+        if action == READ:
+            return principal.role != Role.RECEPTION
+        if principal.everywhere:
             return True
         if principal.role != Role.FACILITATOR:
             return False
