@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.core.geo.qpv import QpvIndex
-from services.core.geo.residence import QpvMethod, QpvStatus, decide_qpv_residence
+from services.core.geo.residence import (
+    CoordinatesOutsideFrance,
+    LocatedResidence,
+    QpvMethod,
+    QpvStatus,
+    ResidenceInput,
+    decide_qpv_residence,
+    locate_residence,
+    locate_residences,
+)
 from services.core.geocoding import BanGeocoder, GeocodeQuery, GeocoderUnavailable
 from services.core.settings import Settings
 from tests.core.fake_ban import FakeBan, Place, running_fake_ban
@@ -152,3 +161,70 @@ async def test_address_through_the_fake_geocoder_decides_residence(
         QpvMethod.GEOCODED_ADDRESS,
         0.96,
     )
+
+
+async def test_a_batch_of_forms_in_one_pass(
+    geocoder: BanGeocoder, fake_ban: FakeBan, qpv_index: QpvIndex
+) -> None:
+    forms = [
+        ResidenceInput(address="12 rue leon", postcode="75018", commune_insee="75056"),
+        ResidenceInput(coordinates=(2.3316, 48.8719), address="12 rue leon"),  # point wins
+        ResidenceInput(address="quelque part", commune_insee="93066"),  # score 0.5
+        ResidenceInput(address="nulle part", commune_insee="01001"),
+        ResidenceInput(commune_insee="93066", declared=True),
+        ResidenceInput(coordinates=(0.0, 0.0)),
+        ResidenceInput(),
+    ]
+    results = await locate_residences(qpv_index, geocoder, forms)
+    # Only the three addresses without a point were sent, Paris without its city code.
+    assert sorted(r["q"] for r in fake_ban.requests) == [
+        "12 rue leon",
+        "nulle part",
+        "quelque part",
+    ]
+    assert {"q": "12 rue leon", "limit": "1", "index": "address", "postcode": "75018"} in (
+        fake_ban.requests
+    )
+    assert isinstance(results[5], CoordinatesOutsideFrance)
+    located = [r for r in results if isinstance(r, LocatedResidence)]
+    summary = [(r.residence.status, r.residence.method, r.residence.code) for r in located]
+    assert summary == [
+        (QpvStatus.IN_QPV, QpvMethod.GEOCODED_ADDRESS, "QN07511M"),
+        (QpvStatus.OUTSIDE_QPV, QpvMethod.COORDINATES, None),
+        (QpvStatus.UNKNOWN, QpvMethod.COMMUNE_ONLY, None),
+        (QpvStatus.OUTSIDE_QPV, QpvMethod.COMMUNE_ONLY, None),
+        (QpvStatus.UNKNOWN, QpvMethod.DECLARED, None),
+        (QpvStatus.UNKNOWN, None, None),
+    ]
+    first, _, vague = located[:3]
+    assert first.geocoded is not None and first.geocoded.trusted
+    assert vague.geocoded is not None and not vague.geocoded.trusted  # kept, not used
+    assert not any(r.residence.retry_geocoding for r in located)
+
+
+async def test_geocoder_down_then_the_retry_fixes_it(
+    geocoder: BanGeocoder, fake_ban: FakeBan, qpv_index: QpvIndex
+) -> None:
+    form = ResidenceInput(address="12 rue leon", commune_insee="75118")
+    fake_ban.mode = "fail"
+    pending = await locate_residence(qpv_index, geocoder, form)
+    assert (pending.residence.status, pending.residence.retry_geocoding) == (
+        QpvStatus.UNKNOWN,
+        True,
+    )
+    assert pending.geocoded is None
+    fake_ban.mode = "ok"
+    fixed = await locate_residence(qpv_index, geocoder, form)
+    assert (fixed.residence.status, fixed.residence.code, fixed.residence.retry_geocoding) == (
+        QpvStatus.IN_QPV,
+        "QN07511M",
+        False,
+    )
+    # Geocoding disabled: the commune decides, nothing to retry.
+    offline = await locate_residence(qpv_index, None, form)
+    assert (offline.residence.status, offline.residence.retry_geocoding) == (
+        QpvStatus.UNKNOWN,
+        False,
+    )
+    with pytest.raises(CoordinatesOutsideFrance):
+        await locate_residence(qpv_index, geocoder, ResidenceInput(coordinates=(0.0, 0.0)))

@@ -12,12 +12,15 @@ Precedence, first that applies:
 5. a commune hosting QPVs without a precise point → ``unknown`` (``commune_only``);
 6. nothing → ``unknown`` without a method.
 
+:func:`locate_residences` adds the geocoding of a batch of forms in one pass.
+
 See docs/decisions/0013-geocoding-and-qpv-residence.md.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,9 +28,12 @@ from enum import StrEnum
 from services.core.clock import now
 from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvHit, QpvIndex
-from services.core.geocoding.base import GeocodeResult
+from services.core.geocoding.base import GeocodeQuery, Geocoder, GeocodeResult, GeocoderUnavailable
 
 _INSEE = re.compile(r"(?:\d{2}|2A|2B)\d{3}")
+# The BAN files Paris, Lyon and Marseille addresses under their arrondissements: filtering on
+# the city's own code would find nothing.
+_CITIES_WITH_ARRONDISSEMENTS = frozenset({"75056", "69123", "13055"})
 
 
 class QpvStatus(StrEnum):
@@ -154,3 +160,87 @@ def decide_qpv_residence(
         checked_at=checked_at,
         retry_geocoding=geocoder_unavailable,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ResidenceInput:
+    """What a form tells about where a person lives."""
+
+    coordinates: tuple[float, float] | None = None  # (lon, lat) sent by the client
+    address: str | None = None  # street address, without the commune when it is separate
+    postcode: str | None = None
+    commune_insee: str | None = None
+    declared: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedResidence:
+    residence: QpvResidence
+    # The geocoder's answer (trusted or not), to store the point or show the matched label.
+    geocoded: GeocodeResult | None
+
+
+async def locate_residences(
+    index: QpvIndex, geocoder: Geocoder | None, inputs: Sequence[ResidenceInput]
+) -> list[LocatedResidence | ValueError]:
+    """Decide QPV residence for a batch of forms, geocoding their addresses in one pass.
+
+    Addresses are geocoded only for inputs without coordinates. With the geocoder down (or
+    ``None``: geocoding disabled) the decision falls back to the commune; ``retry_geocoding``
+    tells which results a job should compute again. An input the rule refuses (coordinates
+    outside France, malformed commune code) gets its ``ValueError`` in place, so one bad form
+    does not stop the batch. :class:`QpvReferenceMissing` is raised for the whole batch.
+    """
+    if len(index) == 0:
+        raise QpvReferenceMissing()
+    to_geocode = [i for i, item in enumerate(inputs) if item.coordinates is None and item.address]
+    answers: dict[int, GeocodeResult | GeocoderUnavailable | None] = {}
+    if geocoder is not None and to_geocode:
+        found = await geocoder.geocode_many(
+            [
+                GeocodeQuery(
+                    inputs[i].address or "",
+                    citycode=_ban_citycode(inputs[i].commune_insee),
+                    postcode=inputs[i].postcode,
+                )
+                for i in to_geocode
+            ]
+        )
+        answers = dict(zip(to_geocode, found, strict=True))
+    results: list[LocatedResidence | ValueError] = []
+    for i, item in enumerate(inputs):
+        answer = answers.get(i)
+        geocoded = answer if isinstance(answer, GeocodeResult) else None
+        try:
+            residence = decide_qpv_residence(
+                index,
+                coordinates=item.coordinates,
+                geocoded=geocoded,
+                commune_insee=item.commune_insee,
+                declared=item.declared,
+                geocoder_unavailable=isinstance(answer, GeocoderUnavailable),
+            )
+        except ValueError as exc:
+            results.append(exc)
+            continue
+        results.append(LocatedResidence(residence=residence, geocoded=geocoded))
+    return results
+
+
+async def locate_residence(
+    index: QpvIndex, geocoder: Geocoder | None, item: ResidenceInput
+) -> LocatedResidence:
+    """:func:`locate_residences` for one form; refused input raises its ``ValueError``."""
+    (result,) = await locate_residences(index, geocoder, [item])
+    if isinstance(result, ValueError):
+        raise result
+    return result
+
+
+def _ban_citycode(insee: str | None) -> str | None:
+    if insee is None:
+        return None
+    insee = insee.strip().upper()
+    if _INSEE.fullmatch(insee) is None or insee in _CITIES_WITH_ARRONDISSEMENTS:
+        return None
+    return insee
