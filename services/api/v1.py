@@ -10,6 +10,7 @@ from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
+from services.api.intake.router import router as intake_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.referentials.router import router as referentials_router
@@ -41,3 +42,4 @@ router.include_router(api_keys_router)
 router.include_router(audit_router)
 router.include_router(contracts_router)
 router.include_router(offers_router)
+router.include_router(intake_router)

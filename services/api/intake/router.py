@@ -1,0 +1,224 @@
+"""``/v1/intakes``: the borne forms, one by one or a week's box at a time (decision 0014)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from starlette.status import HTTP_201_CREATED
+
+from services.api.access import CREATE
+from services.api.auth.dependencies import CurrentPrincipal
+from services.api.deps import RequestIdDep, SessionDep
+from services.api.errors import ValidationFailed
+from services.api.intake import files, service
+from services.api.intake.files import StorageDep
+from services.api.intake.policy import policy
+from services.api.intake.schemas import (
+    BatchResult,
+    IntakeBatch,
+    IntakeCreate,
+    IntakeCreated,
+    IntakeFilePublic,
+    IntakePublic,
+)
+from services.api.pagination import Page, PaginationDep, paginate
+from services.api.referentials.indexes import indexes_of
+from services.core.models.intake import Intake, IntakeFile, IntakeSource
+
+router = APIRouter(prefix="/intakes", tags=["dépôts"])
+
+
+def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
+    """``schema`` with its local ``$ref``s replaced by their definitions (no recursion here)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(definitions[ref.removeprefix("#/$defs/")], definitions)
+        return {k: _inlined(v, definitions) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(item, definitions) for item in schema]
+    return schema
+
+
+_JSON_SCHEMA = IntakeCreate.model_json_schema()
+_JSON_BODY_SCHEMA: dict[str, Any] = _inlined(_JSON_SCHEMA, _JSON_SCHEMA.get("$defs", {}))
+_FORM_FIELDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Les champs du formulaire (comme en JSON ; les listes en champs répétés) et "
+    "les fichiers.",
+    "properties": {
+        "cv": {"type": "string", "format": "binary", "description": "CV (PDF, JPEG ou PNG)."},
+        "form_scan": {
+            "type": "string",
+            "format": "binary",
+            "description": "Le formulaire papier numérisé (PDF, JPEG ou PNG).",
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    summary="Enregistrer un formulaire de la borne",
+    description="Le formulaire papier tel que saisi par l'accueil, en JSON ou en "
+    "`multipart/form-data` avec le CV (`cv`) et/ou le formulaire numérisé (`form_scan`) : PDF, "
+    "JPEG ou PNG reconnus à leurs premiers octets, 10 Mo au plus (413, 415 ou 422 sinon, et rien "
+    "n'est enregistré). Un CV peut être déposé seul : la personne est alors créée sans identité, "
+    "à compléter (`identified: false`). La personne est retrouvée par son téléphone ou son "
+    "e-mail normalisés (`status: linked`) ou créée (`created`). Émet `intake.received` et "
+    "`candidate.created` ou, si la fiche est complétée, `candidate.updated`.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _JSON_BODY_SCHEMA},
+                "multipart/form-data": {"schema": _FORM_FIELDS_SCHEMA},
+            },
+        }
+    },
+)
+async def create_intake(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    storage: StorageDep,
+    request: Request,
+    response: Response,
+) -> IntakeCreated:
+    policy.authorize(principal, CREATE)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        body, uploads = await files.read_multipart(request)
+    else:
+        body, uploads = await files.read_json(request), []
+    where = await service.collection(
+        session,
+        principal,
+        source=body.source,
+        place_organisation_id=body.place_organisation_id,
+        collected_on=body.collected_on,
+        request_id=request_id,
+        qpv=await indexes_of(request.app).qpv_if_loaded(session),
+    )
+    form = body.form()
+    communes = await service.known_communes(session, [form])
+    checked = service.check(
+        form, body.deposit_date, where, communes, loc=["body"], has_files=bool(uploads)
+    )
+    if isinstance(checked, list):
+        raise ValidationFailed(checked)
+    recorded = await service.record_one(session, where, checked)
+    stored = await files.store(session, storage, recorded.intake, uploads)
+    response.headers["Location"] = request.url_for("read_intake", intake_id=recorded.intake.id).path
+    return IntakeCreated(
+        intake_id=recorded.intake.id,
+        candidate_id=recorded.candidate.id,
+        status=recorded.outcome,
+        identified=form.identifies(),
+        files=[IntakeFilePublic.of(row) for row in stored],
+    )
+
+
+@router.post(
+    "/batch",
+    summary="Enregistrer le relevé d'une borne (jusqu'à 500 formulaires)",
+    description="Tous les formulaires relevés en une fois dans une borne : un lieu, une date de "
+    "relevé, et pour chaque formulaire sa date de dépôt quand elle est connue. Chaque formulaire "
+    "est vérifié et enregistré seul (dans son propre point de sauvegarde) : un formulaire "
+    "invalide n'enregistre rien et n'empêche pas les autres. La réponse est toujours 200 quand "
+    "le relevé lui-même est valide ; elle donne le résultat de chaque formulaire, dans l'ordre "
+    "(`created`, `linked` ou `invalid` avec ses erreurs en français). Un lieu ou une date de "
+    "relevé invalide refuse tout le relevé (422).",
+)
+async def create_batch(
+    body: IntakeBatch,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    request: Request,
+) -> BatchResult:
+    policy.authorize(principal, CREATE)
+    where = await service.collection(
+        session,
+        principal,
+        source=body.source,
+        place_organisation_id=body.place_organisation_id,
+        collected_on=body.collected_on,
+        request_id=request_id,
+        qpv=await indexes_of(request.app).qpv_if_loaded(session),
+        batch=True,
+    )
+    assert where.batch_id is not None
+    results = await service.record_batch(session, where, body.forms)
+    return BatchResult.of(where.batch_id, results)
+
+
+@router.get("", summary="Lister les dépôts")
+async def list_intakes(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    pagination: PaginationDep,
+    request_id: RequestIdDep,
+    candidate_id: Annotated[uuid.UUID | None, Query(description="Personne.")] = None,
+    place_organisation_id: Annotated[uuid.UUID | None, Query(description="Lieu.")] = None,
+    batch_id: Annotated[uuid.UUID | None, Query(description="Relevé.")] = None,
+    source: Annotated[IntakeSource | None, Query(description="Origine.")] = None,
+    deposited_from: Annotated[date | None, Query(description="Déposés ce jour ou après.")] = None,
+    deposited_to: Annotated[date | None, Query(description="Déposés ce jour ou avant.")] = None,
+) -> Page[IntakePublic]:
+    query = policy.query(principal)
+    if candidate_id is not None:
+        query = query.where(col(Intake.candidate_id) == candidate_id)
+    if place_organisation_id is not None:
+        query = query.where(col(Intake.place_organisation_id) == place_organisation_id)
+    if batch_id is not None:
+        query = query.where(col(Intake.batch_id) == batch_id)
+    if source is not None:
+        query = query.where(col(Intake.source) == source)
+    if deposited_from is not None:
+        query = query.where(col(Intake.deposit_date) >= deposited_from)
+    if deposited_to is not None:
+        query = query.where(col(Intake.deposit_date) <= deposited_to)
+    query = query.order_by(col(Intake.deposit_date).desc(), col(Intake.id).desc())
+    rows, total = await paginate(session, query, pagination)
+    policy.audit_list(session, principal, list(rows), request_id=request_id)
+    attached = await _files_of(session, [row.id for row in rows])
+    return Page[IntakePublic].build(
+        [IntakePublic.of(row, attached.get(row.id, [])) for row in rows], total, pagination
+    )
+
+
+@router.get("/{intake_id}", summary="Lire un dépôt")
+async def read_intake(
+    intake_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+) -> IntakePublic:
+    intake = await policy.get(session, principal, intake_id, request_id=request_id)
+    attached = await _files_of(session, [intake.id])
+    return IntakePublic.of(intake, attached.get(intake.id, []))
+
+
+async def _files_of(
+    session: AsyncSession, intake_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[IntakeFile]]:
+    if not intake_ids:
+        return {}
+    rows = await session.scalars(
+        select(IntakeFile)
+        .where(col(IntakeFile.intake_id).in_(intake_ids))
+        .order_by(col(IntakeFile.created_at), col(IntakeFile.id))
+    )
+    attached: dict[uuid.UUID, list[IntakeFile]] = {}
+    for row in rows:
+        attached.setdefault(row.intake_id, []).append(row)
+    return attached
