@@ -10,6 +10,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import now
+from services.core.geo.communes import normalise_name
+from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus, ShareReason
 from services.core.models.contract import (
     ClauseKind,
     Contract,
@@ -154,3 +156,38 @@ async def make_offer(
     session.add(offer)
     await session.flush()
     return offer
+
+
+async def make_candidate(
+    session: AsyncSession,
+    *shared_with: Organisation,
+    first_name: str = "Aïcha",
+    last_name: str | None = None,
+    phone_e164: str | None = None,
+    email: str | None = None,
+    commune_insee: str | None = "93066",
+    status: CandidateStatus = CandidateStatus.NEW,
+) -> Candidate:
+    """A candidate shared with ``shared_with`` (the first one created it)."""
+    number = next(_numbers)
+    last = last_name or f"Benali{number}"
+    candidate = Candidate(
+        first_name=first_name,
+        last_name=last,
+        search_name=normalise_name(f"{last} {first_name}"),
+        phone_e164=phone_e164,
+        email=email,
+        commune_insee=commune_insee,
+        status=status,
+    )
+    session.add(candidate)
+    await session.flush()
+    for index, organisation in enumerate(shared_with):
+        reason = ShareReason.CREATED if index == 0 else ShareReason.REFERRAL
+        session.add(
+            CandidateShare(
+                candidate_id=candidate.id, organisation_id=organisation.id, reason=reason
+            )
+        )
+    await session.flush()
+    return candidate

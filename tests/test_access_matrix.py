@@ -48,6 +48,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final
 
 import httpx
@@ -70,6 +71,8 @@ from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.contract import ContractStatus
+from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
+from services.core.models.intake import Intake, IntakeSource
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
@@ -82,6 +85,7 @@ from services.core.settings import Settings
 from tests.factories import (
     PASSWORD,
     bearer,
+    make_candidate,
     make_contract,
     make_offer,
     make_organisation,
@@ -267,6 +271,68 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
     "POST /v1/offers/{offer_id}/close": {  # an open offer: visible to all
         "own":        (OK,  OK,   403,  403,  OK,   403, 401),
         "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    # -- candidates (decision 0011): seen through their shares. ``own``: shared with agency A
+    # (prescriber A's) and keyed in by reception A; ``other``: the same in territory B;
+    # ``operator``: shared with the admin's own organisation. The admin is no counsellor: it sees
+    # only the last. Employers never read candidates (403 for lists, 404 for one).
+    "GET /v1/candidates": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (OUT, IN,   IN,   IN,   403,  403, 401),
+        "other":      (OUT, OUT,  OUT,  OUT,  403,  403, 401),
+        "operator":   (IN,  OUT,  OUT,  OUT,  403,  403, 401),
+    },
+    "POST /v1/candidates/search": {
+        "own":        (OUT, IN,   IN,   IN,   403,  403, 401),
+        "other":      (OUT, OUT,  OUT,  OUT,  403,  403, 401),
+        "operator":   (IN,  OUT,  OUT,  OUT,  403,  403, 401),
+    },
+    "GET /v1/candidates/duplicates": {
+        "-":          (OK,  OK,   OK,   OK,   403,  403, 401),
+    },
+    "POST /v1/candidates": {
+        "-":          (OK,  OK,   OK,   403,  403,  403, 401),
+    },
+    "GET /v1/candidates/{candidate_id}": {
+        "own":        (404, OK,   OK,   OK,   404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "PATCH /v1/candidates/{candidate_id}": {
+        "own":        (404, OK,   OK,   403,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "DELETE /v1/candidates/{candidate_id}": {
+        "own":        (404, OK,   403,  403,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/candidates/{candidate_id}/export": {
+        "own":        (404, OK,   OK,   403,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # Merging is for facilitators and admins: the other roles are refused before any look-up.
+    "POST /v1/candidates/{candidate_id}/merge": {
+        "own":        (404, OK,   403,  403,  403,  403, 401),
+        "other":      (404, 404,  403,  403,  403,  403, 401),
+        "operator":   (OK,  404,  403,  403,  403,  403, 401),
+    },
+    "GET /v1/candidates/{candidate_id}/eligibility": {
+        "own":        (404, OK,   OK,   OK,   404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/candidates/{candidate_id}/eligibility": {
+        "own":        (404, OK,   403,  403,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "DELETE /v1/candidates/{candidate_id}/eligibility/{criterion_id}": {
+        "own":        (404, OK,   403,  403,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
 
@@ -783,6 +849,139 @@ async def _close_offer(case: Case) -> Call:
     offer_id = await _offer(case, OfferStatus.OPEN)
     body = {"reason": "Poste pourvu"}
     return Call("POST", f"/v1/offers/{offer_id}/close", body=body, object_id=offer_id)
+
+
+# candidates
+
+
+async def _candidate(case: Case, *, intake: bool = True) -> str:
+    """A candidate of the case's target (see the rows); for territory targets, with an intake
+    keyed in by the front desk of that territory."""
+    world = case.world
+    if case.target == "operator":
+        candidate = await make_candidate(
+            world.session, await world.organisation("operator"), last_name=f"Matrice{world.run}"
+        )
+        return str(candidate.id)
+    territory = territory_of_target(case.target)
+    candidate = await make_candidate(
+        world.session,
+        await world.organisation(f"agency {territory}"),
+        last_name=f"Matrice{world.run}",
+    )
+    if intake:
+        world.session.add(
+            Intake(
+                candidate_id=candidate.id,
+                organisation_id=(await world.organisation(f"landlord {territory}")).id,
+                source=IntakeSource.KIOSK,
+                deposit_date=date(2026, 11, 16),
+                entered_by_user_id=uuid.UUID(await world.account(f"reception {territory}")),
+            )
+        )
+        await world.session.flush()
+    return str(candidate.id)
+
+
+@drives("GET /v1/candidates")
+async def _list_candidates(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call("GET", "/v1/candidates?limit=200", listed=candidate_id)
+
+
+@drives("POST /v1/candidates/search")
+async def _search_candidates(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    body = {"q": f"matrice{case.world.run}"}
+    return Call("POST", "/v1/candidates/search?limit=200", body=body, listed=candidate_id)
+
+
+@drives("GET /v1/candidates/duplicates")
+async def _list_duplicates(case: Case) -> Call:
+    return Call("GET", "/v1/candidates/duplicates")
+
+
+@drives("POST /v1/candidates")
+async def _create_candidate(case: Case) -> Call:
+    body = {
+        "first_name": "Aïcha",
+        "last_name": "Matrice",
+        "phone": f"06 12 {next(_unique) % 100:02d} 56 78",
+        "commune_insee": "93066",
+    }
+    return Call("POST", "/v1/candidates", body=body)
+
+
+@drives("GET /v1/candidates/{candidate_id}")
+async def _read_candidate(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call("GET", f"/v1/candidates/{candidate_id}", object_id=candidate_id)
+
+
+@drives("PATCH /v1/candidates/{candidate_id}")
+async def _update_candidate(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call(
+        "PATCH",
+        f"/v1/candidates/{candidate_id}",
+        body={"hours_per_week": 35},
+        headers={"If-Match": "*"},
+        object_id=candidate_id,
+    )
+
+
+@drives("DELETE /v1/candidates/{candidate_id}")
+async def _erase_candidate(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call("DELETE", f"/v1/candidates/{candidate_id}", object_id=candidate_id)
+
+
+@drives("GET /v1/candidates/{candidate_id}/export")
+async def _export_candidate(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call("GET", f"/v1/candidates/{candidate_id}/export", object_id=candidate_id)
+
+
+@drives("POST /v1/candidates/{candidate_id}/merge")
+async def _merge_candidates(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    duplicate_id = await _candidate(case, intake=False)
+    return Call(
+        "POST",
+        f"/v1/candidates/{candidate_id}/merge",
+        body={"duplicate_id": duplicate_id},
+        object_id=candidate_id,
+    )
+
+
+@drives("GET /v1/candidates/{candidate_id}/eligibility")
+async def _list_criteria(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call("GET", f"/v1/candidates/{candidate_id}/eligibility", object_id=candidate_id)
+
+
+@drives("POST /v1/candidates/{candidate_id}/eligibility")
+async def _add_criterion(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    return Call(
+        "POST",
+        f"/v1/candidates/{candidate_id}/eligibility",
+        body={"kind": "RSA"},
+        object_id=candidate_id,
+    )
+
+
+@drives("DELETE /v1/candidates/{candidate_id}/eligibility/{criterion_id}")
+async def _remove_criterion(case: Case) -> Call:
+    candidate_id = await _candidate(case)
+    criterion = EligibilityCriterion(candidate_id=uuid.UUID(candidate_id), kind=EligibilityKind.RSA)
+    case.world.session.add(criterion)
+    await case.world.session.flush()
+    return Call(
+        "DELETE",
+        f"/v1/candidates/{candidate_id}/eligibility/{criterion.id}",
+        object_id=candidate_id,
+    )
 
 
 # -- fixtures ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from services.api.api_keys.router import router as api_keys_router
 from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
+from services.api.candidates.router import router as candidates_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
@@ -42,4 +43,5 @@ router.include_router(api_keys_router)
 router.include_router(audit_router)
 router.include_router(contracts_router)
 router.include_router(offers_router)
+router.include_router(candidates_router)
 router.include_router(intake_router)

@@ -1,0 +1,456 @@
+"""Creating, finding again, changing and searching candidates; their eligibility criteria.
+
+A person is found again by normalised phone or e-mail, whoever can see them: creating someone who
+exists links the existing candidate to the caller's organisation (a share) and creates nothing.
+Contact keys are locked for the transaction, with the same keys as intakes, so that two requests
+never both create the same person. Changes are audited by field name, never by value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, bindparam, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.api.candidates.schemas import (
+    CandidateCreate,
+    CandidateUpdate,
+    EligibilityCreate,
+    _CandidateFields,
+)
+from services.api.errors import Conflict, Forbidden, ValidationFailed
+from services.api.patch import sent
+from services.api.validation import FieldError
+from services.core import audit
+from services.core.clock import now
+from services.core.contact import InvalidContact, normalise_email, normalise_phone
+from services.core.events import CandidateCreated, CandidateUpdated, emit
+from services.core.geo.communes import normalise_name
+from services.core.geo.qpv import QpvIndex
+from services.core.geo.residence import CoordinatesOutsideFrance, decide_qpv_residence
+from services.core.models.candidate import (
+    Candidate,
+    CandidateShare,
+    CandidateStatus,
+    QpvMethod,
+    QpvStatus,
+    ShareReason,
+)
+from services.core.models.eligibility import SENSITIVE_KINDS, EligibilityCriterion, EligibilityKind
+from services.core.models.geo import Commune
+from services.core.models.organisation import Organisation
+from services.core.models.referentials import RomeFiche
+from services.core.models.user import Permission, Role, User
+from services.core.referentials.sectors import SectorCode
+from services.core.security.principal import Principal
+
+# Where the person lives: a change decides the QPV residence again.
+_RESIDENCE = frozenset({"commune_insee", "address", "lon", "lat"})
+
+
+class CandidateAnonymised(Conflict):
+    code = "candidate-anonymised"
+    title = "Candidat anonymisé"
+    default_detail = "Ce candidat a été anonymisé : il ne peut plus être modifié."
+
+
+class QpvNotEstablished(Conflict):
+    code = "qpv-not-established"
+    title = "Résidence en QPV non établie"
+    default_detail = (
+        "Le critère « habitant d'un QPV » suit la résidence enregistrée : elle doit d'abord être "
+        "établie (statut QPV « in_qpv »)."
+    )
+
+
+class SensitiveDataForbidden(Forbidden):
+    code = "sensitive-data-forbidden"
+    title = "Donnée sensible"
+    default_detail = "Ce critère est une donnée sensible : la permission « sensitive_data » manque."
+
+
+def search_name(first_name: str | None, last_name: str | None) -> str | None:
+    """``"last first"`` in lower case without accents, as searched and compared for duplicates."""
+    name = " ".join(part for part in (last_name, first_name) if part)
+    return normalise_name(name) or None
+
+
+# -- finding ---------------------------------------------------------------------------------
+
+
+def filtered(
+    query: Select[Candidate],
+    *,
+    status: CandidateStatus | None = None,
+    commune_insee: str | None = None,
+    sector: SectorCode | None = None,
+    qpv_status: QpvStatus | None = None,
+) -> Select[Candidate]:
+    if status is not None:
+        query = query.where(col(Candidate.status) == status)
+    if commune_insee is not None:
+        query = query.where(col(Candidate.commune_insee) == commune_insee)
+    if sector is not None:
+        query = query.where(
+            or_(
+                col(Candidate.sectors_wanted).contains([sector]),
+                col(Candidate.sectors_worked).contains([sector]),
+            )
+        )
+    if qpv_status is not None:
+        query = query.where(col(Candidate.qpv_status) == qpv_status)
+    return query.order_by(col(Candidate.created_at).desc(), col(Candidate.id).desc())
+
+
+def matching(q: str) -> ColumnElement[bool]:
+    """Names by word prefix (accents and case ignored); a phone number or an e-mail address,
+    normalised, exactly."""
+    conditions: list[ColumnElement[bool]] = []
+    if "@" in q:
+        with contextlib.suppress(InvalidContact):
+            conditions.append(col(Candidate.email) == normalise_email(q))
+    elif any(c.isdigit() for c in q):
+        with contextlib.suppress(InvalidContact):
+            conditions.append(col(Candidate.phone_e164) == normalise_phone(q))
+    name = normalise_name(q)  # letters, digits and single spaces: nothing for LIKE to read
+    if name:
+        conditions.append(col(Candidate.search_name).startswith(name, autoescape=True))
+        conditions.append(col(Candidate.search_name).contains(f" {name}", autoescape=True))
+    return or_(*conditions) if conditions else col(Candidate.id).is_(None)
+
+
+async def lock_contacts(session: AsyncSession, keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on contact keys (``phone:+336…``, ``email:…``), in a
+    fixed order; the same keys as the intakes take."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    statement = text(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0))) "
+        "FROM (SELECT k FROM unnest(:keys) AS k ORDER BY k) AS ordered"
+    ).bindparams(bindparam("keys", type_=ARRAY(Text())))
+    await session.execute(statement, {"keys": ordered})
+
+
+async def find_person(
+    session: AsyncSession, phone: str | None, email: str | None
+) -> Candidate | None:
+    """The live candidate with this phone number or else this e-mail address (the oldest when
+    several share one, until a human merges them), visible to the caller or not — as intakes
+    find people (decision 0014)."""
+    keys = [f"phone:{phone}"] if phone else []
+    keys += [f"email:{email}"] if email else []
+    await lock_contacts(session, keys)
+    for column, value in ((Candidate.phone_e164, phone), (Candidate.email, email)):
+        if value is None:
+            continue
+        found = await session.scalar(
+            select(Candidate)
+            .where(
+                col(column) == value,
+                col(Candidate.anonymised_at).is_(None),
+                col(Candidate.merged_into_id).is_(None),
+            )
+            .order_by(col(Candidate.created_at), col(Candidate.id))
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    return None
+
+
+async def share(
+    session: AsyncSession, candidate_id: uuid.UUID, organisation_id: uuid.UUID, reason: ShareReason
+) -> bool:
+    """Make the candidate visible to the organisation; whether a share was added."""
+    exists = await session.get(CandidateShare, (candidate_id, organisation_id))
+    if exists is not None:
+        return False
+    session.add(
+        CandidateShare(candidate_id=candidate_id, organisation_id=organisation_id, reason=reason)
+    )
+    return True
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def _error(field: str, message: str) -> FieldError:
+    return FieldError(loc=["body", field], message=message, type="unknown")
+
+
+async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
+    errors: list[FieldError] = []
+    commune = values.get("commune_insee")
+    if (
+        commune is not None
+        and await session.scalar(select(col(Commune.id)).where(col(Commune.insee) == commune))
+        is None
+    ):
+        errors.append(_error("commune_insee", "commune inconnue"))
+    wishes = values.get("rome_wishes") or []
+    if wishes:
+        known = set(
+            await session.scalars(
+                select(col(RomeFiche.code)).where(col(RomeFiche.code).in_(wishes))
+            )
+        )
+        if set(wishes) - known:
+            errors.append(_error("rome_wishes", "code ROME inconnu"))
+    organisation_id = values.get("referent_organisation_id")
+    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+        errors.append(_error("referent_organisation_id", "organisation inconnue"))
+    prescriber_id = values.get("referent_prescriber_id")
+    if prescriber_id is not None:
+        prescriber = await session.get(User, prescriber_id)
+        if prescriber is None or prescriber.role not in (Role.PRESCRIBER, Role.FACILITATOR):
+            errors.append(_error("referent_prescriber_id", "prescripteur inconnu"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _columns(data: _CandidateFields, names: Iterable[str]) -> dict[str, Any]:
+    """Schema fields → columns (``phone`` is stored as ``phone_e164``)."""
+    columns: dict[str, Any] = {}
+    for name in names:
+        value = getattr(data, name)
+        columns["phone_e164" if name == "phone" else name] = value
+    return columns
+
+
+def place(candidate: Candidate, qpv: QpvIndex | None) -> None:
+    """Decide the QPV residence from the coordinates or the commune (decision 0013): stored, not
+    recomputed silently. Without QPV polygons loaded it is ``unknown``. This endpoint geocodes no
+    address: an address alone leaves the decision to the commune."""
+    if qpv is None:
+        candidate.qpv_status, candidate.qpv_method = QpvStatus.UNKNOWN, None
+        candidate.qpv_code = candidate.qpv_polygon_version = candidate.qpv_checked_at = None
+        candidate.geocoding_score, candidate.qpv_near_boundary = None, False
+        return
+    coordinates = None
+    if candidate.lon is not None and candidate.lat is not None:
+        coordinates = (candidate.lon, candidate.lat)
+    try:
+        residence = decide_qpv_residence(
+            qpv, coordinates=coordinates, commune_insee=candidate.commune_insee
+        )
+    except CoordinatesOutsideFrance as error:
+        raise ValidationFailed(
+            [FieldError(loc=["body", "lon"], message=str(error), type=error.code)]
+        ) from None
+    candidate.qpv_status = QpvStatus(residence.status.value)
+    candidate.qpv_code = residence.code
+    candidate.qpv_method = QpvMethod(residence.method.value) if residence.method else None
+    candidate.geocoding_score = residence.score
+    candidate.qpv_polygon_version = residence.polygon_version
+    candidate.qpv_checked_at = residence.checked_at
+    candidate.qpv_near_boundary = residence.near_boundary
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+async def create_candidate(
+    session: AsyncSession,
+    data: CandidateCreate,
+    principal: Principal,
+    qpv: QpvIndex | None,
+    *,
+    request_id: str,
+) -> tuple[Candidate, bool]:
+    """The candidate, and whether it already existed (found again by phone or e-mail)."""
+    values = _columns(data, data.model_fields_set | {"first_name", "last_name"})
+    await _check_references(session, values)
+    existing = await find_person(session, data.phone, data.email)
+    if existing is not None:
+        await _link(session, existing, values, principal, qpv, request_id=request_id)
+        return existing, True
+    candidate = Candidate(**values, last_activity_at=now())
+    candidate.search_name = search_name(candidate.first_name, candidate.last_name)
+    place(candidate, qpv)
+    session.add(candidate)
+    await session.flush()
+    await share(session, candidate.id, principal.organisation_id, ShareReason.CREATED)
+    audit.record(
+        session,
+        principal,
+        "create",
+        "candidate",
+        candidate.id,
+        request_id=request_id,
+        details={"fields": sorted(values)},
+    )
+    emit(session, CandidateCreated(candidate_id=candidate.id), request_id=request_id)
+    await session.flush()
+    await session.refresh(candidate)
+    return candidate, False
+
+
+async def _link(
+    session: AsyncSession,
+    candidate: Candidate,
+    values: dict[str, Any],
+    principal: Principal,
+    qpv: QpvIndex | None,
+    *,
+    request_id: str,
+) -> None:
+    """A known person created again: shared with the caller; blanks filled, lists completed,
+    nothing the candidate already has overwritten."""
+    if await share(session, candidate.id, principal.organisation_id, ShareReason.CREATED):
+        audit.record(
+            session,
+            principal,
+            "share",
+            "candidate",
+            candidate.id,
+            request_id=request_id,
+            details={"organisation_id": str(principal.organisation_id)},
+        )
+    changed: list[str] = []
+    for name, value in values.items():
+        stored = getattr(candidate, name)
+        if isinstance(stored, list):
+            merged = [*stored, *(item for item in value or [] if item not in stored)]
+            if merged != stored:
+                setattr(candidate, name, merged)
+                changed.append(name)
+        elif stored is None and value is not None:
+            setattr(candidate, name, value)
+            changed.append(name)
+    candidate.last_activity_at = now()
+    if changed:
+        await _changed(session, candidate, changed, principal, qpv, request_id=request_id)
+    await session.flush()
+    await session.refresh(candidate)
+
+
+async def _changed(
+    session: AsyncSession,
+    candidate: Candidate,
+    changed: list[str],
+    principal: Principal,
+    qpv: QpvIndex | None,
+    *,
+    request_id: str,
+) -> None:
+    if {"first_name", "last_name"} & set(changed):
+        candidate.search_name = search_name(candidate.first_name, candidate.last_name)
+    if _RESIDENCE & set(changed):
+        place(candidate, qpv)
+    audit.record(
+        session,
+        principal,
+        "update",
+        "candidate",
+        candidate.id,
+        request_id=request_id,
+        details={"fields": sorted(changed)},
+    )
+    emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)
+
+
+async def update_candidate(
+    session: AsyncSession,
+    candidate: Candidate,
+    data: CandidateUpdate,
+    principal: Principal,
+    qpv: QpvIndex | None,
+    *,
+    request_id: str,
+) -> list[str]:
+    """Apply the fields sent; the names of those that changed."""
+    if candidate.status is CandidateStatus.ANONYMISED:
+        raise CandidateAnonymised()
+    values = _columns(data, sent(data))
+    await _check_references(session, values)
+    changes = {name: value for name, value in values.items() if getattr(candidate, name) != value}
+    if not changes:
+        return []
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    candidate.last_activity_at = now()
+    await _changed(session, candidate, sorted(changes), principal, qpv, request_id=request_id)
+    await session.flush()
+    await session.refresh(candidate)
+    return sorted(changes)
+
+
+# -- eligibility -----------------------------------------------------------------------------
+
+
+def criteria_query(candidate_id: uuid.UUID, principal: Principal) -> Select[EligibilityCriterion]:
+    """The candidate's criteria the caller may see: sensitive ones need the permission."""
+    query = select(EligibilityCriterion).where(
+        col(EligibilityCriterion.candidate_id) == candidate_id
+    )
+    if not principal.has(Permission.SENSITIVE_DATA):
+        query = query.where(col(EligibilityCriterion.sensitive).is_(False))
+    return query.order_by(col(EligibilityCriterion.created_at), col(EligibilityCriterion.id))
+
+
+async def add_criterion(
+    session: AsyncSession,
+    candidate: Candidate,
+    data: EligibilityCreate,
+    principal: Principal,
+    *,
+    request_id: str,
+) -> EligibilityCriterion:
+    if candidate.status is CandidateStatus.ANONYMISED:
+        raise CandidateAnonymised()
+    sensitive = data.sensitive or data.kind in SENSITIVE_KINDS
+    if sensitive and not principal.has(Permission.SENSITIVE_DATA):
+        raise SensitiveDataForbidden()
+    if data.kind is EligibilityKind.QPV_RESIDENT and candidate.qpv_status is not QpvStatus.IN_QPV:
+        raise QpvNotEstablished()
+    criterion = EligibilityCriterion(
+        candidate_id=candidate.id,
+        kind=data.kind,
+        sensitive=sensitive,
+        validated_on=data.validated_on or now().date(),
+        validated_by_user_id=principal.id if principal.kind == "user" else None,
+        expires_on=data.expires_on,
+        comment=data.comment,
+    )
+    session.add(criterion)
+    candidate.last_activity_at = now()
+    await session.flush()
+    await session.refresh(criterion)
+    audit.record(
+        session,
+        principal,
+        "create",
+        "eligibility_criterion",
+        criterion.id,
+        request_id=request_id,
+        details={"candidate_id": str(candidate.id), "fields": sorted(data.model_fields_set)},
+    )
+    emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)
+    return criterion
+
+
+async def remove_criterion(
+    session: AsyncSession,
+    candidate: Candidate,
+    criterion: EligibilityCriterion,
+    principal: Principal,
+    *,
+    request_id: str,
+) -> None:
+    await session.delete(criterion)
+    audit.record(
+        session,
+        principal,
+        "delete",
+        "eligibility_criterion",
+        criterion.id,
+        request_id=request_id,
+        details={"candidate_id": str(candidate.id)},
+    )
+    emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)
