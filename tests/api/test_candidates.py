@@ -642,6 +642,17 @@ async def test_qpv_residence_is_decided_from_the_point_or_the_commune(
         "coordinates",
     )
     assert placed["qpv_polygon_version"] and placed["qpv_checked_at"]
+    criteria = f"/v1/candidates/{placed['id']}/eligibility"
+    qpv = await client.post(criteria, json={"kind": "QPV_resident"}, headers=n.facilitator.headers)
+    assert qpv.status_code == 201, qpv.text
+    # Moving out of the quartier withdraws the criterion that followed the residence.
+    away = await client.patch(
+        f"/v1/candidates/{placed['id']}",
+        json={"lon": 2.2945, "lat": 48.8584},
+        headers={**n.a1.headers, "If-Match": "*"},
+    )
+    assert (away.json()["qpv_status"], away.json()["qpv_code"]) == ("outside_qpv", None)
+    assert (await client.get(criteria, headers=n.facilitator.headers)).json() == []
     # Saint-Denis hosts QPVs: without a point, unknown.
     city = await _create(client, n.a1, phone="07 81 22 33 44", email=None, commune_insee="93066")
     assert (city["qpv_status"], city["qpv_method"]) == ("unknown", "commune_only")

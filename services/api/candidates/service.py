@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, Text, bindparam, or_, select, text
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, bindparam, delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -341,8 +341,21 @@ async def _changed(
 ) -> None:
     if {"first_name", "last_name"} & set(changed):
         candidate.search_name = search_name(candidate.first_name, candidate.last_name)
+    details: dict[str, Any] = {"fields": sorted(changed)}
     if _RESIDENCE & set(changed):
         place(candidate, qpv)
+        if candidate.qpv_status is not QpvStatus.IN_QPV:
+            # The QPV criterion follows the stored residence (product.md §4.5).
+            withdrawn = await session.scalars(
+                delete(EligibilityCriterion)
+                .where(
+                    col(EligibilityCriterion.candidate_id) == candidate.id,
+                    col(EligibilityCriterion.kind) == EligibilityKind.QPV_RESIDENT,
+                )
+                .returning(col(EligibilityCriterion.id))
+            )
+            if ids := [str(criterion_id) for criterion_id in withdrawn]:
+                details["withdrawn_criteria"] = ids
     audit.record(
         session,
         principal,
@@ -350,7 +363,7 @@ async def _changed(
         "candidate",
         candidate.id,
         request_id=request_id,
-        details={"fields": sorted(changed)},
+        details=details,
     )
     emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)
 
