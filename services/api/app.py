@@ -27,6 +27,7 @@ from services.api.referentials.indexes import ReferentialIndexes
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
+from services.core.storage import create_storage
 
 REDIS_TIMEOUT_SECONDS = 5.0
 
@@ -50,7 +51,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
-    app.state.resources = Resources(engine, create_sessionmaker(engine), redis)
+    # Made here so that a storage misconfiguration stops the API at start-up, not at an upload.
+    storage = create_storage(settings)
+    app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
     app.state.referential_indexes = ReferentialIndexes()
     try:

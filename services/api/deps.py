@@ -24,6 +24,7 @@ from services.core.clock import Clock, get_clock
 from services.core.db import SessionMaker
 from services.core.logging import get_logger
 from services.core.settings import Settings
+from services.core.storage import Storage
 
 log = get_logger("maillon.api.session")
 
@@ -35,6 +36,7 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: SessionMaker
     redis: aioredis.Redis
+    storage: Storage
 
 
 def resources_of(app: Starlette) -> Resources:
@@ -95,6 +97,13 @@ def get_redis(request: Request) -> aioredis.Redis:
 
 
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
+
+
+def get_storage(request: Request) -> Storage:
+    return resources_of(request.app).storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 def get_request_id(request: Request) -> str:

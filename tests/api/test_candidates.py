@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.api.candidates.router import get_storage
+from services.api.deps import get_storage
 from services.api.referentials.indexes import ReferentialIndexes
 from services.core.geo.qpv import QpvIndex
 from services.core.models.audit import AuditEntry

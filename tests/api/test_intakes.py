@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.deps import get_storage
 from services.api.intake import service
-from services.api.intake.files import get_storage
 from services.core.clock import FrozenClock
 from services.core.models.audit import AuditEntry
 from services.core.models.candidate import Candidate, CandidateShare

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.status import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -30,23 +30,15 @@ from services.api.candidates.schemas import (
     MergeRequest,
 )
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
-from services.api.deps import RequestIdDep, SessionDep, settings_of
+from services.api.deps import RequestIdDep, SessionDep, StorageDep
 from services.api.errors import NotFound
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.referentials.indexes import indexes_of
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.models.eligibility import EligibilityCriterion
 from services.core.referentials.sectors import SectorCode
-from services.core.storage import Storage, create_storage
 
 router = APIRouter(prefix="/candidates", tags=["candidats"])
-
-
-def get_storage(request: Request) -> Storage:
-    return create_storage(settings_of(request.app))
-
-
-StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 def _respond(response: Response, candidate: Candidate) -> CandidatePublic:

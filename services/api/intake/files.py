@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
@@ -23,19 +23,11 @@ from services.api.intake.schemas import IntakeCreate
 from services.api.validation import FieldError, french_errors
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind
 from services.core.storage.base import Storage, new_key
-from services.core.storage.factory import create_storage
 from services.core.storage.uploads import UploadRejected, ValidatedUpload, validate_upload
 
 FILE_FIELDS: dict[str, IntakeFileKind] = {"cv": IntakeFileKind.CV, "form_scan": IntakeFileKind.FORM}
 _LIST_FIELDS = frozenset({"sectors_worked", "sectors_wanted", "needs"})
 MAX_FORM_FIELDS = 100
-
-
-def get_storage(request: Request) -> Storage:
-    return create_storage(settings_of(request.app))
-
-
-StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 @dataclass(frozen=True)

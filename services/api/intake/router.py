@@ -14,10 +14,9 @@ from starlette.status import HTTP_201_CREATED
 
 from services.api.access import CREATE
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.deps import RequestIdDep, SessionDep
+from services.api.deps import RequestIdDep, SessionDep, StorageDep
 from services.api.errors import ValidationFailed
 from services.api.intake import files, service
-from services.api.intake.files import StorageDep
 from services.api.intake.policy import policy
 from services.api.intake.schemas import (
     BatchResult,
