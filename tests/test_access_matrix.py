@@ -334,6 +334,25 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":      (404, 404,  404,  404,  404,  403, 401),
         "operator":   (OK,  404,  404,  404,  404,  403, 401),
     },
+    # -- intakes (decision 0014): the front desk sees what it keyed in; counsellors the intakes
+    # of candidates shared with their organisation or territory; the admin only those of its own
+    # organisation's candidates; employers never. ``own``: keyed by reception A for a candidate
+    # shared with agency A. Creating: every role but employers (at a place of territory A).
+    "POST /v1/intakes": {
+        #             admin facil presc recep emplo  key  anon
+        "-":          (OK,  OK,   OK,   OK,   403,  403, 401),
+    },
+    "POST /v1/intakes/batch": {
+        "-":          (OK,  OK,   OK,   OK,   403,  403, 401),
+    },
+    "GET /v1/intakes": {
+        "own":        (OUT, IN,   IN,   IN,   403,  403, 401),
+        "other":      (OUT, OUT,  OUT,  OUT,  403,  403, 401),
+    },
+    "GET /v1/intakes/{intake_id}": {
+        "own":        (404, OK,   OK,   OK,   404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
 }  # fmt: skip
 
 # Reads of personal data: each 2xx writes one audit entry.
@@ -1257,3 +1276,77 @@ async def test_bad_credentials_are_401_and_not_audited(
         assert response.status_code == 401, (path, response.text)
         assert _problem(response)["type"] == "/problems/unauthorized"
     assert await audit_count(db_session) == before
+
+
+# intakes
+
+
+async def _intake(case: Case) -> str:
+    """An intake keyed in by the front desk of the target's territory, for a candidate shared
+    with that territory's agency."""
+    world = case.world
+    territory = territory_of_target(case.target)
+    candidate = await make_candidate(
+        world.session,
+        await world.organisation(f"agency {territory}"),
+        last_name=f"Dépôt{world.run}",
+    )
+    intake = Intake(
+        candidate_id=candidate.id,
+        organisation_id=(await world.organisation(f"landlord {territory}")).id,
+        source=IntakeSource.KIOSK,
+        deposit_date=date(2026, 11, 16),
+        entered_by_user_id=uuid.UUID(await world.account(f"reception {territory}")),
+    )
+    world.session.add(intake)
+    await world.session.flush()
+    return str(intake.id)
+
+
+def _borne_form() -> dict[str, Any]:
+    return {
+        "last_name": "Matrice",
+        "first_name": "Inès",
+        "mobile_phone": f"06 45 {next(_unique) % 100:02d} 33 44",
+        "commune_insee": "93066",
+        "sectors_wanted": ["cleaning"],
+        "needs": ["job"],
+        "consent": True,
+        "consent_text_version": "borne-2024-01",
+    }
+
+
+async def _place(case: Case) -> str:
+    """A place of territory A the caller may record intakes for: the borne's landlord, or the
+    prescriber's own agency (a counsellor's walk-in session)."""
+    return await case.world.organisation_id(
+        "agency A" if case.caller == "prescriber" else "landlord A"
+    )
+
+
+@drives("POST /v1/intakes")
+async def _create_intake(case: Case) -> Call:
+    body = {**_borne_form(), "place_organisation_id": await _place(case)}
+    return Call("POST", "/v1/intakes", body=body)
+
+
+@drives("POST /v1/intakes/batch")
+async def _create_batch(case: Case) -> Call:
+    # The clock of the matrix stands in early March 2026: the box was opened the Friday before.
+    body = {
+        "place_organisation_id": await _place(case),
+        "collected_on": "2026-02-27",
+        "forms": [_borne_form()],
+    }
+    return Call("POST", "/v1/intakes/batch", body=body)
+
+
+@drives("GET /v1/intakes")
+async def _list_intakes(case: Case) -> Call:
+    return Call("GET", "/v1/intakes?limit=200", listed=await _intake(case))
+
+
+@drives("GET /v1/intakes/{intake_id}")
+async def _read_intake(case: Case) -> Call:
+    intake_id = await _intake(case)
+    return Call("GET", f"/v1/intakes/{intake_id}", object_id=intake_id)
