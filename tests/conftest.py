@@ -124,6 +124,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         job_retry_base_seconds=0.01,
         job_retry_max_seconds=0.05,
         relay_poll_interval=0.05,
+        storage_dir=TEST_STATE / "files",
     )
 
 

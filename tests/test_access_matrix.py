@@ -72,7 +72,7 @@ from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
-from services.core.models.intake import Intake, IntakeSource
+from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
@@ -82,6 +82,8 @@ from services.core.security import passwords
 from services.core.security.principal import Principal
 from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
+from services.core.storage import create_storage
+from services.core.storage.base import new_key
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -350,6 +352,10 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":      (OUT, OUT,  OUT,  OUT,  403,  403, 401),
     },
     "GET /v1/intakes/{intake_id}": {
+        "own":        (404, OK,   OK,   OK,   404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/intakes/{intake_id}/files/{file_id}": {
         "own":        (404, OK,   OK,   OK,   404,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
     },
@@ -1350,3 +1356,21 @@ async def _list_intakes(case: Case) -> Call:
 async def _read_intake(case: Case) -> Call:
     intake_id = await _intake(case)
     return Call("GET", f"/v1/intakes/{intake_id}", object_id=intake_id)
+
+
+@drives("GET /v1/intakes/{intake_id}/files/{file_id}")
+async def _download_intake_file(case: Case) -> Call:
+    intake_id = await _intake(case)
+    stored = await create_storage(case.world.settings).put(new_key(), b"%PDF-1.4\n%%EOF\n")
+    row = IntakeFile(
+        intake_id=uuid.UUID(intake_id),
+        kind=IntakeFileKind.CV,
+        storage_key=stored.key,
+        original_name="cv.pdf",
+        content_type="application/pdf",
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    case.world.session.add(row)
+    await case.world.session.flush()
+    return Call("GET", f"/v1/intakes/{intake_id}/files/{row.id}", object_id=intake_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -359,6 +360,48 @@ async def test_the_borne_form_round_trips_through_multipart_with_its_files(
     assert intake["deposit_date"] == "2026-02-25"
     assert intake["consent"] is True
     assert [f["id"] for f in intake["files"]] == [f["id"] for f in created["files"]]
+
+
+async def test_files_download_within_scope_and_every_download_is_audited(
+    client: httpx.AsyncClient, world: Territory, storage_dir: Path, db_session: AsyncSession
+) -> None:
+    response = await client.post(
+        "/v1/intakes",
+        data=as_fields(borne_form()),
+        files={"cv": ("Mon CV été 2026.pdf", PDF, "application/pdf")},
+        headers=world.desk,
+    )
+    created = response.json()
+    intake_id, file_id = created["intake_id"], created["files"][0]["id"]
+    url = f"/v1/intakes/{intake_id}/files/{file_id}"
+
+    downloaded = await client.get(url, headers=world.desk)
+    assert downloaded.status_code == 200, downloaded.text
+    assert downloaded.content == PDF
+    assert downloaded.headers["content-type"] == "application/pdf"
+    assert downloaded.headers["x-content-type-options"] == "nosniff"
+    assert (
+        "filename*=UTF-8''Mon%20CV%20%C3%A9t%C3%A9%202026.pdf"
+        in (downloaded.headers["content-disposition"])
+    )
+    audited = (
+        await db_session.scalars(select(AuditEntry).where(col(AuditEntry.action) == "download"))
+    ).all()
+    assert [(a.resource_id, a.details["file_id"]) for a in audited] == [
+        (uuid.UUID(intake_id), file_id)
+    ]
+    # Outside the scope: the intake does not exist for them, nor its files (and no audit).
+    for headers in (world.other_facilitator, world.employer_staff):
+        refused = await client.get(url, headers=headers)
+        assert refused.status_code == 404, refused.text
+    assert (await client.get(url)).status_code == 401
+    # A file id of another intake, or unknown: 404.
+    unknown = await client.get(f"/v1/intakes/{intake_id}/files/{uuid.uuid4()}", headers=world.desk)
+    assert unknown.status_code == 404
+    downloads = await db_session.scalar(
+        select(func.count()).where(col(AuditEntry.action) == "download")
+    )
+    assert downloads == 1
 
 
 async def test_a_cv_left_alone_creates_a_person_to_complete(

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,7 +16,7 @@ from starlette.status import HTTP_201_CREATED
 from services.api.access import CREATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.deps import RequestIdDep, SessionDep, StorageDep
-from services.api.errors import ValidationFailed
+from services.api.errors import NotFound, ValidationFailed
 from services.api.intake import files, service
 from services.api.intake.policy import policy
 from services.api.intake.schemas import (
@@ -29,6 +30,7 @@ from services.api.intake.schemas import (
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.referentials.indexes import indexes_of
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
+from services.core.storage.uploads import content_disposition
 
 router = APIRouter(prefix="/intakes", tags=["dépôts"])
 
@@ -221,3 +223,46 @@ async def _files_of(
     for row in rows:
         attached.setdefault(row.intake_id, []).append(row)
     return attached
+
+
+@router.get(
+    "/{intake_id}/files/{file_id}",
+    summary="Télécharger un fichier d'un dépôt (CV ou formulaire numérisé)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+async def download_file(
+    intake_id: uuid.UUID,
+    file_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    storage: StorageDep,
+    request_id: RequestIdDep,
+) -> StreamingResponse:
+    """Within the caller's scope only (the intake's policy); every download is audited."""
+    intake = await policy.get(session, principal, intake_id)
+    stored = await session.scalar(
+        select(IntakeFile).where(
+            col(IntakeFile.id) == file_id, col(IntakeFile.intake_id) == intake.id
+        )
+    )
+    if stored is None or not await storage.exists(stored.storage_key):
+        raise NotFound("Fichier introuvable.")
+    policy.audit(
+        session,
+        principal,
+        "download",
+        intake,
+        request_id=request_id,
+        details={"file_id": str(stored.id), "kind": stored.kind.value},
+    )
+    return StreamingResponse(
+        storage.open(stored.storage_key),
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": content_disposition(stored.original_name),
+            "Content-Length": str(stored.size),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
