@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from services.api.errors import PreconditionFailed, PreconditionRequired
+
+RepresentationT = TypeVar("RepresentationT", bound=BaseModel)
 
 _ENTITY_TAG = re.compile(r'(W/)?("[^"]*")')
 
@@ -60,6 +62,13 @@ class IfNoneMatch:
             tag == current_etag for _weak, tag in _entity_tags(self.header)
         ):
             raise NotModified(current_etag)
+
+    def answer(self, response: Response, representation: RepresentationT) -> RepresentationT:
+        """Tag ``representation`` (``ETag`` header), or answer 304 if the client holds it."""
+        etag = etag_of(representation)
+        self.check(etag)
+        response.headers["ETag"] = etag
+        return representation
 
 
 class IfMatch:

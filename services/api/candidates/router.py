@@ -174,10 +174,7 @@ async def read_candidate(
     candidate = CandidatePublic.of(
         await policy.get(session, principal, candidate_id, request_id=request_id)
     )
-    etag = etag_of(candidate)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return candidate
+    return if_none_match.answer(response, candidate)
 
 
 @router.patch(

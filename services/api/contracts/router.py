@@ -52,10 +52,7 @@ async def read_contract(
     response: Response,
 ) -> ContractPublic:
     contract = ContractPublic.of(await policy.get(session, principal, contract_id))
-    etag = etag_of(contract)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return contract
+    return if_none_match.answer(response, contract)
 
 
 @router.post("", status_code=HTTP_201_CREATED, summary="Enregistrer un marché (en brouillon)")

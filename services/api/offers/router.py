@@ -69,10 +69,7 @@ async def read_offer(
     response: Response,
 ) -> OfferPublic:
     offer = OfferPublic.of(await policy.get(session, principal, offer_id))
-    etag = etag_of(offer)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return offer
+    return if_none_match.answer(response, offer)
 
 
 @router.post("", status_code=HTTP_201_CREATED, summary="Créer une offre (en brouillon)")

@@ -60,8 +60,7 @@ async def read_organisation(
     response: Response,
 ) -> OrganisationPublic:
     organisation = OrganisationPublic.of(await policy.get(session, principal, organisation_id))
-    if_none_match.check(etag_of(organisation))
-    return _respond(response, organisation)
+    return if_none_match.answer(response, organisation)
 
 
 @router.post("", status_code=HTTP_201_CREATED, summary="Créer une organisation")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AfterValidator
 
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.conditional import IfNoneMatchDep, etag_of
+from services.api.conditional import IfNoneMatchDep
 from services.api.deps import SessionDep
 from services.api.errors import Forbidden, NotFound
 from services.api.pagination import PaginationDep
@@ -91,10 +91,7 @@ async def get_rome_fiche(
     if fiche is None:
         raise NotFound("Aucune fiche ROME n'a ce code.")
     detail = service.fiche_detail(index, fiche)
-    etag = etag_of(detail)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return detail
+    return if_none_match.answer(response, detail)
 
 
 @router.get("/sectors", summary="Les huit secteurs de la borne et leurs codes ROME")
@@ -124,10 +121,7 @@ async def read_sector(
     index = await indexes.rome(session)
     view = service.sector_view(index, sector)
     detail = schemas.SectorDetail(**view.model_dump(), edition=index.dataset.label)
-    etag = etag_of(detail)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return detail
+    return if_none_match.answer(response, detail)
 
 
 @router.get("/communes", summary="Rechercher une commune (nom ou code postal)")
@@ -176,10 +170,7 @@ async def get_commune(
     postal_codes = await service.postal_codes_of(session, [commune.insee])
     view = service.commune_view(commune, postal_codes, await indexes.qpv_if_loaded(session))
     detail = schemas.CommuneDetail(**view.model_dump())
-    etag = etag_of(detail)
-    if_none_match.check(etag)
-    response.headers["ETag"] = etag
-    return detail
+    return if_none_match.answer(response, detail)
 
 
 def _longitude(value: float) -> float:

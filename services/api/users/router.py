@@ -61,8 +61,7 @@ async def read_user(
     response: Response,
 ) -> UserPublic:
     user = UserPublic.of(await policy.get(session, principal, user_id, request_id=request_id))
-    if_none_match.check(etag_of(user))
-    return _respond(response, user)
+    return if_none_match.answer(response, user)
 
 
 @router.post("", status_code=HTTP_201_CREATED, summary="Créer un compte")
