@@ -6,6 +6,7 @@ data, and error bodies end up in browser consoles, proxies and bug reports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,20 @@ class InvalidValue(ValueError):
     Any other ``ValueError`` becomes the generic « valeur invalide », since library messages may
     quote the input.
     """
+
+
+INSEE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+INVALID_INSEE = "code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)"
+
+
+def insee_code(value: str | None) -> str | None:
+    """Schema validator: a commune's INSEE code (5 digits, or Corsica's 2A/2B + 3 digits)."""
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not INSEE_CODE.match(code):
+        raise InvalidValue(INVALID_INSEE)
+    return code
 
 
 class FieldError(BaseModel):

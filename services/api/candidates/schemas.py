@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue
+from services.api.validation import InvalidValue, insee_code
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
 from services.core.models.candidate import (
     CANDIDATE_STATUS_LABELS,
@@ -37,7 +37,6 @@ from services.core.models.eligibility import (
 from services.core.referentials.sectors import SectorCode
 
 _ROME = re.compile(r"^[A-N]\d{4}$")
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OtherText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -75,15 +74,6 @@ def email_or_none(value: str | None) -> str | None:
         return normalise_email(value)
     except InvalidContact as error:
         raise InvalidValue(str(error)) from None
-
-
-def _insee(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if not _INSEE.match(code):
-        raise InvalidValue("code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)")
-    return code
 
 
 def _rome_codes(values: list[str] | None) -> list[str] | None:
@@ -130,7 +120,7 @@ class _CandidateFields(BaseModel):
 
     _phone = field_validator("phone")(phone_or_none)
     _email = field_validator("email")(email_or_none)
-    _commune = field_validator("commune_insee")(_insee)
+    _commune = field_validator("commune_insee")(insee_code)
     _rome = field_validator("rome_wishes")(_rome_codes)
     _lists = field_validator("sectors_worked", "sectors_wanted", "needs")(_unique)
 

@@ -7,7 +7,6 @@ form (phone in E.164, e-mail in lower case).
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,7 +14,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.api.validation import FieldError, InvalidValue
+from services.api.validation import FieldError, InvalidValue, insee_code
 from services.core.models.candidate import Need
 from services.core.models.intake import (
     INTAKE_SOURCE_LABELS,
@@ -27,7 +26,6 @@ from services.core.models.intake import (
 from services.core.referentials.sectors import SectorCode
 
 MAX_BATCH_FORMS = 500
-_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -43,15 +41,6 @@ def _unique(values: list[Any]) -> list[Any]:
     if len(set(values)) != len(values):
         raise InvalidValue("chaque valeur ne peut être cochée qu'une fois")
     return values
-
-
-def _insee(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if not _INSEE.match(code):
-        raise InvalidValue("code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)")
-    return code
 
 
 class BorneForm(BaseModel):
@@ -111,7 +100,7 @@ class BorneForm(BaseModel):
     )
 
     _unique = field_validator("sectors_worked", "sectors_wanted", "needs")(_unique)
-    _insee = field_validator("commune_insee")(_insee)
+    _insee = field_validator("commune_insee")(insee_code)
 
     def identifies(self) -> bool:
         """Whether the form names the person at all."""

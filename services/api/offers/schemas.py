@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue
+from services.api.validation import InvalidValue, insee_code
 from services.core.models.offer import (
     CONTRACT_TYPE_LABELS,
     MAX_HOURS_PER_WEEK,
@@ -31,7 +31,6 @@ from services.core.referentials.sectors import SectorCode, get_sector
 
 UNPAIRED = "lon et lat s'envoient ensemble"
 _ROME = re.compile(r"^[A-N]\d{4}$")
-_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 MAX_POSITIONS = 1000
 
 
@@ -50,15 +49,6 @@ def _appellation(value: str | None) -> str | None:
     code = value.strip()
     if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 10):
         raise InvalidValue("code d'appellation ROME invalide (chiffres, ex. 11573)")
-    return code
-
-
-def _insee(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if not _INSEE.match(code):
-        raise InvalidValue("code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)")
     return code
 
 
@@ -91,7 +81,7 @@ class _OfferFields(BaseModel):
     # Declared by both subclasses.
     _rome = field_validator("rome_code", check_fields=False)(_rome)
     _appellation = field_validator("appellation_code", check_fields=False)(_appellation)
-    _insee = field_validator("commune_insee", check_fields=False)(_insee)
+    _insee = field_validator("commune_insee", check_fields=False)(insee_code)
 
     @model_validator(mode="after")
     def _paired_coordinates(self) -> Self:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -9,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from stdnum.fr import siret as stdnum_siret
 
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue
+from services.api.validation import InvalidValue, insee_code
 from services.core.models.organisation import (
     ORGANISATION_KIND_LABELS,
     Organisation,
@@ -17,8 +16,6 @@ from services.core.models.organisation import (
 )
 
 INVALID_SIRET = "SIRET invalide (14 chiffres, clé de contrôle)"
-INVALID_INSEE = "code INSEE de commune invalide (5 caractères, ex. 93066 ou 2A004)"
-_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -35,15 +32,6 @@ def _siret(value: str | None) -> str | None:
     return compact
 
 
-def _insee(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if not _INSEE.match(code):
-        raise InvalidValue(INVALID_INSEE)
-    return code
-
-
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,7 +46,7 @@ class OrganisationCreate(BaseModel):
     )
 
     _check_siret = field_validator("siret")(_siret)
-    _check_insee = field_validator("commune_insee")(_insee)
+    _check_insee = field_validator("commune_insee")(insee_code)
 
 
 class OrganisationUpdate(BaseModel):
@@ -75,7 +63,7 @@ class OrganisationUpdate(BaseModel):
     is_active: bool | None = None
 
     _check_siret = field_validator("siret")(_siret)
-    _check_insee = field_validator("commune_insee")(_insee)
+    _check_insee = field_validator("commune_insee")(insee_code)
     _not_null = field_validator("name", "kind", "commune_insee", "is_active")(refuse_null)
 
 
