@@ -7,7 +7,6 @@ is alive and must not be restarted for it.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -26,8 +25,7 @@ class Heartbeat:
             return
         self._last = moment
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch()
-        os.utime(self.path)
+        self.path.touch()  # creates the file or moves its modification time to now
 
     def is_fresh(self, max_age: float = FRESH_SECONDS) -> bool:
         try:

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
-from stdnum import luhn
 
+from services.core.demo.territory import demo_siret
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.organisation import Organisation, OrganisationKind
@@ -25,10 +25,7 @@ _sirens = itertools.count(10_000_001)
 
 def valid_siret() -> str:
     """A SIRET that passes the Luhn checks (of the SIREN and of the whole number)."""
-    siren = str(next(_sirens))
-    siren += luhn.calc_check_digit(siren)
-    base = siren + "0001"
-    return base + luhn.calc_check_digit(base)
+    return demo_siret(str(next(_sirens)), "0001")
 
 
 @dataclass(frozen=True)
