@@ -311,6 +311,11 @@ async def test_search_ignores_accents_and_case_and_normalises_contacts(
     assert await search("+33 6 12 34 56 78") == [created["id"]]
     assert await search("AICHA.BENALI@exemple.fr") == [created["id"]]
     assert await search("mar") == [other["id"]]
+    # Every word starts a word of the name, in any order; inside a word is not a match.
+    assert await search("jean mart") == [other["id"]]
+    assert await search("MARTIN  j") == [other["id"]]
+    assert await search("martin aicha") == []
+    assert await search("artin") == []
     assert await search("zz") == []
     assert await search("%%") == []
     # Nobody else's people.

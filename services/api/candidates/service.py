@@ -13,7 +13,19 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, Text, bindparam, delete, or_, select, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -117,10 +129,16 @@ def matching(q: str) -> ColumnElement[bool]:
     elif any(c.isdigit() for c in q):
         with contextlib.suppress(InvalidContact):
             conditions.append(col(Candidate.phone_e164) == normalise_phone(q))
-    name = normalise_name(q)  # letters, digits and single spaces: nothing for LIKE to read
-    if name:
-        conditions.append(col(Candidate.search_name).startswith(name, autoescape=True))
-        conditions.append(col(Candidate.search_name).contains(f" {name}", autoescape=True))
+    # Letters, digits and single spaces: nothing for the query parser to read but words. Every
+    # word must start a word of the name, in any order ("jean dup" finds "Dupont Jean").
+    words = normalise_name(q).split()
+    if words:
+        query = " & ".join(f"{word}:*" for word in words)
+        conditions.append(
+            col(Candidate.search_vector).bool_op("@@")(
+                func.to_tsquery(literal_column("'simple'::regconfig"), query)
+            )
+        )
     return or_(*conditions) if conditions else col(Candidate.id).is_(None)
 
 

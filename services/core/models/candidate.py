@@ -10,8 +10,19 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Double, Index, SmallInteger, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Double,
+    Index,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlmodel import Field, SQLModel
 
 from services.core.clock import now
@@ -90,11 +101,13 @@ class Candidate(TableBase, table=True):
     __table_args__ = (
         # Likely duplicates: same normalised name in the same commune.
         Index("ix_candidate_search_name_commune", "search_name", "commune_insee"),
-        # Name search by prefix, whatever the database collation.
+        # Name search by word prefix ("dup:* & je:*"): full-text GIN, no extension needed.
+        Index("ix_candidate_search_vector", "search_vector", postgresql_using="gin"),
+        # Addresses waiting for the geocoder (new, or retried after an outage).
         Index(
-            "ix_candidate_search_name_prefix",
-            "search_name",
-            postgresql_ops={"search_name": "text_pattern_ops"},
+            "ix_candidate_geocoding_due_at",
+            "geocoding_due_at",
+            postgresql_where=text("geocoding_due_at IS NOT NULL"),
         ),
         Index("ix_candidate_sectors_wanted", "sectors_wanted", postgresql_using="gin"),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="coordinates_paired"),
@@ -124,6 +137,14 @@ class Candidate(TableBase, table=True):
     search_name: str | None = Field(default=None, sa_type=String(201))
     phone_e164: str | None = Field(default=None, sa_type=String(16), index=True)
     email: str | None = Field(default=None, sa_type=String(254), index=True)  # lower case
+    # The words of ``search_name`` for word-prefix search, kept by the database itself.
+    search_vector: str | None = Field(
+        default=None,
+        sa_column=Column(
+            TSVECTOR,
+            Computed("to_tsvector('simple'::regconfig, coalesce(search_name, ''))", persisted=True),
+        ),
+    )
     address: str | None = Field(default=None, sa_type=String(300))
     lon: float | None = Field(default=None, sa_type=Double)
     lat: float | None = Field(default=None, sa_type=Double)
@@ -140,6 +161,10 @@ class Candidate(TableBase, table=True):
     qpv_polygon_version: str | None = Field(default=None, sa_type=String(64))
     qpv_checked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     qpv_near_boundary: bool = Field(default=False, nullable=False)
+    # Set when the address must go through the geocoder: on a new or changed address, and again
+    # (later, with backoff) when the geocoder was down. Cleared once an answer is stored.
+    geocoding_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    geocoding_attempts: int = Field(default=0, sa_type=SmallInteger, nullable=False)
 
     # -- wishes and availability -------------------------------------------------------------
     sectors_worked: list[SectorCode] = Field(
