@@ -9,6 +9,7 @@ from services.core.models.eligibility import EligibilityCriterion
 from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
 from services.core.models.intake import Intake, IntakeFile
+from services.core.models.match import Match, MatchTransition
 from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
@@ -36,6 +37,8 @@ __all__ = [
     "IdempotencyRecord",
     "Intake",
     "IntakeFile",
+    "Match",
+    "MatchTransition",
     "Offer",
     "Organisation",
     "OrganisationKind",
