@@ -9,13 +9,12 @@ from typing import Any
 
 from arq.cron import cron
 
-from services.core.events import Consumer
-from services.core.jobs import EventConsumer
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
+from services.notifications.consumer import consumer
 from services.notifications.tasks import purge_kernel_tables
 
-consumer = EventConsumer(Consumer.NOTIFICATIONS)
+__all__ = ["CRON_JOBS", "consumer", "main", "settings_for"]
 
 # 03:17 UTC: outside office hours, off the round hour other systems crowd.
 CRON_JOBS = [cron(purge_kernel_tables, hour={3}, minute={17}, unique=True)]

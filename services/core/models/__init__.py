@@ -10,6 +10,13 @@ from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
 from services.core.models.intake import Intake, IntakeFile
 from services.core.models.match import Match, MatchTransition
+from services.core.models.notification import (
+    Notification,
+    NotificationContact,
+    NotificationPreference,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
@@ -39,6 +46,9 @@ __all__ = [
     "IntakeFile",
     "Match",
     "MatchTransition",
+    "Notification",
+    "NotificationContact",
+    "NotificationPreference",
     "Offer",
     "Organisation",
     "OrganisationKind",
@@ -56,5 +66,7 @@ __all__ = [
     "RomeGrandDomaine",
     "TableBase",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]
