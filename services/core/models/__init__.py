@@ -3,6 +3,7 @@
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
+from services.core.models.callback import CallbackAttempt, CallbackCase, CallbackSettings
 from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.contract import Contract, ContractHolder, ContractLot
 from services.core.models.eligibility import EligibilityCriterion
@@ -33,6 +34,9 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
     "AuditEntry",
+    "CallbackAttempt",
+    "CallbackCase",
+    "CallbackSettings",
     "Candidate",
     "CandidateShare",
     "Commune",
