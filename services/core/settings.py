@@ -82,6 +82,55 @@ class Settings(BaseSettings):
     geocoder_min_score: float = Field(default=0.8, ge=0, le=1)
     geocoder_concurrency: int = Field(default=8, ge=1, le=64)
     geocoder_tries: int = Field(default=2, ge=1, le=5)
+    # The geocoding queue (decision 0015): addresses are geocoded by the matching worker, never
+    # in the request. False leaves them waiting (status from the commune) without any call.
+    geocoder_enabled: bool = True
+    geocoding_batch_size: int = Field(default=200, ge=1, le=1000)
+    geocoding_lease_seconds: int = Field(default=300, ge=30)
+    geocoding_retry_base_seconds: int = Field(default=300, ge=1)
+    geocoding_retry_max_seconds: int = Field(default=6 * 3600, ge=1)
+
+    # The 30-day callback window and its alerts (product.md §6, decision 0020). An organisation
+    # may override the alert days and office hours (table callback_settings).
+    callback_window_days: int = Field(default=30, ge=1, le=365)
+    callback_reminder_day: int = Field(default=14, ge=1, le=365)
+    callback_urgent_day: int = Field(default=25, ge=1, le=365)
+    callback_follow_up_working_days: int = Field(default=2, ge=1, le=30)
+    callback_office_start_hour: int = Field(default=9, ge=0, le=23)
+    callback_office_end_hour: int = Field(default=18, ge=1, le=24)
+    # The sweep (every 10 minutes) raises due alerts in batches of this many cases.
+    callback_sweep_batch_size: int = Field(default=1000, ge=1, le=50_000)
+
+    # Notifications (decision 0022): e-mail over SMTP, SMS through an HTTP provider.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # "starttls": upgrade a plain connection (port 587); "tls": implicit TLS (465); "none": local.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Maillon <notifications@maillon.invalid>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    sms_base_url: str | None = None  # unset: SMS are not sent (the rows fail, visibly)
+    sms_api_key: SecretStr | None = None
+    sms_sender: str = "Maillon"
+    sms_max_segments: int = Field(default=2, ge=1, le=6)
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Shared secret of the provider's delivery-status callbacks (HMAC-SHA256 of the body).
+    sms_callback_secret: SecretStr | None = None
+    notification_batch_size: int = Field(default=50, ge=1, le=1000)
+    notification_lease_seconds: int = Field(default=120, ge=1)
+    notification_retry_base_seconds: int = Field(default=60, ge=1)
+    notification_retry_max_seconds: int = Field(default=3600, ge=1)
+    notification_retry_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # Seconds between two delivery sweeps of the notifications worker (divides 60).
+    notification_sweep_seconds: int = Field(default=10, ge=1, le=60)
+    # Local hour (Europe/Paris) of the daily digest.
+    notification_digest_hour: int = Field(default=8, ge=0, le=23)
+    # Base of the links in messages (the web front-end), e.g. https://maillon.example.org
+    notification_link_base_url: str = "http://localhost:8000"
+    # Webhooks (decision 0023).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.cron import cron
+
 from services.core.events import Consumer
 from services.core.jobs import EventConsumer
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
+from services.matching.geocoding import geocode_addresses
 
 consumer = EventConsumer(Consumer.MATCHING)
 
+# Every minute (second 7): the geocoding queue (decision 0015).
+CRON_JOBS = [cron(geocode_addresses, second={7}, unique=True, timeout=120)]
+
 
 def settings_for(settings: Settings) -> dict[str, Any]:
-    return worker_settings(consumer, settings)
+    return worker_settings(consumer, settings, cron_jobs=CRON_JOBS)
 
 
 def main(settings: Settings) -> None:
-    run(consumer, settings)
+    run(consumer, settings, cron_jobs=CRON_JOBS)
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ e-mail, every read audited, export and erasure."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ from sqlmodel import col
 
 from services.api.deps import get_storage
 from services.api.referentials.indexes import ReferentialIndexes
+from services.core.clock import FrozenClock
 from services.core.geo.qpv import QpvIndex
 from services.core.models.audit import AuditEntry
-from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus
+from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus, QpvMethod
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
 from services.core.models.organisation import Organisation, OrganisationKind
@@ -688,3 +689,47 @@ async def test_qpv_residence_is_decided_from_the_point_or_the_commune(
             "type": "coordinates-outside-france",
         }
     ]
+
+
+async def test_an_address_goes_to_the_geocoding_queue_not_to_the_request(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings, clock: FrozenClock
+) -> None:
+    n = await make_network(db_session, settings)
+
+    async def stored(candidate_id: str) -> Candidate:
+        candidate = await db_session.get(Candidate, uuid.UUID(candidate_id))
+        assert candidate is not None
+        await db_session.refresh(candidate)
+        return candidate
+
+    # An address without a point: decided from the commune now, geocoded by the job later.
+    written = await _create(client, n.a1, commune_insee="75118", address="12 rue des Gardes")
+    assert (written["qpv_status"], written["qpv_method"]) == ("unknown", "commune_only")
+    queued = await stored(written["id"])
+    assert (queued.geocoding_due_at, queued.geocoding_attempts) == (clock.now(), 0)
+    # Say the job placed it from the address; then the person moves: the old point is dropped
+    # and the new address queued again.
+    queued.lon, queued.lat, queued.qpv_method = 2.3535, 48.8865, QpvMethod.GEOCODED_ADDRESS
+    queued.geocoding_due_at = None
+    await db_session.flush()
+    clock.advance(timedelta(minutes=5))
+    moved = await client.patch(
+        f"/v1/candidates/{written['id']}",
+        json={"address": "3 rue Riquet"},
+        headers={**n.a1.headers, "If-Match": "*"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["lon"], moved.json()["qpv_method"]) == (None, "commune_only")
+    assert (await stored(written["id"])).geocoding_due_at == clock.now()
+    # A point sent by the client decides: nothing to geocode.
+    pointed = await _create(
+        client,
+        n.a1,
+        phone="07 81 22 33 45",
+        email=None,
+        commune_insee="75118",
+        address="12 rue des Gardes",
+        lon=2.3535,
+        lat=48.8865,
+    )
+    assert (await stored(pointed["id"])).geocoding_due_at is None

@@ -37,6 +37,7 @@ from services.core import audit
 from services.core.clock import now
 from services.core.events import CandidateAnonymised as CandidateAnonymisedEvent
 from services.core.events import CandidateUpdated, emit
+from services.core.geocoding.queue import queue_geocoding
 from services.core.models.audit import AuditEntry
 from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus, ShareReason
 from services.core.models.eligibility import EligibilityCriterion
@@ -80,6 +81,9 @@ _NOT_COMPLETED = frozenset(
         "updated_at",
         "status",
         "search_name",
+        "search_vector",  # computed by the database from search_name
+        "geocoding_due_at",  # set below when the address moves over
+        "geocoding_attempts",
         "last_activity_at",
         "anonymised_at",
         "merged_into_id",
@@ -209,6 +213,7 @@ async def anonymise(
     for name in PERSONAL_FIELDS:
         setattr(candidate, name, None)
     candidate.qpv_near_boundary = False
+    candidate.geocoding_due_at, candidate.geocoding_attempts = None, 0
     candidate.status = CandidateStatus.ANONYMISED
     candidate.anonymised_at = now()
     candidate.merged_into_id = merged_into
@@ -301,6 +306,8 @@ async def merge(
             completed.append(name)
     kept.search_name = search_name(kept.first_name, kept.last_name)
     kept.last_activity_at = now()
+    if "address" in completed:
+        queue_geocoding(kept)
     # The duplicate's contact details move over before it is anonymised: free them first.
     await session.flush()
     await anonymise(session, duplicate, principal, request_id=request_id, merged_into=kept.id)

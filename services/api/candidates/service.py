@@ -45,6 +45,7 @@ from services.core.events import CandidateCreated, CandidateUpdated, emit
 from services.core.geo.communes import normalise_name
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import CoordinatesOutsideFrance, decide_qpv_residence
+from services.core.geocoding.queue import queue_geocoding
 from services.core.models.candidate import (
     Candidate,
     CandidateShare,
@@ -291,6 +292,7 @@ async def create_candidate(
     candidate = Candidate(**values, last_activity_at=now())
     candidate.search_name = search_name(candidate.first_name, candidate.last_name)
     place(candidate, qpv)
+    queue_geocoding(candidate)
     session.add(candidate)
     await session.flush()
     await share(session, candidate.id, principal.organisation_id, ShareReason.CREATED)
@@ -361,7 +363,11 @@ async def _changed(
         candidate.search_name = search_name(candidate.first_name, candidate.last_name)
     details: dict[str, Any] = {"fields": sorted(changed)}
     if _RESIDENCE & set(changed):
+        if candidate.qpv_method is QpvMethod.GEOCODED_ADDRESS and not {"lon", "lat"} & set(changed):
+            # The point came from the former address: not the person's any more.
+            candidate.lon = candidate.lat = None
         place(candidate, qpv)
+        queue_geocoding(candidate)
         if candidate.qpv_status is not QpvStatus.IN_QPV:
             # The QPV criterion follows the stored residence (product.md §4.5).
             withdrawn = await session.scalars(
