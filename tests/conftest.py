@@ -125,6 +125,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         job_retry_max_seconds=0.05,
         relay_poll_interval=0.05,
         storage_dir=TEST_STATE / "files",
+        # Nothing talks to the internet: tests that geocode start a local fake BAN server.
+        geocoder_url="http://127.0.0.1:9/search",
     )
 
 
