@@ -132,6 +132,17 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
 
+    # The 30-day callback window and its alerts (product.md §6, decision 0020). An organisation
+    # may override the alert days and office hours (table callback_settings).
+    callback_window_days: int = Field(default=30, ge=1, le=365)
+    callback_reminder_day: int = Field(default=14, ge=1, le=365)
+    callback_urgent_day: int = Field(default=25, ge=1, le=365)
+    callback_follow_up_working_days: int = Field(default=2, ge=1, le=30)
+    callback_office_start_hour: int = Field(default=9, ge=0, le=23)
+    callback_office_end_hour: int = Field(default=18, ge=1, le=24)
+    # The sweep (every 10 minutes) raises due alerts in batches of this many cases.
+    callback_sweep_batch_size: int = Field(default=1000, ge=1, le=50_000)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
