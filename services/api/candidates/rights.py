@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -33,9 +33,8 @@ from services.api.candidates.service import (
     share,
 )
 from services.api.errors import Conflict
-from services.core import audit
+from services.core import audit, erasure
 from services.core.clock import now
-from services.core.events import CandidateAnonymised as CandidateAnonymisedEvent
 from services.core.events import CandidateUpdated, emit
 from services.core.geocoding.queue import queue_geocoding
 from services.core.models.audit import AuditEntry
@@ -43,23 +42,6 @@ from services.core.models.candidate import Candidate, CandidateShare, CandidateS
 from services.core.models.eligibility import EligibilityCriterion
 from services.core.models.intake import Intake, IntakeFile
 from services.core.security.principal import Principal
-
-# Wiped by erasure (the rest of the row is statistics).
-PERSONAL_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "search_name",
-    "phone_e164",
-    "email",
-    "address",
-    "lon",
-    "lat",
-    "qpv_code",
-    "geocoding_score",
-    "sectors_worked_other",
-    "sectors_wanted_other",
-)
-
 
 RESIDENCE_FIELDS: tuple[str, ...] = (
     "commune_insee",
@@ -187,18 +169,6 @@ async def export(
 # -- erasure ---------------------------------------------------------------------------------
 
 
-async def delete_intake_files(session: AsyncSession, candidate_id: uuid.UUID) -> list[str]:
-    """Remove the file rows of the candidate's intakes; the storage keys they named, whose
-    objects the caller deletes from the storage."""
-    intake_ids = select(col(Intake.id)).where(col(Intake.candidate_id) == candidate_id)
-    keys = await session.scalars(
-        delete(IntakeFile)
-        .where(col(IntakeFile.intake_id).in_(intake_ids))
-        .returning(col(IntakeFile.storage_key))
-    )
-    return sorted(keys)
-
-
 async def anonymise(
     session: AsyncSession,
     candidate: Candidate,
@@ -210,37 +180,9 @@ async def anonymise(
     """Erase the person, keep the statistics; the storage keys of the files to delete."""
     if candidate.status is CandidateStatus.ANONYMISED:
         raise CandidateAnonymised()
-    for name in PERSONAL_FIELDS:
-        setattr(candidate, name, None)
-    candidate.qpv_near_boundary = False
-    candidate.geocoding_due_at, candidate.geocoding_attempts = None, 0
-    candidate.status = CandidateStatus.ANONYMISED
-    candidate.anonymised_at = now()
-    candidate.merged_into_id = merged_into
-    await session.execute(
-        update(Intake).where(col(Intake.candidate_id) == candidate.id).values(answers={})
+    return await erasure.erase(
+        session, candidate, principal, request_id=request_id, merged_into=merged_into
     )
-    await session.execute(
-        delete(EligibilityCriterion).where(col(EligibilityCriterion.candidate_id) == candidate.id)
-    )
-    keys = await delete_intake_files(session, candidate.id)
-    audit.record(
-        session,
-        principal,
-        "anonymise",
-        "candidate",
-        candidate.id,
-        request_id=request_id,
-        details={
-            "fields": sorted(PERSONAL_FIELDS),
-            "files": len(keys),
-            **({"merged_into": str(merged_into)} if merged_into else {}),
-        },
-    )
-    emit(session, CandidateAnonymisedEvent(candidate_id=candidate.id), request_id=request_id)
-    await session.flush()
-    await session.refresh(candidate)
-    return keys
 
 
 # -- duplicates ------------------------------------------------------------------------------
