@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.housekeeping import purge
 from services.core.logging import get_logger
 from services.core.settings import Settings
+from services.notifications import delivery, webhooks
 
 log = get_logger(__name__)
 
@@ -28,3 +30,25 @@ async def purge_kernel_tables(ctx: dict[str, Any]) -> dict[str, int]:
         "outbox_events": purged.outbox_events,
         "processed_events": purged.processed_events,
     }
+
+
+async def deliver_notifications(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every few seconds: send the due notification rows (decision 0022)."""
+    settings = cast(Settings, ctx["settings"])
+    report = await delivery.sweep(cast(SessionMaker, ctx["sessionmaker"]), settings)
+    return report.as_dict()
+
+
+async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every few seconds: POST the due webhook deliveries (decision 0023)."""
+    settings = cast(Settings, ctx["settings"])
+    report = await webhooks.sweep(cast(SessionMaker, ctx["sessionmaker"]), settings)
+    return report.as_dict()
+
+
+async def build_daily_digests(ctx: dict[str, Any]) -> int:
+    """Hourly; at the digest hour (Europe/Paris), gather held alerts into one digest each."""
+    settings = cast(Settings, ctx["settings"])
+    if now().astimezone(PARIS).hour != settings.notification_digest_hour:
+        return 0
+    return await delivery.build_digests(cast(SessionMaker, ctx["sessionmaker"]))

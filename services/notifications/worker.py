@@ -1,31 +1,71 @@
 """The notifications worker: consumes events from ``maillon:notifications`` and runs the schedule.
 
-Run with ``maillon worker notifications``.
+Run with ``maillon worker notifications``. Event handlers register on
+:data:`services.notifications.consumer.consumer`; importing this module imports the modules that
+hold them (this domain's, and the callbacks domain's ``FUNCTIONS`` / ``CRON_JOBS``).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from typing import Any
 
-from arq.cron import cron
+from arq.cron import CronJob, cron
+from arq.worker import Function
 
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
+from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
 from services.notifications.consumer import consumer
-from services.notifications.tasks import purge_kernel_tables
+from services.notifications.tasks import (
+    build_daily_digests,
+    deliver_notifications,
+    deliver_webhooks,
+    purge_kernel_tables,
+)
 
-__all__ = ["CRON_JOBS", "consumer", "main", "settings_for"]
+__all__ = ["CRON_JOBS", "FUNCTIONS", "consumer", "cron_jobs", "main", "settings_for"]
 
-# 03:17 UTC: outside office hours, off the round hour other systems crowd.
-CRON_JOBS = [cron(purge_kernel_tables, hour={3}, minute={17}, unique=True)]
+FUNCTIONS: list[Function] = []
+CRON_JOBS: list[CronJob] = [
+    # 03:17 UTC: outside office hours, off the round hour other systems crowd.
+    cron(purge_kernel_tables, hour={3}, minute={17}, unique=True),
+    # Every hour; the job itself acts at the digest hour, Europe/Paris time.
+    cron(build_daily_digests, minute={2}, unique=True),
+]
+
+
+def _callbacks_jobs() -> tuple[list[Function], list[CronJob]]:
+    """The callbacks domain's jobs, once its module exists."""
+    if importlib.util.find_spec("services.callbacks.jobs") is None:
+        return [], []
+    module = importlib.import_module("services.callbacks.jobs")
+    return list(module.FUNCTIONS), list(module.CRON_JOBS)
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    step = settings.notification_sweep_seconds
+    seconds = set(range(0, 60, step))
+    callbacks_cron = _callbacks_jobs()[1]
+    return [
+        *CRON_JOBS,
+        cron(deliver_notifications, second=seconds, unique=True, run_at_startup=True),
+        cron(deliver_webhooks, second=seconds, unique=True, run_at_startup=True),
+        *callbacks_cron,
+    ]
+
+
+def functions() -> list[Function]:
+    return [*FUNCTIONS, *_callbacks_jobs()[0]]
 
 
 def settings_for(settings: Settings) -> dict[str, Any]:
-    return worker_settings(consumer, settings, cron_jobs=CRON_JOBS)
+    return worker_settings(consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings))
 
 
 def main(settings: Settings) -> None:
-    run(consumer, settings, cron_jobs=CRON_JOBS)
+    run(consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings))
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,40 @@
+"""What every channel implements, and how it reports failures."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.core.models.notification import NotificationChannel
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    notification_id: uuid.UUID
+    to: str  # an e-mail address or an E.164 phone number
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The provider accepted the message; its id when it gives one."""
+
+    provider_message_id: str | None = None
+
+
+class TemporaryFailure(Exception):
+    """Try again later (server down, timeout, 5xx, 429)."""
+
+
+class PermanentFailure(Exception):
+    """Never try again (address refused, message refused, channel not configured)."""
+
+
+class Channel(Protocol):
+    name: NotificationChannel
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Hand ``message`` to the provider; raise Temporary/PermanentFailure otherwise."""
+        ...

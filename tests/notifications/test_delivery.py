@@ -1,0 +1,233 @@
+"""Sending notification rows: a real SMTP server, a local SMS provider, retries and digests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlmodel import col
+
+from services.core.clock import FrozenClock
+from services.core.db import SessionMaker
+from services.core.models.notification import (
+    DeliveryMode,
+    Notification,
+    NotificationChannel,
+    NotificationContact,
+    NotificationPreference,
+    NotificationStatus,
+)
+from services.core.settings import Settings
+from services.notifications import delivery
+from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
+from services.notifications.channels.gsm7 import is_gsm7, segments
+from tests.notifications.conftest import Team
+from tests.notifications.servers import Request, SmtpSink, http_server, smtp_server
+
+
+def smtp_settings(settings: Settings, port: int) -> Settings:
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    )
+
+
+def reminder(team: Team, key: str = "callback:c1:reminder") -> AlertRequest:
+    return AlertRequest(
+        kind=AlertKind.CALLBACK_REMINDER,
+        key=key,
+        recipient_user_ids=[team.prescribers[0].id],
+        organisation_id=team.organisation.id,
+        subject_type="callback_case",
+        subject_id=uuid.uuid4(),
+        context={
+            "case_reference": "RAP-2026-0042",
+            "days_left": 16,
+            "due_date": "01/04/2026",
+            "url": "https://maillon.example.org/rappels/42",
+        },
+    )
+
+
+async def rows(sessionmaker: SessionMaker, key: str) -> list[Notification]:
+    async with sessionmaker() as session:
+        result = await session.execute(
+            select(Notification).where(col(Notification.key) == key).order_by(col(Notification.id))
+        )
+        return list(result.scalars())
+
+
+async def test_alert_email_reaches_a_real_smtp_server_in_french(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        assert await raise_alert(session, reminder(team)) == 1
+        await session.commit()
+    sink = SmtpSink()
+    with smtp_server(sink) as port:
+        report = await delivery.sweep(committing_sessionmaker, smtp_settings(settings, port))
+
+    assert report.as_dict() == {"sent": 1, "retried": 0, "failed": 0}
+    (message,) = sink.messages
+    assert message["To"] == team.prescribers[0].email
+    assert message["Subject"] == "Maillon — relance : aucun rappel tenté (RAP-2026-0042)"
+    body = message.get_content()
+    assert "Aucune tentative de rappel n'a encore été enregistrée" in body
+    assert "Dossier de rappel RAP-2026-0042 — 16 jours restants (échéance le 01/04/2026)" in body
+    assert "https://maillon.example.org/rappels/42" in body
+    (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert row.status is NotificationStatus.SENT
+    assert row.sent_at == clock.now()
+    assert message["Message-ID"] == f"<{row.id}@maillon.notifications>"
+
+
+async def test_same_alert_raised_twice_is_sent_once(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    sink = SmtpSink()
+    with smtp_server(sink) as port:
+        for _ in range(2):
+            async with committing_sessionmaker() as session:
+                await raise_alert(session, reminder(team))
+                await session.commit()
+            await delivery.sweep(committing_sessionmaker, smtp_settings(settings, port))
+    assert len(sink.messages) == 1
+
+
+async def test_smtp_refusal_is_retried_with_backoff_then_failed_after_24_hours(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    sink = SmtpSink(refuse=True)
+    key = "callback:c1:reminder"
+    with smtp_server(sink) as port:
+        s = smtp_settings(settings, port)
+        assert (await delivery.sweep(committing_sessionmaker, s)).retried == 1
+        (row,) = await rows(committing_sessionmaker, key)
+        assert (row.status, row.attempts) == (NotificationStatus.PENDING, 1)
+        first_retry = row.next_attempt_at
+        assert first_retry > clock.now()
+        # Not due yet: nothing is tried.
+        assert (await delivery.sweep(committing_sessionmaker, s)).as_dict()["retried"] == 0
+        delays = []
+        while row.status is NotificationStatus.PENDING:
+            delays.append(row.next_attempt_at - clock.now())
+            clock.advance(row.next_attempt_at - clock.now())
+            await delivery.sweep(committing_sessionmaker, s)
+            (row,) = await rows(committing_sessionmaker, key)
+    assert row.status is NotificationStatus.FAILED
+    assert row.failed_at is not None
+    assert row.failed_at - row.created_at <= timedelta(hours=24)
+    assert row.last_error is not None and "451" in row.last_error
+    # Backoff grows (exponential, capped at the maximum).
+    assert delays[1] > delays[0]
+    assert max(delays) <= timedelta(seconds=settings.notification_retry_max_seconds * 1.2)
+    assert sink.messages == []
+
+
+async def test_sms_goes_to_the_provider_in_gsm7_without_personal_data(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(NotificationContact(user_id=user.id, sms_phone="+33612345678"))
+        session.add(
+            NotificationPreference(
+                user_id=user.id, kind=AlertKind.CALLBACK_URGENT.value, channels=["sms"]
+            )
+        )
+        await session.commit()
+        alert = reminder(team, "callback:c1:urgent")
+        alert = AlertRequest(**{**alert.__dict__, "kind": AlertKind.CALLBACK_URGENT})
+        await raise_alert(session, alert)
+        await session.commit()
+
+    async def provider(request: Request) -> tuple[int, bytes]:
+        return 201, json.dumps({"id": f"sms-{len(server.requests)}"}).encode()
+
+    async with http_server(provider) as server:
+        s = settings.model_copy(
+            update={"sms_base_url": server.url + "/api", "sms_api_key": SecretStr("cle-sms")}
+        )
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 1
+
+    (request,) = server.requests
+    assert (request.method, request.path) == ("POST", "/api/messages")
+    assert request.headers["authorization"] == "Bearer cle-sms"
+    payload = request.json()
+    assert payload["to"] == "+33612345678"
+    text = payload["text"]
+    assert text == "Maillon URGENT : rappel a faire, dossier RAP-2026-0042, 16 j restants."
+    assert is_gsm7(text) and segments(text) == 1
+    assert user.full_name not in text
+    (row,) = await rows(committing_sessionmaker, "callback:c1:urgent")
+    assert (row.channel, row.status, row.provider_message_id) == (
+        NotificationChannel.SMS,
+        NotificationStatus.SENT,
+        "sms-1",
+    )
+
+
+async def test_sms_provider_refusal_fails_the_row_at_once(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(NotificationContact(user_id=user.id, sms_phone="+33612345678"))
+        session.add(
+            NotificationPreference(
+                user_id=user.id, kind=AlertKind.CALLBACK_REMINDER.value, channels=["sms"]
+            )
+        )
+        await session.commit()
+        await raise_alert(session, reminder(team))
+        await session.commit()
+
+    async def provider(request: Request) -> tuple[int, bytes]:
+        return 400, b'{"error":"numero invalide"}'
+
+    async with http_server(provider) as server:
+        s = settings.model_copy(update={"sms_base_url": server.url, "sms_api_key": SecretStr("k")})
+        assert (await delivery.sweep(committing_sessionmaker, s)).failed == 1
+    (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert row.status is NotificationStatus.FAILED
+    assert row.last_error == "fournisseur SMS : HTTP 400"
+
+
+async def test_daily_digest_gathers_held_alerts_into_one_email(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(
+            NotificationPreference(
+                user_id=user.id,
+                kind=AlertKind.CALLBACK_REMINDER.value,
+                channels=["email"],
+                mode=DeliveryMode.DIGEST,
+            )
+        )
+        await session.commit()
+        for n in (1, 2, 3):
+            await raise_alert(session, reminder(team, f"callback:c{n}:reminder"))
+        await session.commit()
+    sink = SmtpSink()
+    with smtp_server(sink) as port:
+        s = smtp_settings(settings, port)
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 0
+        assert await delivery.build_digests(committing_sessionmaker) == 1
+        assert await delivery.build_digests(committing_sessionmaker) == 0
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 1
+
+    (message,) = sink.messages
+    assert message["Subject"] == "Maillon — votre récapitulatif du jour (3 alertes)"
+    body = message.get_content()
+    assert body.count("Relance : aucune tentative de rappel au 14e jour") == 3
+    for n in (1, 2, 3):
+        (row,) = await rows(committing_sessionmaker, f"callback:c{n}:reminder")
+        assert row.status is NotificationStatus.SENT
+        assert row.digest_id is not None
