@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from services.core.models.contract import (
     ContractStatus,
     QpvPriority,
 )
+from services.core.models.match import Match, MatchStatus, MatchTransition
 from services.core.models.offer import PUBLISHED_STATUSES, ContractType, Offer, OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Permission, Role, User
@@ -191,3 +192,63 @@ async def make_candidate(
         )
     await session.flush()
     return candidate
+
+
+async def make_match(
+    session: AsyncSession,
+    offer: Offer,
+    candidate: Candidate,
+    *,
+    points: tuple[float, float, float, float, float] = (40.0, 20.0, 15.0, 15.0, 10.0),
+    status: MatchStatus = MatchStatus.SUGGESTED,
+    path: Sequence[MatchStatus] | None = None,
+    distance_km: float | None = 4.2,
+    rank: int | None = 1,
+    is_current: bool = True,
+) -> Match:
+    """A match as the matching worker stores it: ``points`` are sector, QPV, availability,
+    distance and eligibility; the score is their sum. A ``status`` past ``suggested`` comes with
+    its history (``path``: the statuses passed through, by default the shortest way there)."""
+    sector, qpv, availability, distance, eligibility = points
+    if path is None:
+        path = _MATCH_PATHS.get(status, (status,))
+    status = path[-1] if path else MatchStatus.SUGGESTED
+    match = Match(
+        offer_id=offer.id,
+        candidate_id=candidate.id,
+        status=status,
+        score=sum(points),
+        sector_points=sector,
+        qpv_points=qpv,
+        availability_points=availability,
+        distance_points=distance,
+        eligibility_points=eligibility,
+        distance_km=distance_km,
+        rank=rank,
+        is_current=is_current,
+        status_changed_at=None if status is MatchStatus.SUGGESTED else now(),
+    )
+    session.add(match)
+    await session.flush()
+    previous = MatchStatus.SUGGESTED
+    for step in path:
+        session.add(
+            MatchTransition(
+                match_id=match.id, from_status=previous, to_status=step, actor_type="user"
+            )
+        )
+        previous = step
+    await session.flush()
+    return match
+
+
+_MATCH_PATHS: dict[MatchStatus, tuple[MatchStatus, ...]] = {
+    MatchStatus.SUGGESTED: (),
+    MatchStatus.CONTACTED: (MatchStatus.CONTACTED,),
+    MatchStatus.PROPOSED_TO_EMPLOYER: (MatchStatus.CONTACTED, MatchStatus.PROPOSED_TO_EMPLOYER),
+    MatchStatus.HIRED: (
+        MatchStatus.CONTACTED,
+        MatchStatus.PROPOSED_TO_EMPLOYER,
+        MatchStatus.HIRED,
+    ),
+}

@@ -64,15 +64,19 @@ from sqlmodel import col
 from services.api.app import create_app
 from services.api.deps import get_session, request_transaction
 from services.api.referentials.indexes import ReferentialIndexes, RomeIndex, load_rome_index
+from services.callbacks.schedule import due_at as callback_due_at
 from services.core import audit
-from services.core.clock import FrozenClock
+from services.core.clock import FrozenClock, now
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
+from services.core.models.callback import AttemptResult, CallbackCase
+from services.core.models.candidate import Candidate
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
+from services.core.models.match import MatchStatus
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
@@ -89,6 +93,7 @@ from tests.factories import (
     bearer,
     make_candidate,
     make_contract,
+    make_match,
     make_offer,
     make_organisation,
     make_user,
@@ -358,6 +363,64 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
     "GET /v1/intakes/{intake_id}/files/{file_id}": {
         "own":        (404, OK,   OK,   OK,   404,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    # -- matches (decision 0017): a match is seen by whoever sees its offer and its candidate;
+    # employers see the matches of their own offers once proposed to them; front desks never
+    # (403 before any look-up). ``own``: territory A's open offer and a candidate shared with
+    # agency A, proposed to the employer; ``own suggested``: not yet proposed; ``other``: the
+    # same in territory B; ``other closed``: on a closed offer of territory B; ``operator``: a
+    # candidate of the admin's organisation on territory B's open offer.
+    "GET /v1/offers/{offer_id}/matches": {
+        #                admin facil presc recep emplo  key  anon
+        "own":           (OUT, IN,   IN,   403,  IN,   403, 401),
+        "own suggested": (OUT, IN,   IN,   403,  OUT,  403, 401),
+        "other":         (OUT, OUT,  OUT,  403,  OUT,  403, 401),
+        "other closed":  (OUT, 404,  404,  403,  404,  403, 401),
+        "operator":      (IN,  OUT,  OUT,  403,  OUT,  403, 401),
+    },
+    "GET /v1/candidates/{candidate_id}/matches": {
+        "own":           (404, IN,   IN,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (IN,  404,  404,  403,  404,  403, 401),
+    },
+    # ``own``, ``other``, ``operator``: hired; ``own suggested``: contacted; ``own withdraw``: a
+    # proposed match withdrawn, which an employer may not do (it hires or declines).
+    "POST /v1/matches/{match_id}/transitions": {
+        "own":           (404, OK,   OK,   403,  OK,   403, 401),
+        "own suggested": (404, OK,   OK,   403,  404,  403, 401),
+        "own withdraw":  (404, OK,   OK,   403,  403,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
+    # -- callback cases (decision 0020): the cases assigned to the caller's organisation (to a
+    # facilitator, its territory's) or to the caller; the admin only its own organisation's (as
+    # for candidates); front desks and employers never (403 for lists, 404 for one). ``own``: a
+    # case assigned to agency A; ``other``: to agency B; ``operator``: to the admin's organisation.
+    "GET /v1/callbacks": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (OUT, IN,   IN,   403,  403,  403, 401),
+        "other":      (OUT, OUT,  OUT,  403,  403,  403, 401),
+        "operator":   (IN,  OUT,  OUT,  403,  403,  403, 401),
+    },
+    "GET /v1/callbacks/{callback_id}": {
+        "own":        (404, OK,   OK,   404,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/callbacks/{callback_id}/attempts": {
+        "own":        (404, OK,   OK,   404,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/callbacks/{callback_id}/outcome": {
+        "own":        (404, OK,   OK,   404,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/callbacks/{callback_id}/assign": {
+        "own":        (404, OK,   OK,   404,  404,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "operator":   (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
 
@@ -1374,3 +1437,126 @@ async def _download_intake_file(case: Case) -> Call:
     case.world.session.add(row)
     await case.world.session.flush()
     return Call("GET", f"/v1/intakes/{intake_id}/files/{row.id}", object_id=intake_id)
+
+
+# matches
+
+
+async def _match(case: Case) -> tuple[str, str, str]:
+    """A match of the case's target (see the rows): its id, its offer's and its candidate's."""
+    world = case.world
+    territory = "B" if case.target == "operator" else territory_of_target(case.target)
+    offer = await make_offer(
+        world.session,
+        await world.organisation(f"employer {territory}"),
+        status=OfferStatus.CLOSED if case.target.endswith("closed") else OfferStatus.OPEN,
+    )
+    candidate = await world.session.get(Candidate, uuid.UUID(await _candidate(case)))
+    assert candidate is not None
+    status = (
+        MatchStatus.SUGGESTED
+        if case.target.endswith("suggested")
+        else MatchStatus.PROPOSED_TO_EMPLOYER
+    )
+    match = await make_match(world.session, offer, candidate, status=status)
+    return str(match.id), str(offer.id), str(candidate.id)
+
+
+@drives("GET /v1/offers/{offer_id}/matches")
+async def _list_offer_matches(case: Case) -> Call:
+    match_id, offer_id, _ = await _match(case)
+    return Call(
+        "GET", f"/v1/offers/{offer_id}/matches?limit=200", object_id=offer_id, listed=match_id
+    )
+
+
+@drives("GET /v1/candidates/{candidate_id}/matches")
+async def _list_candidate_matches(case: Case) -> Call:
+    match_id, _, candidate_id = await _match(case)
+    return Call(
+        "GET",
+        f"/v1/candidates/{candidate_id}/matches?limit=200",
+        object_id=candidate_id,
+        listed=match_id,
+    )
+
+
+@drives("POST /v1/matches/{match_id}/transitions")
+async def _move_match(case: Case) -> Call:
+    match_id, _, _ = await _match(case)
+    to = {"own suggested": "contacted", "own withdraw": "withdrawn"}.get(case.target, "hired")
+    return Call("POST", f"/v1/matches/{match_id}/transitions", body={"to": to}, object_id=match_id)
+
+
+# callback cases
+
+
+async def _callback(case: Case, *, reached: bool = False) -> str:
+    """A case assigned to the target's organisation (agency A or B, or the operator), named to a
+    colleague there; ``reached``: with a first attempt that reached the person."""
+    world = case.world
+    if case.target == "operator":
+        organisation_name, colleague = "operator", "admin colleague"
+    else:
+        territory = territory_of_target(case.target)
+        organisation_name = f"agency {territory}"
+        colleague = f"prescriber {territory} colleague"
+    organisation = await world.organisation(organisation_name)
+    candidate = await make_candidate(world.session, organisation, last_name=f"Rappel{world.run}")
+    deposit = date(2026, 2, 23)
+    intake = Intake(
+        candidate_id=candidate.id,
+        organisation_id=organisation.id,
+        source=IntakeSource.KIOSK,
+        deposit_date=deposit,
+    )
+    world.session.add(intake)
+    await world.session.flush()
+    callback = CallbackCase(
+        candidate_id=candidate.id,
+        intake_id=intake.id,
+        received_by_organisation_id=organisation.id,
+        deposit_date=deposit,
+        due_at=callback_due_at(deposit, 30),
+        organisation_id=organisation.id,
+        prescriber_id=uuid.UUID(await world.account(colleague)),
+        alerts_raised=["assigned:1"],
+    )
+    if reached:
+        callback.attempt_count = 1
+        callback.first_attempt_at = callback.last_attempt_at = callback.reached_at = now()
+        callback.last_attempt_result = AttemptResult.REACHED
+    world.session.add(callback)
+    await world.session.flush()
+    return str(callback.id)
+
+
+@drives("GET /v1/callbacks")
+async def _list_callbacks(case: Case) -> Call:
+    return Call("GET", "/v1/callbacks?limit=200", listed=await _callback(case))
+
+
+@drives("GET /v1/callbacks/{callback_id}")
+async def _read_callback(case: Case) -> Call:
+    callback_id = await _callback(case)
+    return Call("GET", f"/v1/callbacks/{callback_id}", object_id=callback_id)
+
+
+@drives("POST /v1/callbacks/{callback_id}/attempts")
+async def _add_callback_attempt(case: Case) -> Call:
+    callback_id = await _callback(case)
+    body = {"channel": "phone", "result": "no_answer"}
+    return Call("POST", f"/v1/callbacks/{callback_id}/attempts", body=body, object_id=callback_id)
+
+
+@drives("POST /v1/callbacks/{callback_id}/outcome")
+async def _set_callback_outcome(case: Case) -> Call:
+    callback_id = await _callback(case, reached=True)
+    body = {"outcome": "advice"}
+    return Call("POST", f"/v1/callbacks/{callback_id}/outcome", body=body, object_id=callback_id)
+
+
+@drives("POST /v1/callbacks/{callback_id}/assign")
+async def _assign_callback(case: Case) -> Call:
+    callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
+    return Call("POST", f"/v1/callbacks/{callback_id}/assign", body={}, object_id=callback_id)

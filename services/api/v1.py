@@ -8,10 +8,12 @@ from pydantic import BaseModel
 from services.api.api_keys.router import router as api_keys_router
 from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
+from services.api.callbacks.router import router as callbacks_router
 from services.api.candidates.router import router as candidates_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
+from services.api.matches.router import router as matches_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.referentials.router import router as referentials_router
@@ -45,3 +47,5 @@ router.include_router(contracts_router)
 router.include_router(offers_router)
 router.include_router(candidates_router)
 router.include_router(intake_router)
+router.include_router(matches_router)
+router.include_router(callbacks_router)
