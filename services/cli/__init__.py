@@ -1,6 +1,13 @@
 """Command-line interface. Each module registers its commands on :data:`app`."""
 
-from services.cli import admin, candidates, reference, run, up  # noqa: F401  (registers commands)
+from services.cli import (  # noqa: F401  (registers commands)
+    admin,
+    bench,
+    candidates,
+    reference,
+    run,
+    up,
+)
 from services.cli.app import app
 
 
