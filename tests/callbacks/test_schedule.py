@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -170,7 +171,7 @@ def test_nothing_after_closing() -> None:
 
 def test_an_organisation_may_change_days_and_hours() -> None:
     settings = Settings()
-    own = CallbackSettings(reminder_day=7, office_start_hour=8)
+    own = CallbackSettings(organisation_id=uuid.uuid4(), reminder_day=7, office_start_hour=8)
     policy = AlertPolicy.of(settings, own)
     assert (policy.reminder_day, policy.urgent_day, policy.office_start_hour) == (7, 25, 8)
     assert day_moment(date(2026, 3, 2), 7, policy) == paris(2026, 3, 9, 8)
