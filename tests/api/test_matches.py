@@ -26,7 +26,7 @@ from services.core.models.outbox import OutboxEvent
 from services.core.models.user import Role
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
-from tests.api.identity import Account, account, audit_entries, count, make_network
+from tests.api.identity import Account, account, audit_entries, count, make_api_key, make_network
 from tests.factories import make_candidate, make_match, make_offer, make_organisation
 
 pytestmark = pytest.mark.usefixtures("reference_data", "clock")
@@ -587,3 +587,50 @@ async def test_a_bad_move_body_is_a_french_422(
         )
         assert_problem(response, 422, "validation-failed")
     assert await Written.now(db_session) == written
+    errors = [
+        error
+        for response in [
+            await client.post(
+                f"/v1/matches/{match.id}/transitions",
+                json={"to": "contacted", "comment": "x" * 1001},
+                headers=world.a1.headers,
+            )
+        ]
+        for error in response.json()["errors"]
+    ]
+    assert [(e["loc"], e["message"]) for e in errors] == [
+        (["body", "comment"], "au plus 1000 caractère(s)")
+    ]
+
+
+async def test_an_api_key_moves_a_match_with_its_scope_and_is_the_recorded_actor(
+    client: httpx.AsyncClient, world: World, db_session: AsyncSession
+) -> None:
+    match = await _match(db_session, await world.offer(), await world.candidate())
+    member_id = world.member.id
+    reader = await make_api_key(db_session, member_id, Role.PRESCRIBER, ["matches:read"])
+    writer = await make_api_key(db_session, member_id, Role.PRESCRIBER, ["matches:write"])
+    path = f"/v1/matches/{match.id}/transitions"
+
+    refused = await client.post(path, json={"to": "contacted"}, headers={"X-API-Key": reader})
+    assert_problem(refused, 403, "forbidden")
+    response = await client.post(path, json={"to": "contacted"}, headers={"X-API-Key": writer})
+    assert response.status_code == 200, response.text
+    transition = await db_session.scalar(
+        select(MatchTransition).where(col(MatchTransition.match_id) == match.id)
+    )
+    assert transition is not None
+    assert transition.actor_type == "api_key" and transition.comment is None
+    assert transition.organisation_id == member_id
+
+
+async def test_an_anonymised_candidate_is_no_longer_put_forward(
+    client: httpx.AsyncClient, world: World, db_session: AsyncSession
+) -> None:
+    person = await world.candidate(status=CandidateStatus.ANONYMISED)
+    match = await _match(db_session, await world.offer(), person)
+    written = await Written.now(db_session)
+    response = await _move(client, match, world.a1, "contacted")
+    assert_problem(response, 409, "candidate-anonymised")
+    assert await Written.now(db_session) == written
+    assert (await _move(client, match, world.a1, "withdrawn")).status_code == 200
