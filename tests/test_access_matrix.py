@@ -77,6 +77,7 @@ from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
 from services.core.models.match import MatchStatus
+from services.core.models.notification import WebhookSubscription
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
@@ -88,6 +89,7 @@ from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
+from services.notifications.channels.webhook import new_secret
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -112,7 +114,11 @@ NA: Final = None  # no such cell (the key and anonymous have no account of their
 
 CALLERS: Final = ("admin", "facilitator", "prescriber", "reception", "employer", "key", "anonymous")
 
-PUBLIC: Final = frozenset({"GET /v1", "POST /v1/auth/token", "POST /v1/auth/logout"})
+# The SMS provider's delivery reports are authenticated by an HMAC of the body, not by a caller
+# (tests/api/test_notification_preferences.py checks that no bearer token replaces it).
+PUBLIC: Final = frozenset(
+    {"GET /v1", "POST /v1/auth/token", "POST /v1/auth/logout", "POST /v1/notifications/sms-status"}
+)
 
 # Referentials: every authenticated caller; the key lacks the scope "referentials:read".
 _REFERENTIAL: Final[dict[str, tuple[Outcome, ...]]] = {"-": (OK, OK, OK, OK, OK, 403, 401)}
@@ -421,6 +427,39 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":        (404, OK,   OK,   404,  404,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
         "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # -- notifications: the caller's own preferences and messages (a key has no account) ------
+    "GET /v1/me/notification-preferences": {
+        #            admin facil presc recep emplo  key  anon
+        "-":         (OK,  OK,   OK,   OK,   OK,   404, 401),
+    },
+    "PUT /v1/me/notification-preferences": {
+        "-":         (OK,  OK,   OK,   OK,   OK,   404, 401),
+    },
+    "GET /v1/me/notifications": {
+        "-":         (OK,  OK,   OK,   OK,   OK,   404, 401),
+    },
+    # -- webhooks (decision 0023): an organisation's own subscriptions; the administrator, a
+    # facilitator or a manager of the organisation; a key needs "webhooks:*" ------------------
+    "GET /v1/webhooks": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (IN,  IN,   403,  403,  403,  403, 401),
+        "other":     (IN,  OUT,  403,  403,  403,  403, 401),
+    },
+    "POST /v1/webhooks": {
+        "-":         (OK,  OK,   403,  403,  403,  403, 401),
+    },
+    "GET /v1/webhooks/{webhook_id}": {
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "DELETE /v1/webhooks/{webhook_id}": {
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/webhooks/{webhook_id}/deliveries": {
+        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
 
@@ -1560,3 +1599,74 @@ async def _set_callback_outcome(case: Case) -> Call:
 async def _assign_callback(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", f"/v1/callbacks/{callback_id}/assign", body={}, object_id=callback_id)
+
+
+# notifications
+
+
+async def _own_preferences_etag(case: Case) -> str:
+    if case.caller in ("key", "anonymous"):
+        return '"sans-objet"'
+    _, headers = await case.world.caller(case.caller)
+    response = await case.api.get("/v1/me/notification-preferences", headers=headers)
+    assert response.status_code == 200, response.text
+    return str(response.headers["etag"])
+
+
+_static("GET /v1/me/notification-preferences", "/v1/me/notification-preferences")
+_static("GET /v1/me/notifications", "/v1/me/notifications")
+
+
+@drives("PUT /v1/me/notification-preferences")
+async def _replace_preferences(case: Case) -> Call:
+    return Call(
+        "PUT",
+        "/v1/me/notification-preferences",
+        body={"preferences": [{"kind": "callback.reminder", "channels": [], "mode": "immediate"}]},
+        headers={"If-Match": await _own_preferences_etag(case)},
+    )
+
+
+# webhooks
+
+
+async def _webhook(case: Case) -> str:
+    organisation = await case.world.organisation(organisation_target(case.caller, case.target))
+    subscription = WebhookSubscription(
+        organisation_id=organisation.id,
+        url="https://hooks.exemple.fr/maillon",
+        event_types=["offer.published"],
+        secret=new_secret(),
+    )
+    case.world.session.add(subscription)
+    await case.world.session.flush()
+    return str(subscription.id)
+
+
+@drives("GET /v1/webhooks")
+async def _list_webhooks(case: Case) -> Call:
+    return Call("GET", "/v1/webhooks?limit=200", listed=await _webhook(case))
+
+
+@drives("POST /v1/webhooks")
+async def _create_webhook(case: Case) -> Call:
+    body = {"url": "https://hooks.exemple.fr/maillon", "event_types": ["match.suggested"]}
+    return Call("POST", "/v1/webhooks", body=body)
+
+
+@drives("GET /v1/webhooks/{webhook_id}")
+async def _read_webhook(case: Case) -> Call:
+    webhook_id = await _webhook(case)
+    return Call("GET", f"/v1/webhooks/{webhook_id}", object_id=webhook_id)
+
+
+@drives("DELETE /v1/webhooks/{webhook_id}")
+async def _delete_webhook(case: Case) -> Call:
+    webhook_id = await _webhook(case)
+    return Call("DELETE", f"/v1/webhooks/{webhook_id}", object_id=webhook_id)
+
+
+@drives("GET /v1/webhooks/{webhook_id}/deliveries")
+async def _list_webhook_deliveries(case: Case) -> Call:
+    webhook_id = await _webhook(case)
+    return Call("GET", f"/v1/webhooks/{webhook_id}/deliveries", object_id=webhook_id)

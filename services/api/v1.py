@@ -14,10 +14,12 @@ from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
 from services.api.matches.router import router as matches_router
+from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.referentials.router import router as referentials_router
 from services.api.users.router import router as users_router
+from services.api.webhooks.router import router as webhooks_router
 
 router = APIRouter(prefix="/v1")
 
@@ -49,3 +51,5 @@ router.include_router(candidates_router)
 router.include_router(intake_router)
 router.include_router(matches_router)
 router.include_router(callbacks_router)
+router.include_router(notifications_router)
+router.include_router(webhooks_router)

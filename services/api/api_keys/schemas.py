@@ -23,6 +23,7 @@ SCOPE_RESOURCES: tuple[str, ...] = (
     "intakes",
     "matches",
     "callbacks",
+    "webhooks",
 )
 SCOPES: frozenset[str] = frozenset(
     f"{resource}:{access.value}" for resource in SCOPE_RESOURCES for access in Access
