@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=200, ge=1, le=10_000)
     relay_poll_interval: float = Field(default=0.2, gt=0)
     outbox_retention_days: int = Field(default=30, ge=1)
+    # Candidates without activity are anonymised after this many months (product.md §9; an
+    # organisation may choose 1–36), their organisation warned this many days ahead.
+    retention_months: int = Field(default=24, ge=1, le=36)
+    retention_warning_days: int = Field(default=30, ge=1, le=90)
     # Liveness files of the workers and the relay (checked by `maillon health …`).
     heartbeat_dir: Path = Path(tempfile.gettempdir())
     job_max_tries: int = Field(default=5, ge=1, le=50)
@@ -131,17 +135,6 @@ class Settings(BaseSettings):
     # Webhooks (decision 0023).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
-
-    # The 30-day callback window and its alerts (product.md §6, decision 0020). An organisation
-    # may override the alert days and office hours (table callback_settings).
-    callback_window_days: int = Field(default=30, ge=1, le=365)
-    callback_reminder_day: int = Field(default=14, ge=1, le=365)
-    callback_urgent_day: int = Field(default=25, ge=1, le=365)
-    callback_follow_up_working_days: int = Field(default=2, ge=1, le=30)
-    callback_office_start_hour: int = Field(default=9, ge=0, le=23)
-    callback_office_end_hour: int = Field(default=18, ge=1, le=24)
-    # The sweep (every 10 minutes) raises due alerts in batches of this many cases.
-    callback_sweep_batch_size: int = Field(default=1000, ge=1, le=50_000)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -38,6 +38,7 @@ class AlertKind(StrEnum):
     CALLBACK_OVERDUE = "callback.overdue"  # day 30 — to the organisation's managers; mandatory
     CALLBACK_FOLLOW_UP = "callback.follow_up"  # next follow-up, 2 working days after a failure
     MATCH_SUGGESTED = "match.suggested"  # new top match for an offer
+    CANDIDATE_RETENTION = "candidate.retention"  # anonymised in 30 days for want of activity
 
 
 ALERT_KIND_LABELS: dict[AlertKind, str] = {
@@ -47,6 +48,7 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.CALLBACK_OVERDUE: "Délai de rappel de 30 jours dépassé",
     AlertKind.CALLBACK_FOLLOW_UP: "Nouvelle tentative de rappel à faire",
     AlertKind.MATCH_SUGGESTED: "Nouveau candidat suggéré pour une offre",
+    AlertKind.CANDIDATE_RETENTION: "Dossier sans activité bientôt anonymisé",
 }
 
 MANDATORY_KINDS: frozenset[AlertKind] = frozenset({AlertKind.CALLBACK_OVERDUE})

@@ -325,3 +325,21 @@ async def test_who_may_change_an_organisation(
         f"/v1/organisations/{network.elsewhere_id}", json={"name": "Agence"}, headers=facilitator
     )
     assert renamed.status_code == 200, renamed.text
+
+
+async def test_an_organisation_chooses_its_retention_between_1_and_36_months(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    network = await make_network(db_session, settings)
+    path = f"/v1/organisations/{network.member_id}"
+    headers = {**network.facilitator.headers, "If-Match": "*"}
+    assert (await client.get(path, headers=headers)).json()["retention_months"] is None
+    chosen = await client.patch(path, json={"retention_months": 12}, headers=headers)
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["retention_months"] == 12
+    for wrong in (0, 37, "douze"):
+        refused = await client.patch(path, json={"retention_months": wrong}, headers=headers)
+        problem = assert_problem(refused, 422, "validation-failed")
+        assert problem["errors"][0]["loc"] == ["body", "retention_months"]
+    back = await client.patch(path, json={"retention_months": None}, headers=headers)
+    assert back.json()["retention_months"] is None  # the instance's default again

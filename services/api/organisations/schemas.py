@@ -21,6 +21,15 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Siret = Annotated[str, Field(max_length=20, description="14 chiffres ; espaces acceptés.")]
 CommuneInsee = Annotated[str, Field(max_length=5, description="Code INSEE de la commune.")]
+RetentionMonths = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=36,
+        description="Mois sans activité avant l'anonymisation d'un candidat (1 à 36) ; "
+        "null : la durée de l'instance (24 mois par défaut).",
+    ),
+]
 
 
 def _siret(value: str | None) -> str | None:
@@ -61,6 +70,7 @@ class OrganisationUpdate(BaseModel):
     commune_insee: CommuneInsee | None = None
     parent_id: uuid.UUID | None = None
     is_active: bool | None = None
+    retention_months: RetentionMonths | None = None
 
     _check_siret = field_validator("siret")(_siret)
     _check_insee = field_validator("commune_insee")(insee_code)
@@ -77,6 +87,7 @@ class OrganisationPublic(BaseModel):
     commune_insee: str
     parent_id: uuid.UUID | None
     is_active: bool
+    retention_months: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -92,6 +103,7 @@ class OrganisationPublic(BaseModel):
             commune_insee=organisation.commune_insee,
             parent_id=organisation.parent_id,
             is_active=organisation.is_active,
+            retention_months=organisation.retention_months,
             created_at=organisation.created_at,
             updated_at=organisation.updated_at,
         )

@@ -204,8 +204,11 @@ class Candidate(TableBase, table=True):
     )
     # Retention (product.md §9) counts from here: creation, intakes, changes.
     last_activity_at: datetime = Field(
-        default_factory=now, sa_type=DateTime(timezone=True), nullable=False
+        default_factory=now, sa_type=DateTime(timezone=True), nullable=False, index=True
     )
+    # When the organisation was warned that the candidate will be anonymised for want of
+    # activity (§9); a warning older than the last activity no longer counts.
+    retention_warned_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     anonymised_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     # Set on the duplicate absorbed by a merge (it is anonymised); the kept candidate's id.
     merged_into_id: uuid.UUID | None = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import CheckConstraint, SmallInteger, String
 from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
@@ -51,6 +51,12 @@ class Organisation(TableBase, table=True):
     is itself and every organisation below it."""
 
     __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(
+            "retention_months IS NULL OR retention_months BETWEEN 1 AND 36",
+            name="retention_months_range",
+        ),
+    )
 
     name: str = Field(sa_type=String(200), nullable=False)
     kind: OrganisationKind = Field(
@@ -66,3 +72,6 @@ class Organisation(TableBase, table=True):
         default=None, foreign_key="organisation.id", index=True, ondelete="RESTRICT"
     )
     is_active: bool = Field(default=True, nullable=False)
+    # Months without activity before a candidate is anonymised (product.md §9, 1–36); None: the
+    # instance's default (MAILLON_RETENTION_MONTHS, 24).
+    retention_months: int | None = Field(default=None, sa_type=SmallInteger)
