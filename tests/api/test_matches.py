@@ -4,6 +4,7 @@ hiring, which places the candidate and takes a position of the offer."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlmodel import col
 
 from services.api.matches.service import LEGAL_MOVES
 from services.core.clock import FrozenClock
+from services.core.db import SessionMaker
 from services.core.models.audit import AuditEntry
 from services.core.models.candidate import Candidate, CandidateStatus
 from services.core.models.match import Match, MatchStatus, MatchTransition
@@ -25,7 +27,7 @@ from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import OutboxEvent
 from services.core.models.user import Role
 from services.core.settings import Settings
-from tests.api.conftest import assert_problem
+from tests.api.conftest import ClientFactory, assert_problem
 from tests.api.identity import Account, account, audit_entries, count, make_api_key, make_network
 from tests.factories import make_candidate, make_match, make_offer, make_organisation
 
@@ -634,3 +636,60 @@ async def test_an_anonymised_candidate_is_no_longer_put_forward(
     assert_problem(response, 409, "candidate-anonymised")
     assert await Written.now(db_session) == written
     assert (await _move(client, match, world.a1, "withdrawn")).status_code == 200
+
+
+# -- concurrent moves, on the real session dependency (real commits) ------------------------
+
+
+async def test_concurrent_hires_place_a_person_once_and_never_overfill_an_offer(
+    client_for: ClientFactory, committing_sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    proposed = MatchStatus.PROPOSED_TO_EMPLOYER
+    async with committing_sessionmaker() as session:
+        n = await make_network(session, settings)
+        member = await _organisation(session, n.member_id)
+        employer = await make_organisation(session, kind=OrganisationKind.EMPLOYER)
+        one, two, single = [
+            await make_offer(session, employer, status=OfferStatus.OPEN, positions=1)
+            for _ in range(3)
+        ]
+        person = await make_candidate(session, member)
+        # The same person proposed on two offers; two people on the same one-position offer.
+        same_person = [await _match(session, o, person, status=proposed) for o in (one, two)]
+        same_offer = [
+            await _match(session, single, await make_candidate(session, member), status=proposed)
+            for _ in range(2)
+        ]
+        await session.commit()
+
+    async with client_for() as client:
+        hires = await asyncio.gather(*(_move(client, m, n.a1, "hired") for m in same_person))
+        fills = await asyncio.gather(*(_move(client, m, n.a1, "hired") for m in same_offer))
+
+    assert sorted(r.status_code for r in hires) == [200, 409]
+    assert_problem(next(r for r in hires if r.is_error), 409, "candidate-already-placed")
+    assert sorted(r.status_code for r in fills) == [200, 409]
+    assert_problem(next(r for r in fills if r.is_error), 409, "offer-not-open")
+
+    async with committing_sessionmaker() as session:
+        offers = {
+            offer.id: offer
+            for offer in await session.scalars(
+                select(Offer).where(col(Offer.id).in_([one.id, two.id, single.id]))
+            )
+        }
+        assert sorted(o.open_positions for o in offers.values()) == [0, 0, 1]
+        assert offers[single.id].status is OfferStatus.FILLED
+        stored = await session.get(Candidate, person.id)
+        assert stored is not None and stored.status is CandidateStatus.PLACED
+        placed = list(
+            await session.scalars(
+                select(OutboxEvent).where(col(OutboxEvent.type) == "candidate.placed")
+            )
+        )
+        assert sorted(e.payload["candidate_id"] for e in placed) == sorted(
+            [str(person.id)]
+            + [str(r.json()["candidate"]["id"]) for r in fills if r.status_code == 200]
+        )
+        moves = await count(session, MatchTransition)
+        assert moves == 2 * 2 + 2 * 2 + 2  # the proposals' histories, and the two hires
