@@ -583,7 +583,14 @@ async def test_a_bad_move_body_is_a_french_422(
 ) -> None:
     match = await _match(db_session, await world.offer(), await world.candidate())
     written = await Written.now(db_session)
-    for body in ({"to": "suggested"}, {"to": "contacted", "comment": "x" * 1001}, {}):
+    bodies: list[dict[str, Any]] = [
+        {"to": "suggested"},
+        {"to": "contacted", "comment": "x" * 1001},
+        {"to": "contacted", "comment": "appel\x00"},
+        {"to": "contacted", "extra": 1},
+        {},
+    ]
+    for body in bodies:
         response = await client.post(
             f"/v1/matches/{match.id}/transitions", json=body, headers=world.a1.headers
         )

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from services.api.validation import InvalidValue
 from services.core.models.candidate import (
     CANDIDATE_STATUS_LABELS,
     QPV_STATUS_LABELS,
@@ -54,6 +55,14 @@ class MatchTransitionCreate(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
         | None
     ) = Field(default=None, description="Commentaire libre (1000 caractères au plus).")
+
+    @field_validator("comment")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold U+0000: refused here rather than failing the write.
+        if value is not None and "\x00" in value:
+            raise InvalidValue("caractère nul interdit")
+        return value
 
 
 class CriterionPoints(BaseModel):
