@@ -191,9 +191,10 @@ async def _mark_failure(
 ) -> bool:
     """Back to pending with backoff, or failed. Returns True when failed for good."""
     at = now()
-    retry_at = at + retry_delay(item.attempts, settings)
     deadline = item.created_at + timedelta(hours=settings.notification_retry_hours)
-    give_up = permanent or retry_at > deadline
+    # The last try happens at the deadline itself; a failure then is final.
+    retry_at = min(at + retry_delay(item.attempts, settings), deadline)
+    give_up = permanent or at >= deadline
     values: dict[str, Any] = {"lease_until": None, "last_error": error[:500], "updated_at": at}
     if give_up:
         values |= {"status": NotificationStatus.FAILED, "failed_at": at}

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, or_, select, text, true, update
+from sqlalchemy import ColumnElement, any_, literal, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -133,7 +133,7 @@ async def fan_out(
                 select(col(WebhookSubscription.id)).where(
                     col(WebhookSubscription.is_active).is_(True),
                     col(WebhookSubscription.deleted_at).is_(None),
-                    col(WebhookSubscription.event_types).any(event.type),  # type: ignore[arg-type]
+                    literal(event.type) == any_(col(WebhookSubscription.event_types)),
                     scope,
                 )
             )
@@ -274,8 +274,10 @@ async def _record_failure(
 ) -> tuple[bool, bool]:
     """Returns (this delivery failed for good, the subscription was disabled)."""
     at = now()
-    retry_at = at + retry_delay(item.attempts, settings)
-    give_up = retry_at > item.created_at + timedelta(hours=settings.notification_retry_hours)
+    deadline = item.created_at + timedelta(hours=settings.notification_retry_hours)
+    # The last try happens at the deadline itself; a failure then is final.
+    retry_at = min(at + retry_delay(item.attempts, settings), deadline)
+    give_up = at >= deadline
     values: dict[str, Any] = {
         "lease_until": None,
         "last_status_code": status_code,
@@ -296,7 +298,8 @@ async def _record_failure(
         if subscription is None or not subscription.is_active:
             return give_up, False
         if subscription.failing_since is None:
-            subscription.failing_since = at
+            # Failing since the oldest event that could not get through.
+            subscription.failing_since = item.created_at
         if at - subscription.failing_since < timedelta(hours=settings.webhook_disable_after_hours):
             return give_up, False
         await disable(session, subscription, at)

@@ -1,0 +1,330 @@
+"""Webhooks: subscriptions through the API, events fanned out to signed POSTs received by a
+local server, retries until success (exactly once), disabling after 24 h of failures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.core.clock import FrozenClock
+from services.core.db import SessionMaker
+from services.core.events import Event, MatchSuggested, OfferPublished, emit
+from services.core.models.notification import (
+    Notification,
+    NotificationStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookSubscription,
+)
+from services.core.models.offer import OfferStatus
+from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.models.user import Role
+from services.core.settings import Settings
+from services.notifications import handlers as _handlers  # noqa: F401  (registers the handlers)
+from services.notifications import webhooks
+from services.notifications.alerts import AlertKind
+from services.notifications.channels.webhook import new_secret
+from services.notifications.consumer import consumer
+from tests.api.conftest import ClientFactory, assert_problem
+from tests.factories import (
+    bearer,
+    make_candidate,
+    make_match,
+    make_offer,
+    make_organisation,
+    make_user,
+)
+from tests.notifications.servers import Request, http_server
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def expected_signature(secret: str, request: Request) -> str:
+    """Standard Webhooks, computed here independently of the code under test."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = (
+        f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode()
+        + request.body
+    )
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+async def test_subscription_secret_is_shown_once(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    facilitation = await make_organisation(db_session, kind=OrganisationKind.FACILITATION)
+    facilitator = await make_user(db_session, facilitation, Role.FACILITATOR)
+    headers = bearer(facilitator, settings)
+    created = await client.post(
+        "/v1/webhooks",
+        json={
+            "url": "https://sirh.exemple.fr/maillon",
+            "event_types": ["offer.published", "candidate.placed", "offer.published"],
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["secret"].startswith("whsec_")
+    assert len(base64.b64decode(body["secret"].removeprefix("whsec_"))) == 32
+    assert body["event_types"] == ["candidate.placed", "offer.published"]
+    assert body["organisation_id"] == str(facilitation.id)
+    assert created.headers["location"] == f"/v1/webhooks/{body['id']}"
+
+    read = await client.get(created.headers["location"], headers=headers)
+    assert read.status_code == 200
+    assert "secret" not in read.json()
+    listed = await client.get("/v1/webhooks", headers=headers)
+    assert all("secret" not in item for item in listed.json()["items"])
+
+    unknown = await client.post(
+        "/v1/webhooks",
+        json={"url": "https://sirh.exemple.fr/", "event_types": ["candidate.created"]},
+        headers=headers,
+    )
+    assert_problem(unknown, 422, "validation-failed")
+
+    deleted = await client.delete(created.headers["location"], headers=headers)
+    assert deleted.status_code == 204
+    assert (await client.get(created.headers["location"], headers=headers)).status_code == 404
+
+
+async def _subscribe(
+    sessionmaker: SessionMaker, organisation: Organisation, url: str, event_types: list[str]
+) -> WebhookSubscription:
+    async with sessionmaker() as session:
+        subscription = WebhookSubscription(
+            organisation_id=organisation.id, url=url, event_types=event_types, secret=new_secret()
+        )
+        session.add(subscription)
+        await session.commit()
+        return subscription
+
+
+async def _deliver_event(sessionmaker: SessionMaker, settings: Settings, event: Event) -> uuid.UUID:
+    """Emit ``event`` (committed) and run the notifications consumer on it, as the worker does."""
+    async with sessionmaker() as session:
+        row = emit(session, event)
+        await session.commit()
+    outcome = await consumer.handle(sessionmaker, row.id, job_try=1, settings=settings)
+    assert outcome == "handled"
+    return row.id
+
+
+async def _deliveries(
+    sessionmaker: SessionMaker, subscription_id: uuid.UUID
+) -> list[WebhookDelivery]:
+    async with sessionmaker() as session:
+        return list(
+            await session.scalars(
+                select(WebhookDelivery).where(
+                    col(WebhookDelivery.subscription_id) == subscription_id
+                )
+            )
+        )
+
+
+async def test_a_published_offer_reaches_the_receiver_signed(
+    committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        subscriber = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        offer = await make_offer(session, employer, status=OfferStatus.OPEN)
+        await session.commit()
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 204, b""
+
+    async with http_server(ok) as receiver:
+        subscription = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url + "/hook", ["offer.published"]
+        )
+        other = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url + "/other", ["candidate.placed"]
+        )
+        event_id = await _deliver_event(
+            committing_sessionmaker, settings, OfferPublished(offer_id=offer.id)
+        )
+        report = await webhooks.sweep(committing_sessionmaker, settings)
+
+    assert report.delivered == 1
+    (request,) = receiver.requests
+    assert request.path == "/hook"
+    assert request.headers["webhook-signature"] == expected_signature(subscription.secret, request)
+    assert request.headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
+    assert json.loads(request.body) == {
+        "type": "offer.published",
+        "timestamp": "2026-03-02T09:00:00Z",
+        "data": {"offer_id": str(offer.id)},
+    }
+    (delivery,) = await _deliveries(committing_sessionmaker, subscription.id)
+    assert (delivery.event_id, delivery.status) == (event_id, WebhookDeliveryStatus.DELIVERED)
+    assert request.headers["webhook-id"] == f"msg_{delivery.id}"
+    assert await _deliveries(committing_sessionmaker, other.id) == []
+
+
+async def test_a_receiver_failing_three_times_gets_the_event_exactly_once(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+    client_for: ClientFactory,
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        subscriber = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        facilitator = await make_user(session, subscriber, Role.FACILITATOR)
+        offer = await make_offer(session, employer, status=OfferStatus.OPEN)
+        await session.commit()
+    accepted: list[str] = []
+
+    async def flaky(request: Request) -> tuple[int, bytes]:
+        if len(receiver.requests) <= 3:
+            return 503, b'{"error":"indisponible"}'
+        accepted.append(request.headers["webhook-id"])
+        return 200, b"{}"
+
+    async with http_server(flaky) as receiver:
+        subscription = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url, ["offer.published"]
+        )
+        await _deliver_event(committing_sessionmaker, settings, OfferPublished(offer_id=offer.id))
+        for _ in range(10):
+            await webhooks.sweep(committing_sessionmaker, settings)
+            (delivery,) = await _deliveries(committing_sessionmaker, subscription.id)
+            if delivery.status is not WebhookDeliveryStatus.PENDING:
+                break
+            clock.advance(delivery.next_attempt_at - clock.now())
+        # Further sweeps find nothing to send.
+        await webhooks.sweep(committing_sessionmaker, settings)
+
+    assert len(receiver.requests) == 4
+    assert len(accepted) == 1
+    # The same message id on every try, and the same bytes.
+    assert {r.headers["webhook-id"] for r in receiver.requests} == {accepted[0]}
+    assert len({r.body for r in receiver.requests}) == 1
+    (delivery,) = await _deliveries(committing_sessionmaker, subscription.id)
+    assert (delivery.status, delivery.attempts) == (WebhookDeliveryStatus.DELIVERED, 4)
+
+    async with client_for() as api:
+        log = await api.get(
+            f"/v1/webhooks/{subscription.id}/deliveries", headers=bearer(facilitator, settings)
+        )
+    assert log.status_code == 200
+    (entry,) = log.json()["items"]
+    assert entry["status"] == "delivered"
+    assert entry["attempts"] == 4
+    assert entry["last_status_code"] == 200
+
+
+async def test_persistent_failure_disables_the_subscription_and_tells_the_managers(
+    committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        subscriber = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        manager = await make_user(session, subscriber, Role.PRESCRIBER, is_manager=True)
+        await make_user(session, subscriber, Role.PRESCRIBER)  # not told
+        offers = [await make_offer(session, employer, status=OfferStatus.OPEN) for _ in range(2)]
+        await session.commit()
+
+    async def down(request: Request) -> tuple[int, bytes]:
+        return 500, b"{}"
+
+    async with http_server(down) as receiver:
+        subscription = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url, ["offer.published"]
+        )
+        for offer in offers:
+            await _deliver_event(
+                committing_sessionmaker, settings, OfferPublished(offer_id=offer.id)
+            )
+        start = clock.now()
+        disabled = 0
+        while clock.now() - start < timedelta(hours=30) and not disabled:
+            disabled += (await webhooks.sweep(committing_sessionmaker, settings)).disabled
+            clock.advance(timedelta(minutes=30))
+        tries = len(receiver.requests)
+        clock.advance(timedelta(hours=2))
+        await webhooks.sweep(committing_sessionmaker, settings)
+        assert len(receiver.requests) == tries  # nothing is sent any more
+
+    assert disabled == 1
+    async with committing_sessionmaker() as session:
+        stored = await session.get(WebhookSubscription, subscription.id)
+        assert stored is not None and stored.is_active is False
+        assert stored.disabled_at is not None
+        assert stored.disabled_at - start >= timedelta(hours=settings.webhook_disable_after_hours)
+        notices = list(
+            await session.scalars(
+                select(Notification).where(col(Notification.subject_id) == subscription.id)
+            )
+        )
+    assert [(n.recipient_user_id, n.kind, n.status) for n in notices] == [
+        (manager.id, webhooks.WEBHOOK_DISABLED_KIND, NotificationStatus.PENDING)
+    ]
+    deliveries = await _deliveries(committing_sessionmaker, subscription.id)
+    assert {d.status for d in deliveries} == {WebhookDeliveryStatus.FAILED}
+
+
+async def test_match_suggested_alerts_the_referent_and_reaches_the_candidates_organisation(
+    committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        agency = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
+        elsewhere = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
+        referent = await make_user(session, agency, Role.PRESCRIBER)
+        await make_user(session, agency, Role.PRESCRIBER)  # not the referent: not alerted
+        candidate = await make_candidate(session, agency)
+        candidate.referent_organisation_id = agency.id
+        candidate.referent_prescriber_id = referent.id
+        offer = await make_offer(session, employer, status=OfferStatus.OPEN)
+        match = await make_match(session, offer, candidate)
+        await session.commit()
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 200, b"{}"
+
+    async with http_server(ok) as receiver:
+        mine = await _subscribe(
+            committing_sessionmaker, agency, receiver.url + "/agency", ["match.suggested"]
+        )
+        theirs = await _subscribe(
+            committing_sessionmaker, elsewhere, receiver.url + "/elsewhere", ["match.suggested"]
+        )
+        event = MatchSuggested(match_id=match.id, offer_id=offer.id, candidate_id=candidate.id)
+        await _deliver_event(committing_sessionmaker, settings, event)
+        await webhooks.sweep(committing_sessionmaker, settings)
+
+    assert [r.path for r in receiver.requests] == ["/agency"]
+    payload = json.loads(receiver.requests[0].body)
+    assert payload["data"] == {
+        "match_id": str(match.id),
+        "offer_id": str(offer.id),
+        "candidate_id": str(candidate.id),
+    }
+    assert candidate.first_name is not None
+    assert candidate.first_name not in receiver.requests[0].body.decode()
+    assert await _deliveries(committing_sessionmaker, theirs.id) == []
+    assert len(await _deliveries(committing_sessionmaker, mine.id)) == 1
+    async with committing_sessionmaker() as session:
+        alerts = list(
+            await session.scalars(
+                select(Notification).where(col(Notification.key) == f"match:{match.id}:suggested")
+            )
+        )
+    assert [(a.recipient_user_id, a.kind) for a in alerts] == [
+        (referent.id, AlertKind.MATCH_SUGGESTED.value)
+    ]
+    assert alerts[0].context["offer_title"] == offer.title
