@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,8 @@ from services.cli.reference import import_app
 from services.cli.runtime import run_with_database
 from services.core.db import SessionMaker
 
+# Checking processes by default: one per core beside this one, at least one.
+DEFAULT_WORKERS = max(1, (os.cpu_count() or 2) - 1)
 # Exit status when the file was imported but some lines were refused (listed on stdout).
 SOME_LINES_REFUSED = 3
 
@@ -43,6 +46,15 @@ def import_candidates_command(
         int,
         typer.Option("--chunk-rows", min=1, max=5_000, help="Lignes écrites par transaction."),
     ] = 1_000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=32,
+            help="Processus qui vérifient les lignes pendant l'écriture (0 : aucun).",
+        ),
+    ] = DEFAULT_WORKERS,
 ) -> None:
     """Importe des candidats depuis un fichier CSV : chaque ligne est vérifiée comme par l'API,
     les personnes déjà connues (téléphone ou e-mail) sont retrouvées et partagées avec
@@ -52,7 +64,11 @@ def import_candidates_command(
     async def work(sessionmaker: SessionMaker) -> ImportReport:
         with path.open("rb") as stream:
             return await import_candidates(
-                sessionmaker, read_file(stream), organisation, chunk_rows=chunk_rows
+                sessionmaker,
+                read_file(stream),
+                organisation,
+                chunk_rows=chunk_rows,
+                workers=workers,
             )
 
     try:

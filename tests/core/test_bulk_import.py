@@ -33,9 +33,11 @@ async def _organisation(sessionmaker: SessionMaker, **kwargs: Any) -> Organisati
 
 
 async def _import(
-    sessionmaker: SessionMaker, text: str, organisation: Organisation
+    sessionmaker: SessionMaker, text: str, organisation: Organisation, workers: int = 0
 ) -> ImportReport:
-    return await import_candidates(sessionmaker, [text.encode()], organisation.id, chunk_rows=2)
+    return await import_candidates(
+        sessionmaker, [text.encode()], organisation.id, chunk_rows=2, workers=workers
+    )
 
 
 async def _candidates(sessionmaker: SessionMaker) -> list[Candidate]:
@@ -50,8 +52,10 @@ async def _events(sessionmaker: SessionMaker) -> list[tuple[str, str]]:
         return [(row.type, row.payload["candidate_id"]) for row in rows]
 
 
+# Rows checked here, or in a worker process with its own QPV index.
+@pytest.mark.parametrize("workers", [0, 1])
 async def test_valid_rows_become_candidates_with_shares_events_and_audit(
-    committing_sessionmaker: SessionMaker,
+    committing_sessionmaker: SessionMaker, workers: int
 ) -> None:
     organisation = await _organisation(committing_sessionmaker)
     text = "\n".join(
@@ -62,7 +66,7 @@ async def test_valid_rows_become_candidates_with_shares_events_and_audit(
             'Léa;"Martin, dite Lou";;lea@exemple.fr;01001;3 rue de la Mairie;;;;training|advice',
         ]
     )
-    report = await _import(committing_sessionmaker, text, organisation)
+    report = await _import(committing_sessionmaker, text, organisation, workers)
 
     assert report.summary() == {
         "rows": 3,
@@ -197,7 +201,7 @@ async def test_people_are_found_again_in_the_file_and_in_the_database(
             "Aïcha;Benali;0622222222;;;;;;;",
         ]
     )
-    report = await _import(committing_sessionmaker, text, organisation)
+    report = await _import(committing_sessionmaker, text, organisation, workers=2)
     assert report.refused == []
     assert (report.created, report.duplicates, report.linked) == (1, 3, 2)
     assert (report.shared, report.updated, report.refused) == (1, 1, [])

@@ -8,8 +8,10 @@ running the same file twice creates nobody twice. One audit entry sums the impor
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -18,26 +20,29 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.candidates.bulk.parallel import QpvRows, check_in_worker, checking_pool
 from services.api.candidates.bulk.rows import (
     FileRefused,
     Referentials,
     RowError,
     ValidRow,
-    check_row,
+    check_rows,
     read_rows,
 )
 from services.api.candidates.bulk.writer import ChunkResult, write_chunk
 from services.core import audit
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
-from services.core.geo.qpv import QpvIndex, load_qpv_index
+from services.core.geo.qpv import build_qpv_index
 from services.core.ids import uuid7
-from services.core.models.geo import Commune
+from services.core.models.geo import Commune, Qpv
 from services.core.models.organisation import Organisation
 from services.core.models.referentials import RomeFiche
+from services.core.referentials.store import DatasetKind, DatasetVersion, current_dataset
 from services.core.security.principal import Principal
 
 DEFAULT_CHUNK_ROWS = 1_000
+CHECK_BLOCK_ROWS = 500  # rows sent to a worker process at a time
 NOT_STORED = (
     "non enregistrée : la base de données a refusé le lot de lignes {first}–{last} ; relancez "
     "l'import (les personnes déjà importées seront retrouvées, pas créées deux fois)"
@@ -88,9 +93,28 @@ async def load_referentials(session: AsyncSession) -> Referentials:
     return Referentials(communes=communes, rome_codes=rome)
 
 
-async def qpv_if_loaded(session: AsyncSession) -> QpvIndex | None:
-    index = await load_qpv_index(session)
-    return index if len(index) else None
+async def qpv_polygons(session: AsyncSession) -> tuple[QpvRows, DatasetVersion | None]:
+    """The stored QPV polygons as :func:`build_qpv_index` takes them (none when not imported)."""
+    result = await session.execute(
+        select(col(Qpv.code), col(Qpv.name), col(Qpv.insee_codes), col(Qpv.geometry)).order_by(
+            col(Qpv.code)
+        )
+    )
+    rows = [(r[0], r[1], r[2], r[3]) for r in result.all()]
+    return rows, await current_dataset(session, DatasetKind.QPV)
+
+
+def _blocks(
+    items: Iterator[tuple[int, dict[str, str]] | RowError], size: int
+) -> Iterator[list[tuple[int, dict[str, str]] | RowError]]:
+    block: list[tuple[int, dict[str, str]] | RowError] = []
+    for item in items:
+        block.append(item)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 async def import_candidates(
@@ -101,8 +125,12 @@ async def import_candidates(
     actor: Principal | None = None,
     request_id: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    workers: int = 0,
 ) -> ImportReport:
     """Import the CSV ``source`` (blocks of bytes) for ``organisation_id``.
+
+    ``workers`` > 0 checks rows in that many worker processes (:mod:`.parallel`) while this one
+    writes; 0 checks them here.
 
     :class:`FileRefused` when the file cannot be read at all (nothing is written then, as long
     as the problem is in the header; a broken quote further down stops the import there).
@@ -114,7 +142,8 @@ async def import_candidates(
         if not active:
             raise ImportRefused("organisation inconnue ou désactivée")
         known = await load_referentials(session)
-        qpv = await qpv_if_loaded(session)
+        polygons, dataset = await qpv_polygons(session)
+    qpv = await asyncio.to_thread(build_qpv_index, polygons, dataset) if polygons else None
 
     report = ImportReport(import_id=uuid7())
     actor_key = (actor.kind, actor.id) if actor is not None else ("system", None)
@@ -148,18 +177,31 @@ async def import_candidates(
             report.add(result)
         chunk.clear()
 
-    for item in read_rows(source):
-        report.rows += 1
-        if isinstance(item, RowError):
-            report.refused.append(item)
-            continue
-        checked = check_row(*item, known)
-        if isinstance(checked, RowError):
-            report.refused.append(checked)
-            continue
-        chunk.append(checked)
-        if len(chunk) >= chunk_rows:
-            await flush()
+    async def take(checked: list[ValidRow | RowError]) -> None:
+        for item in checked:
+            report.rows += 1
+            if isinstance(item, RowError):
+                report.refused.append(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= chunk_rows:
+                await flush()
+
+    blocks = _blocks(read_rows(source), CHECK_BLOCK_ROWS)
+    if workers <= 0:
+        for block in blocks:
+            await take(check_rows(block, known, qpv))
+    else:
+        # Workers check the next blocks while this process writes; results taken in order.
+        loop = asyncio.get_running_loop()
+        with checking_pool(workers, known, polygons, dataset) as pool:
+            pending: deque[asyncio.Future[list[ValidRow | RowError]]] = deque()
+            for block in blocks:
+                pending.append(loop.run_in_executor(pool, check_in_worker, block))
+                if len(pending) > 2 * workers:
+                    await take(await pending.popleft())
+            while pending:
+                await take(await pending.popleft())
     await flush()
 
     async with unit_of_work(sessionmaker) as session:

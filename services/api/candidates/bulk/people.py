@@ -18,7 +18,7 @@ from typing import Any
 from services.api.candidates.bulk.rows import ValidRow
 from services.api.candidates.service import search_name
 from services.core.geo.qpv import QpvIndex
-from services.core.geo.residence import decide_qpv_residence
+from services.core.geo.residence import QpvResidence, decide_qpv_residence
 from services.core.ids import uuid7
 from services.core.models.candidate import CandidateStatus, QpvMethod, QpvStatus
 
@@ -87,10 +87,18 @@ class Person:
     values: dict[str, Any]
     lines: list[int] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
+    # The residence the first row decided, kept while no other row changes the place.
+    residence: QpvResidence | None = None
 
     @classmethod
     def new(cls, row: ValidRow) -> Person:
-        return cls(id=uuid7(), is_new=True, values=_row_values(row), lines=[row.line])
+        return cls(
+            id=uuid7(),
+            is_new=True,
+            values=_row_values(row),
+            lines=[row.line],
+            residence=row.residence,
+        )
 
     @classmethod
     def stored(cls, record: Mapping[str, Any]) -> Person:
@@ -140,6 +148,7 @@ class Person:
         if not self.is_new and not has_point and values.get("qpv_method") in _POINT_METHODS:
             return
         coordinates = (values["lon"], values["lat"]) if has_point else None
+        residence = self.residence if self.is_new and not self.changed & RESIDENCE else None
         if qpv is None:
             values.update(
                 qpv_status=QpvStatus.UNKNOWN.value,
@@ -151,7 +160,7 @@ class Person:
                 qpv_near_boundary=False,
             )
         else:
-            residence = decide_qpv_residence(
+            residence = residence or decide_qpv_residence(
                 qpv, coordinates=coordinates, commune_insee=values["commune_insee"]
             )
             values.update(

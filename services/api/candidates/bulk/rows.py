@@ -28,7 +28,12 @@ from pydantic import ValidationError
 from services.api.candidates.schemas import CandidateCreate
 from services.api.validation import french_errors
 from services.core.geo.france import in_france
-from services.core.geo.residence import CoordinatesOutsideFrance
+from services.core.geo.qpv import QpvIndex
+from services.core.geo.residence import (
+    CoordinatesOutsideFrance,
+    QpvResidence,
+    decide_qpv_residence,
+)
 
 LIST_SEPARATOR = "|"
 LIST_FIELDS = frozenset({"sectors_worked", "sectors_wanted", "needs", "rome_wishes"})
@@ -71,6 +76,9 @@ class RowError:
 class ValidRow:
     line: int
     data: CandidateCreate
+    # Where the row alone says the person lives (decision 0013), decided with the row when the
+    # QPV polygons are at hand: the writer reuses it unless other rows change the place.
+    residence: QpvResidence | None = None
 
     def contact_keys(self) -> list[str]:
         """How the person is found again: ``phone:+336…`` then ``email:…`` (as intakes)."""
@@ -180,8 +188,10 @@ def _typed(cells: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def check_row(line: int, cells: dict[str, str], known: Referentials) -> ValidRow | RowError:
-    """The row ready to write, or every reason it is refused."""
+def check_row(
+    line: int, cells: dict[str, str], known: Referentials, qpv: QpvIndex | None = None
+) -> ValidRow | RowError:
+    """The row ready to write, or every reason it is refused; with ``qpv``, its residence."""
     try:
         data = CandidateCreate.model_validate(_typed(cells))
     except ValidationError as error:
@@ -201,7 +211,20 @@ def check_row(line: int, cells: dict[str, str], known: Referentials) -> ValidRow
         reasons.append(f"lon : {_OUTSIDE_FRANCE}")
     if reasons:
         return RowError(line, tuple(reasons))
-    return ValidRow(line, data)
+    if qpv is None:
+        return ValidRow(line, data)
+    point = (data.lon, data.lat) if data.lon is not None and data.lat is not None else None
+    residence = decide_qpv_residence(qpv, coordinates=point, commune_insee=data.commune_insee)
+    return ValidRow(line, data, residence)
+
+
+def check_rows(
+    items: list[tuple[int, dict[str, str]] | RowError],
+    known: Referentials,
+    qpv: QpvIndex | None = None,
+) -> list[ValidRow | RowError]:
+    """:func:`check_row` over a block of :func:`read_rows`' items, in order."""
+    return [item if isinstance(item, RowError) else check_row(*item, known, qpv) for item in items]
 
 
 def parse_text(text: str) -> Iterator[tuple[int, dict[str, str]] | RowError]:

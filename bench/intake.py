@@ -1,0 +1,585 @@
+"""Borne intakes through the HTTP API (P4, P7), and the bulk import of candidates (P4).
+
+    python -m bench.intake [--requests 6000] [--concurrency 32] [--batches 40] [--batch-size 100]
+                           [--import-rows 100000] [--time-limit 60] [--api-processes 1 2]
+                           [--data ../shared/data] [--profile DIR]
+
+Runs against DATABASE_URL / REDIS_URL (default: the local servers), in a scratch database
+loaded with the real reference data. The API runs as production runs it: ``maillon api``
+(uvicorn, one process; two processes on two ports, the load alternating between them, when asked
+for). A bounded asynchronous load generator (httpx: a fixed count and a time limit) posts
+realistic borne forms as JSON — ~10 % of phones repeated, e-mails, both sector lists — to
+``POST /v1/intakes`` one by one and to ``POST /v1/intakes/batch`` side by side, and samples the
+API's resident memory (psutil) at rest and during the load. Then 100,000 generated candidates go
+through the bulk import (``maillon import candidates``' code path), and its rate is printed beside
+the batch endpoint's. ``--profile DIR`` runs the API under cProfile and writes its statistics
+there. Prints a Markdown section for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import math
+import os
+import pstats
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import shapely
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from bench.common import machine, scratch_database, server_urls
+from services.api.candidates.bulk.importer import ImportReport, import_candidates
+from services.api.candidates.bulk.rows import read_file
+from services.core.clock import now
+from services.core.db import SessionMaker, create_engine, create_sessionmaker, unit_of_work
+from services.core.geo.france import in_france
+from services.core.models.candidate import Candidate
+from services.core.models.geo import Commune, Qpv
+from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.models.user import Role, User
+from services.core.referentials.loader import load_reference_data
+from services.core.security.passwords import hash_password
+from services.core.security.tokens import create_access_token
+from services.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_NAMES = ["Aïcha", "Jean", "Léa", "Mamadou", "Sofia", "Karim", "Inès", "Lucas", "Fatou"]
+LAST_NAMES = ["Benali", "Dupont", "Martin", "Diallo", "Nguyen", "Haddad", "Petit", "Traoré"]
+SECTORS = [
+    "construction",
+    "logistics",
+    "green_spaces",
+    "hospitality",
+    "industry",
+    "cleaning",
+    "transport",
+    "administrative",
+]
+NEEDS = ["job", "training", "support", "advice"]
+STREETS = ["rue de la République", "avenue Jean Jaurès", "rue Gabriel Péri", "boulevard Anatole"]
+
+
+# -- synthetic people -----------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    """Communes weighted like population (those hosting a QPV are the dense, urban ones) and
+    points inside real QPV polygons; phone numbers, ~10 % of them seen before."""
+
+    communes: list[tuple[str, str, float, float]]  # insee, name, lon, lat
+    weights: list[float]
+    qpv_points: list[tuple[float, float, str]]  # lon, lat, commune
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    phones: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    def commune(self) -> tuple[str, str, float, float]:
+        return self.rng.choices(self.communes, self.weights)[0]
+
+    def phone(self) -> str:
+        if self.phones and self.rng.random() < 0.10:
+            return self.rng.choice(self.phones)
+        self.counter += 1
+        # French mobiles (06 then a digit other than 3 and 9: those ranges are partly overseas).
+        serial = (self.counter * 7_919 + 12_345_678) % 10_000_000
+        digits = f"6{'01245678'[self.counter % 8]}{serial:07d}"
+        number = self.rng.choice(
+            [
+                "0" + " ".join([digits[0], *(digits[i : i + 2] for i in range(1, 9, 2))]),
+                "0" + digits,
+                "+33 " + digits[0] + " " + " ".join(digits[i : i + 2] for i in range(1, 9, 2)),
+            ]
+        )
+        self.phones.append(number)
+        return number
+
+    def sectors(self, low: int, high: int) -> list[str]:
+        return self.rng.sample(SECTORS, self.rng.randint(low, high))
+
+    def borne_form(self) -> dict[str, Any]:
+        insee, name, _, _ = self.commune()
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+        form: dict[str, Any] = {
+            "last_name": last.upper(),
+            "first_name": first,
+            "mobile_phone": self.phone(),
+            "city": name,
+            "sectors_worked": self.sectors(0, 2),
+            "sectors_wanted": self.sectors(1, 3),
+            "needs": self.rng.sample(NEEDS, self.rng.randint(1, 2)),
+            "consent": True,
+            "consent_text_version": "borne-2024-01",
+        }
+        if self.rng.random() < 0.6:
+            form["email"] = f"{first.lower()}.{last.lower()}{self.counter}@exemple.fr"
+        if self.rng.random() < 0.8:
+            form["commune_insee"] = insee
+        if self.rng.random() < 0.1:
+            form["sectors_wanted_other"] = "aide à domicile"
+        return form
+
+    def csv_row(self) -> list[str]:
+        insee, _, lon, lat = self.commune()
+        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+        where = self.rng.random()
+        address = point = ""
+        if where < 0.3:  # ~30 % QPV residents, placed inside real polygons
+            qlon, qlat, insee = self.rng.choice(self.qpv_points)
+            point = f"{qlon:.6f};{qlat:.6f}"
+        elif where < 0.6 and in_france(lon, lat):  # near the commune's centre
+            point = f"{lon + self.rng.uniform(-2e-3, 2e-3):.6f};{lat:.6f}"
+        elif where < 0.8:
+            address = f"{self.rng.randint(1, 120)} {self.rng.choice(STREETS)}"
+        if not point:
+            point = ";"
+        available = now().date() + timedelta(days=self.rng.randint(-90, 90))
+        email = f"{first.lower()}.{last.lower()}.{self.counter}@exemple.fr"
+        return [
+            first,
+            last,
+            self.phone(),
+            email if self.rng.random() < 0.7 else "",
+            insee,
+            address,
+            point,
+            "|".join(self.sectors(0, 2)),
+            "|".join(self.sectors(1, 3)),
+            "|".join(self.rng.sample(NEEDS, self.rng.randint(1, 2))),
+            available.isoformat(),
+            str(self.rng.choice([20, 24, 35, 35, 35])),
+            str(self.rng.choice([5, 10, 20, 30])),
+        ]
+
+
+CSV_HEADER = (
+    "first_name;last_name;phone;email;commune_insee;address;lon;lat;sectors_worked;"
+    "sectors_wanted;needs;available_from;hours_per_week;mobility_radius_km"
+)
+
+
+async def population(sessionmaker: SessionMaker) -> Population:
+    async with sessionmaker() as session:
+        communes = [
+            (r[0], r[1], r[2], r[3])
+            for r in await session.execute(
+                select(col(Commune.insee), col(Commune.name), col(Commune.lon), col(Commune.lat))
+            )
+        ]
+        qpvs = (await session.execute(select(col(Qpv.geometry), col(Qpv.insee_codes)))).all()
+    points = shapely.point_on_surface(shapely.from_wkb([row[0] for row in qpvs]))
+    qpv_points = [(float(p.x), float(p.y), row[1][0]) for p, row in zip(points, qpvs, strict=True)]
+    hosting = {row[1][0] for row in qpvs}
+    weights = [30.0 if insee in hosting else 1.0 for insee, *_ in communes]
+    return Population(communes=communes, weights=weights, qpv_points=qpv_points)
+
+
+# -- the API processes -------------------------------------------------------------------------
+
+
+@dataclass
+class Api:
+    processes: list[subprocess.Popen[bytes]]
+    urls: list[str]
+
+    def rss_mb(self) -> list[float]:
+        return [psutil.Process(p.pid).memory_info().rss / 1024 / 1024 for p in self.processes]
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (our own interpreter)
+
+
+@contextlib.asynccontextmanager
+async def running_api(url: str, redis_url: str, count: int, profile_dir: Path | None) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    env.update(
+        DATABASE_URL=url, REDIS_URL=redis_url, MAILLON_LOG_JSON="false", MAILLON_LOG_LEVEL="WARNING"
+    )
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    for index in range(count):
+        port = 18_700 + index
+        command = [sys.executable]
+        if profile_dir is not None:
+            command += ["-m", "cProfile", "-o", str(profile_dir / f"api-{count}-{index}.prof")]
+        command += ["-m", "services.cli", "api", "--port", str(port)]
+        processes.append(_start(command, env))
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        async with httpx.AsyncClient() as client:
+            for base in urls:
+                for _ in range(300):
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await client.get(f"{base}/health/ready")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError("the API did not start")
+        yield Api(processes, urls)
+    finally:
+        for process in processes:
+            process.terminate()  # SIGTERM: uvicorn stops gracefully (cProfile writes its file)
+        for process in processes:
+            process.wait(timeout=30)
+
+
+# -- the load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    label: str
+    requests: int
+    forms: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+    first_error: str | None
+    rss_peak_mb: float
+    rss_end_mb: float
+
+    @property
+    def forms_per_second(self) -> float:
+        return self.forms / self.seconds
+
+
+async def load(
+    api: Api,
+    *,
+    label: str,
+    path: str,
+    body: Callable[[], dict[str, Any]],
+    forms_per_request: int,
+    requests: int,
+    concurrency: int,
+    time_limit: float,
+    headers: dict[str, str],
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    first_error: str | None = None
+    sent = 0
+    peak = 0.0
+    done = asyncio.Event()
+
+    async def sample_memory() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, max(api.rss_mb()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 0.25)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
+        started = time.perf_counter()
+        deadline = started + time_limit
+
+        async def user() -> None:
+            nonlocal sent, errors, first_error
+            while sent < requests and time.perf_counter() < deadline:
+                number = sent
+                sent += 1
+                payload = body()
+                began = time.perf_counter()
+                response = await client.post(api.urls[number % len(api.urls)] + path, json=payload)
+                latencies.append((time.perf_counter() - began) * 1000)
+                if response.status_code not in (200, 201):
+                    errors += 1
+                    first_error = first_error or f"{response.status_code} {response.text[:200]}"
+
+        sampler = asyncio.create_task(sample_memory())
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        done.set()
+        await sampler
+    return LoadResult(
+        label=label,
+        requests=len(latencies),
+        forms=len(latencies) * forms_per_request,
+        seconds=elapsed,
+        latencies_ms=latencies,
+        errors=errors,
+        first_error=first_error,
+        rss_peak_mb=peak,
+        rss_end_mb=max(api.rss_mb()),
+    )
+
+
+async def reception_headers(sessionmaker: SessionMaker, settings: Settings) -> dict[str, str]:
+    """A front-desk agent of a social landlord, as at the borne."""
+    async with unit_of_work(sessionmaker) as session:
+        organisation = Organisation(
+            name=f"Bailleur {uuid.uuid4().hex[:6]}",
+            kind=OrganisationKind.SOCIAL_LANDLORD,
+            commune_insee="93066",
+        )
+        session.add(organisation)
+        await session.flush()
+        user = User(
+            email=f"accueil-{uuid.uuid4().hex[:8]}@exemple.fr",
+            full_name="Accueil",
+            password_hash=hash_password("un mot de passe de banc d'essai"),
+            organisation_id=organisation.id,
+            role=Role.RECEPTION,
+        )
+        session.add(user)
+        await session.flush()
+    token, _ = create_access_token(user.id, settings)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def batch_body(people: Population, size: int) -> Callable[[], dict[str, Any]]:
+    def make() -> dict[str, Any]:
+        return {"forms": [people.borne_form() for _ in range(size)]}
+
+    return make
+
+
+# -- the bulk import -----------------------------------------------------------------------------
+
+
+def write_csv(people: Population, rows: int, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write(CSV_HEADER + "\n")
+        for _ in range(rows):
+            out.write(";".join(people.csv_row()) + "\n")
+
+
+@dataclass
+class ImportRun:
+    workers: int
+    chunk_rows: int
+    rows: int
+    seconds: float
+    report: ImportReport
+
+
+async def bulk_import(
+    sessionmaker: SessionMaker,
+    people: Population,
+    rows: int,
+    chunk_rows: int,
+    workers: int,
+    profile: Path | None,
+) -> ImportRun:
+    async with unit_of_work(sessionmaker) as session:
+        organisation = Organisation(
+            name=f"France Travail {uuid.uuid4().hex[:6]}",
+            kind=OrganisationKind.FRANCE_TRAVAIL,
+            commune_insee="93066",
+        )
+        session.add(organisation)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "candidats.csv"
+        write_csv(people, rows, path)
+        profiler = cProfile.Profile() if profile is not None else None
+        started = time.perf_counter()
+        with path.open("rb") as stream:
+            if profiler is not None:
+                profiler.enable()
+            report = await import_candidates(
+                sessionmaker,
+                read_file(stream),
+                organisation.id,
+                chunk_rows=chunk_rows,
+                workers=workers,
+            )
+            if profiler is not None:
+                profiler.disable()
+        elapsed = time.perf_counter() - started
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(profile / f"import-{workers}-{chunk_rows}.prof")
+    return ImportRun(
+        workers=workers, chunk_rows=chunk_rows, rows=rows, seconds=elapsed, report=report
+    )
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The nearest-rank quantile: the smallest sample with at least ``q`` of them at or below."""
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _latency_row(result: LoadResult, processes: int, concurrency: int) -> str:
+    ordered = sorted(result.latencies_ms)
+    p50, p95, p99 = (_quantile(ordered, q) for q in (0.50, 0.95, 0.99))
+    return (
+        f"| {result.label} | {processes} | {concurrency} | {result.requests} | "
+        f"{result.forms_per_second:,.0f} | {p50:.0f} | {p95:.0f} | {p99:.0f} | "
+        f"{ordered[-1]:.0f} | {result.errors} | {result.rss_peak_mb:.0f} |"
+    )
+
+
+async def run(args: argparse.Namespace) -> str:
+    server, redis_url = server_urls()
+    command = " ".join(["python -m bench.intake", *sys.argv[1:]])
+    lines = [f"## Borne intakes and bulk import (P4, P7) — {time.strftime('%Y-%m-%d')}", ""]
+    lines += [f"Machine: {machine()}.", f"Command: `{command}`."]
+    lines += [f"Load average at the start: {_load_average()}.", ""]
+    profile_dir: Path | None = args.profile
+    async with scratch_database(server, "maillon_bench_intake") as url:
+        settings = Settings(database_url=url, redis_url=redis_url, log_json=False)
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            await load_reference_data(sessionmaker, args.data)
+            people = await population(sessionmaker)
+            table = [
+                "| endpoint | API processes | concurrency | requests | forms/s | p50 ms | "
+                "p95 ms | p99 ms | max ms | errors | API RSS peak MB |",
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            memory: list[str] = []
+            for processes in args.api_processes:
+                async with running_api(url, redis_url, processes, profile_dir) as api:
+                    headers = await reception_headers(sessionmaker, settings)
+                    started_rss = api.rss_mb()
+                    # Warm-up: first requests build the QPV index and fill the pools.
+                    await load(
+                        api,
+                        label="warm-up",
+                        path="/v1/intakes",
+                        body=people.borne_form,
+                        forms_per_request=1,
+                        requests=100,
+                        concurrency=4,
+                        time_limit=60,
+                        headers=headers,
+                    )
+                    await asyncio.sleep(1)
+                    rest_rss = api.rss_mb()
+                    single = await load(
+                        api,
+                        label="`POST /v1/intakes` (one form)",
+                        path="/v1/intakes",
+                        body=people.borne_form,
+                        forms_per_request=1,
+                        requests=args.requests,
+                        concurrency=args.concurrency,
+                        time_limit=args.time_limit,
+                        headers=headers,
+                    )
+                    batch = await load(
+                        api,
+                        label=f"`POST /v1/intakes/batch` ({args.batch_size} forms)",
+                        path="/v1/intakes/batch",
+                        body=batch_body(people, args.batch_size),
+                        forms_per_request=args.batch_size,
+                        requests=args.batches,
+                        concurrency=max(2, processes * 2),
+                        time_limit=args.time_limit,
+                        headers=headers,
+                    )
+                    await asyncio.sleep(1)
+                    end_rss = api.rss_mb()
+                table.append(_latency_row(single, processes, args.concurrency))
+                table.append(_latency_row(batch, processes, max(2, processes * 2)))
+                for result in (single, batch):
+                    if result.first_error:
+                        memory.append(f"First error ({result.label}): `{result.first_error}`.")
+                memory.append(
+                    f"API resident memory, {processes} process(es), each: after start "
+                    f"{', '.join(f'{m:.0f}' for m in started_rss)} MB; at rest after warm-up "
+                    f"{', '.join(f'{m:.0f}' for m in rest_rss)} MB; peak under load "
+                    f"{max(single.rss_peak_mb, batch.rss_peak_mb):.0f} MB; after the load "
+                    f"{', '.join(f'{m:.0f}' for m in end_rss)} MB."
+                )
+            lines += [*table, "", *memory, ""]
+            if args.import_rows:
+                async with sessionmaker() as session:
+                    before = int(
+                        await session.scalar(select(func.count()).select_from(Candidate)) or 0
+                    )
+                imports = [
+                    await bulk_import(
+                        sessionmaker, people, args.import_rows, chunk, workers, profile_dir
+                    )
+                    for workers in args.import_workers
+                    for chunk in args.chunk_rows
+                ]
+                lines += [
+                    f"Bulk import ({before:,} candidates stored before; every file ~10 % "
+                    "repeated phones, 30 % points inside QPV polygons, 30 % other points, 20 % "
+                    "addresses to geocode):",
+                    "",
+                    "| path | checking processes | rows | rows per transaction | seconds | "
+                    "rows/s | created | found again | duplicates in file | refused |",
+                    "|---|---|---|---|---|---|---|---|---|---|",
+                ]
+                for one in imports:
+                    r = one.report
+                    lines.append(
+                        "| bulk import (`maillon import candidates`) | "
+                        f"{one.workers or 'the importing one'} | {one.rows:,} | "
+                        f"{one.chunk_rows:,} | {one.seconds:.1f} | {one.rows / one.seconds:,.0f} | "
+                        f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} |"
+                    )
+                best_batch = max(
+                    (row for row in table[2:] if "batch" in row),
+                    key=lambda row: float(row.split("|")[5].replace(",", "")),
+                )
+                lines += [
+                    "",
+                    "Batch endpoint, best of the runs above: "
+                    f"{best_batch.split('|')[5].strip()} forms/s.",
+                ]
+        finally:
+            await engine.dispose()
+    lines += ["", f"Load average at the end: {_load_average()}."]
+    return "\n".join(lines)
+
+
+def _load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
+def print_profiles(directory: Path) -> None:
+    for prof in sorted(directory.glob("*.prof")):
+        stats = pstats.Stats(str(prof), stream=sys.stderr)
+        stats.sort_stats("cumulative")
+        print(f"== {prof.name}", file=sys.stderr)
+        stats.print_stats(50)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=6_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--api-processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--chunk-rows", type=int, nargs="+", default=[1_000])
+    parser.add_argument("--import-workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--profile", type=Path, default=None)
+    args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    print(asyncio.run(run(args)))
+    if args.profile is not None:
+        print_profiles(args.profile)
+
+
+if __name__ == "__main__":
+    main()
