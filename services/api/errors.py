@@ -126,6 +126,19 @@ class UnsupportedMediaType(MaillonError):
     default_detail = "Le corps doit être envoyé en JSON (Content-Type: application/json)."
 
 
+class InvalidCharacter(MaillonError):
+    """Text the database cannot hold (a NUL character), wherever it was sent: body, form field or
+    query. Raised from the database's refusal, so every field of every route is covered."""
+
+    status = 422
+    code = "invalid-character"
+    title = "Caractère interdit"
+    default_detail = (
+        "Le texte envoyé contient un caractère interdit (caractère nul, \\u0000). "
+        "Retirez-le puis réessayez."
+    )
+
+
 class ValidationFailed(MaillonError):
     """A malformed request: each problem is listed in ``errors`` (never with the value sent)."""
 

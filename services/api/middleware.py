@@ -23,7 +23,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.context import REQUEST_ID_HEADER, set_request_id
-from services.api.errors import BadRequest, InternalError, ServiceUnavailable, problem_response
+from services.api.errors import (
+    BadRequest,
+    InternalError,
+    InvalidCharacter,
+    ServiceUnavailable,
+    problem_response,
+)
 from services.api.metrics import UNMATCHED_ROUTE, HttpMetrics
 from services.core.logging import get_logger
 
@@ -124,6 +130,20 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def is_invalid_text(exc: BaseException) -> bool:
+    """Whether PostgreSQL refused a text for a character it cannot store (NUL in text or JSON)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(
+            seen, (pg_errors.CharacterNotInRepertoireError, pg_errors.UntranslatableCharacterError)
+        ):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable, DNS (socket.gaierror)…
     TimeoutError,
@@ -170,6 +190,11 @@ class UnhandledErrorMiddleware:
             if response_started:
                 raise
             route = route_template(scope)
+            if is_invalid_text(exc):
+                error_log.info("invalid_character_refused", route=route)
+                response = problem_response(Request(scope), InvalidCharacter())
+                await response(scope, receive, send)
+                return
             if is_unavailable(exc):
                 error_log.warning("dependency_unavailable", error=type(exc).__name__, route=route)
                 error: InternalError | ServiceUnavailable = ServiceUnavailable()

@@ -733,3 +733,28 @@ async def test_an_address_goes_to_the_geocoding_queue_not_to_the_request(
         lat=48.8865,
     )
     assert (await stored(pointed["id"])).geocoding_due_at is None
+
+
+async def test_a_nul_character_anywhere_is_a_french_422_and_writes_nothing(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    n = await make_network(db_session, settings)
+    before = await count(db_session, Candidate)
+    # In a JSON body (PostgreSQL refuses the text; no field escapes the rule).
+    written = await client.post(
+        "/v1/candidates", json=_person(first_name="Aï\u0000cha"), headers=n.a1.headers
+    )
+    problem = assert_problem(written, 422, "invalid-character")
+    assert "\u0000" not in written.text and "Aï" not in written.text
+    assert "caractère nul" in problem["detail"]
+    assert await count(db_session, Candidate) == before
+    # In a free text of a change: refused, the stored person unchanged.
+    created = await _create(client, n.a1)
+    changed = await client.patch(
+        f"/v1/candidates/{created['id']}",
+        json={"sectors_wanted_other": "cariste\u0000"},
+        headers={**n.a1.headers, "If-Match": "*"},
+    )
+    assert_problem(changed, 422, "invalid-character")
+    read = await client.get(f"/v1/candidates/{created['id']}", headers=n.a1.headers)
+    assert read.json()["sectors_wanted_other"] == "cariste"
