@@ -11,6 +11,7 @@ from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
 from services.core.models.intake import Intake, IntakeFile
 from services.core.models.match import Match, MatchTransition
+from services.core.models.match_profile import MatchProfile, MatchSuggestion
 from services.core.models.notification import (
     Notification,
     NotificationContact,
@@ -49,6 +50,8 @@ __all__ = [
     "Intake",
     "IntakeFile",
     "Match",
+    "MatchProfile",
+    "MatchSuggestion",
     "MatchTransition",
     "Notification",
     "NotificationContact",

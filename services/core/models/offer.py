@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Double, Numeric, String
+from sqlalchemy import CheckConstraint, Date, DateTime, Double, Index, Numeric, String, text
 from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
@@ -85,6 +85,13 @@ class Offer(TableBase, table=True):
         ),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="coordinates_paired"),
         CheckConstraint("lot_id IS NULL OR contract_id IS NOT NULL", name="lot_needs_contract"),
+        # Open offers whose work site lies in a candidate's reach box (matching, decision 0016).
+        Index(
+            "ix_offer_open_site",
+            text("point(lon, lat)"),
+            postgresql_using="gist",
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     contract_id: uuid.UUID | None = Field(

@@ -1,0 +1,134 @@
+"""What matching reads of a rankable candidate, kept by the database (docs/decisions/0016).
+
+``match_profile`` holds one row per *rankable* candidate (status new/active, not anonymised nor
+merged, located by coordinates or commune): the home point, the box the candidate can reach
+(mobility radius around home, in degrees), the linked sectors, QPV residence, availability and
+the validity of the best eligibility criterion. Triggers on ``candidate`` and
+``eligibility_criterion`` (migration 0008) keep it current on every write path; the application
+never writes it. One partial GiST index per sector, covering every column the score reads,
+finds the candidates of an offer's sector whose reach contains the work site in one index-only
+scan.
+
+``match_suggestion`` remembers each (offer, candidate) pair ever suggested, so a pair that leaves
+an offer's list and comes back is not announced twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import UserDefinedType
+from sqlmodel import Field, SQLModel
+
+from services.core.clock import now
+from services.core.referentials.sectors import SectorCode
+
+# Mobility radius of a candidate who gave none (also written in migration 0008's function).
+DEFAULT_RADIUS_KM = 20
+
+
+class Box(UserDefinedType[Any]):
+    """PostgreSQL's core ``box`` type (two corners; here lon/lat degrees)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "BOX"
+
+
+class Point(UserDefinedType[Any]):
+    """PostgreSQL's core ``point`` type (here lon, lat in degrees)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "POINT"
+
+
+# Columns the score and the tie-break read: carried by every sector index (index-only scans).
+COVERED_COLUMNS = (
+    "candidate_id",
+    "home",
+    "radius_km",
+    "wanted",
+    "in_qpv",
+    "available_from",
+    "hours_per_week",
+    "eligible_until",
+)
+
+
+def sector_index_name(sector: SectorCode) -> str:
+    return f"ix_match_profile_reach_{sector.value}"
+
+
+def sector_predicate(sector: SectorCode) -> str:
+    """The partial-index predicate; queries repeat it literally so the planner can use it."""
+    return f"sectors @> ARRAY['{SectorCode(sector).value}']::varchar(30)[]"
+
+
+class MatchProfile(SQLModel, table=True):
+    __tablename__ = "match_profile"
+    __table_args__ = (
+        *(
+            Index(
+                sector_index_name(sector),
+                "reach",
+                postgresql_using="gist",
+                postgresql_include=list(COVERED_COLUMNS),
+                postgresql_where=text(sector_predicate(sector)),
+            )
+            for sector in SectorCode
+        ),
+        # Offers outside every sector are matched on the candidate's ROME wishes.
+        Index(
+            "ix_match_profile_rome_wishes",
+            "rome_wishes",
+            postgresql_using="gin",
+            postgresql_where=text("cardinality(rome_wishes) > 0"),
+        ),
+    )
+
+    candidate_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey(
+                "candidate.id",
+                ondelete="CASCADE",
+                name="fk_match_profile_candidate_id_candidate",
+            ),
+            primary_key=True,
+        )
+    )
+    # The box (lon/lat degrees) containing the circle of radius ``radius_km`` around ``home``.
+    reach: Any = Field(sa_column=Column(Box(), nullable=False))
+    # Coordinates, else the commune centroid: point(lon, lat).
+    home: Any = Field(sa_column=Column(Point(), nullable=False))
+    radius_km: int = Field(sa_type=SmallInteger, nullable=False)
+    # Every linked sector (wanted, worked, or the sector of a ROME wish).
+    sectors: list[str] = Field(sa_type=ARRAY(String(30)), nullable=False)
+    # The strong links: wanted sectors and the sectors of ROME wishes.
+    wanted: list[str] = Field(sa_type=ARRAY(String(30)), nullable=False)
+    rome_wishes: list[str] = Field(sa_type=ARRAY(String(5)), nullable=False)
+    in_qpv: bool = Field(nullable=False)
+    available_from: date | None = Field(default=None, sa_type=Date)
+    hours_per_week: int | None = Field(default=None, sa_type=SmallInteger)
+    # Latest expiry of a validated eligibility criterion ('infinity' when one never expires).
+    eligible_until: date | None = Field(default=None, sa_type=Date)
+
+
+class MatchSuggestion(SQLModel, table=True):
+    """A pair announced once (``MatchSuggested``); never announced again."""
+
+    __tablename__ = "match_suggestion"
+
+    offer_id: uuid.UUID = Field(foreign_key="offer.id", primary_key=True, ondelete="CASCADE")
+    candidate_id: uuid.UUID = Field(
+        foreign_key="candidate.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    suggested_at: datetime = Field(
+        default_factory=now, sa_type=DateTime(timezone=True), nullable=False
+    )
