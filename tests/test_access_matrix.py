@@ -428,6 +428,12 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":      (404, 404,  404,  404,  404,  403, 401),
         "operator":   (OK,  404,  404,  404,  404,  403, 401),
     },
+    # The quarterly report: aggregates of the intakes the caller's organisation (territory, for a
+    # facilitator; every one, for the admin) received; counsellors only.
+    "GET /v1/reports/callbacks": {
+        #             admin facil presc recep emplo  key  anon
+        "-":          (OK,  OK,   OK,   403,  403,  403, 401),
+    },
     # -- notifications: the caller's own preferences and messages (a key has no account) ------
     "GET /v1/me/notification-preferences": {
         #            admin facil presc recep emplo  key  anon
@@ -1599,6 +1605,11 @@ async def _set_callback_outcome(case: Case) -> Call:
 async def _assign_callback(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", f"/v1/callbacks/{callback_id}/assign", body={}, object_id=callback_id)
+
+
+@drives("GET /v1/reports/callbacks")
+async def _callback_report(case: Case) -> Call:
+    return Call("GET", "/v1/reports/callbacks?quarter=2026-Q1")
 
 
 # notifications

@@ -18,6 +18,7 @@ from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.referentials.router import router as referentials_router
+from services.api.reports.router import router as reports_router
 from services.api.users.router import router as users_router
 from services.api.webhooks.router import router as webhooks_router
 
@@ -51,5 +52,6 @@ router.include_router(candidates_router)
 router.include_router(intake_router)
 router.include_router(matches_router)
 router.include_router(callbacks_router)
+router.include_router(reports_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)

@@ -5,6 +5,7 @@ from services.cli import (  # noqa: F401  (registers commands)
     bench,
     candidates,
     reference,
+    report,
     run,
     up,
 )
