@@ -37,7 +37,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlmodel import col
 
 from bench.common import machine, percentiles, scratch_database, server_urls
-from bench.seed import SeedReport, seeded
+from bench.seed import CHUNK, SeedReport, seeded
 from services.api.app import create_app
 from services.api.candidates import service
 from services.api.candidates.policy import policy
@@ -198,9 +198,10 @@ async def run(candidates: int, count: int, data_dir: Path) -> str:
 
 def load_lines(report: SeedReport) -> list[str]:
     return [
-        f"Load (`bench/seed.py`, COPY in chunks of 50,000, every index of the migrations and the "
-        f"`match_profile` trigger in place): {report.candidates:,} candidates and "
-        f"{report.shares:,} shares in {report.candidate_seconds:.0f} s, "
+        f"Load (`bench/seed.py`, COPY in chunks of {CHUNK:,}, every index of the migrations "
+        f"and the `match_profile` triggers in place): {report.candidates:,} candidates, "
+        f"{report.shares:,} shares and {report.criteria:,} eligibility criteria in "
+        f"{report.candidate_seconds:.0f} s, "
         f"**{report.candidates_per_second:,.0f} candidates/s** (of which "
         f"{report.copy_wait_seconds:.0f} s waiting on COPY while the next chunk was drawn); "
         f"ANALYZE {report.analyze_seconds:.1f} s.",

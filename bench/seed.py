@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,7 @@ from services.core.geo.residence import QpvStatus as ResidenceStatus
 from services.core.geocoding.base import GeocodeResult
 from services.core.models.candidate import CandidateStatus, Need, Sex, ShareReason
 from services.core.models.contract import ClauseKind, ContractStatus, QpvPriority
+from services.core.models.eligibility import SENSITIVE_KINDS, EligibilityKind
 from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.offer import ContractType, CoordinatesSource, OfferStatus
 from services.core.models.organisation import OrganisationKind
@@ -68,7 +70,10 @@ from services.core.security.passwords import hash_password
 from services.core.settings import Settings
 
 BENCH_PASSWORD = "maillon-bench-2026"  # noqa: S105  (synthetic accounts, printed on purpose)
-CHUNK = 50_000
+CHUNK = 20_000
+COPY_TIMEOUT = (
+    1800.0  # seconds: a chunk fires the matching triggers; the engine's 60 s is too short
+)
 QPV_SHARE = 0.30
 PLACED_SHARE = 0.05
 INACTIVE_SHARE = 0.10
@@ -305,6 +310,7 @@ class Organisations:
     buyers: list[uuid.UUID]
     operator: uuid.UUID
     territory_of_dept: dict[str, int]
+    facilitators: list[uuid.UUID]  # per territory: the facilitator's account (validates criteria)
     rows: list[tuple[Any, ...]]  # COPY rows of ``organisation``
     users: list[tuple[Any, ...]]  # COPY rows of ``user_account``
     accounts: list[tuple[str, Role, int | None]]  # (e-mail, role, territory)
@@ -352,17 +358,22 @@ def make_organisations(
                      parent, True))  # fmt: skip
         return organisation_id
 
-    def account(email: str, role: Role, organisation_id: uuid.UUID, territory: int | None) -> None:
-        users.append((ids.at(created), created, created, email, f"Compte {email.split('@')[0]}",
+    def account(
+        email: str, role: Role, organisation_id: uuid.UUID, territory: int | None
+    ) -> uuid.UUID:
+        user_id = ids.at(created)
+        users.append((user_id, created, created, email, f"Compte {email.split('@')[0]}",
                       password_hash, organisation_id, role.value, False, [], True))  # fmt: skip
         accounts.append((email, role, territory))
+        return user_id
 
     operator = organisation("Opérateur de l'instance (banc d'essai)", OrganisationKind.OTHER, None)
     account(f"admin@{domain}", Role.ADMIN, operator, None)
     territories: list[list[uuid.UUID]] = []
+    facilitators: list[uuid.UUID] = []
     for t in range(TERRITORIES):
         head = organisation(f"Maison de l'emploi {t + 1}", OrganisationKind.FACILITATION, None)
-        account(f"animation{t + 1}@{domain}", Role.FACILITATOR, head, t)
+        facilitators.append(account(f"animation{t + 1}@{domain}", Role.FACILITATOR, head, t))
         members = [head]
         for kind in MEMBER_KINDS:
             member = organisation(f"{kind.value} {t + 1}", kind, head)
@@ -383,6 +394,7 @@ def make_organisations(
         buyers=buyers,
         operator=operator,
         territory_of_dept=territory_of_dept,
+        facilitators=facilitators,
         rows=rows,
         users=users,
         accounts=accounts,
@@ -402,6 +414,29 @@ CANDIDATE_COLUMNS = (
     "last_activity_at", "anonymised_at", "merged_into_id",
 )  # fmt: skip
 SHARE_COLUMNS = ("candidate_id", "organisation_id", "reason", "created_at")
+CRITERION_COLUMNS = (
+    "id", "created_at", "updated_at", "candidate_id", "kind", "sensitive", "validated_on",
+    "validated_by_user_id", "expires_on", "comment",
+)  # fmt: skip
+# Publics éligibles (§4.5) among people at the borne: (kind, share of everyone, sensitive).
+CRITERIA = (
+    (EligibilityKind.DELD, 0.12, False),
+    (EligibilityKind.DETLD, 0.05, False),
+    (EligibilityKind.RSA, 0.10, False),
+    (EligibilityKind.ASS, 0.02, False),
+    (EligibilityKind.TH, 0.03, True),
+    (EligibilityKind.SIAE_EMPLOYEE, 0.03, False),
+    (EligibilityKind.BPI, 0.01, False),
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """COPY rows for a batch of candidates."""
+
+    candidates: list[tuple[Any, ...]]
+    shares: list[tuple[Any, ...]]
+    criteria: list[tuple[Any, ...]]
 
 
 def _surnames(rng: random.Random, count: int) -> list[str]:
@@ -564,7 +599,7 @@ class CandidateGenerator:
             plain = self._plain_names[name] = normalise_name(name).replace(" ", "")
         return plain
 
-    def chunk(self, n: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def chunk(self, n: int) -> Chunk:
         world, rng, npr = self.world, self._rng, self._np
         start = self._made
         self._made += n
@@ -630,6 +665,7 @@ class CandidateGenerator:
         today = self.now.date()
         candidates: list[tuple[Any, ...]] = []
         shares: list[tuple[Any, ...]] = []
+        criteria: list[tuple[Any, ...]] = []
         for i in range(n):
             number = start + i
             created = self.now - timedelta(days=float(age_days[i]))
@@ -715,7 +751,28 @@ class CandidateGenerator:
                 other = rng.choice(pool)
                 if other != owner:
                     shares.append((candidate_id, other, ShareReason.INTAKE.value, last_activity))
-        return candidates, shares
+            kinds = [kind for kind, share, _ in CRITERIA if rng.random() < share]
+            if residence.status == "in_qpv" and rng.random() < 0.5:
+                kinds.append(EligibilityKind.QPV_RESIDENT)  # only for a stored QPV residence
+            if age < 26 and rng.random() < 0.4:
+                kinds.append(EligibilityKind.JEUNE)
+            if age >= 50 and rng.random() < 0.4:
+                kinds.append(EligibilityKind.SENIOR)
+            validator = self.organisations.facilitators[
+                self.organisations.territory_of_dept[world.dept[commune[i]]]
+            ]
+            for kind in kinds:
+                validated = None
+                expires = None
+                if rng.random() < 0.85:  # the others wait for a facilitator
+                    validated = min(today, (created + timedelta(days=rng.randint(0, 30))).date())
+                    expires = validated + timedelta(days=rng.choice((180, 365, 730)))
+                criteria.append((
+                    self._ids.at(created), created, last_activity, candidate_id, kind.value,
+                    kind in SENSITIVE_KINDS, validated, validator if validated else None,
+                    expires, None,
+                ))  # fmt: skip
+        return Chunk(candidates, shares, criteria)
 
 
 # -- contracts and offers ---------------------------------------------------------------------
@@ -822,6 +879,7 @@ def generate_offers(
 class SeedReport:
     candidates: int
     shares: int
+    criteria: int
     offers: int
     contracts: int
     organisations: int
@@ -878,10 +936,13 @@ async def seed(
     rng = random.Random(f"organisations-{seed}")
     organisations = make_organisations(world, rng, Ids(rng), now, seed)
     await connection.copy_records_to_table(
-        "organisation", records=organisations.rows, columns=ORGANISATION_COLUMNS
+        "organisation",
+        records=organisations.rows,
+        columns=ORGANISATION_COLUMNS,
+        timeout=COPY_TIMEOUT,
     )
     await connection.copy_records_to_table(
-        "user_account", records=organisations.users, columns=USER_COLUMNS
+        "user_account", records=organisations.users, columns=USER_COLUMNS, timeout=COPY_TIMEOUT
     )
     world_seconds = time.perf_counter() - started
 
@@ -890,24 +951,33 @@ async def seed(
     started = time.perf_counter()
     generator = CandidateGenerator(world, organisations, seed, now)
     sizes = [min(chunk_size, candidates - done) for done in range(0, candidates, chunk_size)]
-    share_count = 0
+    share_count = criterion_count = 0
     copy_wait = 0.0
     pending = asyncio.create_task(asyncio.to_thread(generator.chunk, sizes[0])) if sizes else None
     for k in range(len(sizes)):
         assert pending is not None
-        rows, shares = await pending
+        chunk = await pending
         pending = (
             asyncio.create_task(asyncio.to_thread(generator.chunk, sizes[k + 1]))
             if k + 1 < len(sizes)
             else None
         )
         waited = time.perf_counter()
-        await connection.copy_records_to_table("candidate", records=rows, columns=CANDIDATE_COLUMNS)
         await connection.copy_records_to_table(
-            "candidate_share", records=shares, columns=SHARE_COLUMNS
+            "candidate", records=chunk.candidates, columns=CANDIDATE_COLUMNS, timeout=COPY_TIMEOUT
+        )
+        await connection.copy_records_to_table(
+            "candidate_share", records=chunk.shares, columns=SHARE_COLUMNS, timeout=COPY_TIMEOUT
+        )
+        await connection.copy_records_to_table(
+            "eligibility_criterion",
+            records=chunk.criteria,
+            columns=CRITERION_COLUMNS,
+            timeout=COPY_TIMEOUT,
         )
         copy_wait += time.perf_counter() - waited
-        share_count += len(shares)
+        share_count += len(chunk.shares)
+        criterion_count += len(chunk.criteria)
         if progress is not None:
             progress(sum(sizes[: k + 1]), candidates)
     candidate_seconds = time.perf_counter() - started
@@ -916,22 +986,25 @@ async def seed(
     contracts, holders, offer_rows = generate_offers(world, organisations, offers, seed, now)
     if offers:
         await connection.copy_records_to_table(
-            "contract", records=contracts, columns=CONTRACT_COLUMNS
+            "contract", records=contracts, columns=CONTRACT_COLUMNS, timeout=COPY_TIMEOUT
         )
         await connection.copy_records_to_table(
-            "contract_holder", records=holders, columns=HOLDER_COLUMNS
+            "contract_holder", records=holders, columns=HOLDER_COLUMNS, timeout=COPY_TIMEOUT
         )
-        await connection.copy_records_to_table("offer", records=offer_rows, columns=OFFER_COLUMNS)
+        await connection.copy_records_to_table(
+            "offer", records=offer_rows, columns=OFFER_COLUMNS, timeout=COPY_TIMEOUT
+        )
     offer_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    for table in ("organisation", "user_account", "candidate", "candidate_share", "contract",
-                  "contract_holder", "offer"):  # fmt: skip
+    for table in ("organisation", "user_account", "candidate", "candidate_share",
+                  "eligibility_criterion", "contract", "contract_holder", "offer"):  # fmt: skip
         await session.execute(text(f"ANALYZE {table}"))
     analyze_seconds = time.perf_counter() - started
     return SeedReport(
         candidates=candidates,
         shares=share_count,
+        criteria=criterion_count,
         offers=len(offer_rows) if offers else 0,
         contracts=len(contracts) if offers else 0,
         organisations=len(organisations.rows),
@@ -955,7 +1028,13 @@ async def seeded(
         sessionmaker = create_sessionmaker(engine)
         await load_reference_data(sessionmaker, data_dir)
         async with unit_of_work(sessionmaker) as session:
-            report = await seed(session, candidates=candidates, offers=offers, seed=seed_number)
+            report = await seed(
+                session,
+                candidates=candidates,
+                offers=offers,
+                seed=seed_number,
+                progress=_chunk_timer(),
+            )
         assert settings.database_url is not None
         connection = await asyncpg.connect(to_plain_url(settings.database_url))
         try:
@@ -965,6 +1044,18 @@ async def seeded(
         yield sessionmaker, report
     finally:
         await engine.dispose()
+
+
+def _chunk_timer() -> Callable[[int, int], None]:
+    """Progress on stderr: candidates loaded, and the time of the last chunk."""
+    last = [time.perf_counter()]
+
+    def report(done: int, total: int) -> None:
+        moment = time.perf_counter()
+        sys.stderr.write(f"{done:,}/{total:,} candidates, chunk in {moment - last[0]:.1f} s\n")
+        last[0] = moment
+
+    return report
 
 
 def to_plain_url(url: str) -> str:

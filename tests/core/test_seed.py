@@ -20,6 +20,7 @@ from bench.seed import CandidateGenerator, Ids, SeedReport, load_world, make_org
 from services.core.db import SessionMaker
 from services.core.geo.qpv import QpvIndex
 from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus
+from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.geo import Commune, Qpv
 from services.core.models.offer import Offer, OfferStatus
 from services.core.models.organisation import Organisation
@@ -98,6 +99,18 @@ async def test_proportions_and_columns(
     urban_communes = [c for c in communes if qpv_index.commune_hosts_qpv(c)]
     assert len(urban_communes) / len(communes) < 0.05
     assert len(urban) / COUNT > 0.5
+
+    # Publics éligibles: a QPV_resident criterion only for a stored QPV residence, TH sensitive.
+    criteria = (await db_session.scalars(select(EligibilityCriterion))).all()
+    by_id = {row.id: row for row in rows}
+    assert 0.2 < len({c.candidate_id for c in criteria}) / COUNT < 0.6
+    for criterion in criteria:
+        if criterion.kind is EligibilityKind.QPV_RESIDENT:
+            assert by_id[criterion.candidate_id].qpv_status == "in_qpv"
+        assert criterion.sensitive == (criterion.kind is EligibilityKind.TH)
+        assert (criterion.validated_on is None) == (criterion.validated_by_user_id is None)
+        if criterion.validated_on is not None:
+            assert criterion.validated_on <= NOW.date()
 
     # Everyone shared with the organisation that is their referent.
     shares = (await db_session.execute(select(CandidateShare))).scalars().all()
