@@ -61,6 +61,7 @@ class Claimed:
     address: str | None
     attempts: int
     created_at: datetime
+    lease_until: datetime
 
 
 @dataclass
@@ -78,6 +79,15 @@ def channels_for(settings: Settings) -> dict[NotificationChannel, Channel]:
         NotificationChannel.EMAIL: EmailChannel(settings),
         NotificationChannel.SMS: SmsChannel(settings),
     }
+
+
+def send_timeout(channel: NotificationChannel, settings: Settings) -> timedelta:
+    seconds = (
+        settings.smtp_timeout_seconds
+        if channel is NotificationChannel.EMAIL
+        else settings.sms_timeout_seconds
+    )
+    return timedelta(seconds=seconds)
 
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:
@@ -148,6 +158,7 @@ async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> l
                     address,
                     row.attempts,
                     row.created_at,
+                    lease,
                 )
             )
     return claimed
@@ -218,7 +229,14 @@ async def deliver(
     item: Claimed,
     channels: Mapping[NotificationChannel, Channel],
 ) -> str:
-    """Send one claimed row and record the outcome: "sent", "retry" or "failed"."""
+    """Send one claimed row and record the outcome: "sent", "retry", "failed" or "skipped".
+
+    A send starts only while it can end (or time out) before the lease does: past that, another
+    sender may have claimed the row, and sending would risk a duplicate ("skipped": the row is
+    left to whoever holds it next).
+    """
+    if now() + send_timeout(item.channel, settings) >= item.lease_until:
+        return "skipped"
     if item.address is None:
         await _mark_failure(
             sessionmaker, settings, item, "aucune adresse pour ce canal", permanent=True
@@ -267,7 +285,7 @@ async def sweep(
                 report.sent += 1
             elif outcome == "retry":
                 report.retried += 1
-            else:
+            elif outcome == "failed":
                 report.failed += 1
     return report
 

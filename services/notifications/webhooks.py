@@ -177,6 +177,7 @@ class ClaimedDelivery:
     body: str
     attempts: int
     created_at: datetime
+    lease_until: datetime
 
 
 @dataclass
@@ -236,6 +237,7 @@ async def claim(
                     delivery.body,
                     delivery.attempts,
                     delivery.created_at,
+                    lease,
                 )
             )
     return claimed
@@ -390,6 +392,8 @@ async def sweep(
             if not batch:
                 break
             for item in batch:
+                if now() + timedelta(seconds=settings.webhook_timeout_seconds) >= item.lease_until:
+                    continue  # the lease could end mid-POST: left to the next holder
                 result = await signing.post(
                     http,
                     item.url,
