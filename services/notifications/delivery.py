@@ -243,7 +243,9 @@ async def deliver(
         )
         return "failed"
     try:
-        rendered = render(item.kind, item.channel, item.context)
+        rendered = render(
+            item.kind, item.channel, item.context, settings.notification_link_base_url
+        )
         message = OutgoingMessage(item.id, item.address, rendered.subject, rendered.body)
         result = await channels[item.channel].send(message)
     except PermanentFailure as exc:
@@ -324,9 +326,10 @@ async def build_digests(sessionmaker: SessionMaker) -> int:
             items = [
                 {
                     "label": label(r.kind),
-                    "case_reference": r.context.get("case_reference"),
-                    "days_left": r.context.get("days_left"),
-                    "url": r.context.get("url"),
+                    **{
+                        k: r.context.get(k)
+                        for k in ("case_id", "case_reference", "case_path", "days_left", "url")
+                    },
                 }
                 for r in rows
             ]

@@ -41,9 +41,29 @@ def label(kind: str) -> str:
         return "Récapitulatif" if kind == DIGEST_KIND else kind
 
 
-def render(kind: str, channel: NotificationChannel, context: Mapping[str, Any]) -> Rendered:
+def enrich(context: Mapping[str, Any], link_base_url: str = "") -> dict[str, Any]:
+    """The context with what templates derive: a short case reference from ``case_id`` and a
+    full link from ``case_path`` when the raiser gave only those."""
+    values = dict(context)
+    case_id = values.get("case_id")
+    if not values.get("case_reference") and case_id:
+        values["case_reference"] = str(case_id).replace("-", "")[-8:].upper()
+    path = values.get("case_path")
+    if not values.get("url") and path and link_base_url:
+        values["url"] = link_base_url.rstrip("/") + str(path)
+    return values
+
+
+def render(
+    kind: str,
+    channel: NotificationChannel,
+    context: Mapping[str, Any],
+    link_base_url: str = "",
+) -> Rendered:
     env = _environment()
-    values = {"label": label(kind), **context}
+    values = {"label": label(kind), **enrich(context, link_base_url)}
+    if isinstance(values.get("items"), list):
+        values["items"] = [enrich(item, link_base_url) for item in values["items"]]
     subject = " ".join(env.get_template(f"{kind}.subject.j2").render(values).split())
     body = env.get_template(f"{kind}.{channel.value}.j2").render(values).strip() + "\n"
     if channel is NotificationChannel.SMS:
