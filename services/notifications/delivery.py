@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -123,6 +123,21 @@ async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> l
         if not rows:
             return []
         users = {r.recipient_user_id for r in rows}
+        active = set(
+            (
+                await session.execute(
+                    select(col(User.id)).where(
+                        col(User.id).in_(users), col(User.is_active).is_(True)
+                    )
+                )
+            ).scalars()
+        )
+        for row in rows:
+            if row.recipient_user_id not in active:
+                # Deactivated since the alert was raised: never sent.
+                row.status = NotificationStatus.CANCELLED
+                row.cancelled_at = at
+        rows = [r for r in rows if r.recipient_user_id in active]
         emails: dict[uuid.UUID, str] = dict(
             (
                 await session.execute(
@@ -363,22 +378,3 @@ async def build_digests(sessionmaker: SessionMaker) -> int:
             )
             written += 1
     return written
-
-
-async def cancel_for_inactive(sessionmaker: SessionMaker) -> int:
-    """Rows waiting for a user who was deactivated since: cancelled, never sent."""
-    at = now()
-    async with unit_of_work(sessionmaker) as session:
-        result = await session.execute(
-            update(Notification)
-            .where(
-                col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.HELD]),
-                col(Notification.recipient_user_id).in_(
-                    select(col(User.id)).where(col(User.is_active).is_(False))
-                ),
-                and_(col(Notification.digest_id).is_(None)),
-            )
-            .values(status=NotificationStatus.CANCELLED, cancelled_at=at, updated_at=at)
-            .returning(col(Notification.id))
-        )
-        return len(result.all())

@@ -20,6 +20,7 @@ from services.core.models.notification import (
     NotificationPreference,
     NotificationStatus,
 )
+from services.core.models.user import User
 from services.core.settings import Settings
 from services.notifications import delivery
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
@@ -231,3 +232,22 @@ async def test_daily_digest_gathers_held_alerts_into_one_email(
         (row,) = await rows(committing_sessionmaker, f"callback:c{n}:reminder")
         assert row.status is NotificationStatus.SENT
         assert row.digest_id is not None
+
+
+async def test_alert_to_a_user_deactivated_since_is_cancelled_not_sent(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team))
+        user = await session.get(User, team.prescribers[0].id)
+        assert user is not None
+        user.is_active = False
+        await session.commit()
+    sink = SmtpSink()
+    with smtp_server(sink) as port:
+        assert (
+            await delivery.sweep(committing_sessionmaker, smtp_settings(settings, port))
+        ).sent == 0
+    assert sink.messages == []
+    (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert row.status is NotificationStatus.CANCELLED
