@@ -7,9 +7,10 @@ outcomes, assignments). Everything here runs in the caller's transaction and onl
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from services.callbacks.schedule import (
 from services.core.clock import PARIS
 from services.core.events import CallbackOverdue, emit
 from services.core.models.callback import (
+    AttemptResult,
     CallbackAlertKind,
     CallbackCase,
     CallbackSettings,
@@ -45,6 +47,9 @@ ALERT_KINDS: dict[CallbackAlertKind, AlertKind] = {
     CallbackAlertKind.OVERDUE: AlertKind.CALLBACK_OVERDUE,
     CallbackAlertKind.FOLLOW_UP: AlertKind.CALLBACK_FOLLOW_UP,
 }
+
+# How alerts leave: ``raise_alert``; the benchmark swaps it to time the sweep alone.
+RaiseAlert = Callable[[AsyncSession, AlertRequest], Awaitable[int]]
 
 # Who calls people back in an organisation, when no prescriber is named on the case.
 COUNSELLOR_ROLES = (Role.PRESCRIBER, Role.FACILITATOR)
@@ -113,7 +118,7 @@ class Recipients:
             if is_manager:
                 self.managers[organisation_id].append(user_id)
 
-    def of(self, case: CallbackCase, kind: CallbackAlertKind) -> list[uuid.UUID]:
+    def of(self, case: CaseFacts, kind: CallbackAlertKind) -> list[uuid.UUID]:
         """The overdue alert goes to the organisation's managers only; the others to the named
         prescriber, else the organisation's counsellors, else its managers."""
         managers = self.managers.get(case.organisation_id, [])
@@ -124,7 +129,37 @@ class Recipients:
         return self.counsellors.get(case.organisation_id) or managers
 
 
-def state_of(case: CallbackCase) -> CaseState:
+class CaseFacts(Protocol):
+    """What the schedule and the alerts read of a case: a ``CallbackCase``, or a row of the
+    same columns (the sweep reads rows, not objects)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organisation_id(self) -> uuid.UUID: ...
+    @property
+    def prescriber_id(self) -> uuid.UUID | None: ...
+    @property
+    def deposit_date(self) -> date: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def assigned_at(self) -> datetime: ...
+    @property
+    def assignment_number(self) -> int: ...
+    @property
+    def attempt_count(self) -> int: ...
+    @property
+    def last_attempt_at(self) -> datetime | None: ...
+    @property
+    def last_attempt_result(self) -> AttemptResult | None: ...
+    @property
+    def status(self) -> CallbackStatus: ...
+    @property
+    def alerts_raised(self) -> list[str]: ...
+
+
+def state_of(case: CaseFacts) -> CaseState:
     return CaseState(
         deposit_date=case.deposit_date,
         assigned_at=case.assigned_at,
@@ -138,7 +173,7 @@ def state_of(case: CallbackCase) -> CaseState:
 
 
 def alert_context(
-    case: CallbackCase, alert: PlannedAlert, at: datetime
+    case: CaseFacts, alert: PlannedAlert, at: datetime
 ) -> dict[str, str | int | None]:
     """What the French templates need: no name, no contact."""
     return {
@@ -152,22 +187,22 @@ def alert_context(
     }
 
 
-async def advance(
+async def raise_planned(
     session: AsyncSession,
-    case: CallbackCase,
-    policy: AlertPolicy,
+    case: CaseFacts,
+    raised: list[PlannedAlert],
     at: datetime,
     recipients: Recipients,
     *,
     request_id: str | None = None,
-) -> list[PlannedAlert]:
-    """Raise every alert of ``case`` due at ``at`` and store the next one. Idempotent: a raised
-    alert is recorded on the case, and ``raise_alert`` itself ignores a key raised twice."""
-    raised, upcoming = due_alerts(state_of(case), policy, at)
+    raise_with: RaiseAlert = raise_alert,
+) -> None:
+    """Raise ``raised`` (alerts of ``case`` due at ``at``); the overdue one emits
+    ``callback.overdue`` too."""
     if raised:
         await recipients.load(session, [case.organisation_id], [case.prescriber_id])
     for alert in raised:
-        await raise_alert(
+        await raise_with(
             session,
             AlertRequest(
                 kind=ALERT_KINDS[alert.kind],
@@ -181,6 +216,24 @@ async def advance(
         )
         if alert.kind is CallbackAlertKind.OVERDUE:
             emit(session, CallbackOverdue(callback_id=case.id), request_id=request_id)
+
+
+async def advance(
+    session: AsyncSession,
+    case: CallbackCase,
+    policy: AlertPolicy,
+    at: datetime,
+    recipients: Recipients,
+    *,
+    request_id: str | None = None,
+    raise_with: RaiseAlert = raise_alert,
+) -> list[PlannedAlert]:
+    """Raise every alert of ``case`` due at ``at`` and store the next one. Idempotent: a raised
+    alert is recorded on the case, and ``raise_alert`` itself ignores a key raised twice."""
+    raised, upcoming = due_alerts(state_of(case), policy, at)
+    await raise_planned(
+        session, case, raised, at, recipients, request_id=request_id, raise_with=raise_with
+    )
     if raised:
         case.alerts_raised = [*case.alerts_raised, *(alert.tag for alert in raised)]
     case.next_alert_kind = upcoming.kind if upcoming else None

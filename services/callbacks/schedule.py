@@ -109,6 +109,7 @@ def office_moment(at: datetime, policy: AlertPolicy) -> datetime:
     return local(next_working_day(day), policy.office_start)
 
 
+@lru_cache(maxsize=8192)  # deposits share few dates: the sweep computes each moment once
 def day_moment(deposit_date: date, day_number: int, policy: AlertPolicy) -> datetime:
     """Day ``day_number`` of the window (the deposit date is day 0), at opening time or the next
     office moment after it."""

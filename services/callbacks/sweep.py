@@ -30,15 +30,17 @@ from arq.constants import (
 )
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import col
 
-from services.callbacks.cases import Policies, Recipients, advance
+from services.callbacks.cases import Policies, RaiseAlert, Recipients, raise_planned, state_of
+from services.callbacks.schedule import due_alerts
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import Consumer, queue_name
 from services.core.models.callback import CallbackCase
 from services.core.queue import serialize
 from services.core.settings import Settings
+from services.notifications.alerts import raise_alert
 
 SWEEP_MINUTES = 10
 ALERT_JOB = "callback_alert"
@@ -55,8 +57,44 @@ class SweepResult:
     armed: int  # per-case jobs (re)armed for the next run's interval
 
 
+# The columns the schedule reads: rows, not ORM objects, keep a batch cheap.
+_FACTS = (
+    col(CallbackCase.id),
+    col(CallbackCase.organisation_id),
+    col(CallbackCase.prescriber_id),
+    col(CallbackCase.deposit_date),
+    col(CallbackCase.due_at),
+    col(CallbackCase.assigned_at),
+    col(CallbackCase.assignment_number),
+    col(CallbackCase.attempt_count),
+    col(CallbackCase.last_attempt_at),
+    col(CallbackCase.last_attempt_result),
+    col(CallbackCase.status),
+    col(CallbackCase.alerts_raised),
+)
+
+# One statement stores a whole batch's new schedules.
+_STORE = text(
+    """
+    UPDATE callback_case AS c
+    SET alerts_raised = CAST(string_to_array(v.raised, ',') AS varchar(40)[]),
+        next_alert_kind = v.kind, next_alert_at = v.at, updated_at = :now
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:raised AS text[]), CAST(:kinds AS text[]),
+        CAST(:ats AS timestamptz[])
+    ) AS v(id, raised, kind, at)
+    WHERE c.id = v.id
+    """
+)
+
+
 async def raise_due(
-    sessionmaker: SessionMaker, settings: Settings, at: datetime, *, batch_size: int | None = None
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    at: datetime,
+    *,
+    batch_size: int | None = None,
+    raise_with: RaiseAlert = raise_alert,
 ) -> tuple[int, int]:
     """Raise every alert due at ``at``, one transaction per batch. Returns (cases, alerts)."""
     size = batch_size or settings.callback_sweep_batch_size
@@ -64,29 +102,37 @@ async def raise_due(
     cases_done = alerts = 0
     while True:
         async with unit_of_work(sessionmaker) as session:
-            cases = (
-                await session.scalars(
-                    select(CallbackCase)
+            rows = (
+                await session.execute(
+                    select(*_FACTS)
                     .where(col(CallbackCase.next_alert_at) <= at)
                     .order_by(col(CallbackCase.next_alert_at), col(CallbackCase.id))
                     .limit(size)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            if not cases:
+            if not rows:
                 break
-            await policies.load(session, {case.organisation_id for case in cases})
+            organisations = {row.organisation_id for row in rows}
+            await policies.load(session, organisations)
             recipients = Recipients()
-            await recipients.load(
-                session,
-                {case.organisation_id for case in cases},
-                [case.prescriber_id for case in cases],
+            await recipients.load(session, organisations, [row.prescriber_id for row in rows])
+            ids, raised_tags, kinds, moments = [], [], [], []
+            for row in rows:
+                policy = await policies.of(session, row.organisation_id)
+                raised, upcoming = due_alerts(state_of(row), policy, at)
+                await raise_planned(session, row, raised, at, recipients, raise_with=raise_with)
+                alerts += len(raised)
+                ids.append(row.id)
+                raised_tags.append(",".join([*row.alerts_raised, *(a.tag for a in raised)]))
+                kinds.append(upcoming.kind.value if upcoming else None)
+                moments.append(upcoming.at if upcoming else None)
+            await session.execute(
+                _STORE,
+                {"ids": ids, "raised": raised_tags, "kinds": kinds, "ats": moments, "now": at},
             )
-            for case in cases:
-                policy = await policies.of(session, case.organisation_id)
-                alerts += len(await advance(session, case, policy, at, recipients))
-            cases_done += len(cases)
-        if len(cases) < size:
+            cases_done += len(rows)
+        if len(rows) < size:
             break
     return cases_done, alerts
 
