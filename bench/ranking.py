@@ -28,6 +28,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,10 @@ from bench.common import machine, percentiles, scratch_database, server_urls
 from bench.seed import SeedReport, seeded, to_plain_url
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
+from services.core.referentials.sectors import sector_for_rome
 from services.core.settings import Settings
 
 LIMIT = 50
-
-Ranker = Callable[..., Awaitable[Any]]
 
 
 class Capture:
@@ -73,8 +73,12 @@ class Capture:
 async def replay(
     connection: asyncpg.Connection, statements: list[tuple[str, tuple[Any, ...]]]
 ) -> None:
-    """The same statements on a plain connection, inside a transaction rolled back (the
-    functions only read; a write, if any, is undone)."""
+    """The same statements on a plain connection; inside a transaction rolled back if one of
+    them writes (the ranking functions only read)."""
+    if all(sql.lstrip().upper().startswith(("SELECT", "WITH")) for sql, _ in statements):
+        for statement, parameters in statements:
+            await connection.fetch(statement, *parameters)
+        return
     transaction = connection.transaction()
     await transaction.start()
     try:
@@ -116,133 +120,189 @@ async def timed_calls(
 
 # -- the naive baseline -----------------------------------------------------------------------
 
-# Points per criterion (product.md §5), this file's own: the baseline's cost does not depend on
-# the exact values.
-W_SECTOR_WANTED, W_SECTOR_WORKED, W_QPV, W_QPV_PRIORITY = 40.0, 25.0, 10.0, 20.0
-W_AVAILABLE, W_DISTANCE, W_ELIGIBLE = 20.0, 20.0, 10.0
-DEFAULT_RADIUS_KM = 20
-
+# Everything read from ``candidate`` itself (no precomputed profile, no spatial index): home point
+# (coordinates, else the commune's centre), sectors, QPV, availability, radius, the latest expiry
+# of a validated eligibility criterion.
 CANDIDATES_SQL = """
 SELECT c.id, coalesce(c.lon, m.lon), coalesce(c.lat, m.lat), c.sectors_wanted, c.sectors_worked,
        c.rome_wishes, c.qpv_status = 'in_qpv', c.available_from, c.hours_per_week,
-       coalesce(c.mobility_radius_km, 20),
-       EXISTS (SELECT 1 FROM eligibility_criterion e WHERE e.candidate_id = c.id
-               AND e.validated_on IS NOT NULL AND (e.expires_on IS NULL OR e.expires_on >= $1))
+       c.mobility_radius_km,
+       (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+        WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
 FROM candidate c LEFT JOIN commune m ON m.insee = c.commune_insee
 WHERE c.status IN ('new', 'active') AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
 """
 OFFERS_SQL = """
 SELECT o.id, o.lon, o.lat, o.sector, o.rome_code, o.start_date, o.hours_per_week,
-       o.requires_eligibility, coalesce(k.is_npnru, false), coalesce(k.qpv_priority, 'none')
+       o.requires_eligibility, o.contract_id IS NOT NULL, coalesce(k.is_npnru, false),
+       k.qpv_priority
 FROM offer o LEFT JOIN contract k ON k.id = o.contract_id
 WHERE o.status = 'open'
 """
+DEFAULT_RADIUS_KM = 20  # a candidate who gave none (as the matching profile)
 
 
-def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 12_742.0 * math.asin(math.sqrt(a))
+def equirectangular_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    dlat = math.radians(lat1 - lat2)
+    dlon = math.cos(math.radians((lat1 + lat2) / 2)) * math.radians(lon1 - lon2)
+    return 6371.0088 * math.sqrt(dlat * dlat + dlon * dlon)
 
 
-def naive_score(candidate: Any, offer: Any, today: date) -> float | None:
-    """The score of one pair by §5, or None when the pair is not ranked."""
-    (_, c_lon, c_lat, wanted, worked, wishes, in_qpv, available, c_hours, radius, eligible) = (
-        candidate
-    )
-    (_, o_lon, o_lat, sector, rome, start, o_hours, requires, npnru, priority) = offer
-    points: float
-    if sector is not None and sector in wanted:
-        points = W_SECTOR_WANTED
-    elif sector is not None and sector in worked:
-        points = W_SECTOR_WORKED
-    elif rome in wishes:
-        points = W_SECTOR_WANTED
-    else:
-        return None
-    if priority == "required" and not in_qpv:
-        return None
-    if requires and not eligible:
-        return None
+def naive_score(candidate: Any, offer: Any, weights: Any, today: date) -> float | None:
+    """The score of one pair by the rules of product.md §5 as the matching module states them
+    (same weights), in Python; None when the pair is not ranked."""
+    (_, c_lon, c_lat, wanted, worked, wishes, in_qpv, available, c_hours, radius, until) = candidate
+    (_, o_lon, o_lat, sector, rome, start, o_hours, requires, has_contract, npnru, priority) = offer
     if c_lon is None or o_lon is None:
         return None
-    km = distance_km(c_lon, c_lat, o_lon, o_lat)
+    wish_sectors = {sector_for_rome(wish) for wish in wishes}
+    if sector is not None:
+        if sector not in wanted and sector not in worked and sector not in wish_sectors:
+            return None
+        strong = sector in wanted or sector in wish_sectors
+    else:
+        if not any(rome.upper().startswith(wish.upper()) for wish in wishes):
+            return None
+        strong = True
+    if priority == "required" and not in_qpv:
+        return None
+    eligible = until is not None and until >= today
+    if requires and not eligible:
+        return None
+    radius = DEFAULT_RADIUS_KM if radius is None else radius
+    km = equirectangular_km(c_lon, c_lat, o_lon, o_lat)
     if km > radius:
         return None
-    points += W_DISTANCE * (1 - km / max(radius, 1))
-    if in_qpv:
-        points += W_QPV_PRIORITY if (npnru or priority == "preferred") else W_QPV
-    begins = start or today
-    if available is None or available <= begins:
-        points += W_AVAILABLE
-    else:
-        points += W_AVAILABLE * max(0.0, 1 - (available - begins).days / 60)
-    if c_hours and o_hours and abs(float(o_hours) - c_hours) > 10:
-        points -= 5
-    if eligible:
-        points += W_ELIGIBLE
-    return points
+    reference = max(start, today) if start is not None else today
+    late = max(0, ((available or reference) - reference).days)
+    prioritised = npnru or priority in ("preferred", "required")
+    hours_ok = o_hours is None or c_hours is None or c_hours >= float(o_hours)
+    points: list[float] = [
+        weights.sector if strong else weights.sector_experience,
+        (weights.qpv_priority if prioritised else weights.qpv) if in_qpv else 0.0,
+        weights.availability * max(0.0, 1.0 - late / weights.availability_decay_days)
+        + (weights.hours if hours_ok else 0.0),
+        weights.distance * (1.0 if radius <= 0 else max(0.0, 1.0 - km / radius)),
+        weights.eligibility if (requires or has_contract) and eligible else 0.0,
+    ]
+    return sum(round(100 * p) / 100 for p in points)
 
 
-async def naive_offer(connection: asyncpg.Connection, offer_id: uuid.UUID, today: date) -> int:
+def top(scored: list[tuple[float, date, uuid.UUID]]) -> list[tuple[float, uuid.UUID]]:
+    scored.sort()
+    return [(-score, object_id) for score, _, object_id in scored[:LIMIT]]
+
+
+async def naive_offer(
+    connection: asyncpg.Connection, offer_id: uuid.UUID, weights: Any, today: date
+) -> list[tuple[float, uuid.UUID]]:
+    """Every rankable candidate fetched and scored in Python, then the top 50."""
     offer = await connection.fetchrow(OFFERS_SQL + " AND o.id = $1", offer_id)
-    scored = []
-    for candidate in await connection.fetch(CANDIDATES_SQL, today):
-        score = naive_score(candidate, offer, today)
+    scored: list[tuple[float, date, uuid.UUID]] = []
+    for candidate in await connection.fetch(CANDIDATES_SQL):
+        score = naive_score(candidate, offer, weights, today)
         if score is not None:
-            scored.append((score, candidate[0]))
-    scored.sort(reverse=True)
-    return len(scored[:LIMIT])
+            scored.append((-round(score, 2), candidate[7] or date.min, candidate[0]))
+    return top(scored)
 
 
 async def naive_candidate(
-    connection: asyncpg.Connection, candidate_id: uuid.UUID, today: date
-) -> int:
-    candidate = await connection.fetchrow(CANDIDATES_SQL + " AND c.id = $2", today, candidate_id)
-    scored = []
+    connection: asyncpg.Connection, candidate_id: uuid.UUID, weights: Any, today: date
+) -> list[tuple[float, uuid.UUID]]:
+    """Every open offer fetched and scored in Python, then the top 50."""
+    candidate = await connection.fetchrow(CANDIDATES_SQL + " AND c.id = $1", candidate_id)
+    scored: list[tuple[float, date, uuid.UUID]] = []
     for offer in await connection.fetch(OFFERS_SQL):
-        score = naive_score(candidate, offer, today)
+        score = naive_score(candidate, offer, weights, today)
         if score is not None:
-            scored.append((score, offer[0]))
-    scored.sort(reverse=True)
-    return len(scored[:LIMIT])
+            scored.append((-round(score, 2), offer[5] or date.max, offer[0]))
+    return top(scored)
 
 
 # -- the run ----------------------------------------------------------------------------------
 
 
-def ranking_functions() -> tuple[Ranker, Ranker]:
-    """The worker's two entry points (services/matching/ranking.py)."""
-    module = importlib.import_module("services.matching.ranking")
-    return module.rank_candidates_for_offer, module.rank_offers_for_candidate
+def matching_module() -> Any:
+    """The worker's module (services/matching/ranking.py): its two entry points and weights."""
+    return importlib.import_module("services.matching.ranking")
 
 
-def row(label: str, path: list[float], sql: list[float], naive: list[float], target: str,
-        sizes: list[int], statements: int) -> str:  # fmt: skip
-    p, s = percentiles(path), percentiles(sql)
-    n = percentiles(naive) if naive else None
-    full = sum(size >= LIMIT for size in sizes)
-    naive_cells = (
-        f"{n['p50']:,.0f} | {n['p50'] / p['p50']:,.0f}×" if n is not None else "— | —"
-    )  # fmt: skip
-    return (
-        f"| {label} | {len(path)} | {p['p50']:.1f} | {p['p95']:.1f} | {p['max']:.1f} | {target} "
-        f"| {s['p50']:.1f} | {s['p95']:.1f} | {p['p50'] / s['p50']:.2f}× | {naive_cells} "
-        f"| {full}/{len(sizes)} | {statements} |"
-    )
+@dataclass
+class Workload:
+    label: str
+    target: str
+    path_ms: list[float]
+    sql_ms: list[float]
+    naive_ms: list[float]
+    sizes: list[int]
+    statements: int
+    same_top: int  # naive top 50 identical to the worker's (ids, in order)
+
+    def row(self) -> str:
+        p, s = percentiles(self.path_ms), percentiles(self.sql_ms)
+        n = percentiles(self.naive_ms) if self.naive_ms else None
+        full = sum(size >= LIMIT for size in self.sizes)
+        naive = f"{n['p50']:,.0f} | {n['p50'] / p['p50']:,.0f}×" if n is not None else "— | —"
+        return (
+            f"| {self.label} | {len(self.path_ms)} | {p['p50']:.1f} | {p['p95']:.1f} | "
+            f"{p['max']:.1f} | {self.target} | {s['p50']:.1f} | {s['p95']:.1f} | "
+            f"{p['p50'] / s['p50']:.2f}× | {naive} | {self.same_top}/{len(self.naive_ms)} | "
+            f"{full}/{len(self.sizes)} | {self.statements} |"
+        )
 
 
 HEADER = [
     "| workload | n | p50 ms | p95 ms | max ms | target p95 | bare SQL p50 ms | bare SQL p95 ms "
-    "| path / SQL (p50) | naive p50 ms | speed-up vs naive (p50) | full top 50 | statements |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| worker / SQL (p50) | naive p50 ms | speed-up vs naive (p50) | naive top 50 identical "
+    "| full top 50 | statements |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
-async def sample_ids(connection: asyncpg.Connection, sql: str, count: int) -> list[uuid.UUID]:
-    rows = await connection.fetch(sql + " ORDER BY md5(id::text) LIMIT $1", count)
+async def sample_ids(
+    connection: asyncpg.Connection, table: str, column: str, where: str, count: int
+) -> list[uuid.UUID]:
+    """``count`` ids drawn at random (a fixed hash order: the same ones in every run)."""
+    rows = await connection.fetch(
+        f"SELECT {column} FROM {table} WHERE {where} ORDER BY md5({column}::text) LIMIT $1",  # noqa: S608
+        count,
+    )
     return [r[0] for r in rows]
+
+
+Top = list[tuple[float, uuid.UUID]]
+Naive = Callable[[asyncpg.Connection, uuid.UUID, Any, date], Awaitable[Top]]
+
+
+async def workload(
+    label: str,
+    target: str,
+    sessionmaker: SessionMaker,
+    capture: Capture,
+    connection: asyncpg.Connection,
+    call: Callable[[Any, uuid.UUID], Awaitable[Any]],
+    naive: Naive,
+    ids: list[uuid.UUID],
+    naive_ids: list[uuid.UUID],
+    weights: Any,
+    today: date,
+) -> Workload:
+    # Warm-up: caches and prepared statements, as in a running worker.
+    await timed_calls(sessionmaker, capture, connection, call, ids[:5])
+    path, sql, sizes, statements = await timed_calls(sessionmaker, capture, connection, call, ids)
+    naive_ms: list[float] = []
+    same = 0
+    for object_id in naive_ids:
+        started = time.perf_counter()
+        expected = await naive(connection, object_id, weights, today)
+        naive_ms.append((time.perf_counter() - started) * 1000)
+        async with sessionmaker() as session:
+            ranked = await call(session, object_id)
+        got = [(r.score, getattr(r, "candidate_id", None) or r.offer_id) for r in ranked]
+        same += [i for _, i in got] == [i for _, i in expected] and all(
+            abs(a - b) < 0.011 for (a, _), (b, _) in zip(got, expected, strict=True)
+        )
+    return Workload(label, target, path, sql, naive_ms, sizes, statements, same)
 
 
 async def bench_database(
@@ -253,90 +313,61 @@ async def bench_database(
     samples: int,
     naive_samples: int,
     with_p2: bool,
-) -> list[str]:
-    rank_for_offer, rank_for_candidate = ranking_functions()
+) -> list[Workload]:
+    matching = matching_module()
+    weights = matching.Weights.from_settings(settings)
     today = now().astimezone(PARIS).date()
-    engine = sessionmaker.kw["bind"]
     capture = Capture()
-    capture.attach(engine)
+    capture.attach(sessionmaker.kw["bind"])
     assert settings.database_url is not None
     connection = await asyncpg.connect(to_plain_url(settings.database_url))
-    rows: list[str] = []
+
+    async def for_offer(session: Any, offer_id: uuid.UUID) -> Any:
+        return await matching.rank_candidates_for_offer(
+            session, offer_id, settings=settings, limit=LIMIT, today=today
+        )
+
+    async def for_candidate(session: Any, candidate_id: uuid.UUID) -> Any:
+        return await matching.rank_offers_for_candidate(
+            session, candidate_id, settings=settings, limit=LIMIT, today=today
+        )
+
+    results: list[Workload] = []
     try:
         offers = await sample_ids(
-            connection, "SELECT id FROM offer WHERE status = 'open'", samples + naive_samples
+            connection, "offer", "id", "status = 'open'", samples + naive_samples
         )
-        candidates = await sample_ids(
-            connection,
-            "SELECT candidate_id AS id FROM match_profile",
-            samples + naive_samples,
-        )
-
-        async def for_offer(session: Any, offer_id: uuid.UUID) -> Any:
-            return await rank_for_offer(
-                session, offer_id, settings=settings, limit=LIMIT, today=today
-            )
-
-        async def for_candidate(session: Any, candidate_id: uuid.UUID) -> Any:
-            return await rank_for_candidate(
-                session, candidate_id, settings=settings, limit=LIMIT, today=today
-            )
-
-        # Warm-up: caches and prepared statements, as in a running worker.
-        await timed_calls(sessionmaker, capture, connection, for_offer, offers[:5])
-        path, sql, sizes, statements = await timed_calls(
-            sessionmaker, capture, connection, for_offer, offers[:samples]
-        )
-        naive = []
-        for offer_id in offers[samples:]:
-            started = time.perf_counter()
-            await naive_offer(connection, offer_id, today)
-            naive.append((time.perf_counter() - started) * 1000)
         target = "≤ 50 ms" if report.candidates >= 1_000_000 else "≤ 10 ms"
-        rows.append(
-            row(
-                f"P1 offer → {report.candidates:,} candidates",
-                path,
-                sql,
-                naive,
-                target,
-                sizes,
-                statements,
+        results.append(
+            await workload(
+                f"P1 offer → {report.candidates:,} candidates", target, sessionmaker, capture,
+                connection, for_offer, naive_offer, offers[:samples], offers[samples:],
+                weights, today,
             )
-        )
+        )  # fmt: skip
         if with_p2:
-            await timed_calls(sessionmaker, capture, connection, for_candidate, candidates[:5])
-            path, sql, sizes, statements = await timed_calls(
-                sessionmaker, capture, connection, for_candidate, candidates[:samples]
+            candidates = await sample_ids(
+                connection, "match_profile", "candidate_id", "true", samples + naive_samples
             )
-            naive = []
-            for candidate_id in candidates[samples:]:
-                started = time.perf_counter()
-                await naive_candidate(connection, candidate_id, today)
-                naive.append((time.perf_counter() - started) * 1000)
             open_offers = await connection.fetchval(
                 "SELECT count(*) FROM offer WHERE status = 'open'"
             )
-            rows.append(
-                row(
-                    f"P2 candidate → {open_offers:,} open offers",
-                    path,
-                    sql,
-                    naive,
-                    "≤ 20 ms",
-                    sizes,
-                    statements,
+            results.append(
+                await workload(
+                    f"P2 candidate → {open_offers:,} open offers", "≤ 20 ms", sessionmaker,
+                    capture, connection, for_candidate, naive_candidate, candidates[:samples],
+                    candidates[samples:], weights, today,
                 )
-            )
+            )  # fmt: skip
     finally:
         await connection.close()
-    return rows
+    return results
 
 
 async def run(
     candidates: int, small: int, offers: int, samples: int, naive_samples: int, data_dir: Path
 ) -> str:
-    ranking_functions()  # fail before loading anything when the module is not there
+    matching_module()  # fail before loading anything when the module is not there
     server, redis_url = server_urls()
     lines = [f"## Ranking P1 / P2 — {time.strftime('%Y-%m-%d')}", "", f"Machine: {machine()}."]
     lines += [
@@ -344,7 +375,7 @@ async def run(
         f"--offers {offers} --samples {samples} --naive-samples {naive_samples}`.",
         "",
     ]
-    table: list[str] = []
+    table: list[Workload] = []
     loads: list[str] = []
     for size, with_p2 in ((small, False), (candidates, True)):
         if size <= 0:
@@ -359,8 +390,8 @@ async def run(
                     profiles = await session.scalar(text("SELECT count(*) FROM match_profile"))
                 loads.append(
                     f"- {size:,} candidates ({profiles:,} rankable: new or active, located) and "
-                    f"{report.offers:,} open offers: candidates loaded at "
-                    f"{report.candidates_per_second:,.0f}/s."
+                    f"{report.offers:,} open offers; candidates loaded at "
+                    f"{report.candidates_per_second:,.0f}/s (COPY, every index and trigger)."
                 )
                 table += await bench_database(
                     settings,
@@ -370,7 +401,7 @@ async def run(
                     naive_samples=naive_samples,
                     with_p2=with_p2,
                 )
-    return "\n".join([*lines, *loads, "", *HEADER, *table])
+    return "\n".join([*lines, *loads, "", *HEADER, *(w.row() for w in table)])
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from services.core.geo.qpv import QpvIndex
 from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.geo import Commune, Qpv
+from services.core.models.match_profile import MatchProfile
 from services.core.models.offer import Offer, OfferStatus
 from services.core.models.organisation import Organisation
 from services.core.models.user import User
@@ -116,6 +117,22 @@ async def test_proportions_and_columns(
     shares = (await db_session.execute(select(CandidateShare))).scalars().all()
     owners = {(s.candidate_id, s.organisation_id) for s in shares}
     assert all((row.id, row.referent_organisation_id) in owners for row in rows)
+    # The matching profile, kept by the database's triggers under COPY, for every rankable
+    # candidate (new or active; everyone is located, by a point or the commune's centre), with
+    # the latest expiry of a validated criterion.
+    rankable = {
+        row.id for row in rows if row.status in (CandidateStatus.NEW, CandidateStatus.ACTIVE)
+    }
+    profiles = {p.candidate_id: p for p in (await db_session.scalars(select(MatchProfile))).all()}
+    assert set(profiles) == rankable
+    for candidate_id, profile in profiles.items():
+        validated = [
+            c.expires_on
+            for c in criteria
+            if c.candidate_id == candidate_id and c.validated_on and c.expires_on
+        ]
+        assert profile.eligible_until == (max(validated) if validated else None)
+        assert profile.in_qpv == (by_id[candidate_id].qpv_status == "in_qpv")
 
     offers = (await db_session.scalars(select(Offer))).all()
     assert len(offers) == 200
