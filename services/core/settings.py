@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Maillon <notifications@maillon.invalid>"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # CA bundle (PEM) to trust for a relay with a private certificate; unset: the system's.
+    smtp_ca_file: Path | None = None
     sms_base_url: str | None = None  # unset: SMS are not sent (the rows fail, visibly)
     sms_api_key: SecretStr | None = None
     sms_sender: str = "Maillon"
@@ -135,6 +137,20 @@ class Settings(BaseSettings):
     # Webhooks (decision 0023).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
+
+    # Matching (product.md §5, decision 0016): the points of each criterion; a match's score is
+    # their sum (100 at most with the defaults, on an NPNRU or QPV-priority contract).
+    matching_top_n: int = Field(default=100, ge=1, le=1000)  # matches kept per offer
+    matching_weight_sector: float = Field(default=35.0, ge=0)  # a wanted sector (or ROME wish)
+    matching_weight_sector_experience: float = Field(default=20.0, ge=0)  # a worked sector only
+    matching_weight_qpv: float = Field(default=10.0, ge=0)  # QPV resident
+    # QPV resident on an NPNRU contract or one whose qpv_priority is preferred or required.
+    matching_weight_qpv_priority: float = Field(default=20.0, ge=0)
+    matching_weight_availability: float = Field(default=15.0, ge=0)  # available by the start
+    matching_availability_decay_days: int = Field(default=90, ge=1, le=730)  # late → 0 points
+    matching_weight_hours: float = Field(default=5.0, ge=0)  # weekly hours compatible
+    matching_weight_distance: float = Field(default=15.0, ge=0)  # at home → full, at radius → 0
+    matching_weight_eligibility: float = Field(default=10.0, ge=0)  # validated, unexpired
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

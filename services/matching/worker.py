@@ -1,7 +1,7 @@
 """The matching worker: consumes offer and candidate events from ``maillon:matching``.
 
 Run with ``maillon worker matching``. Ranking handlers register on :data:`consumer`
-(see ``tasks.py``).
+(see ``handlers.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from services.core.jobs import EventConsumer
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.matching.geocoding import geocode_addresses
+from services.matching.handlers import register
 
 consumer = EventConsumer(Consumer.MATCHING)
+register(consumer)  # the ranking handlers (services/matching/handlers.py)
 
 # Every minute (second 7): the geocoding queue (decision 0015).
 CRON_JOBS = [cron(geocode_addresses, second={7}, unique=True, timeout=120)]

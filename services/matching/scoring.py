@@ -1,0 +1,508 @@
+"""Scoring in SQL: rank candidates for an offer, and open offers for a candidate (product.md §5).
+
+Scores are computed by PostgreSQL on ``match_profile`` (kept by triggers, decision 0016): one
+index-only scan of the offer sector's partial GiST index finds the candidates whose reach box
+contains the work site, the exact distance is checked against each radius, and the five criterion
+points are computed from the index's covered columns; only the top ``limit`` rows come back to
+Python, which adds the French labels. The same SQL expressions score both directions, so a pair
+gets the same points whichever side asked.
+
+Filters: a sector link (the offer's sector among the candidate's wanted or worked sectors; an
+offer outside every sector on the candidate's ROME wishes), the work site within the mobility
+radius, QPV residence when the contract requires it, a validated, unexpired eligibility criterion
+when the offer requires it. Order: score, then the earliest available, then the id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.clock import now
+from services.core.models.contract import QpvPriority
+from services.core.models.match_profile import sector_predicate
+from services.core.models.offer import OfferStatus
+from services.core.referentials.sectors import SectorCode
+from services.core.settings import Settings
+from services.matching import explain
+from services.matching.weights import Criterion, Weights
+
+DEFAULT_OFFERS_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionPoints:
+    criterion: Criterion
+    points: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The five criteria, in order; ``score`` is the sum of their points."""
+
+    criteria: tuple[CriterionPoints, ...]
+
+    def points(self, criterion: Criterion) -> float:
+        return next(c.points for c in self.criteria if c.criterion == criterion)
+
+    def label(self, criterion: Criterion) -> str:
+        return next(c.label for c in self.criteria if c.criterion == criterion)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.criteria), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCandidate:
+    candidate_id: uuid.UUID
+    rank: int
+    score: float
+    explanation: Explanation
+    distance_km: float
+    available_from: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RankedOffer:
+    offer_id: uuid.UUID
+    rank: int
+    score: float
+    explanation: Explanation
+    distance_km: float
+    start_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTerms:
+    """What the ranking reads of an offer and its contract."""
+
+    offer_id: uuid.UUID
+    status: OfferStatus
+    sector: SectorCode | None
+    rome_code: str
+    lon: float | None
+    lat: float | None
+    start_date: date | None
+    hours_per_week: Decimal | None
+    requires_eligibility: bool
+    has_contract: bool
+    is_npnru: bool
+    qpv_priority: QpvPriority | None
+
+    @property
+    def qpv_prioritised(self) -> bool:
+        return self.is_npnru or self.qpv_priority in (QpvPriority.PREFERRED, QpvPriority.REQUIRED)
+
+    @property
+    def eligibility_applies(self) -> bool:
+        """Eligibility earns points on clause offers (a contract) and on offers requiring it."""
+        return self.requires_eligibility or self.has_contract
+
+
+async def load_offer_terms(session: AsyncSession, offer_id: uuid.UUID) -> OfferTerms | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT o.id, o.status, o.sector, o.rome_code, o.lon, o.lat, o.start_date, "
+                "o.hours_per_week, o.requires_eligibility, o.contract_id IS NOT NULL, "
+                "coalesce(c.is_npnru, false), c.qpv_priority "
+                "FROM offer o LEFT JOIN contract c ON c.id = o.contract_id WHERE o.id = :id"
+            ),
+            {"id": offer_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    return OfferTerms(
+        offer_id=row[0],
+        status=OfferStatus(row[1]),
+        sector=SectorCode(row[2]) if row[2] is not None else None,
+        rome_code=row[3],
+        lon=row[4],
+        lat=row[5],
+        start_date=row[6],
+        hours_per_week=row[7],
+        requires_eligibility=row[8],
+        has_contract=row[9],
+        is_npnru=row[10],
+        qpv_priority=QpvPriority(row[11]) if row[11] is not None else None,
+    )
+
+
+# -- the score, as SQL ------------------------------------------------------------------------
+
+
+def _km(home: str, site_lon: str, site_lat: str) -> str:
+    """Distance in km between ``home`` (a point: lon, lat) and the site: equirectangular
+    approximation, within 0.1 % of the great circle at the radii used (≤ 500 km)."""
+    return (
+        f"6371.0088 * sqrt(power(radians({home}[1] - {site_lat}), 2) + "
+        f"power(cos(radians(({home}[1] + {site_lat}) / 2)) * radians({home}[0] - {site_lon}), 2))"
+    )
+
+
+def _points(
+    *,
+    strong: str,
+    in_qpv: str,
+    qpv_weight: str,
+    available_from: str,
+    reference: str,
+    candidate_hours: str,
+    offer_hours: str,
+    km: str,
+    radius: str,
+    eligible_until: str,
+    eligibility_applies: str,
+) -> str:
+    """The five ``*_points`` columns, each rounded to the hundredth."""
+    return f"""
+    round(100 * CASE WHEN {strong} THEN CAST(:w_sector AS float8)
+                     ELSE CAST(:w_sector_experience AS float8) END) / 100 AS sector_points,
+    round(100 * CASE WHEN {in_qpv} THEN {qpv_weight} ELSE 0 END) / 100 AS qpv_points,
+    round(100 * (
+        CAST(:w_availability AS float8) * greatest(0.0, 1.0 -
+            greatest(0, coalesce({available_from}, {reference}) - {reference})
+            / CAST(:decay_days AS float8))
+        + CASE WHEN {offer_hours} IS NULL OR {candidate_hours} IS NULL
+                    OR {candidate_hours} >= {offer_hours}
+               THEN CAST(:w_hours AS float8) ELSE 0 END
+    )) / 100 AS availability_points,
+    round(100 * CAST(:w_distance AS float8) * CASE WHEN {radius} <= 0 THEN 1.0
+        ELSE greatest(0.0, 1.0 - {km} / {radius}) END) / 100 AS distance_points,
+    round(100 * CASE WHEN {eligibility_applies} AND {eligible_until} >= CAST(:today AS date)
+                     THEN CAST(:w_eligibility AS float8) ELSE 0 END) / 100 AS eligibility_points
+    """
+
+
+_SCORE = (
+    "s.sector_points + s.qpv_points + s.availability_points + s.distance_points"
+    " + s.eligibility_points"
+)
+
+
+def _weight_params(weights: Weights, today: date) -> dict[str, Any]:
+    return {
+        "w_sector": weights.sector,
+        "w_sector_experience": weights.sector_experience,
+        "w_qpv": weights.qpv,
+        "w_qpv_priority": weights.qpv_priority,
+        "w_availability": weights.availability,
+        "decay_days": weights.availability_decay_days,
+        "w_hours": weights.hours,
+        "w_distance": weights.distance,
+        "w_eligibility": weights.eligibility,
+        "today": today,
+    }
+
+
+def rome_prefixes_of(code: str) -> list[str]:
+    """Every prefix of a ROME code (``J1501`` → ``J``, ``J1``, ``J15``, ``J150``, ``J1501``): a
+    candidate's wish matches when it is one of them."""
+    code = code.strip().upper()
+    return [code[:i] for i in range(1, len(code) + 1)]
+
+
+def candidates_sql(terms: OfferTerms) -> str:
+    """The ranking query of one offer. The sector is written into the text (an enum value), so
+    the planner sees the partial index's predicate whatever the plan cache does."""
+    if terms.sector is not None:
+        link = "p." + sector_predicate(terms.sector)
+        strong = f"p.wanted @> ARRAY['{terms.sector.value}']::varchar(30)[]"
+    else:
+        link = "p.rome_wishes && CAST(:rome_prefixes AS varchar(5)[])"
+        strong = "true"
+    extra = ""
+    if terms.qpv_priority == QpvPriority.REQUIRED:
+        extra += " AND p.in_qpv"
+    if terms.requires_eligibility:
+        extra += " AND p.eligible_until >= CAST(:today AS date)"
+    km = _km("p.home", "CAST(:lon AS float8)", "CAST(:lat AS float8)")
+    points = _points(
+        strong=strong,
+        in_qpv="p.in_qpv",
+        qpv_weight="CAST(:qpv_weight AS float8)",
+        available_from="p.available_from",
+        reference="CAST(:reference AS date)",
+        candidate_hours="p.hours_per_week",
+        offer_hours="CAST(:offer_hours AS float8)",
+        km="d.km",
+        radius="p.radius_km",
+        eligible_until="p.eligible_until",
+        eligibility_applies="CAST(:eligibility_applies AS boolean)",
+    )
+    return f"""
+SELECT s.*, {_SCORE} AS score FROM (
+  SELECT p.candidate_id, p.available_from, p.hours_per_week, p.in_qpv, p.radius_km,
+         p.eligible_until, {strong} AS strong, d.km, {points}
+  FROM match_profile p
+  CROSS JOIN LATERAL (SELECT {km} AS km) AS d
+  WHERE {link}
+    AND p.reach @> box(point(CAST(:lon AS float8), CAST(:lat AS float8)),
+                       point(CAST(:lon AS float8), CAST(:lat AS float8)))
+    AND d.km <= p.radius_km{extra}
+) AS s
+ORDER BY score DESC, s.available_from ASC NULLS FIRST, s.candidate_id
+LIMIT :limit
+"""  # noqa: S608  (only enum values and this module's fragments are written into the text)
+
+
+def candidates_params(
+    terms: OfferTerms, weights: Weights, *, today: date, limit: int
+) -> dict[str, Any]:
+    if terms.lon is None or terms.lat is None:
+        raise ValueError("offer without a work site")
+    params = _weight_params(weights, today)
+    params.update(
+        lon=terms.lon,
+        lat=terms.lat,
+        qpv_weight=weights.qpv_priority if terms.qpv_prioritised else weights.qpv,
+        reference=_reference(terms.start_date, today),
+        offer_hours=float(terms.hours_per_week) if terms.hours_per_week is not None else None,
+        eligibility_applies=terms.eligibility_applies,
+        limit=limit,
+    )
+    if terms.sector is None:
+        params["rome_prefixes"] = rome_prefixes_of(terms.rome_code)
+    return params
+
+
+def _reference(start: date | None, today: date) -> date:
+    """Availability is scored against the start date, or today once it is past (or unknown)."""
+    return max(start, today) if start is not None else today
+
+
+def _today(today: date | None) -> date:
+    return today if today is not None else now().date()
+
+
+async def rank_candidates_for_offer(
+    session: AsyncSession,
+    offer_id: uuid.UUID,
+    *,
+    settings: Settings,
+    limit: int = 100,
+    today: date | None = None,
+) -> list[RankedCandidate]:
+    """The best ``limit`` candidates for the offer (open or not: the caller decides), best first.
+    An unknown offer or one without a work site ranks nobody."""
+    terms = await load_offer_terms(session, offer_id)
+    if terms is None:
+        return []
+    return await rank_candidates_for_terms(
+        session, terms, settings=settings, limit=limit, today=today
+    )
+
+
+async def rank_candidates_for_terms(
+    session: AsyncSession,
+    terms: OfferTerms,
+    *,
+    settings: Settings,
+    limit: int = 100,
+    today: date | None = None,
+) -> list[RankedCandidate]:
+    if terms.lon is None or terms.lat is None or limit <= 0:
+        return []
+    day = _today(today)
+    weights = Weights.from_settings(settings)
+    rows = (
+        await session.execute(
+            text(candidates_sql(terms)),
+            candidates_params(terms, weights, today=day, limit=limit),
+        )
+    ).mappings()
+    reference = _reference(terms.start_date, day)
+    ranked: list[RankedCandidate] = []
+    for position, row in enumerate(rows, start=1):
+        explanation = Explanation(
+            (
+                CriterionPoints(
+                    Criterion.SECTOR,
+                    row["sector_points"],
+                    explain.sector_label(
+                        strong=row["strong"], sector=terms.sector, rome_code=terms.rome_code
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.QPV,
+                    row["qpv_points"],
+                    explain.qpv_label(
+                        in_qpv=row["in_qpv"],
+                        is_npnru=terms.is_npnru,
+                        qpv_priority=terms.qpv_priority,
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.AVAILABILITY,
+                    row["availability_points"],
+                    explain.availability_label(
+                        available_from=row["available_from"],
+                        reference=reference,
+                        has_start_date=terms.start_date is not None,
+                        decay_days=weights.availability_decay_days,
+                        candidate_hours=row["hours_per_week"],
+                        offer_hours=terms.hours_per_week,
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.DISTANCE,
+                    row["distance_points"],
+                    explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
+                ),
+                CriterionPoints(
+                    Criterion.ELIGIBILITY,
+                    row["eligibility_points"],
+                    explain.eligibility_label(
+                        applies=terms.eligibility_applies,
+                        eligible_until=row["eligible_until"],
+                        today=day,
+                    ),
+                ),
+            )
+        )
+        ranked.append(
+            RankedCandidate(
+                candidate_id=row["candidate_id"],
+                rank=position,
+                score=explanation.score,
+                explanation=explanation,
+                distance_km=round(row["km"], 1),
+                available_from=row["available_from"],
+            )
+        )
+    return ranked
+
+
+def offers_sql() -> str:
+    km = _km("p.home", "o.lon", "o.lat")
+    points = _points(
+        strong="(o.sector IS NULL OR p.wanted @> ARRAY[o.sector]::varchar(30)[])",
+        in_qpv="p.in_qpv",
+        qpv_weight=(
+            "CASE WHEN coalesce(c.is_npnru, false) OR c.qpv_priority IN ('preferred', 'required')"
+            " THEN CAST(:w_qpv_priority AS float8) ELSE CAST(:w_qpv AS float8) END"
+        ),
+        available_from="p.available_from",
+        reference="r.reference",
+        candidate_hours="p.hours_per_week",
+        offer_hours="CAST(o.hours_per_week AS float8)",
+        km="d.km",
+        radius="p.radius_km",
+        eligible_until="p.eligible_until",
+        eligibility_applies="(o.requires_eligibility OR o.contract_id IS NOT NULL)",
+    )
+    return f"""
+SELECT s.*, {_SCORE} AS score FROM (
+  SELECT o.id AS offer_id, o.sector, o.rome_code, o.start_date, o.hours_per_week AS offer_hours,
+         o.requires_eligibility, o.contract_id IS NOT NULL AS has_contract,
+         coalesce(c.is_npnru, false) AS is_npnru, c.qpv_priority, r.reference,
+         p.in_qpv, p.available_from, p.hours_per_week, p.radius_km, p.eligible_until,
+         (o.sector IS NULL OR p.wanted @> ARRAY[o.sector]::varchar(30)[]) AS strong,
+         d.km, {points}
+  FROM match_profile p
+  JOIN offer o ON point(o.lon, o.lat) <@ p.reach AND o.status = 'open'
+  LEFT JOIN contract c ON c.id = o.contract_id
+  CROSS JOIN LATERAL (SELECT {km} AS km) AS d
+  CROSS JOIN LATERAL (
+    SELECT greatest(coalesce(o.start_date, CAST(:today AS date)), CAST(:today AS date))
+      AS reference
+  ) AS r
+  WHERE p.candidate_id = :candidate_id
+    AND (p.sectors @> ARRAY[o.sector]::varchar(30)[]
+         OR (o.sector IS NULL AND EXISTS (
+               SELECT 1 FROM unnest(p.rome_wishes) AS w(prefix)
+               WHERE starts_with(upper(o.rome_code), w.prefix))))
+    AND d.km <= p.radius_km
+    AND (c.qpv_priority IS DISTINCT FROM 'required' OR p.in_qpv)
+    AND (NOT o.requires_eligibility OR p.eligible_until >= CAST(:today AS date))
+) AS s
+ORDER BY score DESC, s.start_date ASC NULLS LAST, s.offer_id
+LIMIT :limit
+"""  # noqa: S608  (only this module's fragments are written into the text)
+
+
+async def rank_offers_for_candidate(
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    *,
+    settings: Settings,
+    limit: int | None = DEFAULT_OFFERS_LIMIT,
+    today: date | None = None,
+) -> list[RankedOffer]:
+    """The open offers the candidate is ranked for, best first (``limit=None``: all of them).
+    A candidate who is not rankable (placed, inactive, anonymised, merged, not located) gets
+    none."""
+    day = _today(today)
+    weights = Weights.from_settings(settings)
+    params = _weight_params(weights, day)
+    params.update(candidate_id=candidate_id, limit=limit)
+    rows = (await session.execute(text(offers_sql()), params)).mappings()
+    ranked: list[RankedOffer] = []
+    for position, row in enumerate(rows, start=1):
+        sector = SectorCode(row["sector"]) if row["sector"] is not None else None
+        explanation = Explanation(
+            (
+                CriterionPoints(
+                    Criterion.SECTOR,
+                    row["sector_points"],
+                    explain.sector_label(
+                        strong=row["strong"], sector=sector, rome_code=row["rome_code"]
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.QPV,
+                    row["qpv_points"],
+                    explain.qpv_label(
+                        in_qpv=row["in_qpv"],
+                        is_npnru=row["is_npnru"],
+                        qpv_priority=row["qpv_priority"],
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.AVAILABILITY,
+                    row["availability_points"],
+                    explain.availability_label(
+                        available_from=row["available_from"],
+                        reference=row["reference"],
+                        has_start_date=row["start_date"] is not None,
+                        decay_days=weights.availability_decay_days,
+                        candidate_hours=row["hours_per_week"],
+                        offer_hours=row["offer_hours"],
+                    ),
+                ),
+                CriterionPoints(
+                    Criterion.DISTANCE,
+                    row["distance_points"],
+                    explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
+                ),
+                CriterionPoints(
+                    Criterion.ELIGIBILITY,
+                    row["eligibility_points"],
+                    explain.eligibility_label(
+                        applies=row["requires_eligibility"] or row["has_contract"],
+                        eligible_until=row["eligible_until"],
+                        today=day,
+                    ),
+                ),
+            )
+        )
+        ranked.append(
+            RankedOffer(
+                offer_id=row["offer_id"],
+                rank=position,
+                score=explanation.score,
+                explanation=explanation,
+                distance_km=round(row["km"], 1),
+                start_date=row["start_date"],
+            )
+        )
+    return ranked

@@ -1,0 +1,45 @@
+"""The points of each matching criterion, read from the instance settings (product.md §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.core.settings import Settings
+
+
+class Criterion(StrEnum):
+    """The five criteria of a match's score, in the order they are shown."""
+
+    SECTOR = "sector"
+    QPV = "qpv"
+    AVAILABILITY = "availability"
+    DISTANCE = "distance"
+    ELIGIBILITY = "eligibility"
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    sector: float
+    sector_experience: float
+    qpv: float
+    qpv_priority: float
+    availability: float
+    availability_decay_days: int
+    hours: float
+    distance: float
+    eligibility: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Weights:
+        return cls(
+            sector=settings.matching_weight_sector,
+            sector_experience=settings.matching_weight_sector_experience,
+            qpv=settings.matching_weight_qpv,
+            qpv_priority=settings.matching_weight_qpv_priority,
+            availability=settings.matching_weight_availability,
+            availability_decay_days=settings.matching_availability_decay_days,
+            hours=settings.matching_weight_hours,
+            distance=settings.matching_weight_distance,
+            eligibility=settings.matching_weight_eligibility,
+        )
