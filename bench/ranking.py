@@ -38,7 +38,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import machine, percentiles, scratch_database, server_urls
-from bench.seed import SeedReport, seeded, to_plain_url
+from bench.seed import existing, seeded, to_plain_url
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
 from services.core.referentials.sectors import sector_for_rome
@@ -308,7 +308,7 @@ async def workload(
 async def bench_database(
     settings: Settings,
     sessionmaker: SessionMaker,
-    report: SeedReport,
+    size: int,
     *,
     samples: int,
     naive_samples: int,
@@ -337,10 +337,10 @@ async def bench_database(
         offers = await sample_ids(
             connection, "offer", "id", "status = 'open'", samples + naive_samples
         )
-        target = "≤ 50 ms" if report.candidates >= 1_000_000 else "≤ 10 ms"
+        target = "≤ 50 ms" if size >= 1_000_000 else "≤ 10 ms"
         results.append(
             await workload(
-                f"P1 offer → {report.candidates:,} candidates", target, sessionmaker, capture,
+                f"P1 offer → {size:,} candidates", target, sessionmaker, capture,
                 connection, for_offer, naive_offer, offers[:samples], offers[samples:],
                 weights, today,
             )
@@ -365,20 +365,32 @@ async def bench_database(
 
 
 async def run(
-    candidates: int, small: int, offers: int, samples: int, naive_samples: int, data_dir: Path
+    candidates: int,
+    small: int,
+    offers: int,
+    samples: int,
+    naive_samples: int,
+    data_dir: Path,
+    urls: dict[int, str],
 ) -> str:
+    """``urls``: databases loaded beforehand by ``maillon bench seed``, by size (used as they
+    are); the other sizes get a scratch database loaded here."""
     matching_module()  # fail before loading anything when the module is not there
     server, redis_url = server_urls()
-    lines = [f"## Ranking P1 / P2 — {time.strftime('%Y-%m-%d')}", "", f"Machine: {machine()}."]
-    lines += [
-        f"Command: `python -m bench.ranking --candidates {candidates} --small {small} "
-        f"--offers {offers} --samples {samples} --naive-samples {naive_samples}`.",
-        "",
-    ]
     table: list[Workload] = []
     loads: list[str] = []
     for size, with_p2 in ((small, False), (candidates, True)):
         if size <= 0:
+            continue
+        if size in urls:
+            settings = Settings(database_url=urls[size], redis_url=redis_url, log_json=True)
+            async with existing(settings) as sessionmaker:
+                how = "loaded beforehand by `maillon bench seed`"
+                loads.append(await describe(sessionmaker, how))
+                table += await bench_database(
+                    settings, sessionmaker, size, samples=samples,
+                    naive_samples=naive_samples, with_p2=with_p2,
+                )  # fmt: skip
             continue
         async with scratch_database(server, f"maillon_bench_ranking_{size}") as url:
             settings = Settings(database_url=url, redis_url=redis_url, log_json=True)
@@ -386,22 +398,38 @@ async def run(
                 sessionmaker,
                 report,
             ):
-                async with sessionmaker() as session:
-                    profiles = await session.scalar(text("SELECT count(*) FROM match_profile"))
                 loads.append(
-                    f"- {size:,} candidates ({profiles:,} rankable: new or active, located) and "
-                    f"{report.offers:,} open offers; candidates loaded at "
-                    f"{report.candidates_per_second:,.0f}/s (COPY, every index and trigger)."
+                    await describe(
+                        sessionmaker,
+                        f"loaded here at {report.candidates_per_second:,.0f} candidates/s "
+                        "(COPY, every index and trigger)",
+                    )
                 )
                 table += await bench_database(
-                    settings,
-                    sessionmaker,
-                    report,
-                    samples=samples,
-                    naive_samples=naive_samples,
-                    with_p2=with_p2,
-                )
+                    settings, sessionmaker, size, samples=samples,
+                    naive_samples=naive_samples, with_p2=with_p2,
+                )  # fmt: skip
+    command = f"python -m bench.ranking --candidates {candidates} --small {small} "
+    if len(urls) < sum(size > 0 for size in (candidates, small)):
+        command += f"--offers {offers} "
+    command += f"--samples {samples} --naive-samples {naive_samples}"
+    command += "".join(
+        f" --{'small-' if size == small else ''}database-url URL" for size in sorted(urls)
+    )
+    lines = [f"## Ranking P1 / P2 — {time.strftime('%Y-%m-%d')}", "", f"Machine: {machine()}."]
+    lines += [f"Command: `{command}`.", ""]
     return "\n".join([*lines, *loads, "", *HEADER, *(w.row() for w in table)])
+
+
+async def describe(sessionmaker: SessionMaker, how: str) -> str:
+    async with sessionmaker() as session:
+        candidates = await session.scalar(text("SELECT count(*) FROM candidate"))
+        profiles = await session.scalar(text("SELECT count(*) FROM match_profile"))
+        offers = await session.scalar(text("SELECT count(*) FROM offer WHERE status = 'open'"))
+    return (
+        f"- {candidates:,} candidates ({profiles:,} rankable: new or active, located) and "
+        f"{offers:,} open offers, {how}."
+    )
 
 
 def main() -> None:
@@ -412,7 +440,17 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--naive-samples", type=int, default=3)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--database-url", help="the --candidates database, seeded beforehand")
+    parser.add_argument("--small-database-url", help="the --small database, seeded beforehand")
     args = parser.parse_args()
+    urls = {
+        size: url
+        for size, url in (
+            (args.candidates, args.database_url),
+            (args.small, args.small_database_url),
+        )
+        if url
+    }
     print(
         asyncio.run(
             run(
@@ -422,6 +460,7 @@ def main() -> None:
                 args.samples,
                 args.naive_samples,
                 args.data,
+                urls,
             )
         )
     )

@@ -37,7 +37,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlmodel import col
 
 from bench.common import machine, percentiles, scratch_database, server_urls
-from bench.seed import CHUNK, SeedReport, seeded
+from bench.seed import CHUNK, SeedReport, existing, seeded
 from services.api.app import create_app
 from services.api.candidates import service
 from services.api.candidates.policy import policy
@@ -179,21 +179,36 @@ async def measure(
     return api_ms, sql_ms, found
 
 
-async def run(candidates: int, count: int, data_dir: Path) -> str:
+async def run(candidates: int, count: int, data_dir: Path, database_url: str | None) -> str:
     server, redis_url = server_urls()
-    lines = [f"## Candidate search at {candidates:,} — {time.strftime('%Y-%m-%d')}", ""]
-    lines += [f"Machine: {machine()}."]
-    lines += [f"Command: `python -m bench.search --candidates {candidates} --queries {count}`.", ""]
-    async with scratch_database(server, "maillon_bench_search") as url:
-        # Production logging (JSON lines on stderr): its cost is part of the API's.
-        settings = Settings(database_url=url, redis_url=redis_url, log_json=True)
-        async with seeded(settings, data_dir, candidates=candidates, offers=0) as (
-            sessionmaker,
-            report,
-        ):
-            lines += load_lines(report)
-            lines += await searches(settings, sessionmaker, url, count)
-    return "\n".join(lines)
+    command = f"python -m bench.search --candidates {candidates} --queries {count}"
+    if database_url is not None:
+        command = f"python -m bench.search --database-url URL --queries {count}"
+    lines: list[str] = []
+    if database_url is not None:
+        settings = Settings(database_url=database_url, redis_url=redis_url, log_json=True)
+        async with existing(settings) as sessionmaker:
+            async with sessionmaker() as session:
+                candidates = await session.scalar(select(func.count()).select_from(Candidate)) or 0
+            lines += [
+                "Data: a database loaded beforehand by `maillon bench seed` (its load rate is "
+                "reported with the command), vacuumed and analysed.",
+                "",
+            ]
+            lines += await searches(settings, sessionmaker, database_url, count)
+    else:
+        async with scratch_database(server, "maillon_bench_search") as url:
+            # Production logging (JSON lines on stderr): its cost is part of the API's.
+            settings = Settings(database_url=url, redis_url=redis_url, log_json=True)
+            async with seeded(settings, data_dir, candidates=candidates, offers=0) as (
+                sessionmaker,
+                report,
+            ):
+                lines += load_lines(report)
+                lines += await searches(settings, sessionmaker, url, count)
+    head = [f"## Candidate search at {candidates:,} — {time.strftime('%Y-%m-%d')}", ""]
+    head += [f"Machine: {machine()}.", f"Command: `{command}`.", ""]
+    return "\n".join(head + lines)
 
 
 def load_lines(report: SeedReport) -> list[str]:
@@ -285,8 +300,12 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument(
+        "--database-url",
+        help="a database already loaded by `maillon bench seed` (used as is, not dropped)",
+    )
     args = parser.parse_args()
-    print(asyncio.run(run(args.candidates, args.queries, args.data)))
+    print(asyncio.run(run(args.candidates, args.queries, args.data, args.database_url)))
 
 
 if __name__ == "__main__":

@@ -1046,6 +1046,23 @@ async def seeded(
         await engine.dispose()
 
 
+@asynccontextmanager
+async def existing(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """For the benchmarks: a database seeded beforehand (``maillon bench seed``), used as it is
+    after ``VACUUM ANALYZE``; neither created nor dropped."""
+    assert settings.database_url is not None
+    connection = await asyncpg.connect(to_plain_url(settings.database_url))
+    try:
+        await connection.execute("VACUUM (ANALYZE)")
+    finally:
+        await connection.close()
+    engine = create_engine(settings, application_name="maillon-bench")
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
 def _chunk_timer() -> Callable[[int, int], None]:
     """Progress on stderr: candidates loaded, and the time of the last chunk."""
     last = [time.perf_counter()]
