@@ -61,9 +61,10 @@ class SmtpSink:
 
 
 @contextlib.contextmanager
-def smtp_server(sink: SmtpSink) -> Any:
+def smtp_server(sink: SmtpSink, **options: Any) -> Any:
+    """A real SMTP server on 127.0.0.1 (``options``: aiosmtpd's, e.g. TLS and authentication)."""
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port

@@ -53,7 +53,11 @@ class EmailChannel:
                 username=s.smtp_username,
                 password=password,
                 timeout=s.smtp_timeout_seconds,
+                cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
             )
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # A setting to fix: the messages wait (24 h of retries) rather than fail at once.
+            raise TemporaryFailure(f"authentification SMTP refusée ({exc.code})") from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure("destinataire refusé par le serveur SMTP") from exc
         except aiosmtplib.SMTPResponseException as exc:
