@@ -3,6 +3,7 @@ local server, retries until success (exactly once), disabling after 24 h of fail
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -328,3 +329,35 @@ async def test_match_suggested_alerts_the_referent_and_reaches_the_candidates_or
         (referent.id, AlertKind.MATCH_SUGGESTED.value)
     ]
     assert alerts[0].context["offer_title"] == offer.title
+
+
+async def test_a_hanging_receiver_times_out_and_is_tried_again(
+    committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        subscriber = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        offer = await make_offer(session, employer, status=OfferStatus.OPEN)
+        await session.commit()
+    hang = True
+
+    async def slow(request: Request) -> tuple[int, bytes]:
+        if hang:
+            await asyncio.sleep(5)
+        return 200, b"{}"
+
+    impatient = settings.model_copy(update={"webhook_timeout_seconds": 0.3})
+    async with http_server(slow) as receiver:
+        subscription = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url, ["offer.published"]
+        )
+        await _deliver_event(committing_sessionmaker, settings, OfferPublished(offer_id=offer.id))
+        assert (await webhooks.sweep(committing_sessionmaker, impatient)).retried == 1
+        (delivery,) = await _deliveries(committing_sessionmaker, subscription.id)
+        assert (delivery.status, delivery.last_error) == (
+            WebhookDeliveryStatus.PENDING,
+            "ReadTimeout",
+        )
+        hang = False
+        clock.advance(delivery.next_attempt_at - clock.now())
+        assert (await webhooks.sweep(committing_sessionmaker, impatient)).delivered == 1

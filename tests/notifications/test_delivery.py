@@ -26,7 +26,7 @@ from services.notifications import delivery
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 from services.notifications.channels.gsm7 import is_gsm7, segments
 from tests.notifications.conftest import Team
-from tests.notifications.servers import Request, SmtpSink, http_server, smtp_server
+from tests.notifications.servers import Request, SmtpSink, free_port, http_server, smtp_server
 
 
 def smtp_settings(settings: Settings, port: int) -> Settings:
@@ -251,3 +251,51 @@ async def test_alert_to_a_user_deactivated_since_is_cancelled_not_sent(
     assert sink.messages == []
     (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
     assert row.status is NotificationStatus.CANCELLED
+
+
+async def test_sms_provider_busy_or_down_is_tried_again(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(NotificationContact(user_id=user.id, sms_phone="+33612345678"))
+        session.add(
+            NotificationPreference(
+                user_id=user.id, kind=AlertKind.CALLBACK_REMINDER.value, channels=["sms"]
+            )
+        )
+        await session.commit()
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    answers = [(429, b'{"error":"trop de requetes"}'), (201, b'{"id":"ok-1"}')]
+
+    async def provider(request: Request) -> tuple[int, bytes]:
+        return answers.pop(0)
+
+    key = "callback:c1:reminder"
+    async with http_server(provider) as server:
+        s = settings.model_copy(update={"sms_base_url": server.url, "sms_api_key": SecretStr("k")})
+        assert (await delivery.sweep(committing_sessionmaker, s)).retried == 1
+        (row,) = await rows(committing_sessionmaker, key)
+        assert (row.status, row.last_error) == (
+            NotificationStatus.PENDING,
+            "fournisseur SMS : HTTP 429",
+        )
+        clock.advance(row.next_attempt_at - clock.now())
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 1
+    (row,) = await rows(committing_sessionmaker, key)
+    assert (row.status, row.provider_message_id, row.attempts) == (
+        NotificationStatus.SENT,
+        "ok-1",
+        2,
+    )
+    # The provider gone altogether: a connection error, tried again later as well.
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team, "callback:c2:reminder"))
+        await session.commit()
+    gone = settings.model_copy(
+        update={"sms_base_url": f"http://127.0.0.1:{free_port()}", "sms_api_key": SecretStr("k")}
+    )
+    assert (await delivery.sweep(committing_sessionmaker, gone)).retried == 1
+    (row,) = await rows(committing_sessionmaker, "callback:c2:reminder")
+    assert (row.status, row.last_error) == (NotificationStatus.PENDING, "ConnectError")
