@@ -13,7 +13,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from services.core.models.notification import DIGEST_KIND, NotificationChannel
+from services.core.models.notification import (
+    DIGEST_KIND,
+    WEBHOOK_DISABLED_KIND,
+    NotificationChannel,
+)
 from services.notifications.alerts import ALERT_KIND_LABELS, AlertKind
 
 
@@ -38,7 +42,10 @@ def label(kind: str) -> str:
     try:
         return ALERT_KIND_LABELS[AlertKind(kind)]
     except ValueError:
-        return "Récapitulatif" if kind == DIGEST_KIND else kind
+        return {
+            DIGEST_KIND: "Récapitulatif quotidien",
+            WEBHOOK_DISABLED_KIND: "Abonnement webhook désactivé",
+        }.get(kind, kind)
 
 
 def enrich(context: Mapping[str, Any], link_base_url: str = "") -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, any_, literal, or_, select, text, true, update
+from sqlalchemy import ColumnElement, any_, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -32,8 +32,10 @@ from services.core.events import (
 )
 from services.core.ids import uuid7
 from services.core.logging import get_logger
+from services.core.models.callback import CallbackCase
 from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.notification import (
+    WEBHOOK_DISABLED_KIND,
     Notification,
     NotificationChannel,
     NotificationStatus,
@@ -57,8 +59,6 @@ PUBLIC_EVENTS: dict[str, str] = {
     CandidatePlaced.type: "Candidat recruté",
 }
 """Event types a subscription may choose, with their French labels."""
-
-WEBHOOK_DISABLED_KIND = "webhook.disabled"
 
 
 def body_of(event: Event, occurred_at: datetime) -> str:
@@ -106,10 +106,10 @@ async def concerned_organisations(session: AsyncSession, event: Event) -> set[uu
         )
         return organisations | ({employer} if employer else set())
     if isinstance(event, CallbackOverdue):
-        # The callback case's organisation (table of the callbacks domain).
         organisation = await session.scalar(
-            text("SELECT organisation_id FROM callback_case WHERE id = :id"),
-            {"id": event.callback_id},
+            select(col(CallbackCase.organisation_id)).where(
+                col(CallbackCase.id) == event.callback_id
+            )
         )
         return {organisation} if organisation else set()
     return set()

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -19,8 +19,11 @@ from sqlmodel import col
 
 from services.core.clock import FrozenClock
 from services.core.db import SessionMaker
-from services.core.events import Event, MatchSuggested, OfferPublished, emit
+from services.core.events import CallbackOverdue, Event, MatchSuggested, OfferPublished, emit
+from services.core.models.callback import CallbackCase
+from services.core.models.intake import Intake, IntakeSource
 from services.core.models.notification import (
+    WEBHOOK_DISABLED_KIND,
     Notification,
     NotificationStatus,
     WebhookDelivery,
@@ -272,7 +275,7 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_manage
             )
         )
     assert [(n.recipient_user_id, n.kind, n.status) for n in notices] == [
-        (manager.id, webhooks.WEBHOOK_DISABLED_KIND, NotificationStatus.PENDING)
+        (manager.id, WEBHOOK_DISABLED_KIND, NotificationStatus.PENDING)
     ]
     deliveries = await _deliveries(committing_sessionmaker, subscription.id)
     assert {d.status for d in deliveries} == {WebhookDeliveryStatus.FAILED}
@@ -361,3 +364,46 @@ async def test_a_hanging_receiver_times_out_and_is_tried_again(
         hang = False
         clock.advance(delivery.next_attempt_at - clock.now())
         assert (await webhooks.sweep(committing_sessionmaker, impatient)).delivered == 1
+
+
+async def test_callback_overdue_reaches_the_cases_organisation_only(
+    committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        agency = await make_organisation(session, kind=OrganisationKind.FRANCE_TRAVAIL)
+        elsewhere = await make_organisation(session, kind=OrganisationKind.FRANCE_TRAVAIL)
+        candidate = await make_candidate(session, agency)
+        intake = Intake(
+            candidate_id=candidate.id,
+            organisation_id=agency.id,
+            place_organisation_id=agency.id,
+            source=IntakeSource.KIOSK,
+            deposit_date=date(2026, 1, 30),
+        )
+        session.add(intake)
+        await session.flush()
+        case = CallbackCase(
+            candidate_id=candidate.id,
+            intake_id=intake.id,
+            received_by_organisation_id=agency.id,
+            deposit_date=intake.deposit_date,
+            due_at=clock.now(),
+            organisation_id=agency.id,
+        )
+        session.add(case)
+        await session.commit()
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 200, b"{}"
+
+    async with http_server(ok) as receiver:
+        for organisation in (agency, elsewhere):
+            await _subscribe(
+                committing_sessionmaker, organisation, receiver.url, ["callback.overdue"]
+            )
+        await _deliver_event(
+            committing_sessionmaker, settings, CallbackOverdue(callback_id=case.id)
+        )
+        assert (await webhooks.sweep(committing_sessionmaker, settings)).delivered == 1
+    (request,) = receiver.requests
+    assert json.loads(request.body)["data"] == {"callback_id": str(case.id)}

@@ -45,6 +45,9 @@ NOTIFICATION_STATUS_LABELS: dict[NotificationStatus, str] = {
 DIGEST_KIND = "digest"
 """``kind`` of the daily digest message (itself a notification row)."""
 
+WEBHOOK_DISABLED_KIND = "webhook.disabled"
+"""``kind`` of the notice sent when a webhook subscription is disabled."""
+
 
 class Notification(TableBase, table=True):
     """One message to one user by one channel."""
