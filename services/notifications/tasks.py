@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from services.callbacks.schedule import is_working_day
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.housekeeping import purge
@@ -47,8 +48,10 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def build_daily_digests(ctx: dict[str, Any]) -> int:
-    """Hourly; at the digest hour (Europe/Paris), gather held alerts into one digest each."""
+    """Hourly; at the digest hour (Europe/Paris) of a working day, gather held alerts into one
+    digest each (weekends and public holidays: they wait for the next working day)."""
     settings = cast(Settings, ctx["settings"])
-    if now().astimezone(PARIS).hour != settings.notification_digest_hour:
+    local = now().astimezone(PARIS)
+    if local.hour != settings.notification_digest_hour or not is_working_day(local.date()):
         return 0
     return await delivery.build_digests(cast(SessionMaker, ctx["sessionmaker"]))

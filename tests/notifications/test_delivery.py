@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from services.core.models.notification import (
 )
 from services.core.models.user import User
 from services.core.settings import Settings
-from services.notifications import delivery
+from services.notifications import delivery, tasks
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 from services.notifications.channels.gsm7 import is_gsm7, segments
 from tests.notifications.conftest import Team
@@ -299,3 +300,32 @@ async def test_sms_provider_busy_or_down_is_tried_again(
     assert (await delivery.sweep(committing_sessionmaker, gone)).retried == 1
     (row,) = await rows(committing_sessionmaker, "callback:c2:reminder")
     assert (row.status, row.last_error) == (NotificationStatus.PENDING, "ConnectError")
+
+
+async def test_the_digest_job_acts_at_the_digest_hour_of_working_days_only(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(
+            NotificationPreference(
+                user_id=user.id,
+                kind=AlertKind.CALLBACK_REMINDER.value,
+                channels=["email"],
+                mode=DeliveryMode.DIGEST,
+            )
+        )
+        await session.commit()
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    ctx = {"settings": settings, "sessionmaker": committing_sessionmaker}
+    paris = ZoneInfo("Europe/Paris")
+    hour = settings.notification_digest_hour
+    # Saturday 7 March 2026, then Monday 9 at the hour before, then at the digest hour.
+    for moment, expected in (
+        (datetime(2026, 3, 7, hour, 2, tzinfo=paris), 0),
+        (datetime(2026, 3, 9, hour - 1, 2, tzinfo=paris), 0),
+        (datetime(2026, 3, 9, hour, 2, tzinfo=paris), 1),
+    ):
+        clock.advance(moment - clock.now())
+        assert await tasks.build_daily_digests(ctx) == expected
