@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -407,3 +408,29 @@ async def test_callback_overdue_reaches_the_cases_organisation_only(
         assert (await webhooks.sweep(committing_sessionmaker, settings)).delivered == 1
     (request,) = receiver.requests
     assert json.loads(request.body)["data"] == {"callback_id": str(case.id)}
+
+
+async def test_in_production_a_webhook_must_be_public_https(
+    committing_sessionmaker: SessionMaker, settings: Settings, client_for: ClientFactory
+) -> None:
+    async with committing_sessionmaker() as session:
+        facilitation = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        facilitator = await make_user(session, facilitation, Role.FACILITATOR)
+        await session.commit()
+    production = {"environment": "production", "secret_key": SecretStr("s" * 40)}
+    async with client_for(**production) as api:
+        headers = bearer(facilitator, settings.model_copy(update=production))
+        for url, status in (
+            ("http://sirh.exemple.fr/hook", 409),
+            ("https://127.0.0.1/hook", 409),
+            ("https://10.1.2.3/hook", 409),
+            ("https://[::1]/hook", 409),
+            ("https://intranet.local/hook", 409),
+            ("https://sirh.exemple.fr/hook", 201),
+        ):
+            response = await api.post(
+                "/v1/webhooks",
+                json={"url": url, "event_types": ["offer.published"]},
+                headers=headers,
+            )
+            assert response.status_code == status, (url, response.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Annotated
 
@@ -30,6 +31,19 @@ from services.core.models.notification import (
 from services.notifications.channels.webhook import new_secret
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def _internal_host(host: str) -> bool:
+    """A literal loopback, private or link-local address, or a local name (names that resolve
+    to such addresses are for the egress firewall to stop)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 @router.get("", summary="Lister les abonnements webhook")
@@ -61,8 +75,11 @@ async def create_webhook(
 ) -> WebhookCreated:
     policy.authorize(principal, CREATE)
     url = str(body.url)
-    if settings.environment == "production" and body.url.scheme != "https":
-        raise Conflict("En production, l'adresse d'un webhook doit être en https.")
+    if settings.environment == "production":
+        if body.url.scheme != "https":
+            raise Conflict("En production, l'adresse d'un webhook doit être en https.")
+        if _internal_host(body.url.host or ""):
+            raise Conflict("L'adresse d'un webhook doit être publique (pas d'adresse interne).")
     subscription = WebhookSubscription(
         organisation_id=principal.organisation_id,
         url=url,
