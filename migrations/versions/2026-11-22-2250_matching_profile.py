@@ -57,12 +57,29 @@ COVERED = (
     "candidate_id",
     "home",
     "radius_km",
-    "wanted",
-    "in_qpv",
     "available_from",
     "hours_per_week",
     "eligible_until",
 )
+# One index per (sector, wanted or only worked, QPV resident or not): the ranking reads the
+# tiers in the order of their best possible score and stops when no lower tier can compete.
+TIERS = tuple(
+    (sector, wanted, qpv) for sector in SECTORS for wanted in (True, False) for qpv in (True, False)
+)
+
+
+def tier_index(sector: str, wanted: bool, qpv: bool) -> tuple[str, str]:
+    name = (
+        f"ix_match_profile_{sector}_{'wanted' if wanted else 'worked'}_{'qpv' if qpv else 'other'}"
+    )
+    where = (
+        f"sectors @> ARRAY['{sector}']::varchar(30)[]"
+        f" AND {'' if wanted else 'NOT '}wanted @> ARRAY['{sector}']::varchar(30)[]"
+        f" AND {'' if qpv else 'NOT '}in_qpv"
+    )
+    return name, where
+
+
 # Columns of ``candidate`` the profile depends on (an update touching none of them is ignored).
 WATCHED = (
     "lon",
@@ -88,7 +105,8 @@ _PREFIX_VALUES = ", ".join(f"('{prefix}', '{sector}')" for prefix, sector in ROM
 SYNC_FUNCTION = f"""
 CREATE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE sql AS $fn$
 DELETE FROM match_profile p
-WHERE p.candidate_id = ANY(ids)
+USING unnest(ids) AS x(id)
+WHERE p.candidate_id = x.id
   AND NOT EXISTS (
     SELECT 1 FROM candidate c LEFT JOIN commune m ON m.insee = c.commune_insee
     WHERE c.id = p.candidate_id
@@ -131,7 +149,8 @@ SELECT
   c.hours_per_week,
   (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
    WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
-FROM candidate c
+FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
+JOIN candidate c ON c.id = x.id
 LEFT JOIN commune m ON m.insee = c.commune_insee
 CROSS JOIN LATERAL (
   SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
@@ -139,8 +158,7 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
   SELECT coalesce(c.mobility_radius_km, {DEFAULT_RADIUS_KM})::float8 AS km
 ) AS r
-WHERE c.id = ANY(ids)
-  AND c.status IN ('new', 'active')
+WHERE c.status IN ('new', 'active')
   AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
   AND h.lon IS NOT NULL AND h.lat IS NOT NULL
 ON CONFLICT (candidate_id) DO UPDATE SET
@@ -236,11 +254,11 @@ def upgrade() -> None:
         )
         """
     )
-    for sector in SECTORS:
+    for sector, wanted, qpv in TIERS:
+        name, where = tier_index(sector, wanted, qpv)
         op.execute(
-            f"CREATE INDEX ix_match_profile_reach_{sector} ON match_profile USING gist (reach) "
-            f"INCLUDE ({', '.join(COVERED)}) "
-            f"WHERE sectors @> ARRAY['{sector}']::varchar(30)[]"
+            f"CREATE INDEX {name} ON match_profile USING gist (reach) "
+            f"INCLUDE ({', '.join(COVERED)}) WHERE {where}"
         )
     op.create_index(
         "ix_match_profile_rome_wishes",

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import now
 from services.core.models.contract import QpvPriority
-from services.core.models.match_profile import sector_predicate
+from services.core.models.match_profile import Tier
 from services.core.models.offer import OfferStatus
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
@@ -211,24 +211,28 @@ def rome_prefixes_of(code: str) -> list[str]:
     return [code[:i] for i in range(1, len(code) + 1)]
 
 
-def candidates_sql(terms: OfferTerms) -> str:
-    """The ranking query of one offer. The sector is written into the text (an enum value), so
-    the planner sees the partial index's predicate whatever the plan cache does."""
-    if terms.sector is not None:
-        link = "p." + sector_predicate(terms.sector)
-        strong = f"p.wanted @> ARRAY['{terms.sector.value}']::varchar(30)[]"
+def candidates_sql(terms: OfferTerms, tier: Tier | None) -> str:
+    """The ranking query of one offer, in one tier of its sector (``None``: an offer outside
+    every sector, matched on ROME wishes). The tier's predicate is written into the text (enum
+    values only), so the planner sees the partial index's predicate whatever the plan cache
+    does; within a tier, the link and the residence are constants of the query."""
+    if tier is not None:
+        link = tier.predicate("p.")
+        strong = "true" if tier.wanted else "false"
+        in_qpv = "true" if tier.qpv else "false"
     else:
         link = "p.rome_wishes && CAST(:rome_prefixes AS varchar(5)[])"
         strong = "true"
+        in_qpv = "p.in_qpv"
     extra = ""
-    if terms.qpv_priority == QpvPriority.REQUIRED:
+    if terms.qpv_priority == QpvPriority.REQUIRED and tier is None:
         extra += " AND p.in_qpv"
     if terms.requires_eligibility:
         extra += " AND p.eligible_until >= CAST(:today AS date)"
     km = _km("p.home", "CAST(:lon AS float8)", "CAST(:lat AS float8)")
     points = _points(
         strong=strong,
-        in_qpv="p.in_qpv",
+        in_qpv=in_qpv,
         qpv_weight="CAST(:qpv_weight AS float8)",
         available_from="p.available_from",
         reference="CAST(:reference AS date)",
@@ -241,7 +245,7 @@ def candidates_sql(terms: OfferTerms) -> str:
     )
     return f"""
 SELECT s.*, {_SCORE} AS score FROM (
-  SELECT p.candidate_id, p.available_from, p.hours_per_week, p.in_qpv, p.radius_km,
+  SELECT p.candidate_id, p.available_from, p.hours_per_week, {in_qpv} AS in_qpv, p.radius_km,
          p.eligible_until, {strong} AS strong, d.km, {points}
   FROM match_profile p
   CROSS JOIN LATERAL (SELECT {km} AS km) AS d
@@ -253,6 +257,55 @@ SELECT s.*, {_SCORE} AS score FROM (
 ORDER BY score DESC, s.available_from ASC NULLS FIRST, s.candidate_id
 LIMIT :limit
 """  # noqa: S608  (only enum values and this module's fragments are written into the text)
+
+
+def tiers_for(terms: OfferTerms, weights: Weights) -> list[tuple[Tier, float]]:
+    """The tiers of the offer's sector with the best score each can reach, best first (QPV
+    residents only when the contract requires it)."""
+    if terms.sector is None:
+        return []
+    qpv_weight = weights.qpv_priority if terms.qpv_prioritised else weights.qpv
+    common = (
+        weights.availability
+        + weights.hours
+        + weights.distance
+        + (weights.eligibility if terms.eligibility_applies else 0.0)
+    )
+    tiers = [
+        (
+            Tier(terms.sector, wanted, qpv),
+            (weights.sector if wanted else weights.sector_experience)
+            + (qpv_weight if qpv else 0.0)
+            + common,
+        )
+        for wanted in (True, False)
+        for qpv in (True, False)
+        if qpv or terms.qpv_priority != QpvPriority.REQUIRED
+    ]
+    return sorted(tiers, key=lambda item: -item[1])
+
+
+def _row_key(row: Any) -> tuple[float, bool, date, uuid.UUID]:
+    available: date | None = row["available_from"]
+    return (-row["score"], available is not None, available or date.min, row["candidate_id"])
+
+
+async def _ranked_rows(
+    session: AsyncSession, terms: OfferTerms, params: dict[str, Any], weights: Weights, limit: int
+) -> list[Any]:
+    """The best ``limit`` rows: tier after tier, until the last row kept beats the best score
+    the next tier could reach (a tie goes on, the tie-break could prefer the next tier)."""
+    tiers = tiers_for(terms, weights)
+    if not tiers:
+        return list((await session.execute(text(candidates_sql(terms, None)), params)).mappings())
+    rows: list[Any] = []
+    for position, (tier, _) in enumerate(tiers):
+        found = (await session.execute(text(candidates_sql(terms, tier)), params)).mappings()
+        rows = sorted([*rows, *found], key=_row_key)[:limit]
+        following = tiers[position + 1][1] if position + 1 < len(tiers) else None
+        if following is None or (len(rows) >= limit and rows[-1]["score"] > following):
+            break
+    return rows
 
 
 def candidates_params(
@@ -314,12 +367,8 @@ async def rank_candidates_for_terms(
         return []
     day = _today(today)
     weights = Weights.from_settings(settings)
-    rows = (
-        await session.execute(
-            text(candidates_sql(terms)),
-            candidates_params(terms, weights, today=day, limit=limit),
-        )
-    ).mappings()
+    params = candidates_params(terms, weights, today=day, limit=limit)
+    rows = await _ranked_rows(session, terms, params, weights, limit)
     reference = _reference(terms.start_date, day)
     ranked: list[RankedCandidate] = []
     for position, row in enumerate(rows, start=1):

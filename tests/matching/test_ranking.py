@@ -336,3 +336,44 @@ async def test_a_candidate_sees_only_open_offers_in_reach(
 
     assert [o.offer_id for o in offers] == [nearer.id, near.id]
     assert [o.rank for o in offers] == [1, 2]
+
+
+async def test_a_shorter_list_is_the_head_of_the_longer_one_across_tiers(
+    db_session: AsyncSession, settings: Settings, employer: Organisation
+) -> None:
+    buyer = await make_organisation(db_session, kind=OrganisationKind.BUYER)
+    contract = await make_contract(db_session, buyer, qpv_priority=QpvPriority.PREFERRED)
+    offer = await add_offer(db_session, employer, contract=contract)
+    wanted, worked = [SectorCode.CONSTRUCTION], [SectorCode.CONSTRUCTION]
+    for km, qpv, link, late in [
+        (1, False, "wanted", 0),
+        (1, False, "wanted", 0),  # the same twice: the id decides
+        (2, True, "wanted", 120),
+        (9, True, "worked", 0),
+        (1, True, "worked", 0),
+        (3, False, "worked", 10),
+        (14, True, "wanted", 0),
+        (5, False, "wanted", 45),
+        (0, True, "worked", 100),
+    ]:
+        await add_candidate(
+            db_session,
+            km=km,
+            qpv=qpv,
+            wanted=wanted if link == "wanted" else [],
+            worked=worked if link == "worked" else [],
+            available_from=START + timedelta(days=late),
+        )
+
+    full = await rank_candidates_for_offer(db_session, offer.id, settings=settings, today=TODAY)
+
+    assert len(full) == 9
+    keys = [(-r.score, r.available_from, r.candidate_id) for r in full]
+    assert keys == sorted(keys)
+    for limit in range(1, 10):
+        head = await rank_candidates_for_offer(
+            db_session, offer.id, settings=settings, limit=limit, today=TODAY
+        )
+        assert [(r.candidate_id, r.score, r.rank) for r in head] == [
+            (r.candidate_id, r.score, r.rank) for r in full[:limit]
+        ]

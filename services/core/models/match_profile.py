@@ -4,10 +4,10 @@
 merged, located by coordinates or commune): the home point, the box the candidate can reach
 (mobility radius around home, in degrees), the linked sectors, QPV residence, availability and
 the validity of the best eligibility criterion. Triggers on ``candidate`` and
-``eligibility_criterion`` (migration 0008) keep it current on every write path; the application
-never writes it. One partial GiST index per sector, covering every column the score reads,
-finds the candidates of an offer's sector whose reach contains the work site in one index-only
-scan.
+``eligibility_criterion`` (migration 0009) keep it current on every write path; the application
+never writes it. One partial GiST index per tier (sector × wanted or worked × QPV or not),
+covering every column the score reads, finds the candidates of a tier whose reach contains the
+work site in one index-only scan.
 
 ``match_suggestion`` remembers each (offer, candidate) pair ever suggested, so a pair that leaves
 an offer's list and comes back is not announced twice.
@@ -16,6 +16,7 @@ an offer's list and comes back is not announced twice.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -49,26 +50,47 @@ class Point(UserDefinedType[Any]):
         return "POINT"
 
 
-# Columns the score and the tie-break read: carried by every sector index (index-only scans).
+# Columns the score and the tie-break read: carried by every tier index (index-only scans).
 COVERED_COLUMNS = (
     "candidate_id",
     "home",
     "radius_km",
-    "wanted",
-    "in_qpv",
     "available_from",
     "hours_per_week",
     "eligible_until",
 )
 
 
-def sector_index_name(sector: SectorCode) -> str:
-    return f"ix_match_profile_reach_{sector.value}"
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """The candidates of one sector, linked by wish or by experience only, QPV residents or not:
+    each tier has its own partial GiST index (decision 0016)."""
+
+    sector: SectorCode
+    wanted: bool
+    qpv: bool
+
+    @property
+    def index_name(self) -> str:
+        link = "wanted" if self.wanted else "worked"
+        return f"ix_match_profile_{self.sector.value}_{link}_{'qpv' if self.qpv else 'other'}"
+
+    def predicate(self, alias: str = "") -> str:
+        """The partial-index predicate; queries repeat it literally so the planner uses it."""
+        sector = f"ARRAY['{SectorCode(self.sector).value}']::varchar(30)[]"
+        return (
+            f"{alias}sectors @> {sector}"
+            f" AND {'' if self.wanted else 'NOT '}{alias}wanted @> {sector}"
+            f" AND {'' if self.qpv else 'NOT '}{alias}in_qpv"
+        )
 
 
-def sector_predicate(sector: SectorCode) -> str:
-    """The partial-index predicate; queries repeat it literally so the planner can use it."""
-    return f"sectors @> ARRAY['{SectorCode(sector).value}']::varchar(30)[]"
+TIERS = tuple(
+    Tier(sector, wanted, qpv)
+    for sector in SectorCode
+    for wanted in (True, False)
+    for qpv in (True, False)
+)
 
 
 class MatchProfile(SQLModel, table=True):
@@ -76,13 +98,13 @@ class MatchProfile(SQLModel, table=True):
     __table_args__ = (
         *(
             Index(
-                sector_index_name(sector),
+                tier.index_name,
                 "reach",
                 postgresql_using="gist",
                 postgresql_include=list(COVERED_COLUMNS),
-                postgresql_where=text(sector_predicate(sector)),
+                postgresql_where=text(tier.predicate()),
             )
-            for sector in SectorCode
+            for tier in TIERS
         ),
         # Offers outside every sector are matched on the candidate's ROME wishes.
         Index(
