@@ -10,6 +10,7 @@ import pytest
 from services.core.db import SessionMaker
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import User
+from tests.api.conftest import client_for  # noqa: F401  (the fixture, for the SMS reports)
 from tests.factories import make_organisation, make_user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -26,6 +26,8 @@ from services.core.settings import Settings
 from services.notifications import delivery, tasks
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 from services.notifications.channels.gsm7 import is_gsm7, segments
+from services.notifications.sms_status import SIGNATURE_HEADER, signature
+from tests.api.conftest import ClientFactory
 from tests.notifications.conftest import Team
 from tests.notifications.servers import Request, SmtpSink, free_port, http_server, smtp_server
 
@@ -329,3 +331,49 @@ async def test_the_digest_job_acts_at_the_digest_hour_of_working_days_only(
     ):
         clock.advance(moment - clock.now())
         assert await tasks.build_daily_digests(ctx) == expected
+
+
+async def test_sms_sent_through_the_provider_then_reported_out_of_order(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    team: Team,
+    clock: FrozenClock,
+    client_for: ClientFactory,
+) -> None:
+    """The whole SMS path: the fake provider accepts the message and gives its id, then sends
+    its delivery reports to the API — the newest first."""
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(NotificationContact(user_id=user.id, sms_phone="+33612345678"))
+        session.add(
+            NotificationPreference(
+                user_id=user.id, kind=AlertKind.CALLBACK_REMINDER.value, channels=["sms"]
+            )
+        )
+        await session.commit()
+        await raise_alert(session, reminder(team))
+        await session.commit()
+
+    async def provider(request: Request) -> tuple[int, bytes]:
+        return 202, json.dumps({"id": "fournisseur-42", "status": "accepted"}).encode()
+
+    secret = "secret-des-rapports"
+    async with http_server(provider) as server:
+        s = settings.model_copy(update={"sms_base_url": server.url, "sms_api_key": SecretStr("k")})
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 1
+
+    reports = [("delivered", "10:00:07"), ("sent", "10:00:03"), ("accepted", "10:00:01")]
+    async with client_for(sms_callback_secret=SecretStr(secret)) as api:
+        for status, at in reports:
+            body = json.dumps(
+                {"id": "fournisseur-42", "status": status, "timestamp": f"2026-03-02T{at}Z"}
+            ).encode()
+            response = await api.post(
+                "/v1/notifications/sms-status",
+                content=body,
+                headers={SIGNATURE_HEADER: signature(secret, body)},
+            )
+            assert response.status_code == 204
+    (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert row.status is NotificationStatus.DELIVERED
+    assert row.delivered_at == datetime(2026, 3, 2, 10, 0, 7, tzinfo=UTC)
