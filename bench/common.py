@@ -59,5 +59,8 @@ def machine() -> str:
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
-    q = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
+    # "inclusive": a percentile never exceeds the largest sample (small samples).
+    if len(ordered) < 2:
+        return {"p50": ordered[0], "p95": ordered[0], "max": ordered[0]}
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
     return {"p50": q[49], "p95": q[94], "max": ordered[-1]}
