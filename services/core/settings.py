@@ -57,7 +57,10 @@ class Settings(BaseSettings):
 
     # Outbox relay and workers
     relay_batch_size: int = Field(default=200, ge=1, le=10_000)
-    relay_poll_interval: float = Field(default=0.2, gt=0)
+    relay_poll_interval: float = Field(default=0.05, gt=0)
+    # How often an idle worker looks for jobs in Redis (arq's poll_delay; its default, 0.5 s,
+    # would add half a second to each hop of offer → matches → alert, quality.md P3).
+    worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
     outbox_retention_days: int = Field(default=30, ge=1)
     # Candidates without activity are anonymised after this many months (product.md §9; an
     # organisation may choose 1–36), their organisation warned this many days ahead.

@@ -69,6 +69,7 @@ def worker_settings(
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": max_jobs,
+        "poll_delay": settings.worker_poll_delay,
         "job_timeout": 300,
         # Results are kept a day: the relay's re-enqueue of the same job id is refused meanwhile.
         "keep_result": 24 * 3600,
