@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import psutil
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import col
 
 from bench.common import machine, scratch_database, server_urls
@@ -202,6 +202,23 @@ class Api:
         return [psutil.Process(p.pid).memory_info().rss / 1024 / 1024 for p in self.processes]
 
 
+# uvicorn re-raises SIGTERM once stopped: a handler turns it into SystemExit, so that the
+# profile is written.
+PROFILED_API = """
+import cProfile, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+profile = cProfile.Profile()
+profile.enable()
+try:
+    from services.cli import main
+    sys.argv = ["maillon", "api", "--port", "{port}"]
+    main()
+finally:
+    profile.disable()
+    profile.dump_stats({target!r})
+"""
+
+
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (our own interpreter)
 
@@ -216,10 +233,10 @@ async def running_api(url: str, redis_url: str, count: int, profile_dir: Path | 
     urls: list[str] = []
     for index in range(count):
         port = 18_700 + index
-        command = [sys.executable]
+        command = [sys.executable, "-m", "services.cli", "api", "--port", str(port)]
         if profile_dir is not None:
-            command += ["-m", "cProfile", "-o", str(profile_dir / f"api-{count}-{index}.prof")]
-        command += ["-m", "services.cli", "api", "--port", str(port)]
+            target = profile_dir / f"api-{count}-{index}.prof"
+            command = [sys.executable, "-c", PROFILED_API.format(port=port, target=str(target))]
         processes.append(_start(command, env))
         urls.append(f"http://127.0.0.1:{port}")
     try:
@@ -320,6 +337,14 @@ async def load(
         rss_peak_mb=peak,
         rss_end_mb=max(api.rss_mb()),
     )
+
+
+async def analyse(sessionmaker: SessionMaker) -> None:
+    """What autovacuum does between phases (it may be off on a benchmark server): statistics
+    that describe the tables as they are."""
+    async with sessionmaker() as session:
+        await session.execute(text("ANALYZE"))
+        await session.commit()
 
 
 async def reception_headers(sessionmaker: SessionMaker, settings: Settings) -> dict[str, str]:
@@ -443,6 +468,7 @@ async def run(args: argparse.Namespace) -> str:
         try:
             await load_reference_data(sessionmaker, args.data)
             people = await population(sessionmaker)
+            await analyse(sessionmaker)
             table = [
                 "| endpoint | API processes | concurrency | requests | forms/s | p50 ms | "
                 "p95 ms | p99 ms | max ms | errors | API RSS peak MB |",
@@ -450,6 +476,7 @@ async def run(args: argparse.Namespace) -> str:
             ]
             memory: list[str] = []
             for processes in args.api_processes:
+                await analyse(sessionmaker)
                 async with running_api(url, redis_url, processes, profile_dir) as api:
                     headers = await reception_headers(sessionmaker, settings)
                     started_rss = api.rss_mb()

@@ -29,6 +29,7 @@ from services.api.candidates.bulk.rows import (
     check_rows,
     read_rows,
 )
+from services.api.candidates.bulk.statistics import Statistics
 from services.api.candidates.bulk.writer import ChunkResult, write_chunk
 from services.core import audit
 from services.core.clock import now
@@ -145,6 +146,8 @@ async def import_candidates(
         polygons, dataset = await qpv_polygons(session)
     qpv = await asyncio.to_thread(build_qpv_index, polygons, dataset) if polygons else None
 
+    statistics = Statistics(sessionmaker)
+    await statistics.start()
     report = ImportReport(import_id=uuid7())
     actor_key = (actor.kind, actor.id) if actor is not None else ("system", None)
     chunk: list[ValidRow] = []
@@ -175,6 +178,7 @@ async def import_candidates(
             report.refused.extend(RowError(row.line, (reason,)) for row in chunk)
         else:
             report.add(result)
+            statistics.written(result.created)
         chunk.clear()
 
     async def take(checked: list[ValidRow | RowError]) -> None:
@@ -203,6 +207,7 @@ async def import_candidates(
             while pending:
                 await take(await pending.popleft())
     await flush()
+    await statistics.finish()
 
     async with unit_of_work(sessionmaker) as session:
         entry = audit.record(

@@ -52,12 +52,15 @@ _LOCK = (
     "SELECT count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0))) "
     "FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered"
 )
-# Column and table names below are constants of this module, never input.
+# Column and table names below are constants of this module, never input. Each contact key is
+# looked up through its own index (a join on the keys' list, whatever the statistics say), then
+# the people are read and locked by id; the dead (anonymised, merged) are set aside in Python.
 _STORED = (
-    f"SELECT {', '.join(STORED_COLUMNS)} FROM candidate "  # noqa: S608
-    "WHERE (phone_e164 = ANY($1::text[]) OR email = ANY($2::text[])) "
-    "AND anonymised_at IS NULL AND merged_into_id IS NULL "
-    "ORDER BY created_at, id FOR UPDATE"
+    f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
+    "FROM candidate WHERE id IN ("
+    "SELECT p.id FROM unnest($1::text[]) AS k(v) JOIN candidate AS p ON p.phone_e164 = k.v "
+    "UNION SELECT e.id FROM unnest($2::text[]) AS k(v) JOIN candidate AS e ON e.email = k.v"
+    ") ORDER BY created_at, id FOR UPDATE"
 )
 _SHARED = (
     "SELECT candidate_id FROM candidate_share "
@@ -109,7 +112,11 @@ async def write_chunk(
     stored: list[Any] = []
     if keys:
         await connection.execute(_LOCK, keys)
-        stored = await connection.fetch(_STORED, phones, emails)
+        stored = [
+            record
+            for record in await connection.fetch(_STORED, phones, emails)
+            if record["anonymised_at"] is None and record["merged_into_id"] is None
+        ]
     resolution = resolve(rows, stored)
     known = [person.id for person in resolution.people if not person.is_new]
     already_shared: set[uuid.UUID] = set()
@@ -216,6 +223,9 @@ async def _update_stored(connection: Any, updates: list[tuple[Any, ...]], moment
     await connection.copy_records_to_table(
         _UPDATE_TABLE, records=updates, columns=("id", *UPDATED_COLUMNS)
     )
+    # A temporary table has no statistics until analysed: without them the planner may scan
+    # every candidate instead of looking the ids up.
+    await connection.execute(f"ANALYZE {_UPDATE_TABLE}")
     assignments = ", ".join(f"{name} = u.{name}" for name in UPDATED_COLUMNS)
     await connection.execute(
         f"UPDATE candidate AS c SET {assignments}, updated_at = $1, last_activity_at = $1 "  # noqa: S608
