@@ -27,6 +27,7 @@ class MaillonAPI(FastAPI):
             schema = super().openapi()
             _declare_problem_media_type(schema)
             _declare_idempotency_key(schema)
+            _declare_not_modified(schema)
         return super().openapi()
 
 
@@ -36,9 +37,28 @@ def _declare_problem_media_type(schema: dict[str, Any]) -> None:
         for operation in path_item.values():
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
-                ref = content.get("application/json", {}).get("schema", {}).get("$ref")
-                if ref in _PROBLEM_SCHEMAS:
+                body = content.get("application/json", {}).get("schema", {})
+                refs = [body.get("$ref")] + [s.get("$ref") for s in body.get("anyOf", [])]
+                if any(ref in _PROBLEM_SCHEMAS for ref in refs):
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def _declare_not_modified(schema: dict[str, Any]) -> None:
+    """A read taking If-None-Match answers 304, without a body, when the client's copy is current
+    (services/api/conditional.py)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            names = {p.get("name", "").lower() for p in operation.get("parameters", [])}
+            if "if-none-match" in names:
+                operation["responses"].setdefault("304", _NOT_MODIFIED)
+
+
+_NOT_MODIFIED = {
+    "description": "Non modifié : la copie du client (If-None-Match) est à jour.",
+    "headers": {
+        "ETag": {"description": "ETag de la version courante.", "schema": {"type": "string"}}
+    },
+}
 
 
 def _declare_idempotency_key(schema: dict[str, Any]) -> None:

@@ -281,7 +281,12 @@ def install_error_handlers(app: FastAPI) -> None:
 def problem_responses() -> dict[int | str, dict[str, Any]]:
     """Documented error responses shared by every route (FastAPI's ``responses=``)."""
     return {
-        422: {"model": ValidationProblem, "description": "Données invalides"},
+        # validation-failed lists its ``errors``; invalid-character (refused by the database,
+        # field unknown) has none.
+        422: {
+            "model": ValidationProblem | Problem,
+            "description": "Données invalides ou caractère interdit",
+        },
         "4XX": {"model": Problem, "description": "Erreur du client"},
         "5XX": {"model": Problem, "description": "Erreur du serveur"},
     }

@@ -60,6 +60,22 @@ async def test_openapi_is_3_1_and_documents_errors_as_problems(client: httpx.Asy
     assert "/metrics" not in schema["paths"]
 
 
+async def test_openapi_documents_every_422_and_the_304_of_conditional_reads(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    offer = schema["paths"]["/v1/offers/{offer_id}"]["get"]["responses"]
+    # validation-failed (with ``errors``) or invalid-character (without): both are problems.
+    unprocessable = offer["422"]["content"]["application/problem+json"]["schema"]["anyOf"]
+    assert {s["$ref"] for s in unprocessable} == {
+        "#/components/schemas/ValidationProblem",
+        "#/components/schemas/Problem",
+    }
+    assert "ETag" in offer["304"]["headers"]
+    # No If-None-Match, no 304.
+    assert "304" not in schema["paths"]["/v1/offers"]["get"]["responses"]
+
+
 async def test_docs_can_be_turned_off(client_for: ClientFactory) -> None:
     async with client_for(docs_enabled=False) as client:
         assert (await client.get("/docs")).status_code == 404
