@@ -354,6 +354,22 @@ async def test_each_caller_counts_only_its_own_scope(
     assert_problem(wrong_format, 422, "validation-failed")
 
 
+async def test_a_quarter_of_year_zero_is_a_422_not_a_500(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    operator = await make_organisation(db_session, kind=OrganisationKind.OTHER)
+    admin = await account(db_session, operator, Role.ADMIN, settings)
+    response = await client.get("/v1/reports/callbacks?quarter=0000-Q1", headers=admin.headers)
+    body = assert_problem(response, 422, "validation-failed")
+    assert body["errors"] == [
+        {
+            "loc": ["query", "quarter"],
+            "message": "format invalide",
+            "type": "string_pattern_mismatch",
+        }
+    ]
+
+
 def test_quarters() -> None:
     assert (Quarter.parse("2026-q4").start, Quarter.parse("2026-Q4").end) == (
         date(2026, 10, 1),

@@ -80,7 +80,8 @@ async def read_callback_report(
     session: SessionDep,
     quarter: Annotated[
         str,
-        Query(pattern=r"^\d{4}-Q[1-4]$", description="Trimestre, par exemple `2026-Q3`."),
+        # Year 1 to 9999: a calendar date has no year 0.
+        Query(pattern=r"^[1-9]\d{3}-Q[1-4]$", description="Trimestre, par exemple `2026-Q3`."),
     ],
     format: Annotated[ReportFormat, Query(description="`json` (défaut), `csv` ou `xlsx`.")] = (
         ReportFormat.JSON
