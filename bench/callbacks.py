@@ -36,6 +36,7 @@ from services.core.settings import Settings
 from services.notifications.alerts import AlertRequest, raise_alert
 
 ORGANISATIONS = 200
+CHUNK = 100_000
 SITES = 400
 # Monday 6 April 2026, 09:00 in Paris: a working day in office hours.
 START = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ _FILLERS = {
 
 
 async def insert_rows(
-    session: AsyncSession, table: str, count: int, values: dict[str, str]
+    session: AsyncSession, table: str, count: int, values: dict[str, str], *, first: int = 1
 ) -> None:
     """``count`` rows of ``table`` from ``generate_series(1, count) AS i``: ``values`` gives SQL
     expressions for chosen columns; every other NOT NULL column without default gets a neutral
@@ -80,7 +81,8 @@ async def insert_rows(
     await session.execute(
         text(
             f'INSERT INTO "{table}" ({names}) '  # noqa: S608  (constants of this module)
-            f"SELECT {expressions} FROM generate_series(1, {int(count)}) AS i"
+            f"SELECT {expressions} "
+            f"FROM generate_series({int(first)}, {int(first + count - 1)}) AS i"
         )
     )
 
@@ -120,53 +122,44 @@ async def make_data(sessionmaker: SessionMaker, cases: int) -> None:
                 "is_active": "true",
             },
         )
-    async with unit_of_work(sessionmaker) as session:
-        await insert_rows(
-            session,
-            "candidate",
-            cases,
-            {"id": uid("c", "i"), "status": "'new'", "qpv_status": "'unknown'"},
-        )
-    async with unit_of_work(sessionmaker) as session:
-        organisation = uid("o", f"(i * 7919) % {ORGANISATIONS} + 1")
-        site = uid("o", f"{ORGANISATIONS} + (i * 104729) % {SITES} + 1")
-        deposit = "date '2026-01-01' + (i * 7) % 90"
-        await insert_rows(
-            session,
-            "intake",
-            cases,
-            {
-                "id": uid("i", "i"),
-                "candidate_id": uid("c", "i"),
-                "organisation_id": organisation,
-                "place_organisation_id": site,
-                "source": "'kiosk'",
-                "deposit_date": deposit,
-                "answers": "'{}'",
-            },
-        )
-        start = f"timestamptz '{START.isoformat()}'"
-        await insert_rows(
-            session,
-            "callback_case",
-            cases,
-            {
-                "candidate_id": uid("c", "i"),
-                "intake_id": uid("i", "i"),
-                "received_by_organisation_id": organisation,
-                "place_organisation_id": site,
-                "organisation_id": organisation,
-                "deposit_date": deposit,
-                "due_at": f"({deposit})::timestamptz + interval '30 days'",
-                "assigned_at": f"{start} - interval '40 days'",
-                "opened_at": f"{start} - interval '40 days'",
-                "assignment_number": "1",
-                "status": "'open'",
-                "alerts_raised": "'{assigned:1}'",
-                "next_alert_kind": "'urgent'",
-                "next_alert_at": f"{start} + ((i * 7877) % {window}) * interval '1 second'",
-            },
-        )
+    organisation = uid("o", f"(i * 7919) % {ORGANISATIONS} + 1")
+    site = uid("o", f"{ORGANISATIONS} + (i * 104729) % {SITES} + 1")
+    deposit = "date '2026-01-01' + (i * 7) % 90"
+    start = f"timestamptz '{START.isoformat()}'"
+    people = {
+        "candidate": {"id": uid("c", "i"), "status": "'new'", "qpv_status": "'unknown'"},
+        "intake": {
+            "id": uid("i", "i"),
+            "candidate_id": uid("c", "i"),
+            "organisation_id": organisation,
+            "place_organisation_id": site,
+            "source": "'kiosk'",
+            "deposit_date": deposit,
+            "answers": "'{}'",
+        },
+        "callback_case": {
+            "candidate_id": uid("c", "i"),
+            "intake_id": uid("i", "i"),
+            "received_by_organisation_id": organisation,
+            "place_organisation_id": site,
+            "organisation_id": organisation,
+            "deposit_date": deposit,
+            "due_at": f"({deposit})::timestamptz + interval '30 days'",
+            "assigned_at": f"{start} - interval '40 days'",
+            "opened_at": f"{start} - interval '40 days'",
+            "assignment_number": "1",
+            "status": "'open'",
+            "alerts_raised": "'{assigned:1}'",
+            "next_alert_kind": "'urgent'",
+            "next_alert_at": f"{start} + ((i * 7877) % {window}) * interval '1 second'",
+        },
+    }
+    for table, values in people.items():
+        for first in range(1, cases + 1, CHUNK):  # statements of bounded length
+            async with unit_of_work(sessionmaker) as session:
+                await insert_rows(
+                    session, table, min(CHUNK, cases - first + 1), values, first=first
+                )
     engine = sessionmaker.kw["bind"]
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -21,7 +21,7 @@ from services.callbacks.cases import open_for_intake
 from services.callbacks.sweep import alert_job_id, raise_due, sweep
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
-from services.core.events import Consumer, IntakeReceived, queue_name
+from services.core.events import Consumer, IntakeReceived, emit, job_id, queue_name
 from services.core.jobs import HandlerContext
 from services.core.models.callback import (
     AttemptChannel,
@@ -36,8 +36,12 @@ from services.core.models.notification import Notification, NotificationStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import OutboxEvent
 from services.core.models.user import Role, User
+from services.core.queue import create_queue_pool
+from services.core.relay import JOB_FUNCTION
 from services.core.security.principal import Principal
 from services.core.settings import Settings
+from services.notifications.consumer import consumer
+from tests.core.events_support import burst_worker
 from tests.factories import make_candidate, make_organisation, make_user
 
 
@@ -422,3 +426,50 @@ async def test_the_alert_job_raises_what_is_due_and_nothing_else(
         assert await jobs.callback_alert(ctx, str(case.id)) == "nothing due"  # ran twice
     keys = {row.key for row in await notifications(committing_sessionmaker, case.id)}
     assert f"callback:{case.id}:reminder" in keys
+
+
+async def test_a_real_worker_opens_the_case_and_runs_the_armed_alert_job(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    agency: Agency,
+    redis_client: aioredis.Redis,
+) -> None:
+    """The notifications worker as deployed: the ``intake.received`` job, then the alert job the
+    sweep armed, each run by a real arq worker in burst mode."""
+    clock = FrozenClock(paris(2026, 3, 2, 10))
+    with use_clock(clock):
+        intake = await deposit(committing_sessionmaker, agency, date(2026, 3, 2))
+        async with committing_sessionmaker() as session:
+            event = emit(
+                session, IntakeReceived(intake_id=intake.id, candidate_id=intake.candidate_id)
+            )
+            await session.commit()
+        queue = await create_queue_pool(settings.redis_url or "")
+        everything = [consumer.job_function(settings), *jobs.FUNCTIONS]
+        try:
+            await queue.enqueue_job(
+                JOB_FUNCTION,
+                str(event.id),
+                _job_id=job_id(Consumer.NOTIFICATIONS, event.id),
+                _queue_name=queue_name(Consumer.NOTIFICATIONS),
+            )
+            worker = burst_worker(consumer, settings, functions=everything)
+            await worker.async_run()
+            await worker.close()
+            case = await case_of(committing_sessionmaker, intake)
+            assert case.next_alert_kind is CallbackAlertKind.REMINDER
+
+            # Day 14, 08:55: the sweep arms the reminder's job for 09:00.
+            clock.set(paris(2026, 3, 16, 8, 55))
+            assert (await sweep(committing_sessionmaker, settings, clock.now(), queue)).armed == 1
+            # Five minutes later (arq reads the system clock: the job is brought forward).
+            clock.set(paris(2026, 3, 16, 9))
+            due_now = {alert_job_id(case.id): time.time() * 1000 - 1}
+            await redis_client.zadd(queue_name(Consumer.NOTIFICATIONS), due_now)
+            worker = burst_worker(consumer, settings, functions=everything)
+            await worker.async_run()
+            await worker.close()
+        finally:
+            await queue.aclose()
+    keys = {row.key for row in await notifications(committing_sessionmaker, case.id)}
+    assert keys == {f"callback:{case.id}:assigned:1", f"callback:{case.id}:reminder"}
