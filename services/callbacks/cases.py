@@ -21,6 +21,7 @@ from services.callbacks.schedule import (
     CaseState,
     PlannedAlert,
     alert_key,
+    case_key_prefix,
     days_left,
     due_alerts,
     due_at,
@@ -38,7 +39,7 @@ from services.core.models.candidate import Candidate, CandidateStatus
 from services.core.models.intake import Intake
 from services.core.models.user import Role, User
 from services.core.settings import Settings
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
+from services.notifications.alerts import AlertKind, AlertRequest, cancel_alerts, raise_alert
 
 ALERT_KINDS: dict[CallbackAlertKind, AlertKind] = {
     CallbackAlertKind.ASSIGNED: AlertKind.CALLBACK_ASSIGNED,
@@ -309,3 +310,26 @@ async def open_for_intake(
 
 def overdue(case: CallbackCase, at: datetime) -> bool:
     return case.status is CallbackStatus.OPEN and days_left(case.due_at, at) <= 0
+
+
+async def close_for_erasure(session: AsyncSession, candidate_id: uuid.UUID, at: datetime) -> int:
+    """An erased (or merged away) person is called back no more: their open case is closed
+    without an outcome and its pending alerts cancelled. Returns how many cases were closed."""
+    cases = list(
+        await session.scalars(
+            select(CallbackCase)
+            .where(
+                col(CallbackCase.candidate_id) == candidate_id,
+                col(CallbackCase.status) == CallbackStatus.OPEN,
+            )
+            .with_for_update()
+        )
+    )
+    for case in cases:
+        case.status = CallbackStatus.CLOSED
+        case.closed_at = at
+        case.next_alert_kind = None
+        case.next_alert_at = None
+        await cancel_alerts(session, key_prefix=case_key_prefix(case.id))
+    await session.flush()
+    return len(cases)

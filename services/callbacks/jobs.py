@@ -12,11 +12,17 @@ from arq.worker import Function, func
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.callbacks.cases import Policies, Recipients, advance, open_for_intake
+from services.callbacks.cases import (
+    Policies,
+    Recipients,
+    advance,
+    close_for_erasure,
+    open_for_intake,
+)
 from services.callbacks.sweep import ALERT_JOB, SWEEP_MINUTES, sweep
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
-from services.core.events import IntakeReceived
+from services.core.events import CandidateAnonymised, IntakeReceived
 from services.core.jobs import HandlerContext
 from services.core.logging import get_logger
 from services.core.models.callback import CallbackCase
@@ -36,6 +42,14 @@ async def open_callback_case(ctx: HandlerContext, event: IntakeReceived) -> None
             case_id=str(opened.case.id),
             intake_id=str(event.intake_id),
         )
+
+
+@consumer.on(CandidateAnonymised)
+async def close_erased_cases(ctx: HandlerContext, event: CandidateAnonymised) -> None:
+    """An erased or merged-away person is not called back: their open case closes."""
+    closed = await close_for_erasure(ctx.session, event.candidate_id, now())
+    if closed:
+        log.info("callback_case_closed_for_erasure", candidate_id=str(event.candidate_id))
 
 
 async def callback_alert(ctx: dict[str, Any], case_id: str) -> str:

@@ -21,7 +21,14 @@ from services.callbacks.cases import open_for_intake
 from services.callbacks.sweep import alert_job_id, raise_due, sweep
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
-from services.core.events import Consumer, IntakeReceived, emit, job_id, queue_name
+from services.core.events import (
+    CandidateAnonymised,
+    Consumer,
+    IntakeReceived,
+    emit,
+    job_id,
+    queue_name,
+)
 from services.core.jobs import HandlerContext
 from services.core.models.callback import (
     AttemptChannel,
@@ -473,3 +480,27 @@ async def test_a_real_worker_opens_the_case_and_runs_the_armed_alert_job(
             await queue.aclose()
     keys = {row.key for row in await notifications(committing_sessionmaker, case.id)}
     assert keys == {f"callback:{case.id}:assigned:1", f"callback:{case.id}:reminder"}
+
+
+async def test_an_erased_person_is_called_back_no_more(
+    committing_sessionmaker: SessionMaker, settings: Settings, agency: Agency
+) -> None:
+    clock = FrozenClock(paris(2026, 3, 2, 10))
+    with use_clock(clock):
+        intake = await deposit(committing_sessionmaker, agency, date(2026, 3, 2))
+        await receive(committing_sessionmaker, settings, intake)
+        case_id = (await case_of(committing_sessionmaker, intake)).id
+        async with committing_sessionmaker() as session:
+            event = CandidateAnonymised(candidate_id=intake.candidate_id)
+            await jobs.close_erased_cases(HandlerContext(session, uuid.uuid4(), settings), event)
+            await session.commit()
+        closed = await case_of(committing_sessionmaker, intake)
+        assert (closed.status, closed.outcome, closed.next_alert_at) == (
+            CallbackStatus.CLOSED,
+            None,
+            None,
+        )
+        clock.set(paris(2026, 4, 6, 10))
+        assert await raise_due(committing_sessionmaker, settings, clock.now()) == (0, 0)
+    rows = await notifications(committing_sessionmaker, case_id)
+    assert {row.status for row in rows} == {NotificationStatus.CANCELLED}
