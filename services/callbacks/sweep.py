@@ -5,7 +5,8 @@ the sweep is one indexed range scan, ``next_alert_at <= now``, taken in batches 
 ``FOR UPDATE SKIP LOCKED`` (several workers may sweep at once): whatever a missed run, a lost job
 or a stopped worker left behind is caught by the next run, never skipped.
 
-For alerts due before the next run, the sweep arms one arq job per case, with the fixed id
+For alerts due before the next run (and not at a run's own minute, like every alert of the 09:00
+opening), the sweep arms one arq job per case, with the fixed id
 ``callback-alert:<case id>``, deferred to the alert's moment. arq refuses to enqueue a job id
 while a job or a result of that id exists, so arming *replaces* it explicitly, atomically in one
 Lua script: unless that job is running, its job key, result key and queue entry are deleted and
@@ -140,14 +141,21 @@ async def raise_due(
 async def upcoming(
     sessionmaker: SessionMaker, start: datetime, end: datetime
 ) -> list[tuple[uuid.UUID, datetime]]:
-    """Cases whose next alert falls in ``(start, end]``."""
+    """Cases whose next alert falls in ``(start, end]``, except on a run's own tick (the day's
+    alerts all fall at opening time, 09:00: the run at that minute raises them, and a job for
+    each would only compete with it)."""
     async with sessionmaker() as session:
         rows = await session.execute(
             select(col(CallbackCase.id), col(CallbackCase.next_alert_at))
             .where(col(CallbackCase.next_alert_at) > start, col(CallbackCase.next_alert_at) <= end)
             .order_by(col(CallbackCase.next_alert_at))
         )
-        return [(case_id, at) for case_id, at in rows if at is not None]
+        return [(case_id, at) for case_id, at in rows if at is not None and not on_tick(at)]
+
+
+def on_tick(moment: datetime) -> bool:
+    """Whether a sweep runs at ``moment`` (cron: every 10 minutes, second 0)."""
+    return moment.second == 0 and moment.microsecond == 0 and moment.minute % SWEEP_MINUTES == 0
 
 
 # KEYS, 4 per job: job key, result key, in-progress key, queue. ARGV: per job its payload, id,

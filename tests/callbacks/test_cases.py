@@ -369,7 +369,7 @@ async def test_the_sweep_catches_an_alert_whose_job_was_lost(
     agency: Agency,
     redis_client: aioredis.Redis,
 ) -> None:
-    clock = FrozenClock(paris(2026, 3, 5, 16, 20))
+    clock = FrozenClock(paris(2026, 3, 5, 16, 23))
     with use_clock(clock):
         intake = await deposit(committing_sessionmaker, agency, date(2026, 3, 2))
         await receive(committing_sessionmaker, settings, intake)
@@ -389,7 +389,7 @@ async def test_the_sweep_catches_an_alert_whose_job_was_lost(
                 comment=None,
             )
             await session.commit()
-        follow_up_at = paris(2026, 3, 9, 16, 20)
+        follow_up_at = paris(2026, 3, 9, 16, 23)
 
         # The run five minutes before arms the case's job for its moment, under its fixed id.
         clock.set(follow_up_at - timedelta(minutes=5))
@@ -466,11 +466,28 @@ async def test_a_real_worker_opens_the_case_and_runs_the_armed_alert_job(
             case = await case_of(committing_sessionmaker, intake)
             assert case.next_alert_kind is CallbackAlertKind.REMINDER
 
-            # Day 14, 08:55: the sweep arms the reminder's job for 09:00.
-            clock.set(paris(2026, 3, 16, 8, 55))
+            clock.set(paris(2026, 3, 2, 14, 37))  # no answer: a follow-up on Wednesday, 14:37
+            async with committing_sessionmaker() as session:
+                row = await session.get(CallbackCase, case.id, with_for_update=True)
+                assert row is not None
+                await service.record_attempt(
+                    session,
+                    row,
+                    counsellor(agency),
+                    settings,
+                    clock.now(),
+                    channel=AttemptChannel.PHONE,
+                    result=AttemptResult.NO_ANSWER,
+                    attempted_at=None,
+                    comment=None,
+                )
+                await session.commit()
+            # Wednesday's 14:30 run arms the follow-up's job for 14:37 (never a 09:00 alert: the
+            # run of that minute raises those itself).
+            clock.set(paris(2026, 3, 4, 14, 30))
             assert (await sweep(committing_sessionmaker, settings, clock.now(), queue)).armed == 1
-            # Five minutes later (arq reads the system clock: the job is brought forward).
-            clock.set(paris(2026, 3, 16, 9))
+            # Seven minutes later (arq reads the system clock: the job is brought forward).
+            clock.set(paris(2026, 3, 4, 14, 37))
             due_now = {alert_job_id(case.id): time.time() * 1000 - 1}
             await redis_client.zadd(queue_name(Consumer.NOTIFICATIONS), due_now)
             worker = burst_worker(consumer, settings, functions=everything)
@@ -479,7 +496,7 @@ async def test_a_real_worker_opens_the_case_and_runs_the_armed_alert_job(
         finally:
             await queue.aclose()
     keys = {row.key for row in await notifications(committing_sessionmaker, case.id)}
-    assert keys == {f"callback:{case.id}:assigned:1", f"callback:{case.id}:reminder"}
+    assert keys == {f"callback:{case.id}:assigned:1", f"callback:{case.id}:follow_up:1"}
 
 
 async def test_an_erased_person_is_called_back_no_more(
