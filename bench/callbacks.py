@@ -123,8 +123,8 @@ async def make_data(sessionmaker: SessionMaker, cases: int) -> None:
                 "is_active": "true",
             },
         )
-    organisation = uid("o", f"(i * 7919) % {ORGANISATIONS} + 1")
-    site = uid("o", f"{ORGANISATIONS} + (i * 104729) % {SITES} + 1")
+    organisation = uid("o", f"(i::bigint * 7919) % {ORGANISATIONS} + 1")
+    site = uid("o", f"{ORGANISATIONS} + (i::bigint * 104729) % {SITES} + 1")
     deposit = "date '2026-01-01' + (i * 7) % 90"
     start = f"timestamptz '{START.isoformat()}'"
     people = {
@@ -152,7 +152,7 @@ async def make_data(sessionmaker: SessionMaker, cases: int) -> None:
             "status": "'open'",
             "alerts_raised": "'{assigned:1}'",
             "next_alert_kind": "'urgent'",
-            "next_alert_at": f"{start} + ((i * 7877) % {window}) * interval '1 second'",
+            "next_alert_at": f"{start} + ((i::bigint * 7877) % {window}) * interval '1 second'",
         },
     }
     async with unit_of_work(sessionmaker) as session:
