@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     # Webhooks (decision 0023).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # Finished notifications and webhook deliveries are deleted after this many days.
+    notification_retention_days: int = Field(default=90, ge=1)
 
     # Matching (product.md §5, decision 0016): the points of each criterion; a match's score is
     # their sum (100 at most with the defaults, on an NPNRU or QPV-priority contract).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -36,6 +36,8 @@ from services.core.models.notification import (
     NotificationChannel,
     NotificationContact,
     NotificationStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
 )
 from services.core.models.user import User
 from services.core.settings import Settings
@@ -235,6 +237,16 @@ async def _mark_failure(
             )
             .values(**values)
         )
+        if give_up and item.kind == DIGEST_KIND:
+            # The alerts it carried failed with it (visible in each one's list).
+            await session.execute(
+                update(Notification)
+                .where(
+                    col(Notification.digest_id) == item.id,
+                    col(Notification.status) == NotificationStatus.HELD,
+                )
+                .values(status=NotificationStatus.FAILED, failed_at=at, updated_at=at)
+            )
     return give_up
 
 
@@ -378,3 +390,33 @@ async def build_digests(sessionmaker: SessionMaker) -> int:
             )
             written += 1
     return written
+
+
+async def purge_finished(sessionmaker: SessionMaker, retention_days: int) -> dict[str, int]:
+    """Delete finished notifications and webhook deliveries older than ``retention_days``
+    (pending and held rows are never purged)."""
+    cutoff = now() - timedelta(days=retention_days)
+    finished = [
+        NotificationStatus.SENT,
+        NotificationStatus.DELIVERED,
+        NotificationStatus.FAILED,
+        NotificationStatus.CANCELLED,
+    ]
+    async with unit_of_work(sessionmaker) as session:
+        notifications = await session.execute(
+            delete(Notification)
+            .where(col(Notification.status).in_(finished), col(Notification.created_at) < cutoff)
+            .returning(col(Notification.id))
+        )
+        deliveries = await session.execute(
+            delete(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.status) != WebhookDeliveryStatus.PENDING,
+                col(WebhookDelivery.created_at) < cutoff,
+            )
+            .returning(col(WebhookDelivery.id))
+        )
+        return {
+            "notifications": len(notifications.all()),
+            "webhook_deliveries": len(deliveries.all()),
+        }

@@ -55,3 +55,13 @@ async def build_daily_digests(ctx: dict[str, Any]) -> int:
     if local.hour != settings.notification_digest_hour or not is_working_day(local.date()):
         return 0
     return await delivery.build_digests(cast(SessionMaker, ctx["sessionmaker"]))
+
+
+async def purge_notifications(ctx: dict[str, Any]) -> dict[str, int]:
+    """Nightly: finished notifications and webhook deliveries past their retention."""
+    settings = cast(Settings, ctx["settings"])
+    purged = await delivery.purge_finished(
+        cast(SessionMaker, ctx["sessionmaker"]), settings.notification_retention_days
+    )
+    log.info("notifications_purged", **purged)
+    return purged

@@ -23,6 +23,7 @@ from services.notifications.tasks import (
     deliver_notifications,
     deliver_webhooks,
     purge_kernel_tables,
+    purge_notifications,
 )
 
 __all__ = ["CRON_JOBS", "FUNCTIONS", "consumer", "cron_jobs", "main", "settings_for"]
@@ -31,6 +32,7 @@ FUNCTIONS: list[Function] = []
 CRON_JOBS: list[CronJob] = [
     # 03:17 UTC: outside office hours, off the round hour other systems crowd.
     cron(purge_kernel_tables, hour={3}, minute={17}, unique=True),
+    cron(purge_notifications, hour={3}, minute={29}, unique=True),
     # Every hour; the job itself acts at the digest hour, Europe/Paris time.
     cron(build_daily_digests, minute={2}, unique=True),
 ]

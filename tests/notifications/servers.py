@@ -39,7 +39,8 @@ class SmtpSink:
     stall_after: int | None = None
     stalled: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
-    refuse: bool = False  # answer 451 (try later) to every message
+    refuse: bool = False  # answer ``refusal`` to every message
+    refusal: str = "451 4.3.0 Réessayez plus tard"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -52,7 +53,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse:
-            return "451 4.3.0 Réessayez plus tard"
+            return self.refusal
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)

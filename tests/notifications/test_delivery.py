@@ -377,3 +377,63 @@ async def test_sms_sent_through_the_provider_then_reported_out_of_order(
     (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
     assert row.status is NotificationStatus.DELIVERED
     assert row.delivered_at == datetime(2026, 3, 2, 10, 0, 7, tzinfo=UTC)
+
+
+async def test_finished_rows_are_purged_after_the_retention_pending_ones_never(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team, "callback:old:reminder"))
+        await raise_alert(session, reminder(team, "callback:waiting:reminder"))
+        await session.commit()
+    sink = SmtpSink()
+    with smtp_server(sink) as port:
+        s = smtp_settings(settings, port)
+        claimed = await delivery.claim(committing_sessionmaker, s, 1)
+        assert [c.id for c in claimed] == [
+            r.id for r in await rows(committing_sessionmaker, "callback:old:reminder")
+        ]
+        assert (
+            await delivery.deliver(committing_sessionmaker, s, claimed[0], delivery.channels_for(s))
+            == "sent"
+        )
+    clock.advance(timedelta(days=settings.notification_retention_days - 1))
+    assert await delivery.purge_finished(
+        committing_sessionmaker, settings.notification_retention_days
+    ) == {
+        "notifications": 0,
+        "webhook_deliveries": 0,
+    }
+    clock.advance(timedelta(days=2))
+    purged = await delivery.purge_finished(
+        committing_sessionmaker, settings.notification_retention_days
+    )
+    assert purged == {"notifications": 1, "webhook_deliveries": 0}
+    assert await rows(committing_sessionmaker, "callback:old:reminder") == []
+    (waiting,) = await rows(committing_sessionmaker, "callback:waiting:reminder")
+    assert waiting.status is NotificationStatus.PENDING
+
+
+async def test_a_refused_digest_fails_the_alerts_it_carried(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    user = team.prescribers[0]
+    async with committing_sessionmaker() as session:
+        session.add(
+            NotificationPreference(
+                user_id=user.id,
+                kind=AlertKind.CALLBACK_REMINDER.value,
+                channels=["email"],
+                mode=DeliveryMode.DIGEST,
+            )
+        )
+        await session.commit()
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    assert await delivery.build_digests(committing_sessionmaker) == 1
+    sink = SmtpSink(refuse=True, refusal="550 5.1.1 Boîte aux lettres inconnue")
+    with smtp_server(sink) as port:
+        report = await delivery.sweep(committing_sessionmaker, smtp_settings(settings, port))
+    assert report.failed == 1
+    (alert,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert alert.status is NotificationStatus.FAILED
