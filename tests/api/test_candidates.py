@@ -636,6 +636,25 @@ async def test_likely_duplicates_are_listed_and_merged(
     assert after.json()["items"] == []
 
 
+async def test_a_page_of_duplicates_far_past_the_end_is_empty(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    n = await make_network(db_session, settings)
+    member = await db_session.get(Organisation, uuid.UUID(n.member_id))
+    assert member is not None
+    for _ in range(2):
+        await make_candidate(db_session, member, last_name="Benali")
+    huge = 10**23  # an offset beyond PostgreSQL's bigint
+
+    response = await client.get(
+        f"/v1/candidates/duplicates?page={huge}", headers=n.facilitator.headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == []
+    assert response.json()["pagination"]["total_count"] == 1
+
+
 async def test_qpv_residence_is_decided_from_the_point_or_the_commune(
     client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
 ) -> None:
@@ -746,7 +765,7 @@ async def test_a_nul_character_anywhere_is_a_french_422_and_writes_nothing(
     )
     problem = assert_problem(written, 422, "invalid-character")
     assert "\u0000" not in written.text and "Aï" not in written.text
-    assert "caractère nul" in problem["detail"]
+    assert "caractère nul" in str(problem["detail"])
     assert await count(db_session, Candidate) == before
     # In a free text of a change: refused, the stored person unchanged.
     created = await _create(client, n.a1)

@@ -115,10 +115,17 @@ async def list_duplicates(
     total = (
         await session.execute(select(func.count()).select_from(groups.order_by(None).subquery()))
     ).scalar_one()
-    page = [
-        (row[0], row[1])
-        for row in await session.execute(groups.offset(pagination.offset).limit(pagination.limit))
-    ]
+    # Past the last page, no query: an offset beyond PostgreSQL's bigint would be an error.
+    page = (
+        []
+        if pagination.offset >= total
+        else [
+            (row[0], row[1])
+            for row in await session.execute(
+                groups.offset(pagination.offset).limit(pagination.limit)
+            )
+        ]
+    )
     found = await rights.members(session, visible, page)
     shown = [candidate for members in found.values() for candidate in members]
     policy.audit_list(session, principal, shown, request_id=request_id)
