@@ -100,20 +100,25 @@ WATCHED = (
 _PREFIX_VALUES = ", ".join(f"('{prefix}', '{sector}')" for prefix, sector in ROME_PREFIXES)
 
 # Upsert the profile of each rankable candidate among ``ids``; delete the others' profiles.
-# The reach box is widened in longitude with the cosine of its most poleward latitude, so it
+# Candidates and communes are read one index probe per id whatever the statistics say (a hash
+# join over a whole table would make a small write cost a full scan). The reach box is widened
+# in longitude with the cosine of its most poleward latitude, so it
 # always contains the circle; the ranking then checks the exact distance.
 SYNC_FUNCTION = f"""
 CREATE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE sql AS $fn$
 DELETE FROM match_profile p
-USING unnest(ids) AS x(id)
-WHERE p.candidate_id = x.id
-  AND NOT EXISTS (
-    SELECT 1 FROM candidate c LEFT JOIN commune m ON m.insee = c.commune_insee
-    WHERE c.id = p.candidate_id
+WHERE p.candidate_id = ANY(ARRAY(
+  SELECT x.id FROM unnest(ids) AS x(id)
+  WHERE NOT coalesce((
+    SELECT true FROM candidate c
+    WHERE c.id = x.id
       AND c.status IN ('new', 'active')
       AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
-      AND coalesce(c.lon, m.lon) IS NOT NULL
-  );
+      AND (c.lon IS NOT NULL
+           OR (SELECT true FROM commune m WHERE m.insee = c.commune_insee LIMIT 1))
+    LIMIT 1
+  ), false)
+));
 INSERT INTO match_profile AS p (
   candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
   available_from, hours_per_week, eligible_until
@@ -150,8 +155,12 @@ SELECT
   (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
    WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
 FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
-JOIN candidate c ON c.id = x.id
-LEFT JOIN commune m ON m.insee = c.commune_insee
+CROSS JOIN LATERAL (
+  SELECT * FROM candidate WHERE candidate.id = x.id LIMIT 1  -- one index probe per id
+) AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune WHERE commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
 CROSS JOIN LATERAL (
   SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
 ) AS h
