@@ -156,7 +156,12 @@ async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> l
                 )
             ).all()
         )
-        lease = at + timedelta(seconds=settings.notification_lease_seconds)
+        # Time to start sends for ``notification_lease_seconds``, and for the last to time out.
+        lease = (
+            at
+            + timedelta(seconds=settings.notification_lease_seconds)
+            + max(send_timeout(c, settings) for c in NotificationChannel)
+        )
         claimed: list[Claimed] = []
         for row in rows:
             row.lease_until = lease

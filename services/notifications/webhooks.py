@@ -222,7 +222,10 @@ async def claim(
                 .with_for_update(of=WebhookDelivery, skip_locked=True)
             )
         ).all()
-        lease = at + timedelta(seconds=settings.notification_lease_seconds)
+        # Time to start POSTs for ``notification_lease_seconds``, and for the last to time out.
+        lease = at + timedelta(
+            seconds=settings.notification_lease_seconds + settings.webhook_timeout_seconds
+        )
         claimed: list[ClaimedDelivery] = []
         for delivery, subscription in rows:
             delivery.lease_until = lease

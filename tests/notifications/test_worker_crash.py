@@ -5,6 +5,7 @@ none twice — counted by the real SMTP server that receives them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -19,18 +20,26 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from services.core.db import SessionMaker
-from services.core.models.notification import Notification, NotificationStatus
+from services.core.events import Consumer, MatchSuggested, emit, job_id, queue_name
+from services.core.models.notification import Notification, NotificationStatus, WebhookSubscription
+from services.core.models.offer import OfferStatus
+from services.core.models.organisation import OrganisationKind
+from services.core.models.user import Role
+from services.core.queue import create_queue_pool
+from services.core.relay import JOB_FUNCTION
 from services.core.settings import Settings
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
+from services.notifications.channels.webhook import new_secret, verify
+from tests.factories import make_candidate, make_match, make_offer, make_organisation, make_user
 from tests.notifications.conftest import Team
-from tests.notifications.servers import SmtpSink, smtp_server
+from tests.notifications.servers import Request, SmtpSink, http_server, smtp_server
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = 20
 KILL_AFTER = 7  # messages accepted before the worker is killed
-LEASE_SECONDS = 10  # above the SMTP timeout: a send always ends within its lease
+LEASE_SECONDS = 3  # a lease is this plus the longest send timeout (5 s here)
 
 
 def start_worker(settings: Settings, smtp_port: int, heartbeats: Path) -> subprocess.Popen[bytes]:
@@ -46,6 +55,7 @@ def start_worker(settings: Settings, smtp_port: int, heartbeats: Path) -> subpro
         "MAILLON_NOTIFICATION_SWEEP_SECONDS": "1",
         "MAILLON_NOTIFICATION_LEASE_SECONDS": str(LEASE_SECONDS),
         "MAILLON_SMTP_TIMEOUT_SECONDS": "5",
+        "MAILLON_WEBHOOK_TIMEOUT_SECONDS": "5",
         "MAILLON_HEARTBEAT_DIR": str(heartbeats),
         "MAILLON_LOG_JSON": "false",
     }
@@ -158,3 +168,74 @@ async def test_a_killed_worker_loses_no_alert_and_duplicates_none(
         )
     # The messages of the killed batch were claimed twice (the crash counts as an attempt).
     assert sorted(attempts) == [1] * KILL_AFTER + [2] * (ALERTS - KILL_AFTER)
+
+
+async def test_the_worker_process_turns_an_event_into_an_alert_and_a_signed_webhook(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    redis_client: aioredis.Redis,
+    tmp_path: Path,
+    reference_data: object,
+) -> None:
+    """``match.suggested`` as the relay hands it to the real worker: the referent prescriber gets
+    the e-mail, the candidate's organisation the webhook."""
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        agency = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
+        referent = await make_user(session, agency, Role.PRESCRIBER)
+        candidate = await make_candidate(session, agency)
+        candidate.referent_prescriber_id = referent.id
+        offer = await make_offer(session, employer, status=OfferStatus.OPEN)
+        match = await make_match(session, offer, candidate)
+        event = emit(
+            session,
+            MatchSuggested(match_id=match.id, offer_id=offer.id, candidate_id=candidate.id),
+        )
+        subscription = WebhookSubscription(
+            organisation_id=agency.id, url="", event_types=["match.suggested"], secret=new_secret()
+        )
+        session.add(subscription)
+        await session.commit()
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 204, b""
+
+    sink = SmtpSink()
+    async with http_server(ok) as receiver:
+        async with committing_sessionmaker() as session:
+            stored = await session.get(WebhookSubscription, subscription.id)
+            assert stored is not None
+            stored.url = receiver.url + "/maillon"
+            await session.commit()
+        with smtp_server(sink) as port:
+            worker = start_worker(settings, port, tmp_path)
+            queue = await create_queue_pool(settings.redis_url or "")
+            try:
+                # What the relay does with the outbox row.
+                await queue.enqueue_job(
+                    JOB_FUNCTION,
+                    str(event.id),
+                    _job_id=job_id(Consumer.NOTIFICATIONS, event.id),
+                    _queue_name=queue_name(Consumer.NOTIFICATIONS),
+                )
+
+                async def both_arrived() -> bool:
+                    return len(sink.messages) == 1 and len(receiver.requests) == 1
+
+                await wait_for(both_arrived, "l'alerte et le webhook")
+            finally:
+                await queue.aclose()
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+
+    (mail,) = sink.messages
+    assert mail["To"] == referent.email
+    assert str(mail["Subject"]).startswith("Maillon — nouveau candidat suggéré")
+    (request,) = receiver.requests
+    assert request.path == "/maillon"
+    assert verify(subscription.secret, request.headers, request.body)
+    assert json.loads(request.body)["data"]["match_id"] == str(match.id)
