@@ -1,11 +1,13 @@
 """Scoring in SQL: rank candidates for an offer, and open offers for a candidate (product.md §5).
 
-Scores are computed by PostgreSQL on ``match_profile`` (kept by triggers, decision 0016): one
-index-only scan of the offer sector's partial GiST index finds the candidates whose reach box
-contains the work site, the exact distance is checked against each radius, and the five criterion
-points are computed from the index's covered columns; only the top ``limit`` rows come back to
-Python, which adds the French labels. The same SQL expressions score both directions, so a pair
-gets the same points whichever side asked.
+Scores are computed by PostgreSQL on ``match_profile`` (kept by triggers, decision 0016). The
+candidates of the offer's sector are split in four tiers (wanted or only worked sector × QPV
+resident or not), each with its partial GiST index covering every column the score reads; the
+tiers are read best-first, one index-only scan each (reach box contains the work site, exact
+distance within the radius, points computed from the covered columns, top ``limit`` sorted in
+SQL), and reading stops once the last kept score beats the best score the next tier can reach.
+Only the top rows come back to Python, which adds the French labels. The same SQL expressions
+score both directions, so a pair gets the same points whichever side asked.
 
 Filters: a sector link (the offer's sector among the candidate's wanted or worked sectors; an
 offer outside every sector on the candidate's ROME wishes), the work site within the mobility
