@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ from services.core.models.candidate import Candidate, CandidateShare, CandidateS
 from services.core.models.organisation import Organisation
 from services.core.models.user import Role, User
 from services.core.settings import Settings
+from services.core.storage import create_storage
 from services.core.storage.base import Storage
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 
@@ -218,10 +220,20 @@ async def retention_sweep(
     return run
 
 
+async def run_retention(ctx: dict[str, Any]) -> dict[str, int]:
+    """Nightly cron job of the notifications worker."""
+    settings = cast(Settings, ctx["settings"])
+    done = await retention_sweep(
+        cast(SessionMaker, ctx["sessionmaker"]), create_storage(settings), settings
+    )
+    return {"warned": done.warned, "anonymised": done.anonymised, "files": done.files_deleted}
+
+
 __all__ = [
     "MAX_RETENTION_MONTHS",
     "RetentionRun",
     "anonymise_due",
     "retention_sweep",
+    "run_retention",
     "warn_due",
 ]

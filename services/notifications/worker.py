@@ -18,6 +18,7 @@ from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
 from services.notifications.consumer import consumer
+from services.notifications.retention import run_retention
 from services.notifications.tasks import (
     build_daily_digests,
     deliver_notifications,
@@ -35,6 +36,8 @@ CRON_JOBS: list[CronJob] = [
     cron(purge_notifications, hour={3}, minute={29}, unique=True),
     # Every hour; the job itself acts at the digest hour, Europe/Paris time.
     cron(build_daily_digests, minute={2}, unique=True),
+    # Retention (decision 0024): nightly, before office hours.
+    cron(run_retention, hour={2}, minute={41}, unique=True, timeout=3600),
 ]
 
 

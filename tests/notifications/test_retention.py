@@ -219,3 +219,22 @@ async def test_a_late_warning_still_gives_its_full_notice(
         clock.advance(timedelta(days=1))
         assert (await retention_sweep(committing_sessionmaker, storage, settings)).anonymised == 1
     assert (await _get(committing_sessionmaker, candidate_id)).status is CandidateStatus.ANONYMISED
+
+
+async def test_the_nightly_job_of_the_notifications_worker(
+    committing_sessionmaker: SessionMaker, team: Team, settings: Settings, tmp_path: Path
+) -> None:
+    from services.notifications.retention import run_retention
+    from services.notifications.worker import cron_jobs
+
+    assert "cron:run_retention" in {job.name for job in cron_jobs(settings)}
+    clock = FrozenClock(START)
+    with use_clock(clock):
+        await _person(
+            committing_sessionmaker, team.organisation, last_activity=START - timedelta(days=720)
+        )
+        ctx = {
+            "settings": settings.model_copy(update={"storage_dir": tmp_path / "files"}),
+            "sessionmaker": committing_sessionmaker,
+        }
+        assert await run_retention(ctx) == {"warned": 1, "anonymised": 0, "files": 0}
