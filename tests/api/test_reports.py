@@ -20,7 +20,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.callbacks.report import COLUMNS, Quarter
+from services.callbacks.report import COLUMNS, Quarter, median
 from services.callbacks.schedule import due_at
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
@@ -417,3 +417,19 @@ async def test_the_command_writes_the_same_report(
     unknown = maillon("--quarter", "2026-Q1", "--organisation", str(uuid.uuid4()))
     assert unknown.returncode == 2
     assert "aucune organisation" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("histogram", "expected"),
+    [
+        ({}, None),
+        ({3: 5}, 3.0),
+        ({1: 2, 10: 1}, 1.0),
+        ({1: 1, 2: 1, 6: 1, 37: 1}, 4.0),
+        ({0: 1, 4: 3}, 4.0),
+    ],
+)
+def test_the_median_of_a_histogram_is_percentile_cont(
+    histogram: dict[int, int], expected: float | None
+) -> None:
+    assert median(histogram) == expected
