@@ -27,10 +27,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlmodel import col
@@ -63,12 +63,21 @@ class Timing:
     matches: int
 
 
+PROCESS_NAMES = ("API", "relay", "matching worker", "notifications worker")
+
+
+def _rss_mb(processes: list[subprocess.Popen[bytes]]) -> list[float]:
+    return [psutil.Process(p.pid).memory_info().rss / 1024 / 1024 for p in processes]
+
+
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  (our own interpreter)
 
 
 @contextlib.asynccontextmanager
-async def running_pipeline(url: str, redis_url: str) -> AsyncIterator[list[Any]]:
+async def running_pipeline(
+    url: str, redis_url: str
+) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
     """The relay and both workers, as ``maillon relay`` / ``maillon worker …`` run them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
     env.update(
@@ -240,7 +249,7 @@ async def run(args: argparse.Namespace) -> str:
             try:
                 async with (
                     running_api(url, redis_url, 1, None) as api,
-                    running_pipeline(url, redis_url),
+                    running_pipeline(url, redis_url) as workers,
                     httpx.AsyncClient(timeout=60) as client,
                 ):
                     drafts = await draft_offers(
@@ -253,6 +262,7 @@ async def run(args: argparse.Namespace) -> str:
                         await publish_and_wait(client, api, employer_headers, connection, o)
                         for o in drafts[2 : 2 + args.publishes]
                     ]
+                    rest_rss = [*api.rss_mb(), *_rss_mb(workers)]
                     load_task = asyncio.create_task(
                         load(
                             api,
@@ -268,6 +278,7 @@ async def run(args: argparse.Namespace) -> str:
                     )
                     await asyncio.sleep(3)  # the load is running at full speed
                     loaded: list[Timing] = []
+                    loaded_rss = [0.0] * 4
                     for offer_id in drafts[2 + args.publishes :]:
                         if load_task.done():
                             break
@@ -277,6 +288,12 @@ async def run(args: argparse.Namespace) -> str:
                             )
                         )
                         await asyncio.sleep(0.5)
+                        loaded_rss = [
+                            max(a, b)
+                            for a, b in zip(
+                                loaded_rss, [*api.rss_mb(), *_rss_mb(workers)], strict=True
+                            )
+                        ]
                     intake: LoadResult = await load_task
             finally:
                 await connection.close()
@@ -296,6 +313,13 @@ async def run(args: argparse.Namespace) -> str:
         f"({intake.errors} errors), p99 {intake_p99:.0f} ms.",
         "",
         "Targets (quality.md P3): p95 ≤ 1 s idle, ≤ 3 s under P4 load.",
+        "",
+        "Resident memory (P7, target ≤ 250 MB each), MB — "
+        + ", ".join(
+            f"{name}: {rest:.0f} at rest, {peak:.0f} peak under load"
+            for name, rest, peak in zip(PROCESS_NAMES, rest_rss, loaded_rss, strict=True)
+        )
+        + ".",
     ]
     return "\n".join(lines)
 
