@@ -61,21 +61,29 @@ COVERED = (
     "hours_per_week",
     "eligible_until",
 )
-# One index per (sector, wanted or only worked, QPV resident or not): the ranking reads the
-# tiers in the order of their best possible score and stops when no lower tier can compete.
+# One index per (sector, wanted or only worked, QPV resident or not, with a validated
+# eligibility criterion or not): the ranking reads the tiers in the order of their best possible
+# score and stops when no lower tier can compete.
 TIERS = tuple(
-    (sector, wanted, qpv) for sector in SECTORS for wanted in (True, False) for qpv in (True, False)
+    (sector, wanted, qpv, eligible)
+    for sector in SECTORS
+    for wanted in (True, False)
+    for qpv in (True, False)
+    for eligible in (True, False)
 )
 
 
-def tier_index(sector: str, wanted: bool, qpv: bool) -> tuple[str, str]:
+def tier_index(sector: str, wanted: bool, qpv: bool, eligible: bool) -> tuple[str, str]:
+    link = "wanted" if wanted else "worked"
     name = (
-        f"ix_match_profile_{sector}_{'wanted' if wanted else 'worked'}_{'qpv' if qpv else 'other'}"
+        f"ix_match_profile_{sector}_{link}_{'qpv' if qpv else 'other'}"
+        f"_{'elig' if eligible else 'none'}"
     )
     where = (
         f"sectors @> ARRAY['{sector}']::varchar(30)[]"
         f" AND {'' if wanted else 'NOT '}wanted @> ARRAY['{sector}']::varchar(30)[]"
         f" AND {'' if qpv else 'NOT '}in_qpv"
+        f" AND eligible_until IS {'NOT ' if eligible else ''}NULL"
     )
     return name, where
 
@@ -263,8 +271,8 @@ def upgrade() -> None:
         )
         """
     )
-    for sector, wanted, qpv in TIERS:
-        name, where = tier_index(sector, wanted, qpv)
+    for sector, wanted, qpv, eligible in TIERS:
+        name, where = tier_index(sector, wanted, qpv, eligible)
         op.execute(
             f"CREATE INDEX {name} ON match_profile USING gist (reach) "
             f"INCLUDE ({', '.join(COVERED)}) WHERE {where}"

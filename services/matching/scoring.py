@@ -1,13 +1,14 @@
 """Scoring in SQL: rank candidates for an offer, and open offers for a candidate (product.md §5).
 
 Scores are computed by PostgreSQL on ``match_profile`` (kept by triggers, decision 0016). The
-candidates of the offer's sector are split in four tiers (wanted or only worked sector × QPV
-resident or not), each with its partial GiST index covering every column the score reads; the
-tiers are read best-first, one index-only scan each (reach box contains the work site, exact
-distance within the radius, points computed from the covered columns, top ``limit`` sorted in
-SQL), and reading stops once the last kept score beats the best score the next tier can reach.
-Only the top rows come back to Python, which adds the French labels. The same SQL expressions
-score both directions, so a pair gets the same points whichever side asked.
+candidates of the offer's sector are split in eight tiers (wanted or only worked sector × QPV
+resident or not × validated eligibility criterion or not), each with its partial GiST index
+covering every column the score reads. The tiers are read best-first, one index-only scan each
+(reach box contains the work site, exact distance within the radius, points computed from the
+covered columns, top ``limit`` sorted in SQL); reading stops once the last kept score beats the
+best score the next tier can reach. Only the top rows come back to Python, which adds the
+French labels. The same SQL expressions score both directions, so a pair gets the same points
+whichever side asked.
 
 Filters: a sector link (the offer's sector among the candidate's wanted or worked sectors; an
 offer outside every sector on the candidate's ROME wishes), the work site within the mobility
@@ -263,26 +264,25 @@ LIMIT :limit
 
 def tiers_for(terms: OfferTerms, weights: Weights) -> list[tuple[Tier, float]]:
     """The tiers of the offer's sector with the best score each can reach, best first (QPV
-    residents only when the contract requires it)."""
+    residents only when the contract requires it, eligible people only when the offer does)."""
     if terms.sector is None:
         return []
     qpv_weight = weights.qpv_priority if terms.qpv_prioritised else weights.qpv
-    common = (
-        weights.availability
-        + weights.hours
-        + weights.distance
-        + (weights.eligibility if terms.eligibility_applies else 0.0)
-    )
+    eligibility = weights.eligibility if terms.eligibility_applies else 0.0
+    common = weights.availability + weights.hours + weights.distance
     tiers = [
         (
-            Tier(terms.sector, wanted, qpv),
+            Tier(terms.sector, wanted, qpv, eligible),
             (weights.sector if wanted else weights.sector_experience)
             + (qpv_weight if qpv else 0.0)
+            + (eligibility if eligible else 0.0)
             + common,
         )
         for wanted in (True, False)
         for qpv in (True, False)
-        if qpv or terms.qpv_priority != QpvPriority.REQUIRED
+        for eligible in (True, False)
+        if (qpv or terms.qpv_priority != QpvPriority.REQUIRED)
+        and (eligible or not terms.requires_eligibility)
     ]
     return sorted(tiers, key=lambda item: -item[1])
 

@@ -5,7 +5,8 @@ merged, located by coordinates or commune): the home point, the box the candidat
 (mobility radius around home, in degrees), the linked sectors, QPV residence, availability and
 the validity of the best eligibility criterion. Triggers on ``candidate`` and
 ``eligibility_criterion`` (migration 0009) keep it current on every write path; the application
-never writes it. One partial GiST index per tier (sector × wanted or worked × QPV or not),
+never writes it. One partial GiST index per tier (sector × wanted or worked × QPV or not ×
+validated eligibility criterion or not),
 covering every column the score reads, finds the candidates of a tier whose reach contains the
 work site in one index-only scan.
 
@@ -63,17 +64,22 @@ COVERED_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """The candidates of one sector, linked by wish or by experience only, QPV residents or not:
-    each tier has its own partial GiST index (decision 0016)."""
+    """The candidates of one sector, linked by wish or by experience only, QPV residents or
+    not, with a validated eligibility criterion (even expired) or not: each tier has its own
+    partial GiST index (decision 0016)."""
 
     sector: SectorCode
     wanted: bool
     qpv: bool
+    eligible: bool
 
     @property
     def index_name(self) -> str:
         link = "wanted" if self.wanted else "worked"
-        return f"ix_match_profile_{self.sector.value}_{link}_{'qpv' if self.qpv else 'other'}"
+        return (
+            f"ix_match_profile_{self.sector.value}_{link}_{'qpv' if self.qpv else 'other'}"
+            f"_{'elig' if self.eligible else 'none'}"
+        )
 
     def predicate(self, alias: str = "") -> str:
         """The partial-index predicate; queries repeat it literally so the planner uses it."""
@@ -82,14 +88,16 @@ class Tier:
             f"{alias}sectors @> {sector}"
             f" AND {'' if self.wanted else 'NOT '}{alias}wanted @> {sector}"
             f" AND {'' if self.qpv else 'NOT '}{alias}in_qpv"
+            f" AND {alias}eligible_until IS {'NOT ' if self.eligible else ''}NULL"
         )
 
 
 TIERS = tuple(
-    Tier(sector, wanted, qpv)
+    Tier(sector, wanted, qpv, eligible)
     for sector in SectorCode
     for wanted in (True, False)
     for qpv in (True, False)
+    for eligible in (True, False)
 )
 
 
