@@ -978,6 +978,14 @@ async def seed(
         copy_wait += time.perf_counter() - waited
         share_count += len(chunk.shares)
         criterion_count += len(chunk.criteria)
+        if k < 3 or (k + 1) % 10 == 0:
+            # The load is one transaction: autovacuum never sees these rows, and the triggers'
+            # statements would be planned for empty tables (minutes per chunk). ANALYZE inside
+            # the transaction samples its own rows.
+            await connection.execute(
+                "ANALYZE candidate, candidate_share, eligibility_criterion, match_profile",
+                timeout=COPY_TIMEOUT,
+            )
         if progress is not None:
             progress(sum(sizes[: k + 1]), candidates)
     candidate_seconds = time.perf_counter() - started
