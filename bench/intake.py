@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import cProfile
+import itertools
 import math
 import os
 import pstats
@@ -89,9 +91,12 @@ class Population:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     phones: list[str] = field(default_factory=list)
     counter: int = 0
+    cumulative: list[float] | None = None
 
     def commune(self) -> tuple[str, str, float, float]:
-        return self.rng.choices(self.communes, self.weights)[0]
+        if self.cumulative is None:  # once: choices() would sum 35,000 weights at every call
+            self.cumulative = list(itertools.accumulate(self.weights))
+        return self.rng.choices(self.communes, cum_weights=self.cumulative)[0]
 
     def phone(self) -> str:
         if self.phones and self.rng.random() < 0.10:
@@ -560,6 +565,20 @@ async def run(args: argparse.Namespace) -> str:
                         f"{one.chunk_rows:,} | {one.seconds:.1f} | {one.rows / one.seconds:,.0f} | "
                         f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} |"
                     )
+                reasons = collections.Counter(
+                    reason
+                    for one in imports
+                    for error in one.report.refused
+                    for reason in error.reasons
+                )
+                lines += [
+                    "",
+                    "Refusals (all runs): "
+                    + "; ".join(
+                        f"{count} × « {reason} »" for reason, count in reasons.most_common(3)
+                    )
+                    + ".",
+                ]
                 best_batch = max(
                     (row for row in table[2:] if "batch" in row),
                     key=lambda row: float(row.split("|")[5].replace(",", "")),
