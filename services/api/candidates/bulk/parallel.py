@@ -8,6 +8,7 @@ check blocks of rows; the importing process keeps the order, finds people again 
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -30,8 +31,13 @@ def _start(known: Referentials, qpv_rows: QpvRows, dataset: DatasetVersion | Non
 def checking_pool(
     workers: int, known: Referentials, qpv_rows: QpvRows, dataset: DatasetVersion | None
 ) -> ProcessPoolExecutor:
+    # Spawned, not forked: the importing process runs threads (the event loop's executor), and
+    # a fork copies whatever lock one of them holds.
     return ProcessPoolExecutor(
-        max_workers=workers, initializer=_start, initargs=(known, qpv_rows, dataset)
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start,
+        initargs=(known, qpv_rows, dataset),
     )
 
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from services.core.db import SessionMaker
+from services.core.logging import get_logger
+
+log = get_logger(__name__)
 
 TABLE = "candidate"
 MIN_ROWS = 5_000  # rows written before a background analysis is worth it
@@ -23,9 +27,14 @@ GROWTH = 0.5  # …and a share of the table's size at the last analysis
 
 
 async def _analyse(sessionmaker: SessionMaker) -> None:
-    async with sessionmaker() as session:
-        await session.execute(text(f"ANALYZE {TABLE}"))
-        await session.commit()
+    """Best effort: an import never fails for want of statistics (e.g. a role that does not own
+    the table may not analyse it)."""
+    try:
+        async with sessionmaker() as session:
+            await session.execute(text(f"ANALYZE {TABLE}"))
+            await session.commit()
+    except DBAPIError as error:
+        log.warning("statistics_not_refreshed", table=TABLE, error=type(error.orig).__name__)
 
 
 class Statistics:
