@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy import func, select
@@ -110,6 +111,11 @@ async def test_valid_rows_become_candidates_with_shares_events_and_audit(
         (c.id, organisation.id, ShareReason.CREATED) for c in (aicha, jean, lea)
     }
     assert found is not None and found.id == jean.id  # the generated search vector is there
+    # The triggers that keep the matching profile fire under COPY: every one is rankable (a
+    # point, or the centre of the commune).
+    async with committing_sessionmaker() as session:
+        profiled = set(await session.scalars(sa.text("SELECT candidate_id FROM match_profile")))
+    assert profiled == {aicha.id, jean.id, lea.id}
     assert sorted(await _events(committing_sessionmaker)) == sorted(
         ("candidate.created", str(c.id)) for c in (aicha, jean, lea)
     )
