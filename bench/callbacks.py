@@ -153,6 +153,12 @@ async def make_data(sessionmaker: SessionMaker, cases: int) -> None:
             "alerts_raised": "'{assigned:1}'",
             "next_alert_kind": "'urgent'",
             "next_alert_at": f"{start} + ((i::bigint * 7877) % {window}) * interval '1 second'",
+            # For the report: four in five tried (0 to 39 days after the deposit), two in three
+            # of those reached. (The schedule does not read these two.)
+            "first_attempt_at": f"CASE WHEN i % 5 <> 0 THEN ({deposit})::timestamptz "
+            "+ (i % 40) * interval '1 day' + interval '10 hours' END",
+            "reached_at": f"CASE WHEN i % 5 <> 0 AND i % 3 <> 0 THEN ({deposit})::timestamptz "
+            "+ (i % 40) * interval '1 day' + interval '10 hours' END",
         },
     }
     async with unit_of_work(sessionmaker) as session:

@@ -5,10 +5,10 @@ For the intakes deposited in a quarter, per organisation that received them and 
 reached (within the three attempts); reached within the 30 days — over the cases whose window
 has closed only; unreachable; outcomes by kind; median days from deposit to first attempt.
 
-Aggregate queries (intakes; cases; days to first attempt), each one hashed pass with ``GROUPING
-SETS`` over the rows of the quarter (both tables are indexed on ``deposit_date``); the cases carry
-copies of their intake's organisation, site and deposit date, so no join is needed; the median
-comes from a histogram of whole days.
+Two aggregate queries (intakes; cases by group and days to first attempt), each one hashed pass
+with ``GROUPING SETS`` over the rows of the quarter (both tables are indexed on
+``deposit_date``); the cases carry copies of their intake's organisation, site and deposit date,
+so no join is needed; the median comes from a histogram of whole days.
 """
 
 from __future__ import annotations
@@ -129,11 +129,16 @@ _OUTCOME_COLUMNS = ",\n       ".join(
     for outcome in OUTCOMES
 )
 
-# Only constants of this module are laid into the text; values are bound parameters.
+# One pass over the quarter's cases, counted by hashing per group *and* whole days to the first
+# attempt: summing the days gives each group's counts, and the days give its median. (An
+# ordered-set aggregate, percentile_cont, over grouping sets would sort the quarter three
+# times.) Only constants of this module are laid into the text; values are bound parameters.
+_DAYS = "(first_attempt_at AT TIME ZONE 'Europe/Paris')::date - deposit_date"
 _CASES = f"""
 SELECT GROUPING(received_by_organisation_id) AS by_site,
        GROUPING(place_organisation_id) AS by_organisation,
        received_by_organisation_id, place_organisation_id,
+       {_DAYS} AS days,
        count(*) AS cases_opened,
        count(reached_at) AS people_reached,
        count(*) FILTER (WHERE due_at <= :as_of) AS windows_closed,
@@ -142,23 +147,12 @@ SELECT GROUPING(received_by_organisation_id) AS by_site,
        {_OUTCOME_COLUMNS}
 FROM callback_case
 WHERE deposit_date BETWEEN :start AND :end {{scope}}
-GROUP BY GROUPING SETS ((received_by_organisation_id), (place_organisation_id), ())
+GROUP BY GROUPING SETS (
+    (received_by_organisation_id, {_DAYS}), (place_organisation_id, {_DAYS}), ({_DAYS})
+)
 """  # noqa: S608
 
-# The median from a histogram of whole days (a few dozen values), counted by hashing: an
-# ordered-set aggregate (percentile_cont) over grouping sets would sort the quarter three times.
-_DAYS = """
-SELECT GROUPING(received_by_organisation_id) AS by_site,
-       GROUPING(place_organisation_id) AS by_organisation,
-       received_by_organisation_id, place_organisation_id,
-       (first_attempt_at AT TIME ZONE 'Europe/Paris')::date - deposit_date AS days,
-       count(*) AS cases
-FROM callback_case
-WHERE deposit_date BETWEEN :start AND :end AND first_attempt_at IS NOT NULL {scope}
-GROUP BY GROUPING SETS (
-    (received_by_organisation_id, days), (place_organisation_id, days), (days)
-)
-"""
+_SUMMED = ("cases_opened", "people_reached", "windows_closed", "still_open")
 
 
 def median(histogram: dict[int, int]) -> float | None:
@@ -221,27 +215,22 @@ async def callback_report(
     intakes = await session.execute(text(_INTAKES.format(scope=intake_scope)), params)
     for by_site, by_organisation, organisation, place, forms in intakes:
         figures(_level(by_site, by_organisation), organisation, place).forms_deposited = forms
+    histograms: dict[tuple[Level, uuid.UUID | None], dict[int, int]] = {}
     cases = await session.execute(text(_CASES.format(scope=case_scope)), params)
     for row in cases.mappings():
-        f = figures(
-            _level(row["by_site"], row["by_organisation"]),
-            row["received_by_organisation_id"],
-            row["place_organisation_id"],
-        )
-        f.cases_opened = row["cases_opened"]
-        f.people_reached = row["people_reached"]
-        f.windows_closed = row["windows_closed"]
-        f.reached_within_30_days = row["reached_within"]
-        f.still_open = row["still_open"]
-        f.outcomes = {outcome: row[f"outcome_{outcome.value}"] for outcome in OUTCOMES}
+        level = _level(row["by_site"], row["by_organisation"])
+        key = _key(level, row["received_by_organisation_id"], row["place_organisation_id"])
+        f = figures(level, row["received_by_organisation_id"], row["place_organisation_id"])
+        for name in _SUMMED:
+            setattr(f, name, getattr(f, name) + row[name])
+        f.reached_within_30_days += row["reached_within"]
+        for outcome in OUTCOMES:
+            f.outcomes[outcome] += row[f"outcome_{outcome.value}"]
         f.unreachable = f.outcomes[CallbackOutcome.UNREACHABLE]
-    histograms: dict[tuple[Level, uuid.UUID | None], dict[int, int]] = {}
-    days = await session.execute(text(_DAYS.format(scope=case_scope)), params)
-    for by_site, by_organisation, organisation, place, value, count in days:
-        key = _key(_level(by_site, by_organisation), organisation, place)
-        histograms.setdefault(key, {})[value] = count
+        if row["days"] is not None:
+            histograms.setdefault(key, {})[row["days"]] = row["cases_opened"]
     for key, histogram in histograms.items():
-        rows.setdefault(key, Figures()).median_days_to_first_attempt = median(histogram)
+        rows[key].median_days_to_first_attempt = median(histogram)
 
     ids = {key for level, key in rows if key is not None}
     names: dict[uuid.UUID, str] = {}
