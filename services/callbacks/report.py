@@ -28,7 +28,7 @@ from sqlmodel import col
 from services.core.models.callback import CALLBACK_OUTCOME_LABELS, CallbackOutcome
 from services.core.models.organisation import Organisation
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_QUARTER = re.compile(r"^([1-9]\d{3})-Q([1-4])$")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Quarter:
         """``2026-Q3`` → the third quarter of 2026; ValueError otherwise."""
         found = _QUARTER.match(value.strip().upper())
         if found is None:
-            raise ValueError("trimestre attendu sous la forme AAAA-Tn, par exemple 2026-Q3")
+            raise ValueError("trimestre attendu sous la forme AAAA-Qn, par exemple 2026-Q3")
         return cls(int(found.group(1)), int(found.group(2)))
 
     @property

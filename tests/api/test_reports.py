@@ -376,8 +376,9 @@ def test_quarters() -> None:
         date(2026, 12, 31),
     )
     assert Quarter.parse("2024-Q1").end == date(2024, 3, 31)
-    with pytest.raises(ValueError, match="AAAA-Tn"):
-        Quarter.parse("2026-Q5")
+    for wrong in ("2026-Q5", "0000-Q1", "2026-T3"):
+        with pytest.raises(ValueError, match="AAAA-Qn"):
+            Quarter.parse(wrong)
 
 
 @pytest.mark.slow
