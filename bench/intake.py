@@ -541,12 +541,16 @@ async def run(args: argparse.Namespace) -> str:
                     before = int(
                         await session.scalar(select(func.count()).select_from(Candidate)) or 0
                     )
+                # Each import grows the table the next one meets: the variants run in order
+                # then in reverse order (0, 1, 2, 2, 1, 0), so that the growth weighs on each
+                # alike, and are summed per variant.
+                variants = [(w, c) for w in args.import_workers for c in args.chunk_rows]
+                order = variants + variants[::-1] if args.alternate else variants
                 imports = [
                     await bulk_import(
                         sessionmaker, people, args.import_rows, chunk, workers, profile_dir
                     )
-                    for workers in args.import_workers
-                    for chunk in args.chunk_rows
+                    for workers, chunk in order
                 ]
                 lines += [
                     f"Bulk import ({before:,} candidates stored before; every file ~10 % "
@@ -565,6 +569,21 @@ async def run(args: argparse.Namespace) -> str:
                         f"{one.chunk_rows:,} | {one.seconds:.1f} | {one.rows / one.seconds:,.0f} | "
                         f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} |"
                     )
+                if args.alternate:
+                    lines += ["", "Per variant, both passes summed:", ""]
+                    for workers, chunk in variants:
+                        runs = [
+                            one
+                            for one in imports
+                            if (one.workers, one.chunk_rows) == (workers, chunk)
+                        ]
+                        rows = sum(one.rows for one in runs)
+                        seconds = sum(one.seconds for one in runs)
+                        lines.append(
+                            f"- {workers or 'no'} checking process(es), {chunk:,} rows per "
+                            f"transaction: {rows:,} rows in {seconds:.1f} s, "
+                            f"{rows / seconds:,.0f} rows/s."
+                        )
                 reasons = collections.Counter(
                     reason
                     for one in imports
@@ -617,6 +636,11 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--chunk-rows", type=int, nargs="+", default=[1_000])
     parser.add_argument("--import-workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--alternate",
+        action="store_true",
+        help="run the import variants in order then in reverse order (fair on a growing table)",
+    )
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args()
