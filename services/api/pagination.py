@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Annotated, Generic, NamedTuple, Self, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, Self, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, QueryableAttribute
 
 from services.api.deps import settings_of
 
@@ -99,4 +100,26 @@ async def paginate(
     if total == 0 or params.offset >= total:
         return [], total
     rows = await session.scalars(statement.offset(params.offset).limit(params.limit))
+    return list(rows), total
+
+
+async def paginate_by_key(
+    session: AsyncSession,
+    statement: Select[T],
+    key: ColumnElement[Any] | QueryableAttribute[Any] | Mapped[Any],
+    params: PaginationParams,
+) -> tuple[list[T], int]:
+    """:func:`paginate` for wide rows: the page's keys are chosen first on the sort columns
+    alone, then its rows read by key. A search matching thousands of rows sorts their keys, not
+    the rows (which spilled to disk for a common surname at a million candidates)."""
+    count_query = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = (await session.execute(count_query)).scalar_one()
+    if total == 0 or params.offset >= total:
+        return [], total
+    keys = list(
+        await session.scalars(
+            statement.with_only_columns(key).offset(params.offset).limit(params.limit)
+        )
+    )
+    rows = await session.scalars(statement.where(key.in_(keys)))
     return list(rows), total

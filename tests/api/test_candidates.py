@@ -777,3 +777,39 @@ async def test_a_nul_character_anywhere_is_a_french_422_and_writes_nothing(
     assert_problem(changed, 422, "invalid-character")
     read = await client.get(f"/v1/candidates/{created['id']}", headers=n.a1.headers)
     assert read.json()["sectors_wanted_other"] == "cariste"
+
+
+async def test_search_pages_are_in_order_and_whole(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings, clock: FrozenClock
+) -> None:
+    n = await make_network(db_session, settings)
+    made = []
+    for number in range(5):
+        clock.advance(timedelta(minutes=1))
+        made.append(
+            await _create(
+                client,
+                n.a1,
+                first_name=f"Prénom{number}",
+                last_name="Martin",
+                phone=f"06 12 34 56 {number:02d}",
+                email=None,
+            )
+        )
+    newest_first = [person["id"] for person in reversed(made)]
+    pages = []
+    for page in (1, 2, 3):
+        response = await client.post(
+            f"/v1/candidates/search?page={page}&limit=2",
+            json={"q": "martin"},
+            headers=n.a1.headers,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["pagination"]["total_count"] == 5
+        pages.append([item["id"] for item in response.json()["items"]])
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
+    # A phone finds its person only, not the namesakes.
+    by_phone = await client.post(
+        "/v1/candidates/search", json={"q": "0612345603"}, headers=n.a1.headers
+    )
+    assert [item["id"] for item in by_phone.json()["items"]] == [made[3]["id"]]

@@ -32,7 +32,7 @@ from services.api.candidates.schemas import (
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep, StorageDep
 from services.api.errors import NotFound
-from services.api.pagination import Page, PaginationDep, paginate
+from services.api.pagination import Page, PaginationDep, paginate_by_key
 from services.api.referentials.indexes import indexes_of
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.models.eligibility import EligibilityCriterion
@@ -70,7 +70,7 @@ async def list_candidates(
         sector=sector,
         qpv_status=qpv_status,
     )
-    rows, total = await paginate(session, query, pagination)
+    rows, total = await paginate_by_key(session, query, col(Candidate.id), pagination)
     policy.audit_list(session, principal, rows, request_id=request_id)
     return Page[CandidatePublic].build([CandidatePublic.of(row) for row in rows], total, pagination)
 
@@ -92,7 +92,7 @@ async def search_candidates(
     query = service.filtered(
         policy.query(principal).where(service.matching(body.q)), status=body.status
     )
-    rows, total = await paginate(session, query, pagination)
+    rows, total = await paginate_by_key(session, query, col(Candidate.id), pagination)
     policy.audit_list(session, principal, rows, request_id=request_id)
     return Page[CandidatePublic].build([CandidatePublic.of(row) for row in rows], total, pagination)
 

@@ -121,26 +121,23 @@ def filtered(
 
 
 def matching(q: str) -> ColumnElement[bool]:
-    """Names by word prefix (accents and case ignored); a phone number or an e-mail address,
-    normalised, exactly."""
-    conditions: list[ColumnElement[bool]] = []
+    """A phone number or an e-mail address, normalised, exactly (its own index, nothing
+    else); otherwise names by word prefix (accents and case ignored)."""
     if "@" in q:
         with contextlib.suppress(InvalidContact):
-            conditions.append(col(Candidate.email) == normalise_email(q))
+            return col(Candidate.email) == normalise_email(q)
     elif any(c.isdigit() for c in q):
         with contextlib.suppress(InvalidContact):
-            conditions.append(col(Candidate.phone_e164) == normalise_phone(q))
+            return col(Candidate.phone_e164) == normalise_phone(q)
     # Letters, digits and single spaces: nothing for the query parser to read but words. Every
     # word must start a word of the name, in any order ("jean dup" finds "Dupont Jean").
     words = normalise_name(q).split()
-    if words:
-        query = " & ".join(f"{word}:*" for word in words)
-        conditions.append(
-            col(Candidate.search_vector).bool_op("@@")(
-                func.to_tsquery(literal_column("'simple'::regconfig"), query)
-            )
-        )
-    return or_(*conditions) if conditions else col(Candidate.id).is_(None)
+    if not words:
+        return col(Candidate.id).is_(None)
+    query = " & ".join(f"{word}:*" for word in words)
+    return col(Candidate.search_vector).bool_op("@@")(
+        func.to_tsquery(literal_column("'simple'::regconfig"), query)
+    )
 
 
 async def lock_contacts(session: AsyncSession, keys: Iterable[str]) -> None:
