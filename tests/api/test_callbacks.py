@@ -8,10 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.callbacks.cases import open_for_intake
 from services.core.clock import FrozenClock, now
+from services.core.models.candidate import Candidate
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
 from tests.api.identity import Network, audit_entries, make_network
@@ -240,3 +243,25 @@ async def test_reassigning_to_a_prescriber_and_to_another_organisation(
     assert person.status_code == 200, person.text
     assigned = await audit_entries(db_session, action="assign", resource_type="callback_case")
     assert len(assigned) == 2
+
+
+async def test_a_call_is_activity_on_the_persons_file(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    settings: Settings,
+    network: Network,
+    clock: FrozenClock,
+) -> None:
+    """Retention counts from the last activity (decision 0024): a call renews it."""
+    deposited = await deposit(client, db_session, settings, network)
+    candidate_id = uuid.UUID(deposited["intake"]["candidate_id"])
+    before = await db_session.scalar(
+        select(col(Candidate.last_activity_at)).where(col(Candidate.id) == candidate_id)
+    )
+    clock.advance(timedelta(minutes=10))  # within the access token's life
+    called = await attempt(client, deposited["case_id"], network.a1.headers, "no_answer")
+    assert called.status_code == 201, called.text
+    after = await db_session.scalar(
+        select(col(Candidate.last_activity_at)).where(col(Candidate.id) == candidate_id)
+    )
+    assert before is not None and after == clock.now() > before

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -36,7 +36,7 @@ from services.core.models.callback import (
     CallbackOutcome,
     CallbackStatus,
 )
-from services.core.models.candidate import CandidateShare, ShareReason
+from services.core.models.candidate import Candidate, CandidateShare, ShareReason
 from services.core.models.organisation import Organisation
 from services.core.models.user import User
 from services.core.security.principal import Principal
@@ -100,6 +100,16 @@ async def _close(
     await cancel_alerts(session, key_prefix=case_key_prefix(case.id))
 
 
+async def _activity(session: AsyncSession, case: CallbackCase, at: datetime) -> None:
+    """A call or an outcome is activity on the person's file: retention counts from it
+    (decision 0024)."""
+    await session.execute(
+        update(Candidate)
+        .where(col(Candidate.id) == case.candidate_id)
+        .values(last_activity_at=func.greatest(col(Candidate.last_activity_at), at))
+    )
+
+
 def _check_open(case: CallbackCase) -> None:
     if case.status is CallbackStatus.CLOSED:
         raise CallbackClosed()
@@ -160,6 +170,7 @@ async def record_attempt(
     else:
         policy = await Policies(settings).of(session, case.organisation_id)
         await advance(session, case, policy, at, Recipients(), request_id=request_id)
+    await _activity(session, case, at)
     audit.record(
         session,
         principal,
@@ -186,6 +197,7 @@ async def record_outcome(
     if case.reached_at is None:
         raise NotReached()
     await _close(session, case, outcome, at)
+    await _activity(session, case, at)
     audit.record(
         session,
         principal,
