@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.clock import FrozenClock
+from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import (
     CoordinatesOutsideFrance,
@@ -199,3 +200,13 @@ def test_malformed_commune_code(qpv_index: QpvIndex, insee: str) -> None:
 def test_no_polygons_loaded() -> None:
     with pytest.raises(QpvReferenceMissing, match="non chargé"):
         decide_qpv_residence(QpvIndex([]), commune_insee=RURAL)
+
+
+async def test_every_qpv_of_the_reference_lies_in_france(qpv_index: QpvIndex) -> None:
+    """No person living in a quartier of the 2024 list is refused as "hors de France" — the
+    88 quartiers of French Polynesia (QN987…) included — while Nouméa still is."""
+    assert len(qpv_index) == 1584
+    for code, geometry in zip(qpv_index._codes, qpv_index._geometries, strict=True):
+        point = geometry.representative_point()
+        assert in_france(point.x, point.y), code
+    assert not in_france(166.45, -22.27)  # Nouméa: outside the QPV rule

@@ -4,8 +4,10 @@ One bounding box per piece of territory, drawn a little wider than its coastline
 the check catches swapped coordinates, a zero point or a typo sending a work site to the Atlantic,
 not a point a few kilometres over a border. Besides the regions, the boxes cover
 Saint-Pierre-et-Miquelon, Saint-Barthélemy and Saint-Martin, so the centre point of every commune
-of a department or of these collectivities passes. The Pacific collectivities and the TAAF (codes
-98x), under their own labour law, are outside.
+of a department or of these collectivities passes, and the Tahiti–Moorea area of French Polynesia,
+where the 2024 QPV list has 88 quartiers (QN987…): a person living there must not be refused.
+The rest of the Pacific collectivities and the TAAF (codes 98x), under their own labour law, are
+outside.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ FRANCE_BOXES: tuple[Box, ...] = (
     Box("Saint-Pierre-et-Miquelon", -56.45, 46.7, -56.1, 47.15),
     Box("Saint-Barthélemy", -62.95, 17.85, -62.75, 17.97),
     Box("Saint-Martin", -63.2, 18.0, -62.95, 18.13),
+    Box("Polynésie française (Tahiti, Moorea)", -150.0, -17.95, -149.1, -17.4),
 )
 
 
