@@ -339,6 +339,63 @@ def _today(today: date | None) -> date:
     return today if today is not None else now().date()
 
 
+def _explanation(
+    row: Any,
+    *,
+    sector: SectorCode | None,
+    rome_code: str,
+    is_npnru: bool,
+    qpv_priority: QpvPriority | str | None,
+    reference: date,
+    has_start_date: bool,
+    offer_hours: Decimal | float | None,
+    eligibility_applies: bool,
+    weights: Weights,
+    day: date,
+) -> Explanation:
+    """The five criteria of one ranked row with their French labels (both directions)."""
+    return Explanation(
+        (
+            CriterionPoints(
+                Criterion.SECTOR,
+                row["sector_points"],
+                explain.sector_label(strong=row["strong"], sector=sector, rome_code=rome_code),
+            ),
+            CriterionPoints(
+                Criterion.QPV,
+                row["qpv_points"],
+                explain.qpv_label(
+                    in_qpv=row["in_qpv"], is_npnru=is_npnru, qpv_priority=qpv_priority
+                ),
+            ),
+            CriterionPoints(
+                Criterion.AVAILABILITY,
+                row["availability_points"],
+                explain.availability_label(
+                    available_from=row["available_from"],
+                    reference=reference,
+                    has_start_date=has_start_date,
+                    decay_days=weights.availability_decay_days,
+                    candidate_hours=row["hours_per_week"],
+                    offer_hours=offer_hours,
+                ),
+            ),
+            CriterionPoints(
+                Criterion.DISTANCE,
+                row["distance_points"],
+                explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
+            ),
+            CriterionPoints(
+                Criterion.ELIGIBILITY,
+                row["eligibility_points"],
+                explain.eligibility_label(
+                    applies=eligibility_applies, eligible_until=row["eligible_until"], today=day
+                ),
+            ),
+        )
+    )
+
+
 async def rank_candidates_for_offer(
     session: AsyncSession,
     offer_id: uuid.UUID,
@@ -374,51 +431,18 @@ async def rank_candidates_for_terms(
     reference = _reference(terms.start_date, day)
     ranked: list[RankedCandidate] = []
     for position, row in enumerate(rows, start=1):
-        explanation = Explanation(
-            (
-                CriterionPoints(
-                    Criterion.SECTOR,
-                    row["sector_points"],
-                    explain.sector_label(
-                        strong=row["strong"], sector=terms.sector, rome_code=terms.rome_code
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.QPV,
-                    row["qpv_points"],
-                    explain.qpv_label(
-                        in_qpv=row["in_qpv"],
-                        is_npnru=terms.is_npnru,
-                        qpv_priority=terms.qpv_priority,
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.AVAILABILITY,
-                    row["availability_points"],
-                    explain.availability_label(
-                        available_from=row["available_from"],
-                        reference=reference,
-                        has_start_date=terms.start_date is not None,
-                        decay_days=weights.availability_decay_days,
-                        candidate_hours=row["hours_per_week"],
-                        offer_hours=terms.hours_per_week,
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.DISTANCE,
-                    row["distance_points"],
-                    explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
-                ),
-                CriterionPoints(
-                    Criterion.ELIGIBILITY,
-                    row["eligibility_points"],
-                    explain.eligibility_label(
-                        applies=terms.eligibility_applies,
-                        eligible_until=row["eligible_until"],
-                        today=day,
-                    ),
-                ),
-            )
+        explanation = _explanation(
+            row,
+            sector=terms.sector,
+            rome_code=terms.rome_code,
+            is_npnru=terms.is_npnru,
+            qpv_priority=terms.qpv_priority,
+            reference=reference,
+            has_start_date=terms.start_date is not None,
+            offer_hours=terms.hours_per_week,
+            eligibility_applies=terms.eligibility_applies,
+            weights=weights,
+            day=day,
         )
         ranked.append(
             RankedCandidate(
@@ -500,51 +524,18 @@ async def rank_offers_for_candidate(
     ranked: list[RankedOffer] = []
     for position, row in enumerate(rows, start=1):
         sector = SectorCode(row["sector"]) if row["sector"] is not None else None
-        explanation = Explanation(
-            (
-                CriterionPoints(
-                    Criterion.SECTOR,
-                    row["sector_points"],
-                    explain.sector_label(
-                        strong=row["strong"], sector=sector, rome_code=row["rome_code"]
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.QPV,
-                    row["qpv_points"],
-                    explain.qpv_label(
-                        in_qpv=row["in_qpv"],
-                        is_npnru=row["is_npnru"],
-                        qpv_priority=row["qpv_priority"],
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.AVAILABILITY,
-                    row["availability_points"],
-                    explain.availability_label(
-                        available_from=row["available_from"],
-                        reference=row["reference"],
-                        has_start_date=row["start_date"] is not None,
-                        decay_days=weights.availability_decay_days,
-                        candidate_hours=row["hours_per_week"],
-                        offer_hours=row["offer_hours"],
-                    ),
-                ),
-                CriterionPoints(
-                    Criterion.DISTANCE,
-                    row["distance_points"],
-                    explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
-                ),
-                CriterionPoints(
-                    Criterion.ELIGIBILITY,
-                    row["eligibility_points"],
-                    explain.eligibility_label(
-                        applies=row["requires_eligibility"] or row["has_contract"],
-                        eligible_until=row["eligible_until"],
-                        today=day,
-                    ),
-                ),
-            )
+        explanation = _explanation(
+            row,
+            sector=sector,
+            rome_code=row["rome_code"],
+            is_npnru=row["is_npnru"],
+            qpv_priority=row["qpv_priority"],
+            reference=row["reference"],
+            has_start_date=row["start_date"] is not None,
+            offer_hours=row["offer_hours"],
+            eligibility_applies=row["requires_eligibility"] or row["has_contract"],
+            weights=weights,
+            day=day,
         )
         ranked.append(
             RankedOffer(
