@@ -813,3 +813,17 @@ async def test_search_pages_are_in_order_and_whole(
         "/v1/candidates/search", json={"q": "0612345603"}, headers=n.a1.headers
     )
     assert [item["id"] for item in by_phone.json()["items"]] == [made[3]["id"]]
+
+
+async def test_a_name_with_digits_is_a_name_not_a_keypad_phone_number(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    # "matrice77034b6c" reads as a valid number on a phone keypad (letters → digits).
+    n = await make_network(db_session, settings)
+    made = await _create(
+        client, n.a1, first_name="Test", last_name="Matrice77034b6c", phone=None, email=None
+    )
+    found = await client.post(
+        "/v1/candidates/search", json={"q": "matrice77034b6c"}, headers=n.a1.headers
+    )
+    assert [item["id"] for item in found.json()["items"]] == [made["id"]]

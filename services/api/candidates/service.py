@@ -126,7 +126,8 @@ def matching(q: str) -> ColumnElement[bool]:
     if "@" in q:
         with contextlib.suppress(InvalidContact):
             return col(Candidate.email) == normalise_email(q)
-    elif any(c.isdigit() for c in q):
+    elif any(c.isdigit() for c in q) and not any(c.isalpha() for c in q):
+        # Letters make it a name ("matrice3"), never a vanity number read on a keypad.
         with contextlib.suppress(InvalidContact):
             return col(Candidate.phone_e164) == normalise_phone(q)
     # Letters, digits and single spaces: nothing for the query parser to read but words. Every
