@@ -55,15 +55,12 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
-from asgi_lifespan import LifespanManager
-from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
 from services.api.app import create_app
-from services.api.deps import get_session, request_transaction
-from services.api.referentials.indexes import ReferentialIndexes, RomeIndex, load_rome_index
+from services.api.referentials.indexes import RomeIndex, load_rome_index
 from services.callbacks.schedule import due_at as callback_due_at
 from services.core import audit
 from services.core.clock import FrozenClock, now
@@ -90,6 +87,7 @@ from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
 from services.notifications.channels.webhook import new_secret
+from tests.api.shared_app import TestTransaction, shared_app
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -1144,45 +1142,17 @@ async def rome_index(engine: AsyncEngine, reference_data: list[ImportSummary]) -
         return await load_rome_index(session, dataset)
 
 
-@dataclass
-class _Transaction:
-    """The session of the running test, in whose transaction the shared app's requests run."""
-
-    session: AsyncSession | None = None
-
-
 @pytest.fixture(scope="module")
 async def shared_client(
     settings: Settings, rome_index: RomeIndex, qpv_index: QpvIndex
-) -> AsyncIterator[tuple[httpx.AsyncClient, _Transaction]]:
-    """One app for the module: FastAPI prepares each route on its first request (0.1 s and more
-    per app), and the referential indexes are built once."""
-    application = create_app(settings)
-    current = _Transaction()
-
-    async def session_in_test_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-        # As tests/conftest.py's ``app``: what the test wrote is committed data to the request.
-        session = current.session
-        assert session is not None, "a request outside a test"
-        await session.commit()
-        async with request_transaction(request, session) as in_transaction:
-            yield in_transaction
-
-    application.dependency_overrides[get_session] = session_in_test_transaction
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as client,
-    ):
-        indexes: ReferentialIndexes = application.state.referential_indexes
-        indexes._rome, indexes._qpv = rome_index, qpv_index
-        yield client, current
+) -> AsyncIterator[tuple[httpx.AsyncClient, TestTransaction]]:
+    async with shared_app(settings, rome_index, qpv_index) as shared:
+        yield shared
 
 
 @pytest.fixture
 def api(
-    shared_client: tuple[httpx.AsyncClient, _Transaction], db_session: AsyncSession
+    shared_client: tuple[httpx.AsyncClient, TestTransaction], db_session: AsyncSession
 ) -> Iterator[httpx.AsyncClient]:
     client, current = shared_client
     current.session = db_session

@@ -32,8 +32,6 @@ import redis.asyncio as aioredis
 import requests
 import schemathesis
 from argon2 import PasswordHasher
-from asgi_lifespan import LifespanManager
-from fastapi import Request
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -50,9 +48,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.api.api_keys.schemas import SCOPES
 from services.api.app import create_app
-from services.api.deps import get_session, request_transaction
 from services.api.errors import MaillonError
-from services.api.referentials.indexes import ReferentialIndexes, RomeIndex, load_rome_index
+from services.api.referentials.indexes import RomeIndex, load_rome_index
 from services.callbacks.schedule import due_at as callback_due_at
 from services.core.clock import FrozenClock
 from services.core.db import create_sessionmaker
@@ -75,6 +72,7 @@ from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
 from services.notifications.channels.webhook import new_secret
+from tests.api.shared_app import TestTransaction, shared_app
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -608,42 +606,17 @@ async def rome_index(engine: AsyncEngine, reference_data: list[ImportSummary]) -
         return await load_rome_index(session, dataset)
 
 
-@dataclass
-class _Transaction:
-    session: AsyncSession | None = None
-
-
 @pytest.fixture(scope="module")
 async def shared_client(
     settings: Settings, rome_index: RomeIndex, qpv_index: QpvIndex
-) -> AsyncIterator[tuple[httpx.AsyncClient, _Transaction]]:
-    """One application for the module (as in tests/test_access_matrix.py), its requests running
-    in the transaction of the test under way."""
-    application = create_app(settings)
-    current = _Transaction()
-
-    async def session_in_test_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-        session = current.session
-        assert session is not None, "a request outside a test"
-        await session.commit()
-        async with request_transaction(request, session) as in_transaction:
-            yield in_transaction
-
-    application.dependency_overrides[get_session] = session_in_test_transaction
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as client,
-    ):
-        indexes: ReferentialIndexes = application.state.referential_indexes
-        indexes._rome, indexes._qpv = rome_index, qpv_index
-        yield client, current
+) -> AsyncIterator[tuple[httpx.AsyncClient, TestTransaction]]:
+    async with shared_app(settings, rome_index, qpv_index) as shared:
+        yield shared
 
 
 @pytest.fixture
 def api(
-    shared_client: tuple[httpx.AsyncClient, _Transaction],
+    shared_client: tuple[httpx.AsyncClient, TestTransaction],
     db_session: AsyncSession,
     redis_client: aioredis.Redis,
 ) -> Iterator[httpx.AsyncClient]:
