@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.backoff import exponential_seconds
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import Consumer, Event, parse_event
@@ -45,8 +46,8 @@ Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 
 def backoff_seconds(job_try: int, settings: Settings) -> float:
     """Exponential backoff with jitter: base, 2×base, 4×base… capped."""
-    delay = min(
-        settings.job_retry_max_seconds, settings.job_retry_base_seconds * 2 ** (job_try - 1)
+    delay = exponential_seconds(
+        job_try, settings.job_retry_base_seconds, settings.job_retry_max_seconds
     )
     return float(delay * random.uniform(0.75, 1.25))  # noqa: S311  (jitter, not security)
 

@@ -26,6 +26,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
+from services.core.backoff import exponential_seconds
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.ids import uuid7
@@ -94,9 +95,10 @@ def send_timeout(channel: NotificationChannel, settings: Settings) -> timedelta:
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:
     """Exponential backoff with jitter: base, 2×base, 4×base… capped."""
-    seconds = min(
+    seconds = exponential_seconds(
+        attempts,
+        settings.notification_retry_base_seconds,
         settings.notification_retry_max_seconds,
-        settings.notification_retry_base_seconds * 2 ** max(attempts - 1, 0),
     )
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311
 

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from services.core import audit
+from services.core.backoff import exponential_seconds
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import CandidateUpdated, emit
@@ -60,8 +61,13 @@ def queue_geocoding(candidate: Candidate) -> None:
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:
     """After ``attempts`` failed tries: base, 2×base, 4×base… capped."""
-    seconds = settings.geocoding_retry_base_seconds * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.geocoding_retry_max_seconds))
+    return timedelta(
+        seconds=exponential_seconds(
+            attempts,
+            settings.geocoding_retry_base_seconds,
+            settings.geocoding_retry_max_seconds,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
