@@ -45,7 +45,7 @@ from services.core.events import CandidateCreated, CandidateUpdated, emit
 from services.core.geo.communes import normalise_name
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import CoordinatesOutsideFrance, decide_qpv_residence
-from services.core.geocoding.queue import queue_geocoding
+from services.core.geocoding.queue import queue_geocoding, store_residence
 from services.core.models.candidate import (
     Candidate,
     CandidateShare,
@@ -260,13 +260,7 @@ def place(candidate: Candidate, qpv: QpvIndex | None) -> None:
         raise ValidationFailed(
             [FieldError(loc=["body", "lon"], message=str(error), type=error.code)]
         ) from None
-    candidate.qpv_status = QpvStatus(residence.status.value)
-    candidate.qpv_code = residence.code
-    candidate.qpv_method = QpvMethod(residence.method.value) if residence.method else None
-    candidate.geocoding_score = residence.score
-    candidate.qpv_polygon_version = residence.polygon_version
-    candidate.qpv_checked_at = residence.checked_at
-    candidate.qpv_near_boundary = residence.near_boundary
+    store_residence(candidate, residence)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -41,12 +41,12 @@ from services.core.events import CandidateCreated, CandidateUpdated, IntakeRecei
 from services.core.geo.communes import normalise_name
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import decide_qpv_residence
+from services.core.geocoding.queue import store_residence
 from services.core.ids import uuid7
 from services.core.models.candidate import (
     Candidate,
     CandidateShare,
     QpvMethod,
-    QpvStatus,
     ShareReason,
 )
 from services.core.models.geo import Commune
@@ -377,13 +377,7 @@ def _settle_residence(candidate: Candidate, qpv: QpvIndex | None) -> None:
     if candidate.qpv_method in (QpvMethod.COORDINATES, QpvMethod.GEOCODED_ADDRESS):
         return
     residence = decide_qpv_residence(qpv, commune_insee=candidate.commune_insee)
-    candidate.qpv_status = QpvStatus(residence.status.value)
-    candidate.qpv_code = residence.code
-    candidate.qpv_method = QpvMethod(residence.method.value) if residence.method else None
-    candidate.geocoding_score = residence.score
-    candidate.qpv_polygon_version = residence.polygon_version
-    candidate.qpv_checked_at = residence.checked_at
-    candidate.qpv_near_boundary = residence.near_boundary
+    store_residence(candidate, residence)
 
 
 def _write(session: AsyncSession, where: Collection, checked: Checked, people: _People) -> Recorded:

@@ -33,7 +33,12 @@ from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import CandidateUpdated, emit
 from services.core.geo.qpv import QpvIndex
-from services.core.geo.residence import LocatedResidence, ResidenceInput, locate_residences
+from services.core.geo.residence import (
+    LocatedResidence,
+    QpvResidence,
+    ResidenceInput,
+    locate_residences,
+)
 from services.core.geocoding.base import Geocoder
 from services.core.logging import get_logger
 from services.core.models.candidate import Candidate, CandidateStatus, QpvMethod, QpvStatus
@@ -57,6 +62,17 @@ def queue_geocoding(candidate: Candidate) -> None:
     decided from what is known now): the address goes to the geocoder, or leaves the queue."""
     candidate.geocoding_attempts = 0
     candidate.geocoding_due_at = now() if wants_geocoding(candidate) else None
+
+
+def store_residence(candidate: Candidate, residence: QpvResidence) -> None:
+    """Write a QPV residence decision on the candidate (stored, never recomputed silently)."""
+    candidate.qpv_status = QpvStatus(residence.status.value)
+    candidate.qpv_code = residence.code
+    candidate.qpv_method = QpvMethod(residence.method.value) if residence.method else None
+    candidate.geocoding_score = residence.score
+    candidate.qpv_polygon_version = residence.polygon_version
+    candidate.qpv_checked_at = residence.checked_at
+    candidate.qpv_near_boundary = residence.near_boundary
 
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:
@@ -188,13 +204,7 @@ async def apply_answers(
                 continue
             residence = answer.residence
             before = (candidate.qpv_status, candidate.qpv_code)
-            candidate.qpv_status = QpvStatus(residence.status.value)
-            candidate.qpv_code = residence.code
-            candidate.qpv_method = QpvMethod(residence.method.value) if residence.method else None
-            candidate.geocoding_score = residence.score
-            candidate.qpv_polygon_version = residence.polygon_version
-            candidate.qpv_checked_at = residence.checked_at
-            candidate.qpv_near_boundary = residence.near_boundary
+            store_residence(candidate, residence)
             if residence.retry_geocoding:
                 # What the commune tells (unknown) is stored; the address is tried again later.
                 candidate.geocoding_attempts += 1
