@@ -11,7 +11,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.models.outbox import OutboxEvent
@@ -144,12 +144,31 @@ class IntakeReceived(Event):
     candidate_id: uuid.UUID
 
 
-class MatchSuggested(Event):
-    type: ClassVar[str] = "match.suggested"
-    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+class SuggestedMatch(BaseModel):
+    """One pair entering an offer's list for the first time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     match_id: uuid.UUID
     offer_id: uuid.UUID
     candidate_id: uuid.UUID
+
+
+class MatchSuggested(Event):
+    """The pairs one refresh of the match table announces (decision 0025): one event per
+    refresh, never one per pair."""
+
+    type: ClassVar[str] = "match.suggested"
+    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    matches: tuple[SuggestedMatch, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_pair(cls, data: Any) -> Any:
+        # An event written before pairs were batched (one pair, flat) still reads.
+        if isinstance(data, dict) and "matches" not in data and "match_id" in data:
+            return {"matches": [data]}
+        return data
 
 
 class CallbackOverdue(Event):

@@ -4,7 +4,8 @@ A recomputation never changes a match's status and never deletes a match a human
 (status other than ``suggested``): such a match only leaves the list (``rank`` NULL), and loses
 ``is_current`` when its offer closes or its candidate stops being rankable. Suggested matches
 that leave a list are deleted. A pair entering a list for the first time ever is announced once
-with ``MatchSuggested`` (the ``match_suggestion`` ledger remembers it).
+(the ``match_suggestion`` ledger remembers it): each refresh emits ONE ``MatchSuggested`` carrying
+all the pairs it announces (decision 0025), at most :data:`PAIRS_PER_EVENT` a piece.
 
 Two writers of the same offer's list are serialised by a transaction-level advisory lock per
 offer, taken in a fixed order.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.clock import now
-from services.core.events import MatchSuggested, emit
+from services.core.events import MatchSuggested, SuggestedMatch, emit
 from services.core.ids import uuid7
 from services.core.models.match import Match, MatchStatus
 from services.core.models.match_profile import MatchSuggestion
@@ -38,6 +39,10 @@ from services.matching.scoring import (
 )
 from services.matching.weights import Criterion
 
+PAIRS_PER_EVENT = 500
+"""An event's pairs are capped (the outbox row and a webhook body stay small): a refresh that
+announces more (a candidate entering hundreds of lists) emits one event per 500."""
+
 
 @dataclass
 class RefreshResult:
@@ -45,14 +50,30 @@ class RefreshResult:
     updated: int = 0  # matches already there, score and rank refreshed
     removed: int = 0  # suggested matches deleted (out of a list)
     retired: int = 0  # acted-on matches taken out of a list, kept
-    suggested: int = 0  # MatchSuggested events emitted
+    suggestions: list[SuggestedMatch] = field(default_factory=list)  # pairs announced
+    events: int = 0  # MatchSuggested events emitted
+
+    @property
+    def suggested(self) -> int:
+        return len(self.suggestions)
 
     def add(self, other: RefreshResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.removed += other.removed
         self.retired += other.retired
-        self.suggested += other.suggested
+        self.suggestions += other.suggestions
+        self.events += other.events
+
+
+def announce(session: AsyncSession, result: RefreshResult) -> RefreshResult:
+    """Emit the refresh's new pairs: one ``MatchSuggested`` (per :data:`PAIRS_PER_EVENT`), in
+    the refresh's transaction; none when nothing is new."""
+    pairs = sorted(result.suggestions, key=lambda m: (m.offer_id, m.candidate_id))
+    for start in range(0, len(pairs), PAIRS_PER_EVENT):
+        emit(session, MatchSuggested(matches=tuple(pairs[start : start + PAIRS_PER_EVENT])))
+        result.events += 1
+    return result
 
 
 async def lock_offers(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
@@ -154,7 +175,7 @@ async def _announce(
     ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID],
     result: RefreshResult,
 ) -> None:
-    """One ``MatchSuggested`` per pair never announced before."""
+    """The pairs never announced before join the refresh's announcement."""
     if not ids:
         return
     stamp = now()
@@ -170,16 +191,12 @@ async def _announce(
         .returning(col(MatchSuggestion.offer_id), col(MatchSuggestion.candidate_id))
     )
     new_pairs = sorted((row[0], row[1]) for row in await session.execute(statement))
-    for offer_id, candidate_id in new_pairs:
-        emit(
-            session,
-            MatchSuggested(
-                match_id=ids[(offer_id, candidate_id)],
-                offer_id=offer_id,
-                candidate_id=candidate_id,
-            ),
+    result.suggestions += [
+        SuggestedMatch(
+            match_id=ids[(offer_id, candidate_id)], offer_id=offer_id, candidate_id=candidate_id
         )
-    result.suggested += len(new_pairs)
+        for offer_id, candidate_id in new_pairs
+    ]
 
 
 async def _renumber(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
@@ -225,8 +242,16 @@ async def retire_offer_matches(session: AsyncSession, offer_id: uuid.UUID) -> Re
 async def refresh_offer_matches(
     session: AsyncSession, offer_id: uuid.UUID, *, settings: Settings, today: date | None = None
 ) -> RefreshResult:
-    """Rank the offer again and make its list the best ``matching_top_n`` candidates. An offer
-    that is not open is retired instead."""
+    """Rank the offer again and make its list the best ``matching_top_n`` candidates, and
+    announce its new pairs in one event. An offer that is not open is retired instead."""
+    return announce(
+        session, await _refresh_offer(session, offer_id, settings=settings, today=today)
+    )
+
+
+async def _refresh_offer(
+    session: AsyncSession, offer_id: uuid.UUID, *, settings: Settings, today: date | None
+) -> RefreshResult:
     await lock_offers(session, [offer_id])
     terms = await load_offer_terms(session, offer_id)
     if terms is None:
@@ -310,9 +335,17 @@ async def refresh_candidate_matches(
     settings: Settings,
     today: date | None = None,
 ) -> RefreshResult:
-    """Place the candidate in (or out of) each open offer's list after a change.
+    """Place the candidate in (or out of) each open offer's list after a change, and announce
+    the new pairs (theirs and those of the lists ranked again) in one event."""
+    return announce(
+        session, await _refresh_candidate(session, candidate_id, settings=settings, today=today)
+    )
 
-    The candidate enters an offer's list when it is not full or when they beat its last (who is
+
+async def _refresh_candidate(
+    session: AsyncSession, candidate_id: uuid.UUID, *, settings: Settings, today: date | None
+) -> RefreshResult:
+    """The candidate enters an offer's list when it is not full or when they beat its last (who is
     then evicted); they leave the lists of offers they no longer qualify for or no longer make.
     A list that a departure leaves one short of full is ranked again, to take the next best.
     A candidate who is not rankable any more leaves every list; the acted-on matches stay, not
@@ -423,5 +456,5 @@ async def refresh_candidate_matches(
         )
     await _renumber(session, affected)
     for offer_id in refill:
-        result.add(await refresh_offer_matches(session, offer_id, settings=settings, today=today))
+        result.add(await _refresh_offer(session, offer_id, settings=settings, today=today))
     return result

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,14 +18,13 @@ from services.core.events import (
     MatchSuggested,
     OfferClosed,
     OfferPublished,
+    SuggestedMatch,
 )
 from services.core.jobs import HandlerContext
-from services.core.models.candidate import Candidate
 from services.core.models.match import Match
 from services.core.models.offer import Offer
 from services.core.models.outbox import OutboxEvent
-from services.core.models.user import Role, User
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
+from services.notifications.alerts import AlertKind, AlertRequest, raise_alerts
 from services.notifications.consumer import consumer
 from services.notifications.webhooks import fan_out
 
@@ -55,59 +55,122 @@ async def on_callback_overdue(ctx: HandlerContext, event: CallbackOverdue) -> No
     await _fan_out(ctx, event)
 
 
+_PRESCRIBERS = """
+SELECT c.id,
+       CASE WHEN r.id IS NOT NULL THEN r.organisation_id ELSE c.referent_organisation_id END,
+       CASE WHEN r.id IS NOT NULL THEN ARRAY[r.id] ELSE ARRAY(
+         SELECT u.id FROM user_account u
+         WHERE u.organisation_id = c.referent_organisation_id AND u.role = 'prescriber'
+           AND u.is_active ORDER BY u.id) END
+FROM candidate c
+LEFT JOIN user_account r ON r.id = c.referent_prescriber_id AND r.is_active
+WHERE c.id = ANY(CAST(:ids AS uuid[]))
+"""
+
+
+async def prescribers_concerned_by(
+    session: AsyncSession, candidate_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, list[uuid.UUID]]]:
+    """For each candidate: their referent prescriber when active; else the active prescribers of
+    their referent organisation; candidates concerning nobody are left out. One query for all;
+    values are (organisation, users)."""
+    ids = sorted(set(candidate_ids))
+    if not ids:
+        return {}
+    concerned: dict[uuid.UUID, tuple[uuid.UUID, list[uuid.UUID]]] = {}
+    for candidate_id, organisation_id, users in await session.execute(
+        text(_PRESCRIBERS), {"ids": ids}
+    ):
+        if organisation_id is not None and users:
+            concerned[candidate_id] = (organisation_id, list(users))
+    return concerned
+
+
 async def prescribers_concerned(
     session: AsyncSession, candidate_id: uuid.UUID
 ) -> tuple[uuid.UUID | None, list[uuid.UUID]]:
-    """The candidate's referent prescriber when active; else the active prescribers of the
-    candidate's referent organisation; else nobody. Returns (organisation, users)."""
-    candidate = await session.get(Candidate, candidate_id)
-    if candidate is None:
-        return None, []
-    if candidate.referent_prescriber_id is not None:
-        referent = await session.get(User, candidate.referent_prescriber_id)
-        if referent is not None and referent.is_active:
-            return referent.organisation_id, [referent.id]
-    if candidate.referent_organisation_id is None:
-        return None, []
-    users = list(
-        (
-            await session.execute(
-                select(col(User.id))
-                .where(
-                    col(User.organisation_id) == candidate.referent_organisation_id,
-                    col(User.role) == Role.PRESCRIBER,
-                    col(User.is_active).is_(True),
-                )
-                .order_by(col(User.id))
+    """:func:`prescribers_concerned_by` for one candidate: (organisation, users), or
+    (None, []) when nobody."""
+    found = (await prescribers_concerned_by(session, [candidate_id])).get(candidate_id)
+    return found if found is not None else (None, [])
+
+
+def suggestion_alerts(
+    event_id: uuid.UUID,
+    matches: Sequence[SuggestedMatch],
+    concerned: dict[uuid.UUID, tuple[uuid.UUID, list[uuid.UUID]]],
+    offers: dict[uuid.UUID, str],
+    ranks: dict[uuid.UUID, int | None],
+    link_base_url: str,
+) -> list[AlertRequest]:
+    """One alert per offer and prescriber (decision 0025): the people they follow among the
+    event's new pairs of that offer, counted, with the best rank. Keyed by the event, so a
+    redelivered event writes nothing twice."""
+    grouped: dict[tuple[uuid.UUID, uuid.UUID], tuple[uuid.UUID, list[SuggestedMatch]]] = {}
+    for match in matches:
+        found = concerned.get(match.candidate_id)
+        if found is None:
+            continue
+        organisation_id, users = found
+        for user_id in users:
+            grouped.setdefault((match.offer_id, user_id), (organisation_id, []))[1].append(match)
+    base = link_base_url.rstrip("/")
+    alerts: list[AlertRequest] = []
+    for (offer_id, user_id), (organisation_id, pairs) in sorted(grouped.items()):
+        known_ranks = [r for r in (ranks.get(m.match_id) for m in pairs) if r is not None]
+        alerts.append(
+            AlertRequest(
+                kind=AlertKind.MATCH_SUGGESTED,
+                key=f"offer:{offer_id}:suggested:{event_id}",
+                recipient_user_ids=[user_id],
+                organisation_id=organisation_id,
+                subject_type="offer",
+                subject_id=offer_id,
+                context={
+                    "offer_id": str(offer_id),
+                    "offer_title": offers.get(offer_id),
+                    "count": len(pairs),
+                    "rank": min(known_ranks) if known_ranks else None,
+                    "url": f"{base}/offres/{offer_id}/correspondances",
+                },
             )
-        ).scalars()
-    )
-    return candidate.referent_organisation_id, users
+        )
+    return alerts
 
 
 @consumer.on(MatchSuggested)
 async def on_match_suggested(ctx: HandlerContext, event: MatchSuggested) -> None:
+    """One webhook fan-out, one query for the prescribers concerned, their alerts in one
+    INSERT, whatever the number of pairs."""
     await _fan_out(ctx, event)
-    organisation_id, recipients = await prescribers_concerned(ctx.session, event.candidate_id)
-    if organisation_id is None or not recipients:
+    concerned = await prescribers_concerned_by(ctx.session, [m.candidate_id for m in event.matches])
+    matches = [m for m in event.matches if m.candidate_id in concerned]
+    if not matches:
         return
-    offer = await ctx.session.get(Offer, event.offer_id)
-    match = await ctx.session.get(Match, event.match_id)
-    base = ctx.settings.notification_link_base_url.rstrip("/")
-    await raise_alert(
+    offers: dict[uuid.UUID, str] = {
+        row[0]: row[1]
+        for row in await ctx.session.execute(
+            select(col(Offer.id), col(Offer.title)).where(
+                col(Offer.id).in_(sorted({m.offer_id for m in matches}))
+            )
+        )
+    }
+    ranks: dict[uuid.UUID, int | None] = {
+        row[0]: row[1]
+        for row in await ctx.session.execute(
+            select(col(Match.id), col(Match.rank)).where(
+                col(Match.id).in_(sorted({m.match_id for m in matches}))
+            )
+        )
+    }
+    await raise_alerts(
         ctx.session,
-        AlertRequest(
-            kind=AlertKind.MATCH_SUGGESTED,
-            key=f"match:{event.match_id}:suggested",
-            recipient_user_ids=recipients,
-            organisation_id=organisation_id,
-            subject_type="match",
-            subject_id=event.match_id,
-            context={
-                "offer_id": str(event.offer_id),
-                "offer_title": offer.title if offer is not None else None,
-                "rank": match.rank if match is not None else None,
-                "url": f"{base}/offres/{event.offer_id}/correspondances",
-            },
+        suggestion_alerts(
+            ctx.event_id,
+            matches,
+            concerned,
+            offers,
+            ranks,
+            ctx.settings.notification_link_base_url,
         ),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +55,7 @@ log = get_logger(__name__)
 PUBLIC_EVENTS: dict[str, str] = {
     OfferPublished.type: "Offre publiée",
     OfferClosed.type: "Offre clôturée",
-    MatchSuggested.type: "Candidat suggéré pour une offre",
+    MatchSuggested.type: "Candidats suggérés pour des offres",
     CallbackOverdue.type: "Délai de rappel de 30 jours dépassé",
     CandidatePlaced.type: "Candidat recruté",
 }
@@ -74,22 +75,34 @@ def body_of(event: Event, occurred_at: datetime) -> str:
     )
 
 
+async def candidates_organisations(
+    session: AsyncSession, candidate_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The organisations each candidate is shared with or referred to (two queries for all)."""
+    ids = sorted(set(candidate_ids))
+    found: dict[uuid.UUID, set[uuid.UUID]] = {candidate_id: set() for candidate_id in ids}
+    if not ids:
+        return found
+    for candidate_id, organisation_id in await session.execute(
+        select(col(CandidateShare.candidate_id), col(CandidateShare.organisation_id)).where(
+            col(CandidateShare.candidate_id).in_(ids)
+        )
+    ):
+        found[candidate_id].add(organisation_id)
+    for candidate_id, referent in await session.execute(
+        select(col(Candidate.id), col(Candidate.referent_organisation_id)).where(
+            col(Candidate.id).in_(ids)
+        )
+    ):
+        if referent is not None:
+            found[candidate_id].add(referent)
+    return found
+
+
 async def _candidate_organisations(
     session: AsyncSession, candidate_id: uuid.UUID
 ) -> set[uuid.UUID]:
-    shares = set(
-        (
-            await session.execute(
-                select(col(CandidateShare.organisation_id)).where(
-                    col(CandidateShare.candidate_id) == candidate_id
-                )
-            )
-        ).scalars()
-    )
-    referent = await session.scalar(
-        select(col(Candidate.referent_organisation_id)).where(col(Candidate.id) == candidate_id)
-    )
-    return shares | ({referent} if referent else set())
+    return (await candidates_organisations(session, [candidate_id]))[candidate_id]
 
 
 async def concerned_organisations(session: AsyncSession, event: Event) -> set[uuid.UUID] | None:
@@ -98,7 +111,8 @@ async def concerned_organisations(session: AsyncSession, event: Event) -> set[uu
     if isinstance(event, OfferPublished | OfferClosed):
         return None
     if isinstance(event, MatchSuggested):
-        return await _candidate_organisations(session, event.candidate_id)
+        known = await candidates_organisations(session, [m.candidate_id for m in event.matches])
+        return set().union(*known.values())
     if isinstance(event, CandidatePlaced):
         organisations = await _candidate_organisations(session, event.candidate_id)
         employer = await session.scalar(
@@ -115,11 +129,36 @@ async def concerned_organisations(session: AsyncSession, event: Event) -> set[uu
     return set()
 
 
+def _bodies(
+    event: Event,
+    occurred_at: datetime,
+    subscriptions: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    known: dict[uuid.UUID, set[uuid.UUID]] | None,
+) -> list[tuple[uuid.UUID, str]]:
+    """The body each subscription gets: the event as it is, except ``match.suggested``, whose
+    pairs are cut to those of candidates the subscription's organisation may know of (decision
+    0025: one delivery per event and subscription, its pairs together)."""
+    if not isinstance(event, MatchSuggested) or known is None:
+        body = body_of(event, occurred_at)
+        return [(subscription_id, body) for subscription_id, _ in subscriptions]
+    bodies: list[tuple[uuid.UUID, str]] = []
+    for subscription_id, organisation_id in subscriptions:
+        pairs = tuple(m for m in event.matches if organisation_id in known[m.candidate_id])
+        if pairs:
+            bodies.append((subscription_id, body_of(MatchSuggested(matches=pairs), occurred_at)))
+    return bodies
+
+
 async def fan_out(
     session: AsyncSession, event_id: uuid.UUID, event: Event, occurred_at: datetime
 ) -> int:
     """One delivery row per active subscription to ``event``'s type (idempotent)."""
-    organisations = await concerned_organisations(session, event)
+    known: dict[uuid.UUID, set[uuid.UUID]] | None = None
+    if isinstance(event, MatchSuggested):
+        known = await candidates_organisations(session, [m.candidate_id for m in event.matches])
+        organisations: set[uuid.UUID] | None = set().union(*known.values())
+    else:
+        organisations = await concerned_organisations(session, event)
     if organisations is not None and not organisations:
         return 0
     scope: ColumnElement[bool] = (
@@ -127,22 +166,23 @@ async def fan_out(
         if organisations is None
         else col(WebhookSubscription.organisation_id).in_(sorted(organisations))
     )
-    subscriptions = list(
-        (
-            await session.execute(
-                select(col(WebhookSubscription.id)).where(
-                    col(WebhookSubscription.is_active).is_(True),
-                    col(WebhookSubscription.deleted_at).is_(None),
-                    literal(event.type) == any_(col(WebhookSubscription.event_types)),
-                    scope,
-                )
+    subscriptions = [
+        (row[0], row[1])
+        for row in await session.execute(
+            select(col(WebhookSubscription.id), col(WebhookSubscription.organisation_id))
+            .where(
+                col(WebhookSubscription.is_active).is_(True),
+                col(WebhookSubscription.deleted_at).is_(None),
+                literal(event.type) == any_(col(WebhookSubscription.event_types)),
+                scope,
             )
-        ).scalars()
-    )
-    if not subscriptions:
+            .order_by(col(WebhookSubscription.id))
+        )
+    ]
+    bodies = _bodies(event, occurred_at, subscriptions, known)
+    if not bodies:
         return 0
     at = now()
-    body = body_of(event, occurred_at)
     result = await session.execute(
         insert(WebhookDelivery)
         .values(
@@ -159,7 +199,7 @@ async def fan_out(
                     "attempts": 0,
                     "next_attempt_at": at,
                 }
-                for subscription_id in subscriptions
+                for subscription_id, body in bodies
             ]
         )
         .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])

@@ -20,9 +20,17 @@ from sqlmodel import col
 
 from services.core.clock import FrozenClock
 from services.core.db import SessionMaker
-from services.core.events import CallbackOverdue, Event, MatchSuggested, OfferPublished, emit
+from services.core.events import (
+    CallbackOverdue,
+    Event,
+    MatchSuggested,
+    OfferPublished,
+    SuggestedMatch,
+    emit,
+)
 from services.core.models.callback import CallbackCase
 from services.core.models.intake import Intake, IntakeSource
+from services.core.models.match import Match
 from services.core.models.notification import (
     WEBHOOK_DISABLED_KIND,
     Notification,
@@ -285,21 +293,34 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_manage
 async def test_match_suggested_alerts_the_referent_and_reaches_the_candidates_organisation(
     committing_sessionmaker: SessionMaker, settings: Settings, clock: FrozenClock
 ) -> None:
+    """One event carrying three pairs: each organisation's subscription gets one delivery with
+    the pairs of the candidates it may know of; the referent one alert for the offer."""
     async with committing_sessionmaker() as session:
         employer = await make_organisation(session)
         agency = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
         elsewhere = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
+        silent = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
         referent = await make_user(session, agency, Role.PRESCRIBER)
         await make_user(session, agency, Role.PRESCRIBER)  # not the referent: not alerted
         candidate = await make_candidate(session, agency)
         candidate.referent_organisation_id = agency.id
         candidate.referent_prescriber_id = referent.id
+        sibling = await make_candidate(session, agency)
+        sibling.referent_organisation_id = agency.id
+        sibling.referent_prescriber_id = referent.id
+        other = await make_candidate(session, elsewhere)
+        other.referent_organisation_id = elsewhere.id
         offer = await make_offer(session, employer, status=OfferStatus.OPEN)
         match = await make_match(session, offer, candidate)
+        second = await make_match(session, offer, sibling)
+        third = await make_match(session, offer, other)
         await session.commit()
 
     async def ok(request: Request) -> tuple[int, bytes]:
         return 200, b"{}"
+
+    def pair(m: Match) -> SuggestedMatch:
+        return SuggestedMatch(match_id=m.id, offer_id=m.offer_id, candidate_id=m.candidate_id)
 
     async with http_server(ok) as receiver:
         mine = await _subscribe(
@@ -308,31 +329,48 @@ async def test_match_suggested_alerts_the_referent_and_reaches_the_candidates_or
         theirs = await _subscribe(
             committing_sessionmaker, elsewhere, receiver.url + "/elsewhere", ["match.suggested"]
         )
-        event = MatchSuggested(match_id=match.id, offer_id=offer.id, candidate_id=candidate.id)
-        await _deliver_event(committing_sessionmaker, settings, event)
+        nobody = await _subscribe(
+            committing_sessionmaker, silent, receiver.url + "/silent", ["match.suggested"]
+        )
+        event = MatchSuggested(matches=(pair(match), pair(second), pair(third)))
+        event_id = await _deliver_event(committing_sessionmaker, settings, event)
         await webhooks.sweep(committing_sessionmaker, settings)
 
-    assert [r.path for r in receiver.requests] == ["/agency"]
-    payload = json.loads(receiver.requests[0].body)
-    assert payload["data"] == {
-        "match_id": str(match.id),
-        "offer_id": str(offer.id),
-        "candidate_id": str(candidate.id),
+    bodies = {r.path: json.loads(r.body) for r in receiver.requests}
+    assert sorted(bodies) == ["/agency", "/elsewhere"]
+    assert bodies["/agency"]["type"] == "match.suggested"
+    assert bodies["/agency"]["data"] == {
+        "matches": [
+            {"match_id": str(m.id), "offer_id": str(offer.id), "candidate_id": str(m.candidate_id)}
+            for m in (match, second)
+        ]
     }
-    assert candidate.first_name is not None
-    assert candidate.first_name not in receiver.requests[0].body.decode()
-    assert await _deliveries(committing_sessionmaker, theirs.id) == []
+    assert bodies["/elsewhere"]["data"]["matches"] == [
+        {"match_id": str(third.id), "offer_id": str(offer.id), "candidate_id": str(other.id)}
+    ]
+    for request in receiver.requests:
+        assert candidate.first_name is not None
+        assert candidate.first_name not in request.body.decode()
     assert len(await _deliveries(committing_sessionmaker, mine.id)) == 1
+    assert len(await _deliveries(committing_sessionmaker, theirs.id)) == 1
+    assert await _deliveries(committing_sessionmaker, nobody.id) == []
     async with committing_sessionmaker() as session:
         alerts = list(
             await session.scalars(
-                select(Notification).where(col(Notification.key) == f"match:{match.id}:suggested")
+                select(Notification).where(
+                    col(Notification.kind) == AlertKind.MATCH_SUGGESTED.value,
+                    col(Notification.subject_id) == offer.id,
+                )
             )
         )
-    assert [(a.recipient_user_id, a.kind) for a in alerts] == [
-        (referent.id, AlertKind.MATCH_SUGGESTED.value)
+    # The referent: one alert for both people they follow; ``other``'s organisation has no
+    # prescriber: nobody is alerted for them.
+    assert [(a.recipient_user_id, a.key) for a in alerts] == [
+        (referent.id, f"offer:{offer.id}:suggested:{event_id}")
     ]
+    assert alerts[0].subject_type == "offer"
     assert alerts[0].context["offer_title"] == offer.title
+    assert alerts[0].context["count"] == 2
 
 
 async def test_a_hanging_receiver_times_out_and_is_tried_again(

@@ -88,11 +88,19 @@ async def offer_list(db_session: AsyncSession, offer_id: uuid.UUID) -> list[uuid
     return list(rows.scalars())
 
 
-async def suggested_events(db_session: AsyncSession) -> list[tuple[str, str]]:
+async def suggestion_events(db_session: AsyncSession) -> list[list[tuple[str, str]]]:
+    """The pairs (offer, candidate) of each ``match.suggested`` event, in the order emitted."""
     rows = await db_session.execute(
-        select(col(OutboxEvent.payload)).where(col(OutboxEvent.type) == "match.suggested")
+        select(col(OutboxEvent.payload))
+        .where(col(OutboxEvent.type) == "match.suggested")
+        .order_by(col(OutboxEvent.id))
     )
-    return sorted((p["offer_id"], p["candidate_id"]) for p in rows.scalars())
+    return [[(m["offer_id"], m["candidate_id"]) for m in p["matches"]] for p in rows.scalars()]
+
+
+async def suggested_events(db_session: AsyncSession) -> list[tuple[str, str]]:
+    """Every pair announced, over all events."""
+    return sorted(pair for event in await suggestion_events(db_session) for pair in event)
 
 
 async def change_sectors(
@@ -132,13 +140,13 @@ async def test_a_published_offer_stores_its_matches_and_announces_each_pair_once
         )
         assert sum(parts) == pytest.approx(match.score, abs=1e-3)
     expected = sorted((str(offer_id), str(c.id)) for c in (near, far))
-    assert await suggested_events(db_session) == expected
+    assert await suggestion_events(db_session) == [expected]  # one event, both pairs
 
     # The offer changes: its list is computed again, nobody is announced twice.
     await send(db_session, OfferUpdated(offer_id=offer_id))
     assert await run_matching(db_session, settings) == ["handled"]
     assert await offer_list(db_session, offer_id) == [near.id, far.id]
-    assert await suggested_events(db_session) == expected
+    assert await suggestion_events(db_session) == [expected]
 
 
 async def test_changing_a_candidates_sectors_moves_them_in_and_out_of_the_list(
@@ -197,6 +205,45 @@ async def test_a_full_list_keeps_the_best_n_evicting_and_refilling(
     )
     assert list(ranks.scalars()) == [1, 2]
     assert third.id not in await offer_list(db_session, offer_id)
+
+
+async def test_a_candidate_refresh_announces_its_pairs_and_the_refilled_ones_in_one_event(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings, world: Territory
+) -> None:
+    top_one = settings.model_copy(update={"matching_top_n": 1})
+    best = await add_candidate(db_session, km=1)
+    runner_up = await add_candidate(db_session, km=6)
+    first = await publish(client, world)
+    second = await publish(client, world, title="Coffreur ou coffreuse")
+    assert await run_matching(db_session, top_one) == ["handled", "handled"]
+    assert await suggestion_events(db_session) == [
+        [(str(first), str(best.id))],
+        [(str(second), str(best.id))],
+    ]
+
+    # The best one leaves the sector: both lists take the runner-up, never announced before,
+    # in ONE event of the candidate's refresh.
+    await change_sectors(db_session, best, [SectorCode.CLEANING])
+    assert await run_matching(db_session, top_one) == ["handled"]
+    assert await offer_list(db_session, first) == [runner_up.id]
+    assert await offer_list(db_session, second) == [runner_up.id]
+    events = await suggestion_events(db_session)
+    assert len(events) == 3
+    assert events[2] == sorted([(str(first), str(runner_up.id)), (str(second), str(runner_up.id))])
+
+    # A closer newcomer enters both lists: one event, two pairs.
+    newcomer = await add_candidate(db_session, km=0.5, wanted=[SectorCode.CLEANING])
+    await change_sectors(db_session, newcomer, [SectorCode.CONSTRUCTION])
+    assert await run_matching(db_session, top_one) == ["handled"]
+    events = await suggestion_events(db_session)
+    assert len(events) == 4
+    assert events[3] == sorted([(str(first), str(newcomer.id)), (str(second), str(newcomer.id))])
+
+    # The runner-up comes back after the newcomer leaves: announced already, no event.
+    await change_sectors(db_session, newcomer, [SectorCode.CLEANING])
+    assert await run_matching(db_session, top_one) == ["handled"]
+    assert await offer_list(db_session, first) == [runner_up.id]
+    assert len(await suggestion_events(db_session)) == 4
 
 
 async def test_a_placed_candidate_leaves_other_lists_while_an_acted_on_match_survives(

@@ -20,7 +20,14 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from services.core.db import SessionMaker
-from services.core.events import Consumer, MatchSuggested, emit, job_id, queue_name
+from services.core.events import (
+    Consumer,
+    MatchSuggested,
+    SuggestedMatch,
+    emit,
+    job_id,
+    queue_name,
+)
 from services.core.models.notification import Notification, NotificationStatus, WebhookSubscription
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import OrganisationKind
@@ -189,7 +196,11 @@ async def test_the_worker_process_turns_an_event_into_an_alert_and_a_signed_webh
         match = await make_match(session, offer, candidate)
         event = emit(
             session,
-            MatchSuggested(match_id=match.id, offer_id=offer.id, candidate_id=candidate.id),
+            MatchSuggested(
+                matches=(
+                    SuggestedMatch(match_id=match.id, offer_id=offer.id, candidate_id=candidate.id),
+                )
+            ),
         )
         subscription = WebhookSubscription(
             organisation_id=agency.id, url="", event_types=["match.suggested"], secret=new_secret()
@@ -238,4 +249,5 @@ async def test_the_worker_process_turns_an_event_into_an_alert_and_a_signed_webh
     (request,) = receiver.requests
     assert request.path == "/maillon"
     assert verify(subscription.secret, request.headers, request.body)
-    assert json.loads(request.body)["data"]["match_id"] == str(match.id)
+    (pair,) = json.loads(request.body)["data"]["matches"]
+    assert pair["match_id"] == str(match.id)

@@ -63,7 +63,9 @@ async def list_webhooks(
     summary="S'abonner à des événements",
     description="Les événements choisis sont envoyés en POST signés selon Standard Webhooks "
     "(en-têtes `webhook-id`, `webhook-timestamp`, `webhook-signature`). La réponse contient le "
-    "secret de signature (`secret`), une seule fois. Les corps ne portent que des identifiants.",
+    "secret de signature (`secret`), une seule fois. Les corps ne portent que des identifiants. "
+    "`match.suggested` porte dans `data.matches` toutes les nouvelles paires d'un même calcul "
+    "(`match_id`, `offer_id`, `candidate_id`), réduites aux personnes que l'organisation connaît.",
 )
 async def create_webhook(
     body: WebhookCreate,
