@@ -83,7 +83,7 @@ class IfMatch:
             raise PreconditionFailed(headers={"ETag": current_etag})
 
 
-def get_if_none_match(
+async def get_if_none_match(
     if_none_match: Annotated[
         str | None, Header(alias="If-None-Match", description="ETag de la copie détenue.")
     ] = None,
@@ -91,7 +91,7 @@ def get_if_none_match(
     return IfNoneMatch(if_none_match)
 
 
-def get_if_match(
+async def get_if_match(
     if_match: Annotated[
         str | None,
         Header(alias="If-Match", description="ETag de la version lue (obligatoire)."),

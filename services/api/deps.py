@@ -85,32 +85,37 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return settings_of(request.app)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_redis(request: Request) -> aioredis.Redis:
+async def get_redis(request: Request) -> aioredis.Redis:
     return resources_of(request.app).redis
 
 
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return resources_of(request.app).storage
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     # The middleware always sets one; a route mounted without it still gets an id.
     return request_id_of(request) or uuid.uuid4().hex
 
 
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 
-ClockDep = Annotated[Clock, Depends(get_clock)]
+
+async def _clock() -> Clock:
+    return get_clock()
+
+
+ClockDep = Annotated[Clock, Depends(_clock)]

@@ -31,7 +31,7 @@ class PaginationParams(NamedTuple):
         return (self.page - 1) * self.limit
 
 
-def get_pagination(
+async def get_pagination(
     request: Request,
     page: Annotated[int, Query(ge=1, description="Numéro de page, à partir de 1.")] = 1,
     limit: Annotated[

@@ -29,13 +29,13 @@ from services.core.security.principal import Access, Principal
 RESOURCE = "referentials"
 
 
-def require_reader(principal: CurrentPrincipal) -> Principal:
+async def require_reader(principal: CurrentPrincipal) -> Principal:
     if not principal.may_use(RESOURCE, Access.READ):
         raise Forbidden(f"Cette clé d'API n'a pas le droit « {RESOURCE}:{Access.READ.value} ».")
     return principal
 
 
-def get_indexes(request: Request) -> ReferentialIndexes:
+async def get_indexes(request: Request) -> ReferentialIndexes:
     return indexes_of(request.app)
 
 
