@@ -124,6 +124,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         job_retry_base_seconds=0.01,
         job_retry_max_seconds=0.05,
         relay_poll_interval=0.05,
+        # Tests import and roll back reference data: every request looks at the current version.
+        referential_recheck_seconds=0,
         storage_dir=TEST_STATE / "files",
         # Nothing talks to the internet: tests that geocode start a local fake BAN server.
         geocoder_url="http://127.0.0.1:9/search",

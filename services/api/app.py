@@ -55,7 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     storage = create_storage(settings)
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
-    app.state.referential_indexes = ReferentialIndexes()
+    app.state.referential_indexes = ReferentialIndexes(settings.referential_recheck_seconds)
     try:
         yield
     finally:

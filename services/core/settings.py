@@ -40,12 +40,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
     access_token_minutes: int = Field(default=15, ge=1, le=120)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    # How long an API process remembers who a user or API key is (decision 0029); 0: never.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # HTTP
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # How often an API process checks for a newly imported reference dataset (QPV polygons,
+    # communes) instead of checking on every request; 0: on every request.
+    referential_recheck_seconds: float = Field(default=5.0, ge=0, le=300)
     page_size_default: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
     # Swagger UI at /docs and the schema at /openapi.json (assets served locally, never a CDN).

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.candidates.bulk.rows import ValidRow
 from services.api.deps import get_storage
 from services.api.intake import service
 from services.core.clock import FrozenClock
@@ -564,15 +565,15 @@ async def test_a_form_the_database_refuses_leaves_nothing_behind(
     db_session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = service._new_candidate
+    real = service._row
 
-    def breaking(checked: service.Checked) -> Candidate:
-        candidate = real(checked)
-        if checked.form.last_name == "Nom2":
-            candidate.birth_year = 1  # refused by a CHECK constraint
-        return candidate
+    def breaking(line: int, checked: service.Checked) -> ValidRow:
+        row = real(line, checked)
+        if checked.form.last_name == "Nom2":  # a birth year refused by a CHECK constraint
+            return ValidRow(line=row.line, data=row.data.model_copy(update={"birth_year": 1}))
+        return row
 
-    monkeypatch.setattr(service, "_new_candidate", breaking)
+    monkeypatch.setattr(service, "_row", breaking)
     forms = batch_forms(6, 1)  # the last form is the first person again
     response = await client.post("/v1/intakes/batch", json={"forms": forms}, headers=world.desk)
     assert response.status_code == 200, response.text

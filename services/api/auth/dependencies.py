@@ -10,10 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.auth.cache import principals
 from services.api.auth.credentials import API_KEY_HEADER
 from services.api.deps import SessionDep, settings_of
 from services.api.errors import Unauthorized
@@ -45,8 +46,13 @@ class NotAuthenticated(Unauthorized):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="maillon"'})
 
 
-async def _from_api_key(session: AsyncSession, key: str) -> Principal:
-    row = await session.scalar(select(ApiKey).where(col(ApiKey.key_hash) == digest(key)))
+async def _from_api_key(request: Request, session: AsyncSession, key: str) -> Principal:
+    key_hash = digest(key)
+    ttl = settings_of(request.app).auth_cache_seconds
+    cached = principals.get(("api_key", key_hash), ttl)
+    if cached is not None:
+        return cached
+    row = await session.scalar(select(ApiKey).where(col(ApiKey.key_hash) == key_hash))
     moment = now()
     if (
         row is None
@@ -54,8 +60,11 @@ async def _from_api_key(session: AsyncSession, key: str) -> Principal:
         or (row.expires_at is not None and row.expires_at <= moment)
     ):
         raise NotAuthenticated("Clé d'API inconnue, expirée ou révoquée.")
-    row.last_used_at = moment
-    return Principal(
+    # Last use, to within the cache's few seconds (a Core update: not a change of access).
+    await session.execute(
+        update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=moment)
+    )
+    principal = Principal(
         kind="api_key",
         id=row.id,
         organisation_id=row.organisation_id,
@@ -63,17 +72,27 @@ async def _from_api_key(session: AsyncSession, key: str) -> Principal:
         scopes=frozenset(row.scopes),
         territory=await territory_of(session, row.organisation_id, row.role),
     )
+    # Expiry still applies between two lookups: never kept past it.
+    if row.expires_at is None or (row.expires_at - moment).total_seconds() > ttl:
+        principals.put(("api_key", key_hash), principal, ttl)
+    return principal
 
 
 async def _from_access_token(request: Request, session: AsyncSession, token: str) -> Principal:
+    settings = settings_of(request.app)
     try:
-        claims = decode_access_token(token, settings_of(request.app))
+        claims = decode_access_token(token, settings)
     except InvalidToken:
         raise NotAuthenticated("Jeton d'accès invalide ou expiré.") from None
+    cached = principals.get(("user", str(claims.user_id)), settings.auth_cache_seconds)
+    if cached is not None:
+        return cached
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("Compte inconnu ou désactivé.")
-    return await principal_for_user(session, user)
+    principal = await principal_for_user(session, user)
+    principals.put(("user", str(claims.user_id)), principal, settings.auth_cache_seconds)
+    return principal
 
 
 async def get_principal(
@@ -83,9 +102,9 @@ async def get_principal(
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     if api_key:
-        principal = await _from_api_key(session, api_key)
+        principal = await _from_api_key(request, session, api_key)
     elif bearer and looks_like_api_key(bearer):
-        principal = await _from_api_key(session, bearer)
+        principal = await _from_api_key(request, session, bearer)
     elif bearer:
         principal = await _from_access_token(request, session, bearer)
     else:

@@ -9,6 +9,7 @@ storing one fails, those already stored are deleted and the request fails (nothi
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from services.api.deps import settings_of
 from services.api.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from services.api.intake.schemas import IntakeCreate
 from services.api.validation import FieldError, french_errors
-from services.core.models.intake import Intake, IntakeFile, IntakeFileKind
+from services.core.models.intake import IntakeFile, IntakeFileKind
 from services.core.storage.base import Storage, new_key
 from services.core.storage.uploads import UploadRejected, ValidatedUpload, validate_upload
 
@@ -124,9 +125,9 @@ def _dump(errors: list[FieldError]) -> list[dict[str, Any]]:
 
 
 async def store(
-    session: AsyncSession, storage: Storage, intake: Intake, uploads: list[Upload]
+    session: AsyncSession, storage: Storage, intake_id: uuid.UUID, uploads: list[Upload]
 ) -> list[IntakeFile]:
-    """Record and store the files of ``intake``: all of them, or none (and an exception)."""
+    """Record and store the files of the intake: all of them, or none (and an exception)."""
     rows: list[IntakeFile] = []
     stored: list[str] = []
     try:
@@ -135,7 +136,7 @@ async def store(
             await storage.put(key, upload.file.data)
             stored.append(key)
             row = IntakeFile(
-                intake_id=intake.id,
+                intake_id=intake_id,
                 kind=upload.kind,
                 storage_key=key,
                 original_name=upload.file.filename,

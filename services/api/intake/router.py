@@ -15,7 +15,7 @@ from starlette.status import HTTP_201_CREATED
 
 from services.api.access import CREATE
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.deps import RequestIdDep, SessionDep, StorageDep
+from services.api.deps import RequestIdDep, SessionDep, StorageDep, settings_of
 from services.api.errors import NotFound, ValidationFailed
 from services.api.intake import files, service
 from services.api.intake.policy import policy
@@ -30,6 +30,7 @@ from services.api.intake.schemas import (
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.referentials.indexes import indexes_of
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
+from services.core.security.principal import Principal
 from services.core.storage.uploads import content_disposition
 
 router = APIRouter(prefix="/intakes", tags=["dépôts"])
@@ -63,6 +64,44 @@ _FORM_FIELDS_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
+
+
+_ANY_ID = uuid.UUID(int=0)
+_paths: dict[str, str] = {}
+
+
+def _intake_path(request: Request, intake_id: uuid.UUID) -> str:
+    """``/v1/intakes/{id}``: the route's path looked up once per mount point (a lookup walks
+    every route), then filled in."""
+    root = request.scope.get("root_path", "")
+    template = _paths.get(root)
+    if template is None:
+        template = _paths[root] = request.url_for("read_intake", intake_id=_ANY_ID).path
+    return template.replace(str(_ANY_ID), str(intake_id))
+
+
+async def _collection(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    body: IntakeCreate | IntakeBatch,
+    request_id: str | None,
+    *,
+    batch: bool = False,
+) -> service.Collection:
+    indexes = indexes_of(request.app)
+    return await service.collection(
+        session,
+        principal,
+        source=body.source,
+        place_organisation_id=body.place_organisation_id,
+        collected_on=body.collected_on,
+        request_id=request_id,
+        qpv=await indexes.qpv_if_loaded(session),
+        communes=await indexes.communes(session),
+        cache_seconds=settings_of(request.app).auth_cache_seconds,
+        batch=batch,
+    )
 
 
 @router.post(
@@ -100,28 +139,17 @@ async def create_intake(
         body, uploads = await files.read_multipart(request)
     else:
         body, uploads = await files.read_json(request), []
-    where = await service.collection(
-        session,
-        principal,
-        source=body.source,
-        place_organisation_id=body.place_organisation_id,
-        collected_on=body.collected_on,
-        request_id=request_id,
-        qpv=await indexes_of(request.app).qpv_if_loaded(session),
-    )
+    where = await _collection(request, session, principal, body, request_id)
     form = body.form()
-    communes = await service.known_communes(session, [form])
-    checked = service.check(
-        form, body.deposit_date, where, communes, loc=["body"], has_files=bool(uploads)
-    )
+    checked = service.check(form, body.deposit_date, where, loc=["body"], has_files=bool(uploads))
     if isinstance(checked, list):
         raise ValidationFailed(checked)
-    recorded = await service.record_one(session, where, checked)
-    stored = await files.store(session, storage, recorded.intake, uploads)
-    response.headers["Location"] = request.url_for("read_intake", intake_id=recorded.intake.id).path
+    (recorded,) = await service.record(session, where, [checked])
+    stored = await files.store(session, storage, recorded.intake_id, uploads)
+    response.headers["Location"] = _intake_path(request, recorded.intake_id)
     return IntakeCreated(
-        intake_id=recorded.intake.id,
-        candidate_id=recorded.candidate.id,
+        intake_id=recorded.intake_id,
+        candidate_id=recorded.candidate_id,
         status=recorded.outcome,
         identified=form.identifies(),
         files=[IntakeFilePublic.of(row) for row in stored],
@@ -147,16 +175,7 @@ async def create_batch(
     request: Request,
 ) -> BatchResult:
     policy.authorize(principal, CREATE)
-    where = await service.collection(
-        session,
-        principal,
-        source=body.source,
-        place_organisation_id=body.place_organisation_id,
-        collected_on=body.collected_on,
-        request_id=request_id,
-        qpv=await indexes_of(request.app).qpv_if_loaded(session),
-        batch=True,
-    )
+    where = await _collection(request, session, principal, body, request_id, batch=True)
     assert where.batch_id is not None
     results = await service.record_batch(session, where, body.forms)
     return BatchResult.of(where.batch_id, results)

@@ -2,22 +2,25 @@
 
 The lifespan puts one :class:`ReferentialIndexes` on ``app.state.referential_indexes``. An index
 is built on first use (the API starts even while PostgreSQL is down) and rebuilt only when a new
-version of its data has been imported: each use compares the current ``reference_dataset``
-version, one indexed query. See docs/decisions/0010-referentials-api.md.
+version of its data has been imported: a use compares the current ``reference_dataset`` version,
+one indexed query, read again at most every ``referential_recheck_seconds`` (decision 0029).
+See docs/decisions/0010-referentials-api.md.
 
 - ROME: word search over 1,584 fiche labels and 13,120 appellation labels, accents and case
   ignored. PostgreSQL has no ``unaccent`` here and folding 13,000 labels on the fly costs
   20–200 ms a query; in memory it takes well under a millisecond.
 - QPV: the :class:`~services.core.geo.qpv.QpvIndex` of decision 0005.
+- Communes: the set of INSEE codes a form or row may name (35,000 codes, about 3 MB).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +32,7 @@ from services.api.errors import ServiceUnavailable
 from services.core.geo.communes import normalise_name
 from services.core.geo.qpv import QpvIndex, load_qpv_index
 from services.core.models import RomeAppellation, RomeDomaine, RomeFiche, RomeGrandDomaine
+from services.core.models.geo import Commune
 from services.core.referentials.sectors import Sector, SectorCode, get_sector, sector_for_rome
 from services.core.referentials.store import DatasetKind, DatasetVersion, current_dataset
 
@@ -269,15 +273,32 @@ class ReferentialIndexes:
     and use its result. Reads never block on a lock once the index is current.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, recheck_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rome: RomeIndex | None = None
         self._qpv: QpvIndex | None = None
+        self._communes: tuple[str, frozenset[str]] | None = None
         self._rome_lock = asyncio.Lock()
         self._qpv_lock = asyncio.Lock()
+        self._communes_lock = asyncio.Lock()
+        # The current version of each kind, as last read, and when (``time.monotonic``).
+        self._recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._seen: dict[DatasetKind, tuple[float, DatasetVersion | None]] = {}
+
+    async def _current(self, session: AsyncSession, kind: DatasetKind) -> DatasetVersion | None:
+        """The imported version of ``kind``, read again once ``recheck_seconds`` have passed."""
+        seen = self._seen.get(kind)
+        if seen is not None and self._clock() - seen[0] < self._recheck_seconds:
+            return seen[1]
+        dataset = await current_dataset(session, kind)
+        self._seen[kind] = (self._clock(), dataset)
+        return dataset
 
     async def rome(self, session: AsyncSession) -> RomeIndex:
         """The current ROME index; 503 when ROME was never imported."""
-        dataset = await current_dataset(session, DatasetKind.ROME)
+        dataset = await self._current(session, DatasetKind.ROME)
         if dataset is None:
             raise not_loaded(DatasetKind.ROME)
         index = self._rome
@@ -296,8 +317,23 @@ class ReferentialIndexes:
             raise not_loaded(DatasetKind.QPV)
         return index
 
+    async def communes(self, session: AsyncSession) -> frozenset[str]:
+        """The INSEE codes of the imported communes (none when they were never imported)."""
+        dataset = await self._current(session, DatasetKind.COMMUNES)
+        if dataset is None:
+            return frozenset()
+        known = self._communes
+        if known is not None and known[0] == dataset.version:
+            return known[1]
+        async with self._communes_lock:
+            known = self._communes
+            if known is None or known[0] != dataset.version:
+                codes = frozenset((await session.scalars(select(col(Commune.insee)))).all())
+                known = self._communes = (dataset.version, codes)
+        return known[1]
+
     async def qpv_if_loaded(self, session: AsyncSession) -> QpvIndex | None:
-        dataset = await current_dataset(session, DatasetKind.QPV)
+        dataset = await self._current(session, DatasetKind.QPV)
         if dataset is None:
             return None
         index = self._qpv

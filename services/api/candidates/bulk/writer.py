@@ -1,26 +1,31 @@
-"""One chunk of the import in one transaction, set-based.
+"""Writing people set-based: one chunk of the import, or the forms of one intake request.
 
 Contact keys are locked (the advisory locks intakes and ``POST /v1/candidates`` take), the stored
-people they name are read and locked, the rows are laid over them in memory
-(:mod:`.people`), then everything is written with ``COPY``: new candidates, their shares,
-``candidate.created`` / ``candidate.updated`` in the outbox and one audit entry per person; the
-people found again are updated from a temporary table in one ``UPDATE … FROM``.
+people they name are read and locked (:func:`find_people`), the rows are laid over them in memory
+(:mod:`.people`) and turned into the rows to write (:func:`plan_people`): new candidates, their
+shares, ``candidate.created`` / ``candidate.updated`` in the outbox, and for the import one audit
+entry per person. The import writes them with ``COPY`` (:func:`copy_writes`, the people found
+again updated from a temporary table in one ``UPDATE … FROM``); an intake request, a handful of
+rows, writes them with its intakes in one statement (:func:`insert_writes`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.api.candidates.bulk.people import (
     LISTS,
     QPV_COLUMNS,
     SCALARS,
     STORED_COLUMNS,
+    Resolution,
     resolve,
 )
 from services.api.candidates.bulk.rows import ValidRow
@@ -69,6 +74,73 @@ _SHARED = (
 _UPDATE_TABLE = "bulk_candidate_update"
 
 
+SHARE_COLUMNS: tuple[str, ...] = ("candidate_id", "organisation_id", "reason", "created_at")
+EVENT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "type",
+    "payload",
+    "occurred_at",
+    "request_id",
+    "publish_attempts",
+)
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "organisation_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "request_id",
+    "details",
+)
+INTAKE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "created_at",
+    "updated_at",
+    "candidate_id",
+    "organisation_id",
+    "source",
+    "place_organisation_id",
+    "deposit_date",
+    "collected_on",
+    "batch_id",
+    "answers",
+    "consent_given",
+    "consent_text_version",
+    "consent_at",
+    "entered_by_user_id",
+    "entered_by_api_key_id",
+)
+_JSON_COLUMNS = frozenset({"payload", "details", "answers"})
+
+Row = dict[str, Any]
+
+
+class Driver(Protocol):
+    """What the writer needs of a connection: asyncpg's, or :class:`SessionDriver`."""
+
+    async def execute(self, query: str, *args: Any) -> Any: ...
+
+    async def fetch(self, query: str, *args: Any) -> Sequence[Mapping[str, Any]]: ...
+
+
+class SessionDriver:
+    """:class:`Driver` over a SQLAlchemy connection: the statements run in its transaction (the
+    request's unit of work), passed to asyncpg as they are."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def execute(self, query: str, *args: Any) -> Any:
+        await self._connection.exec_driver_sql(query, args)
+
+    async def fetch(self, query: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+        result = await self._connection.exec_driver_sql(query, args)
+        return cast(Sequence[Mapping[str, Any]], result.mappings().all())
+
+
 @dataclass
 class ChunkResult:
     created: int = 0
@@ -79,17 +151,168 @@ class ChunkResult:
     created_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-def _event(
-    event_type: str, candidate_id: uuid.UUID, moment: datetime, request_id: str | None
-) -> tuple[Any, ...]:
-    return (
-        uuid7(),
-        event_type,
-        json.dumps({"candidate_id": str(candidate_id)}),
-        moment,
-        request_id,
-        0,
-    )
+@dataclass
+class Writes:
+    """The rows to write, column name → value (JSON columns as Python values)."""
+
+    candidates: list[Row] = field(default_factory=list)
+    updates: list[Row] = field(default_factory=list)  # id, UPDATED_COLUMNS, updated_at
+    shares: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    audits: list[Row] = field(default_factory=list)
+    intakes: list[Row] = field(default_factory=list)
+    result: ChunkResult = field(default_factory=ChunkResult)
+
+
+@dataclass
+class Found:
+    resolution: Resolution
+    already_shared: set[uuid.UUID]
+
+
+def event_row(
+    event_type: str, payload: dict[str, Any], moment: datetime, request_id: str | None
+) -> Row:
+    return {
+        "id": uuid7(),
+        "type": event_type,
+        "payload": payload,
+        "occurred_at": moment,
+        "request_id": request_id,
+        "publish_attempts": 0,
+    }
+
+
+def audit_row(
+    moment: datetime,
+    actor: tuple[str, uuid.UUID | None],
+    organisation_id: uuid.UUID,
+    action: str,
+    resource: tuple[str, uuid.UUID],
+    request_id: str | None,
+    details: dict[str, Any],
+) -> Row:
+    return {
+        "id": uuid7(),
+        "occurred_at": moment,
+        "actor_type": actor[0],
+        "actor_id": actor[1],
+        "organisation_id": organisation_id,
+        "action": action,
+        "resource_type": resource[0],
+        "resource_id": resource[1],
+        "request_id": request_id,
+        "details": details,
+    }
+
+
+async def find_people(
+    connection: Driver, rows: Sequence[ValidRow], organisation_id: uuid.UUID
+) -> Found:
+    """Lock the rows' contact keys, read the stored people they name, lay the rows over them."""
+    keys = sorted({key for row in rows for key in row.contact_keys()})
+    phones = [key.removeprefix("phone:") for key in keys if key.startswith("phone:")]
+    emails = [key.removeprefix("email:") for key in keys if key.startswith("email:")]
+    stored: list[Mapping[str, Any]] = []
+    if keys:
+        await connection.execute(_LOCK, keys)
+        stored = [
+            record
+            for record in await connection.fetch(_STORED, phones, emails)
+            if record["anonymised_at"] is None and record["merged_into_id"] is None
+        ]
+    resolution = resolve(rows, stored)
+    known = [person.id for person in resolution.people if not person.is_new]
+    already_shared: set[uuid.UUID] = set()
+    if known:
+        already_shared = {
+            record["candidate_id"]
+            for record in await connection.fetch(_SHARED, organisation_id, known)
+        }
+    return Found(resolution=resolution, already_shared=already_shared)
+
+
+def plan_people(
+    found: Found,
+    *,
+    organisation_id: uuid.UUID,
+    qpv: QpvIndex | None,
+    moment: datetime,
+    request_id: str | None,
+    link_reason: ShareReason,
+    audit_context: dict[str, Any] | None,
+    actor: tuple[str, uuid.UUID | None],
+    created_earlier: Set[uuid.UUID] = frozenset(),
+) -> Writes:
+    """The rows that store ``found``'s people; ``audit_context`` None: no audit entry per person
+    (the caller audits what it records, as an intake does)."""
+    writes = Writes()
+    result = writes.result
+
+    def audit(action: str, candidate_id: uuid.UUID, details: dict[str, Any]) -> None:
+        if audit_context is not None:
+            writes.audits.append(
+                audit_row(
+                    moment,
+                    actor,
+                    organisation_id,
+                    action,
+                    ("candidate", candidate_id),
+                    request_id,
+                    {**audit_context, **details},
+                )
+            )
+
+    def event(event_type: str, candidate_id: uuid.UUID) -> None:
+        writes.events.append(
+            event_row(event_type, {"candidate_id": str(candidate_id)}, moment, request_id)
+        )
+
+    def share(candidate_id: uuid.UUID, reason: ShareReason) -> None:
+        writes.shares.append(
+            {
+                "candidate_id": candidate_id,
+                "organisation_id": organisation_id,
+                "reason": reason.value,
+                "created_at": moment,
+            }
+        )
+
+    for person in found.resolution.people:
+        person.settle(qpv, moment)
+        if person.is_new:
+            values = person.new_candidate_values(moment)
+            writes.candidates.append({name: values[name] for name in NEW_COLUMNS})
+            share(person.id, ShareReason.CREATED)
+            event(CandidateCreated.type, person.id)
+            audit("create", person.id, {"lines": person.lines})
+            result.created += 1
+            result.created_ids.append(person.id)
+            result.duplicates += len(person.lines) - 1
+            continue
+        writes.updates.append(
+            {
+                "id": person.id,
+                **{name: person.values[name] for name in UPDATED_COLUMNS},
+                "updated_at": moment,
+            }
+        )
+        if person.id in created_earlier:  # by an earlier chunk of the same file
+            result.duplicates += len(person.lines)
+            if person.field_names():
+                event(CandidateUpdated.type, person.id)
+                audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
+            continue
+        result.linked += len(person.lines)
+        if person.id not in found.already_shared:
+            share(person.id, link_reason)
+            audit("share", person.id, {"organisation_id": str(organisation_id)})
+            result.shared += 1
+        if person.field_names():
+            event(CandidateUpdated.type, person.id)
+            audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
+            result.updated += 1
+    return writes
 
 
 async def write_chunk(
@@ -105,112 +328,96 @@ async def write_chunk(
     created_earlier: Set[uuid.UUID] = frozenset(),
 ) -> ChunkResult:
     """Write ``rows`` on ``connection`` (asyncpg, inside the caller's transaction)."""
-    result = ChunkResult()
-    keys = sorted({key for row in rows for key in row.contact_keys()})
-    phones = [key.removeprefix("phone:") for key in keys if key.startswith("phone:")]
-    emails = [key.removeprefix("email:") for key in keys if key.startswith("email:")]
-    stored: list[Any] = []
-    if keys:
-        await connection.execute(_LOCK, keys)
-        stored = [
-            record
-            for record in await connection.fetch(_STORED, phones, emails)
-            if record["anonymised_at"] is None and record["merged_into_id"] is None
-        ]
-    resolution = resolve(rows, stored)
-    known = [person.id for person in resolution.people if not person.is_new]
-    already_shared: set[uuid.UUID] = set()
-    if known:
-        already_shared = {
-            record[0] for record in await connection.fetch(_SHARED, organisation_id, known)
-        }
+    found = await find_people(connection, rows, organisation_id)
+    writes = plan_people(
+        found,
+        organisation_id=organisation_id,
+        qpv=qpv,
+        moment=moment,
+        request_id=request_id,
+        link_reason=ShareReason.CREATED,
+        audit_context={"import_id": str(import_id)},
+        actor=actor,
+        created_earlier=created_earlier,
+    )
+    await copy_writes(connection, writes, moment)
+    return writes.result
 
-    candidates: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    shares: list[tuple[Any, ...]] = []
-    events: list[tuple[Any, ...]] = []
-    audits: list[tuple[Any, ...]] = []
-    actor_type, actor_id = actor
 
-    def audit(action: str, candidate_id: uuid.UUID, details: dict[str, Any]) -> None:
-        audits.append(
-            (
-                uuid7(),
-                moment,
-                actor_type,
-                actor_id,
-                organisation_id,
-                action,
-                "candidate",
-                candidate_id,
-                request_id,
-                json.dumps({"import_id": str(import_id), **details}),
+def _records(rows: list[Row], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    return [
+        tuple(json.dumps(row[name]) if name in _JSON_COLUMNS else row[name] for name in columns)
+        for row in rows
+    ]
+
+
+async def copy_writes(connection: Any, writes: Writes, moment: datetime) -> None:
+    """Write ``writes`` with ``COPY`` (asyncpg): the fastest way for thousands of rows."""
+    tables: tuple[tuple[str, list[Row], Sequence[str]], ...] = (
+        ("candidate", writes.candidates, NEW_COLUMNS),
+        ("candidate_share", writes.shares, SHARE_COLUMNS),
+        ("intake", writes.intakes, INTAKE_COLUMNS),
+        ("outbox_event", writes.events, EVENT_COLUMNS),
+        ("audit_entry", writes.audits, AUDIT_COLUMNS),
+    )
+    for table, rows, columns in tables[:1]:
+        if rows:
+            await connection.copy_records_to_table(
+                table, records=_records(rows, columns), columns=columns
             )
-        )
+    if writes.updates:
+        await _update_stored(connection, _records(writes.updates, ("id", *UPDATED_COLUMNS)), moment)
+    for table, rows, columns in tables[1:]:
+        if rows:
+            await connection.copy_records_to_table(
+                table, records=_records(rows, columns), columns=columns
+            )
 
-    for person in resolution.people:
-        person.settle(qpv, moment)
-        if person.is_new:
-            values = person.new_candidate_values(moment)
-            candidates.append(tuple(values[name] for name in NEW_COLUMNS))
-            shares.append((person.id, organisation_id, ShareReason.CREATED.value, moment))
-            events.append(_event(CandidateCreated.type, person.id, moment, request_id))
-            audit("create", person.id, {"lines": person.lines})
-            result.created += 1
-            result.created_ids.append(person.id)
-            result.duplicates += len(person.lines) - 1
-            continue
-        updates.append((person.id, *(person.values[name] for name in UPDATED_COLUMNS)))
-        if person.id in created_earlier:  # by an earlier chunk of the same file
-            result.duplicates += len(person.lines)
-            if person.field_names():
-                events.append(_event(CandidateUpdated.type, person.id, moment, request_id))
-                audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
-            continue
-        result.linked += len(person.lines)
-        if person.id not in already_shared:
-            shares.append((person.id, organisation_id, ShareReason.CREATED.value, moment))
-            audit("share", person.id, {"organisation_id": str(organisation_id)})
-            result.shared += 1
-        if person.field_names():
-            events.append(_event(CandidateUpdated.type, person.id, moment, request_id))
-            audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
-            result.updated += 1
 
-    if candidates:
-        await connection.copy_records_to_table("candidate", records=candidates, columns=NEW_COLUMNS)
-    if updates:
-        await _update_stored(connection, updates, moment)
-    if shares:
-        await connection.copy_records_to_table(
-            "candidate_share",
-            records=shares,
-            columns=("candidate_id", "organisation_id", "reason", "created_at"),
-        )
-    if events:
-        await connection.copy_records_to_table(
-            "outbox_event",
-            records=events,
-            columns=("id", "type", "payload", "occurred_at", "request_id", "publish_attempts"),
-        )
-    if audits:
-        await connection.copy_records_to_table(
-            "audit_entry",
-            records=audits,
-            columns=(
-                "id",
-                "occurred_at",
-                "actor_type",
-                "actor_id",
-                "organisation_id",
-                "action",
-                "resource_type",
-                "resource_id",
-                "request_id",
-                "details",
-            ),
-        )
-    return result
+def _from_json(table: str, columns: Sequence[str], parameter: int) -> str:
+    names = ", ".join(columns)
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608  (constants of this module)
+        f"FROM jsonb_populate_recordset(NULL::{table}, ${parameter}::jsonb)"
+    )
+
+
+# Everything an intake request writes, in one statement: a handful of rows a table, each
+# table's rows as one JSON array turned into typed rows by PostgreSQL. The statement's text never
+# changes (one prepared statement); empty arrays write nothing. Foreign keys are checked at the
+# end of the statement, so the intakes may name the candidates inserted beside them.
+_UPDATE_FROM_JSON = (
+    "UPDATE candidate AS c SET "  # noqa: S608  (constants of this module)
+    + ", ".join(f"{name} = u.{name}" for name in UPDATED_COLUMNS)
+    + ", updated_at = u.updated_at, last_activity_at = u.updated_at "
+    "FROM jsonb_populate_recordset(NULL::candidate, $2::jsonb) AS u WHERE c.id = u.id"
+)
+_INSERT_ALL = (
+    f"WITH new_candidates AS ({_from_json('candidate', NEW_COLUMNS, 1)}), "
+    f"updated AS ({_UPDATE_FROM_JSON}), "
+    f"shares AS ({_from_json('candidate_share', SHARE_COLUMNS, 3)}), "
+    f"intakes AS ({_from_json('intake', INTAKE_COLUMNS, 4)}), "
+    f"events AS ({_from_json('outbox_event', EVENT_COLUMNS, 5)}), "
+    f"audits AS ({_from_json('audit_entry', AUDIT_COLUMNS, 6)}) "
+    "SELECT 1"
+)
+
+
+def _json(rows: list[Row]) -> str:
+    return json.dumps(rows, default=str)
+
+
+async def insert_writes(connection: Driver, writes: Writes) -> None:
+    """Write ``writes`` in one statement (a few rows: one round trip, no ``COPY`` set-up)."""
+    await connection.execute(
+        _INSERT_ALL,
+        _json(writes.candidates),
+        _json(writes.updates),
+        _json(writes.shares),
+        _json(writes.intakes),
+        _json(writes.events),
+        _json(writes.audits),
+    )
 
 
 async def _update_stored(connection: Any, updates: list[tuple[Any, ...]], moment: datetime) -> None:
