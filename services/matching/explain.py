@@ -76,4 +76,5 @@ def eligibility_label(*, applies: bool, eligible_until: date | None, today: date
         return "Éligibilité validée (non demandée par l'offre)"
     if eligible_until is None or eligible_until == date.max:
         return "Éligibilité validée"
-    return f"Éligibilité validée jusqu'au {eligible_until:%d/%m/%Y}"
+    until = eligible_until
+    return f"Éligibilité validée jusqu'au {until.day:02d}/{until.month:02d}/{until.year:04d}"

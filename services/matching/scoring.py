@@ -6,25 +6,33 @@ resident or not × validated eligibility criterion or not), each with its partia
 covering every column the score reads. The tiers are read best-first, one index-only scan each
 (reach box contains the work site, exact distance within the radius, points computed from the
 covered columns, top ``limit`` sorted in SQL); reading stops once the last kept score beats the
-best score the next tier can reach. Only the top rows come back to Python, which adds the
-French labels. The same SQL expressions score both directions, so a pair gets the same points
+best score the next tier can reach. All the tiers of an offer are ONE statement: each tier is a
+materialised CTE guarded by a condition on the tiers before it (their ``limit``-th score against
+the tier's bound), which PostgreSQL evaluates once before touching the tier's index (a one-time
+filter), so a tier not needed is never read. Only the top rows come back to Python, which adds
+the French labels. The same SQL expressions score both directions, so a pair gets the same points
 whichever side asked.
 
-Filters: a sector link (the offer's sector among the candidate's wanted or worked sectors; an
-offer outside every sector on the candidate's ROME wishes), the work site within the mobility
-radius, QPV residence when the contract requires it, a validated, unexpired eligibility criterion
-when the offer requires it. Order: score, then the earliest available, then the id.
+The statements run on the session's own asyncpg connection (:func:`driver`), each prepared once
+per connection (:func:`fetch`) and planned once (``plan_cache_mode = force_generic_plan``: with
+64 partial indexes, planning each execution costs more than the scan; the tier predicates are
+literal, so the generic plan uses the same indexes); no transaction of their own (inside the
+caller's when it has one, e.g. the worker's job; none otherwise: a read needs none).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+import weakref
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import text
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import now
@@ -39,8 +47,8 @@ from services.matching.weights import Criterion, Weights
 DEFAULT_OFFERS_LIMIT = 100
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionPoints:
+class CriterionPoints(NamedTuple):
+    # A named tuple, not a dataclass: five per ranked row, built for every ranking.
     criterion: Criterion
     points: float
     label: str
@@ -110,18 +118,101 @@ class OfferTerms:
         return self.requires_eligibility or self.has_contract
 
 
+# -- the connection the statements run on ------------------------------------------------------
+
+_GENERIC_PLANS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection (checked out once, as for any statement of the session),
+    set to plan prepared statements once. The setting is the connection's (a ``SET`` outside a
+    transaction, or committed with the caller's); rolled back with a failed transaction, it only
+    costs plans until the connection is replaced."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    found: asyncpg.Connection = raw.driver_connection
+    if found not in _GENERIC_PLANS:
+        await found.execute("SET plan_cache_mode = force_generic_plan")
+        _GENERIC_PLANS.add(found)
+    return found
+
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+@lru_cache(maxsize=512)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters as asyncpg's ``$n``, and the names in order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED.sub(number, sql), tuple(names)
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+TRACE: ContextVar[list[Statement] | None] = ContextVar("matching_statements", default=None)
+"""When set to a list, each statement run here is appended to it with its arguments (the ranking
+benchmark replays them as bare SQL)."""
+
+# Prepared statements by connection. asyncpg's own cache skips statements over 15 KB, and an
+# offer's tiers in one statement are about 17 KB: they would be parsed and planned every time.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _prepared_of(connection: asyncpg.Connection) -> dict[str, Any]:
+    found = _PREPARED.get(connection)
+    if found is None:
+        # A new connection: forget the statements of closed ones (they reference their
+        # connection, so the weak key alone would never let them go).
+        for closed in [c for c in list(_PREPARED) if c.is_closed()]:
+            del _PREPARED[closed]
+        found = _PREPARED[connection] = {}
+    return found
+
+
+async def fetch(
+    connection: asyncpg.Connection, sql: str, params: dict[str, Any]
+) -> list[asyncpg.Record]:
+    """Run ``sql`` (``:name`` parameters) as a statement prepared once per connection."""
+    statement, names = _positional(sql)
+    args = tuple(params[name] for name in names)
+    prepared = _prepared_of(connection)
+    ready = prepared.get(statement)
+    if ready is None:
+        ready = prepared[statement] = await connection.prepare(statement)
+    trace = TRACE.get()
+    if trace is not None:
+        trace.append((statement, args))
+    try:
+        rows: list[asyncpg.Record] = await ready.fetch(*args)
+    except asyncpg.exceptions.InvalidCachedStatementError:
+        # The schema changed under the statement (a migration): prepared again next time.
+        prepared.pop(statement, None)
+        raise
+    return rows
+
+
+_TERMS = (
+    "SELECT o.id, o.status, o.sector, o.rome_code, o.lon, o.lat, o.start_date, "
+    "o.hours_per_week, o.requires_eligibility, o.contract_id IS NOT NULL, "
+    "coalesce(c.is_npnru, false), c.qpv_priority "
+    "FROM offer o LEFT JOIN contract c ON c.id = o.contract_id WHERE o.id = :id"
+)
+
+
 async def load_offer_terms(session: AsyncSession, offer_id: uuid.UUID) -> OfferTerms | None:
-    row = (
-        await session.execute(
-            text(
-                "SELECT o.id, o.status, o.sector, o.rome_code, o.lon, o.lat, o.start_date, "
-                "o.hours_per_week, o.requires_eligibility, o.contract_id IS NOT NULL, "
-                "coalesce(c.is_npnru, false), c.qpv_priority "
-                "FROM offer o LEFT JOIN contract c ON c.id = o.contract_id WHERE o.id = :id"
-            ),
-            {"id": offer_id},
-        )
-    ).first()
+    return await load_terms(await driver(session), offer_id)
+
+
+async def load_terms(connection: asyncpg.Connection, offer_id: uuid.UUID) -> OfferTerms | None:
+    found = await fetch(connection, _TERMS, {"id": offer_id})
+    row = found[0] if found else None
     if row is None:
         return None
     return OfferTerms(
@@ -214,11 +305,24 @@ def rome_prefixes_of(code: str) -> list[str]:
     return [code[:i] for i in range(1, len(code) + 1)]
 
 
-def candidates_sql(terms: OfferTerms, tier: Tier | None) -> str:
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What of an offer the text of its ranking query depends on (besides its tiers)."""
+
+    qpv_required: bool
+    requires_eligibility: bool
+
+    @classmethod
+    def of(cls, terms: OfferTerms) -> Shape:
+        return cls(terms.qpv_priority == QpvPriority.REQUIRED, terms.requires_eligibility)
+
+
+def candidates_sql(shape: Shape, tier: Tier | None, gate: str = "") -> str:
     """The ranking query of one offer, in one tier of its sector (``None``: an offer outside
     every sector, matched on ROME wishes). The tier's predicate is written into the text (enum
     values only), so the planner sees the partial index's predicate whatever the plan cache
-    does; within a tier, the link and the residence are constants of the query."""
+    does; within a tier, the link and the residence are constants of the query. ``gate``: a
+    condition on other parts of the statement only (evaluated once, before the scan)."""
     if tier is not None:
         link = tier.predicate("p.")
         strong = "true" if tier.wanted else "false"
@@ -228,10 +332,12 @@ def candidates_sql(terms: OfferTerms, tier: Tier | None) -> str:
         strong = "true"
         in_qpv = "p.in_qpv"
     extra = ""
-    if terms.qpv_priority == QpvPriority.REQUIRED and tier is None:
+    if shape.qpv_required and tier is None:
         extra += " AND p.in_qpv"
-    if terms.requires_eligibility:
+    if shape.requires_eligibility:
         extra += " AND p.eligible_until >= CAST(:today AS date)"
+    if gate:
+        extra += f" AND {gate}"
     km = _km("p.home", "CAST(:lon AS float8)", "CAST(:lat AS float8)")
     points = _points(
         strong=strong,
@@ -292,22 +398,46 @@ def _row_key(row: Any) -> tuple[float, bool, date, uuid.UUID]:
     return (-row["score"], available is not None, available or date.min, row["candidate_id"])
 
 
+@lru_cache(maxsize=256)
+def tiers_sql(shape: Shape, tiers: tuple[Tier, ...]) -> str:
+    """The offer's tiers (best first) in one statement: tier ``k`` is read only
+    when the tiers before it kept fewer than ``limit`` rows or their ``limit``-th score does not
+    beat the best score tier ``k`` can reach (``:bound_k``; a tie goes on, the tie-break could
+    prefer it) — the rule of reading tier after tier, decided by PostgreSQL before each scan.
+    Cached: the text is ~17 KB, and a few dozen shapes cover every offer."""
+    parts: list[str] = []
+    for k, tier in enumerate(tiers):
+        gate = ""
+        if k:
+            kept = " UNION ALL ".join(f"SELECT score FROM t{j}" for j in range(k))  # noqa: S608
+            gate = (
+                f"coalesce((SELECT u.score FROM ({kept}) AS u ORDER BY u.score DESC"  # noqa: S608
+                " OFFSET CAST(:limit AS bigint) - 1 LIMIT 1), -1.0)"
+                f" <= CAST(:bound_{k} AS float8)"
+            )
+        parts.append(f"t{k} AS MATERIALIZED ({candidates_sql(shape, tier, gate)})")
+    union = " UNION ALL ".join(f"SELECT * FROM t{k}" for k in range(len(parts)))  # noqa: S608
+    return (
+        f"WITH {', '.join(parts)} SELECT * FROM ({union}) AS r"  # noqa: S608  (this module's)
+        " ORDER BY r.score DESC, r.available_from ASC NULLS FIRST, r.candidate_id"
+        " LIMIT :limit"
+    )
+
+
 async def _ranked_rows(
-    session: AsyncSession, terms: OfferTerms, params: dict[str, Any], weights: Weights, limit: int
-) -> list[Any]:
-    """The best ``limit`` rows: tier after tier, until the last row kept beats the best score
-    the next tier could reach (a tie goes on, the tie-break could prefer the next tier)."""
+    connection: asyncpg.Connection,
+    terms: OfferTerms,
+    params: dict[str, Any],
+    weights: Weights,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The best ``limit`` rows, in one statement (:func:`tiers_sql`)."""
     tiers = tiers_for(terms, weights)
     if not tiers:
-        return list((await session.execute(text(candidates_sql(terms, None)), params)).mappings())
-    rows: list[Any] = []
-    for position, (tier, _) in enumerate(tiers):
-        found = (await session.execute(text(candidates_sql(terms, tier)), params)).mappings()
-        rows = sorted([*rows, *found], key=_row_key)[:limit]
-        following = tiers[position + 1][1] if position + 1 < len(tiers) else None
-        if following is None or (len(rows) >= limit and rows[-1]["score"] > following):
-            break
-    return rows
+        return await fetch(connection, candidates_sql(Shape.of(terms), None), params)
+    bounds = {f"bound_{k}": bound for k, (_, bound) in enumerate(tiers)}
+    sql = tiers_sql(Shape.of(terms), tuple(tier for tier, _ in tiers))
+    return await fetch(connection, sql, {**params, **bounds})
 
 
 def candidates_params(
@@ -339,8 +469,68 @@ def _today(today: date | None) -> date:
     return today if today is not None else now().date()
 
 
+class _Labels:
+    """The labels of one ranking call, each sentence built once per distinct value (a ranking
+    repeats the same few sectors, dates and radii)."""
+
+    def __init__(self, weights: Weights, day: date) -> None:
+        self.decay_days = weights.availability_decay_days
+        self.day = day
+        self._known: dict[tuple[Any, ...], str] = {}
+
+    def sector(self, strong: bool, sector: SectorCode | None, rome_code: str) -> str:
+        key = ("sector", strong, sector, rome_code)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = explain.sector_label(
+                strong=strong, sector=sector, rome_code=rome_code
+            )
+        return found
+
+    def qpv(self, in_qpv: bool, is_npnru: bool, qpv_priority: QpvPriority | str | None) -> str:
+        key = ("qpv", in_qpv, is_npnru, qpv_priority)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = explain.qpv_label(
+                in_qpv=in_qpv, is_npnru=is_npnru, qpv_priority=qpv_priority
+            )
+        return found
+
+    def availability(
+        self,
+        available_from: date | None,
+        reference: date,
+        has_start_date: bool,
+        candidate_hours: int | None,
+        offer_hours: Decimal | float | None,
+    ) -> str:
+        key: tuple[Any, ...] = ("availability", available_from, reference, has_start_date)
+        key += (candidate_hours, offer_hours)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = explain.availability_label(
+                available_from=available_from,
+                reference=reference,
+                has_start_date=has_start_date,
+                decay_days=self.decay_days,
+                candidate_hours=candidate_hours,
+                offer_hours=offer_hours,
+            )
+        return found
+
+    def eligibility(self, applies: bool, eligible_until: date | None) -> str:
+        key = ("eligibility", applies, eligible_until)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = explain.eligibility_label(
+                applies=applies, eligible_until=eligible_until, today=self.day
+            )
+        return found
+
+
 def _explanation(
     row: Any,
+    labels: _Labels,
     *,
     sector: SectorCode | None,
     rome_code: str,
@@ -350,8 +540,6 @@ def _explanation(
     has_start_date: bool,
     offer_hours: Decimal | float | None,
     eligibility_applies: bool,
-    weights: Weights,
-    day: date,
 ) -> Explanation:
     """The five criteria of one ranked row with their French labels (both directions)."""
     return Explanation(
@@ -359,25 +547,22 @@ def _explanation(
             CriterionPoints(
                 Criterion.SECTOR,
                 row["sector_points"],
-                explain.sector_label(strong=row["strong"], sector=sector, rome_code=rome_code),
+                labels.sector(row["strong"], sector, rome_code),
             ),
             CriterionPoints(
                 Criterion.QPV,
                 row["qpv_points"],
-                explain.qpv_label(
-                    in_qpv=row["in_qpv"], is_npnru=is_npnru, qpv_priority=qpv_priority
-                ),
+                labels.qpv(row["in_qpv"], is_npnru, qpv_priority),
             ),
             CriterionPoints(
                 Criterion.AVAILABILITY,
                 row["availability_points"],
-                explain.availability_label(
-                    available_from=row["available_from"],
-                    reference=reference,
-                    has_start_date=has_start_date,
-                    decay_days=weights.availability_decay_days,
-                    candidate_hours=row["hours_per_week"],
-                    offer_hours=offer_hours,
+                labels.availability(
+                    row["available_from"],
+                    reference,
+                    has_start_date,
+                    row["hours_per_week"],
+                    offer_hours,
                 ),
             ),
             CriterionPoints(
@@ -388,9 +573,7 @@ def _explanation(
             CriterionPoints(
                 Criterion.ELIGIBILITY,
                 row["eligibility_points"],
-                explain.eligibility_label(
-                    applies=eligibility_applies, eligible_until=row["eligible_until"], today=day
-                ),
+                labels.eligibility(eligibility_applies, row["eligible_until"]),
             ),
         )
     )
@@ -427,12 +610,14 @@ async def rank_candidates_for_terms(
     day = _today(today)
     weights = Weights.from_settings(settings)
     params = candidates_params(terms, weights, today=day, limit=limit)
-    rows = await _ranked_rows(session, terms, params, weights, limit)
+    rows = await _ranked_rows(await driver(session), terms, params, weights, limit)
     reference = _reference(terms.start_date, day)
+    labels = _Labels(weights, day)
     ranked: list[RankedCandidate] = []
     for position, row in enumerate(rows, start=1):
         explanation = _explanation(
             row,
+            labels,
             sector=terms.sector,
             rome_code=terms.rome_code,
             is_npnru=terms.is_npnru,
@@ -441,14 +626,12 @@ async def rank_candidates_for_terms(
             has_start_date=terms.start_date is not None,
             offer_hours=terms.hours_per_week,
             eligibility_applies=terms.eligibility_applies,
-            weights=weights,
-            day=day,
         )
         ranked.append(
             RankedCandidate(
                 candidate_id=row["candidate_id"],
                 rank=position,
-                score=explanation.score,
+                score=round(row["score"], 2),  # = explanation.score: same sum, same order
                 explanation=explanation,
                 distance_km=round(row["km"], 1),
                 available_from=row["available_from"],
@@ -505,6 +688,9 @@ LIMIT :limit
 """  # noqa: S608  (only this module's fragments are written into the text)
 
 
+_OFFERS_SQL = offers_sql()
+
+
 async def rank_offers_for_candidate(
     session: AsyncSession,
     candidate_id: uuid.UUID,
@@ -520,12 +706,14 @@ async def rank_offers_for_candidate(
     weights = Weights.from_settings(settings)
     params = _weight_params(weights, day)
     params.update(candidate_id=candidate_id, limit=limit)
-    rows = (await session.execute(text(offers_sql()), params)).mappings()
+    rows = await fetch(await driver(session), _OFFERS_SQL, params)
+    labels = _Labels(weights, day)
     ranked: list[RankedOffer] = []
     for position, row in enumerate(rows, start=1):
         sector = SectorCode(row["sector"]) if row["sector"] is not None else None
         explanation = _explanation(
             row,
+            labels,
             sector=sector,
             rome_code=row["rome_code"],
             is_npnru=row["is_npnru"],
@@ -534,14 +722,12 @@ async def rank_offers_for_candidate(
             has_start_date=row["start_date"] is not None,
             offer_hours=row["offer_hours"],
             eligibility_applies=row["requires_eligibility"] or row["has_contract"],
-            weights=weights,
-            day=day,
         )
         ranked.append(
             RankedOffer(
                 offer_id=row["offer_id"],
                 rank=position,
-                score=explanation.score,
+                score=round(row["score"], 2),  # = explanation.score: same sum, same order
                 explanation=explanation,
                 distance_km=round(row["km"], 1),
                 start_date=row["start_date"],

@@ -298,6 +298,7 @@ async def test_points_add_up_to_the_score_with_french_labels_both_ways(
         criteria = explanation.criteria
         assert [c.criterion for c in criteria] == list(Criterion)
         assert sum(c.points for c in criteria) == pytest.approx(score, abs=1e-9)
+        assert score == explanation.score  # the SQL's sum, exactly the explanation's
         assert all(c.points >= 0 for c in criteria)
         assert all(c.label and c.label[0].isupper() for c in criteria)
     mine = next(r for r in results if r.candidate_id == candidate.id)
