@@ -12,8 +12,17 @@ and P2), each with ``--offers`` open offers.
 - P2: ``rank_offers_for_candidate(session, candidate_id, settings=…, limit=50, today=…)`` for
   rankable candidates drawn at random, against every open offer.
 
-For each call, the statements the function sent (captured from the engine) are replayed just
-after on a plain asyncpg connection with the same parameters: the bare SQL of the same query.
+What is timed is the worker's path: the call on a session whose connection is already held,
+as the worker's job holds it (the job checks it out and claims its event before ranking); the
+ranking runs its statements on that connection's asyncpg driver, each prepared once
+(services/matching/scoring.py). For each call, the statements the function sent (traced by the
+module, and any sent through the engine) are replayed just after on a plain asyncpg connection
+with the same parameters, the same plan setting (``plan_cache_mode = force_generic_plan``) and
+every statement kept prepared (asyncpg's cache, its size limit raised): the bare SQL of the same
+query.
+Warm-up: as many other offers (candidates) as measured ones go through both paths first, so
+statements are prepared and planned as in a running worker; the measured ones are not among
+them.
 The naive baseline fetches every rankable candidate (P1) or every open offer (P2) and scores them
 in Python by the rules of product.md §5 (same criteria, this file's weights), then keeps the top
 50: what ranking without the database's indexes costs.
@@ -23,11 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,12 +53,14 @@ from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
 from services.core.referentials.sectors import sector_for_rome
 from services.core.settings import Settings
+from services.matching.scoring import TRACE
 
 LIMIT = 50
 
 
 class Capture:
-    """The statements an engine sends while ``active``, with their parameters."""
+    """The statements an engine, or an asyncpg connection it holds, sends while ``active``, with
+    their parameters."""
 
     def __init__(self) -> None:
         self.active = False
@@ -56,6 +68,17 @@ class Capture:
 
     def attach(self, engine: AsyncEngine) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+
+    @contextlib.contextmanager
+    def tracing(self) -> Iterator[None]:
+        """Active, with the statements the matching module runs on its driver recorded too."""
+        token = TRACE.set(self.statements)
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+            TRACE.reset(token)
 
     def _before(
         self,
@@ -103,11 +126,11 @@ async def timed_calls(
     for object_id in ids:
         capture.statements.clear()
         async with sessionmaker() as session:
-            capture.active = True
-            started = time.perf_counter()
-            result = await call(session, object_id)
-            path_ms.append((time.perf_counter() - started) * 1000)
-            capture.active = False
+            await session.connection()  # held, as the worker's job holds it
+            with capture.tracing():
+                started = time.perf_counter()
+                result = await call(session, object_id)
+                path_ms.append((time.perf_counter() - started) * 1000)
             await session.rollback()
         sizes.append(len(result))
         statements = list(capture.statements)
@@ -284,11 +307,12 @@ async def workload(
     naive: Naive,
     ids: list[uuid.UUID],
     naive_ids: list[uuid.UUID],
+    warm_ids: list[uuid.UUID],
     weights: Any,
     today: date,
 ) -> Workload:
-    # Warm-up: caches and prepared statements, as in a running worker.
-    await timed_calls(sessionmaker, capture, connection, call, ids[:5])
+    # Warm-up on other ids: prepared statements and their plans, as in a running worker.
+    await timed_calls(sessionmaker, capture, connection, call, warm_ids)
     path, sql, sizes, statements = await timed_calls(sessionmaker, capture, connection, call, ids)
     naive_ms: list[float] = []
     same = 0
@@ -320,7 +344,11 @@ async def bench_database(
     capture = Capture()
     capture.attach(sessionmaker.kw["bind"])
     assert settings.database_url is not None
-    connection = await asyncpg.connect(to_plain_url(settings.database_url))
+    connection = await asyncpg.connect(
+        to_plain_url(settings.database_url),
+        server_settings={"plan_cache_mode": "force_generic_plan"},
+        max_cacheable_statement_size=1024 * 1024,
+    )
 
     async def for_offer(session: Any, offer_id: uuid.UUID) -> Any:
         return await matching.rank_candidates_for_offer(
@@ -335,19 +363,20 @@ async def bench_database(
     results: list[Workload] = []
     try:
         offers = await sample_ids(
-            connection, "offer", "id", "status = 'open'", samples + naive_samples
+            connection, "offer", "id", "status = 'open'", 2 * samples + naive_samples
         )
         target = "≤ 50 ms" if size >= 1_000_000 else "≤ 10 ms"
         results.append(
             await workload(
                 f"P1 offer → {size:,} candidates", target, sessionmaker, capture,
-                connection, for_offer, naive_offer, offers[:samples], offers[samples:],
+                connection, for_offer, naive_offer, offers[:samples],
+                offers[samples : samples + naive_samples], offers[samples + naive_samples :],
                 weights, today,
             )
         )  # fmt: skip
         if with_p2:
             candidates = await sample_ids(
-                connection, "match_profile", "candidate_id", "true", samples + naive_samples
+                connection, "match_profile", "candidate_id", "true", 2 * samples + naive_samples
             )
             open_offers = await connection.fetchval(
                 "SELECT count(*) FROM offer WHERE status = 'open'"
@@ -356,7 +385,8 @@ async def bench_database(
                 await workload(
                     f"P2 candidate → {open_offers:,} open offers", "≤ 20 ms", sessionmaker,
                     capture, connection, for_candidate, naive_candidate, candidates[:samples],
-                    candidates[samples:], weights, today,
+                    candidates[samples : samples + naive_samples],
+                    candidates[samples + naive_samples :], weights, today,
                 )
             )  # fmt: skip
     finally:
