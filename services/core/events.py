@@ -88,7 +88,10 @@ def emit(session: AsyncSession, event: Event, *, request_id: str | None = None) 
 
 
 _BOTH = frozenset({Consumer.MATCHING, Consumer.NOTIFICATIONS})
+_MATCH = frozenset({Consumer.MATCHING})
 _NOTIFY = frozenset({Consumer.NOTIFICATIONS})
+# A consumer receives only the types it handles (a job it would ignore still costs a transaction
+# on its queue, in front of the alerts).
 
 
 # The catalogue. Payloads carry ids only: consumers load fresh rows.
@@ -102,7 +105,7 @@ class OfferPublished(Event):
 
 class OfferUpdated(Event):
     type: ClassVar[str] = "offer.updated"
-    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    consumers: ClassVar[frozenset[Consumer]] = _MATCH
     offer_id: uuid.UUID
 
 
@@ -114,13 +117,13 @@ class OfferClosed(Event):
 
 class CandidateCreated(Event):
     type: ClassVar[str] = "candidate.created"
-    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    consumers: ClassVar[frozenset[Consumer]] = _MATCH
     candidate_id: uuid.UUID
 
 
 class CandidateUpdated(Event):
     type: ClassVar[str] = "candidate.updated"
-    consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    consumers: ClassVar[frozenset[Consumer]] = _MATCH
     candidate_id: uuid.UUID
 
 
