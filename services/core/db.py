@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,12 +21,16 @@ from services.core.settings import Settings
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
+# A pooled connection unused for longer than this is checked with a ping before it is handed out;
+# one used a moment ago is not (a ping is three round trips: BEGIN, ";", ROLLBACK).
+PING_IDLE_SECONDS = 1.0
+
+
 def create_engine(settings: Settings, *, application_name: str = "maillon") -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
         pool_timeout=settings.database_connect_timeout,
         connect_args={
             "timeout": settings.database_connect_timeout,
@@ -30,6 +38,26 @@ def create_engine(settings: Settings, *, application_name: str = "maillon") -> A
             "server_settings": {"application_name": application_name, "timezone": "UTC"},
         },
     )
+    event.listen(engine.sync_engine.pool, "checkin", _remember_checkin)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+def _remember_checkin(_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's pre-ping, only for connections that sat idle: after a PostgreSQL restart
+    they are the stale ones. A connection in use when the server goes away fails its statement,
+    which invalidates the whole pool (SQLAlchemy's disconnect handling)."""
+    if time.monotonic() - record.info.get("checked_in_at", 0.0) < PING_IDLE_SECONDS:
+        return
+    try:
+        connection.ping()
+    except Exception as exc:
+        # The pool discards this connection and checks out (or opens) another.
+        raise DisconnectionError() from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
