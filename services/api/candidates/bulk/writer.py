@@ -57,15 +57,11 @@ _LOCK = (
     "SELECT count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0))) "
     "FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered"
 )
-# Column and table names below are constants of this module, never input. Each contact key is
-# looked up through its own index (a join on the keys' list, whatever the statistics say), then
-# the people are read and locked by id; the dead (anonymised, merged) are set aside in Python.
+# The stored people the keys name, read and locked, oldest first (migration 0013: one generic
+# plan per connection); the dead (anonymised, merged) are set aside in Python.
 _STORED = (
     f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
-    "FROM candidate WHERE id IN ("
-    "SELECT p.id FROM unnest($1::text[]) AS k(v) JOIN candidate AS p ON p.phone_e164 = k.v "
-    "UNION SELECT e.id FROM unnest($2::text[]) AS k(v) JOIN candidate AS e ON e.email = k.v"
-    ") ORDER BY created_at, id FOR UPDATE"
+    "FROM candidates_by_contact($1::text[], $2::text[]) ORDER BY created_at, id"
 )
 _SHARED = (
     "SELECT candidate_id FROM candidate_share "
