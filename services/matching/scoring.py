@@ -328,7 +328,12 @@ def candidates_sql(shape: Shape, tier: Tier | None, gate: str = "") -> str:
         strong = "true" if tier.wanted else "false"
         in_qpv = "true" if tier.qpv else "false"
     else:
-        link = "p.rome_wishes && CAST(:rome_prefixes AS varchar(5)[])"
+        # ``cardinality(…) > 0`` is the predicate of the partial GIN index on the wishes: written
+        # here, the index serves the query (without it, every profile is read: 100 ms at 1M).
+        link = (
+            "cardinality(p.rome_wishes) > 0"
+            " AND p.rome_wishes && CAST(:rome_prefixes AS varchar(5)[])"
+        )
         strong = "true"
         in_qpv = "p.in_qpv"
     extra = ""
