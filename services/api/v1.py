@@ -40,6 +40,8 @@ async def index(request: Request) -> ApiIndex:
     return ApiIndex(name=request.app.title, version=request.app.version, links=links)
 
 
+# Routes are tried in order: the borne intakes, the busiest by far (P4), come first.
+router.include_router(intake_router)
 router.include_router(auth_router)
 router.include_router(referentials_router)
 router.include_router(organisations_router)
@@ -49,7 +51,6 @@ router.include_router(audit_router)
 router.include_router(contracts_router)
 router.include_router(offers_router)
 router.include_router(candidates_router)
-router.include_router(intake_router)
 router.include_router(matches_router)
 router.include_router(callbacks_router)
 router.include_router(reports_router)
