@@ -496,6 +496,8 @@ async def run(args: argparse.Namespace) -> str:
             ]
             memory: list[str] = []
             for processes in args.api_processes:
+                if processes <= 0:  # the import alone
+                    continue
                 await analyse(sessionmaker)
                 async with running_api(url, redis_url, processes, profile_dir) as api:
                     headers = await reception_headers(sessionmaker, settings)
@@ -617,15 +619,16 @@ async def run(args: argparse.Namespace) -> str:
                     )
                     + ".",
                 ]
-                best_batch = max(
-                    (row for row in table[2:] if "batch" in row),
-                    key=lambda row: float(row.split("|")[5].replace(",", "")),
-                )
-                lines += [
-                    "",
-                    "Batch endpoint, best of the runs above: "
-                    f"{best_batch.split('|')[5].strip()} forms/s.",
-                ]
+                batch_rows = [row for row in table[2:] if "batch" in row]
+                if batch_rows:
+                    best_batch = max(
+                        batch_rows, key=lambda row: float(row.split("|")[5].replace(",", ""))
+                    )
+                    lines += [
+                        "",
+                        "Batch endpoint, best of the runs above: "
+                        f"{best_batch.split('|')[5].strip()} forms/s.",
+                    ]
         finally:
             await engine.dispose()
     lines += ["", f"Load average at the end: {_load_average()}."]

@@ -53,12 +53,9 @@ NEW_COLUMNS: tuple[str, ...] = (
 # What a row may change on a stored person.
 UPDATED_COLUMNS: tuple[str, ...] = (*SCALARS, "search_name", "lon", "lat", *LISTS, *QPV_COLUMNS)
 
-_LOCK = (
-    "SELECT count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0))) "
-    "FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered"
-)
-# The stored people the keys name, read and locked, oldest first (migration 0013: one generic
-# plan per connection); the dead (anonymised, merged) are set aside in Python.
+# The contact keys' advisory locks taken (as intakes and ``POST /v1/candidates`` take them), then
+# the stored people they name read and locked, oldest first: one round trip (migrations 0013,
+# 0014: one generic plan per connection). The dead (anonymised, merged) are set aside in Python.
 _STORED = (
     f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
     "FROM candidates_by_contact($1::text[], $2::text[]) ORDER BY created_at, id"
@@ -211,7 +208,6 @@ async def find_people(
     emails = [key.removeprefix("email:") for key in keys if key.startswith("email:")]
     stored: list[Mapping[str, Any]] = []
     if keys:
-        await connection.execute(_LOCK, keys)
         stored = [
             record
             for record in await connection.fetch(_STORED, phones, emails)

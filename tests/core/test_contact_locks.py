@@ -1,0 +1,81 @@
+"""Two transactions naming the same person at once make one candidate (decision 0028)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from services.api.candidates.bulk.rows import ValidRow
+from services.api.candidates.bulk.writer import (
+    Found,
+    SessionDriver,
+    find_people,
+    insert_writes,
+    plan_people,
+)
+from services.api.candidates.schemas import CandidateCreate
+from services.core.db import SessionMaker, unit_of_work
+from services.core.models.candidate import ShareReason
+from services.core.models.organisation import OrganisationKind
+from tests.factories import make_organisation
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def _row(line: int, phone: str | None, email: str | None) -> ValidRow:
+    data = CandidateCreate.model_construct(
+        first_name="Aïcha", last_name="Benali", phone=phone, email=email
+    )
+    return ValidRow(line=line, data=data)
+
+
+async def _write(driver: SessionDriver, found: Found, organisation_id: object) -> None:
+    writes = plan_people(
+        found,
+        organisation_id=organisation_id,  # type: ignore[arg-type]
+        qpv=None,
+        moment=datetime.now(UTC),
+        request_id=None,
+        link_reason=ShareReason.INTAKE,
+        audit_context=None,
+        actor=("system", None),
+    )
+    await insert_writes(driver, writes)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("+33612345678", None), ("+33612345678", None)),  # the same phone
+        (("+33612345678", "a.benali@exemple.fr"), (None, "a.benali@exemple.fr")),  # e-mail
+    ],
+)
+async def test_the_second_waits_for_the_first_then_finds_the_person(
+    committing_sessionmaker: SessionMaker,
+    first: tuple[str | None, str | None],
+    second: tuple[str | None, str | None],
+) -> None:
+    async with unit_of_work(committing_sessionmaker) as session:
+        organisation = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
+    async with committing_sessionmaker() as one, committing_sessionmaker() as other:
+        driver_one = SessionDriver(await one.connection())
+        driver_other = SessionDriver(await other.connection())
+        found_one = await find_people(driver_one, [_row(0, *first)], organisation.id)
+        assert found_one.resolution.people[0].is_new
+        # The other transaction asks for the same person: it waits on the contact key's lock…
+        waiting = asyncio.create_task(
+            find_people(driver_other, [_row(0, *second)], organisation.id)
+        )
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        await _write(driver_one, found_one, organisation.id)
+        await one.commit()
+        # …then reads with a fresh snapshot and finds the person just created.
+        found_other = await asyncio.wait_for(waiting, timeout=10)
+        (person,) = found_other.resolution.people
+        assert not person.is_new
+        assert person.id == found_one.resolution.people[0].id
+        await _write(driver_other, found_other, organisation.id)
+        await other.commit()
