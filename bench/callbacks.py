@@ -34,7 +34,7 @@ from services.callbacks.sweep import raise_due
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, create_sessionmaker, unit_of_work
 from services.core.settings import Settings
-from services.notifications.alerts import AlertRequest, raise_alert
+from services.notifications.alerts import AlertRequest
 
 ORGANISATIONS = 200
 CHUNK = 20_000
@@ -192,9 +192,10 @@ async def counted(session: AsyncSession, alert: AlertRequest) -> int:
 
 
 async def timed_sweep(
-    sessionmaker: SessionMaker, settings: Settings, at: datetime, raise_with: RaiseAlert
+    sessionmaker: SessionMaker, settings: Settings, at: datetime, raise_with: RaiseAlert | None
 ) -> tuple[int, int, float]:
-    """(cases, alerts, seconds) of one sweep at ``at``."""
+    """(cases, alerts, seconds) of one sweep at ``at`` (``raise_with`` None: the sweep's own
+    batched ``raise_alerts``)."""
     started = time.perf_counter()
     with use_clock(FrozenClock(at)):
         cases, alerts = await raise_due(sessionmaker, settings, at, raise_with=raise_with)
@@ -243,14 +244,11 @@ async def run(cases: int) -> str:
             ]
             bare_ms, _ = await bare_due_query(sessionmaker, START + timedelta(minutes=10))
             runs = (
-                ("10 minutes' alerts, raise_alert", START + timedelta(minutes=10), raise_alert),
+                ("10 minutes' alerts, raise_alerts", START + timedelta(minutes=10), None),
                 ("the next 10 minutes', sweep alone", START + timedelta(minutes=20), counted),
                 ("the next day's alerts, sweep alone", START + timedelta(days=1), counted),
-                (
-                    "the 10 minutes after, raise_alert",
-                    START + timedelta(days=1, minutes=10),
-                    raise_alert,
-                ),
+                ("the 10 minutes after, raise_alerts", START + timedelta(days=1, minutes=10), None),
+                ("the day after's alerts, raise_alerts", START + timedelta(days=2), None),
             )
             for label, at, raise_with in runs:
                 due, alerts, seconds = await timed_sweep(sessionmaker, settings, at, raise_with)

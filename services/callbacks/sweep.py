@@ -41,7 +41,7 @@ from services.core.events import Consumer, queue_name
 from services.core.models.callback import CallbackCase
 from services.core.queue import serialize
 from services.core.settings import Settings
-from services.notifications.alerts import raise_alert
+from services.notifications.alerts import AlertRequest, raise_alerts
 
 SWEEP_MINUTES = 10
 ALERT_JOB = "callback_alert"
@@ -95,12 +95,21 @@ async def raise_due(
     at: datetime,
     *,
     batch_size: int | None = None,
-    raise_with: RaiseAlert = raise_alert,
+    raise_with: RaiseAlert | None = None,
 ) -> tuple[int, int]:
-    """Raise every alert due at ``at``, one transaction per batch. Returns (cases, alerts)."""
+    """Raise every alert due at ``at``, one transaction per batch. Returns (cases, alerts).
+
+    A batch's alerts are written together by ``raise_alerts`` (one INSERT), or one by one
+    through ``raise_with`` when given (the benchmark's stand-in)."""
     size = batch_size or settings.callback_sweep_batch_size
     policies = Policies(settings)
     cases_done = alerts = 0
+    pending: list[AlertRequest] = []  # the batch's alerts
+
+    async def collect(_session: Any, alert: AlertRequest) -> int:
+        pending.append(alert)
+        return 0
+
     while True:
         async with unit_of_work(sessionmaker) as session:
             rows = (
@@ -119,15 +128,21 @@ async def raise_due(
             recipients = Recipients()
             await recipients.load(session, organisations, [row.prescriber_id for row in rows])
             ids, raised_tags, kinds, moments = [], [], [], []
+            pending.clear()
             for row in rows:
                 policy = await policies.of(session, row.organisation_id)
                 raised, upcoming = due_alerts(state_of(row), policy, at)
-                await raise_planned(session, row, raised, at, recipients, raise_with=raise_with)
+                await raise_planned(session, row, raised, at, recipients, raise_with=collect)
                 alerts += len(raised)
                 ids.append(row.id)
                 raised_tags.append(",".join([*row.alerts_raised, *(a.tag for a in raised)]))
                 kinds.append(upcoming.kind.value if upcoming else None)
                 moments.append(upcoming.at if upcoming else None)
+            if raise_with is None:
+                await raise_alerts(session, pending)
+            else:
+                for alert in pending:
+                    await raise_with(session, alert)
             await session.execute(
                 _STORE,
                 {"ids": ids, "raised": raised_tags, "kinds": kinds, "ats": moments, "now": at},
