@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -205,9 +206,25 @@ async def population(sessionmaker: SessionMaker) -> Population:
 class Api:
     processes: list[subprocess.Popen[bytes]]
     urls: list[str]
+    database: str = ""  # the scratch database the API writes to
 
     def rss_mb(self) -> list[float]:
         return [psutil.Process(p.pid).memory_info().rss / 1024 / 1024 for p in self.processes]
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far by the API processes, and by the PostgreSQL backends serving
+        the scratch database (where the time of one request goes, side by side)."""
+        api = 0.0
+        for process in self.processes:
+            times = psutil.Process(process.pid).cpu_times()
+            api += times.user + times.system
+        database = 0.0
+        for backend in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            command = " ".join(backend.info["cmdline"] or [])
+            if backend.info["name"] == "postgres" and f" {self.database} " in f"{command} ":
+                times = backend.info["cpu_times"]
+                database += times.user + times.system
+        return api, database
 
 
 # uvicorn re-raises SIGTERM once stopped: a handler turns it into SystemExit, so that the
@@ -257,7 +274,7 @@ async def running_api(url: str, redis_url: str, count: int, profile_dir: Path | 
                     await asyncio.sleep(0.1)
                 else:
                     raise RuntimeError("the API did not start")
-        yield Api(processes, urls)
+        yield Api(processes, urls, database=urlsplit(url).path.lstrip("/"))
     finally:
         for process in processes:
             process.terminate()  # SIGTERM: uvicorn stops gracefully (cProfile writes its file)
@@ -279,6 +296,8 @@ class LoadResult:
     first_error: str | None
     rss_peak_mb: float
     rss_end_mb: float
+    api_cpu_ms: float = 0.0  # per form, all API processes
+    database_cpu_ms: float = 0.0  # per form, the backends of the scratch database
 
     @property
     def forms_per_second(self) -> float:
@@ -338,10 +357,12 @@ async def load(
                 first_error = first_error or f"{answer.status} {answer.body[:200]!r}"
 
     sampler = asyncio.create_task(sample_memory())
+    api_before, database_before = api.cpu_seconds()
     try:
         await asyncio.gather(*(user(connection) for connection in connections))
     finally:
         elapsed = time.perf_counter() - started
+        api_after, database_after = api.cpu_seconds()
         done.set()
         await sampler
         for connection in connections:
@@ -356,6 +377,10 @@ async def load(
         first_error=first_error,
         rss_peak_mb=peak,
         rss_end_mb=max(api.rss_mb()),
+        api_cpu_ms=(api_after - api_before) * 1000 / max(1, len(latencies) * forms_per_request),
+        database_cpu_ms=(database_after - database_before)
+        * 1000
+        / max(1, len(latencies) * forms_per_request),
     )
 
 
@@ -470,7 +495,8 @@ def _latency_row(result: LoadResult, processes: int, concurrency: int) -> str:
     return (
         f"| {result.label} | {processes} | {concurrency} | {result.requests} | "
         f"{result.forms_per_second:,.0f} | {p50:.0f} | {p95:.0f} | {p99:.0f} | "
-        f"{ordered[-1]:.0f} | {result.errors} | {result.rss_peak_mb:.0f} |"
+        f"{ordered[-1]:.0f} | {result.errors} | {result.rss_peak_mb:.0f} | "
+        f"{result.api_cpu_ms:.2f} | {result.database_cpu_ms:.2f} |"
     )
 
 
@@ -491,8 +517,9 @@ async def run(args: argparse.Namespace) -> str:
             await analyse(sessionmaker)
             table = [
                 "| endpoint | API processes | concurrency | requests | forms/s | p50 ms | "
-                "p95 ms | p99 ms | max ms | errors | API RSS peak MB |",
-                "|---|---|---|---|---|---|---|---|---|---|---|",
+                "p95 ms | p99 ms | max ms | errors | API RSS peak MB | API CPU ms/form | "
+                "PostgreSQL CPU ms/form |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             memory: list[str] = []
             for processes in args.api_processes:
