@@ -25,11 +25,12 @@ from __future__ import annotations
 import re
 import uuid
 import weakref
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -54,21 +55,70 @@ class CriterionPoints(NamedTuple):
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """The five criteria, in order; ``score`` is the sum of their points."""
+_ORDER = (
+    Criterion.SECTOR,
+    Criterion.QPV,
+    Criterion.AVAILABILITY,
+    Criterion.DISTANCE,
+    Criterion.ELIGIBILITY,
+)
+_POSITION = {criterion: k for k, criterion in enumerate(_ORDER)}
 
-    criteria: tuple[CriterionPoints, ...]
+
+class Explanation:
+    """The five criteria, in order; ``score`` is the sum of their points.
+
+    The points come with the row; the French labels are built on first reading (``criteria``,
+    ``label``): the matching worker stores points only, and a ranking's fifty or hundred rows
+    would otherwise build 250–500 sentences nobody reads.
+    """
+
+    __slots__ = ("_criteria", "_labels", "_points")
+
+    def __init__(
+        self, points: tuple[float, ...], labels: Callable[[], tuple[str, ...]] | None = None
+    ) -> None:
+        self._points = points
+        self._labels = labels
+        self._criteria: tuple[CriterionPoints, ...] | None = None
+
+    @classmethod
+    def of(cls, criteria: tuple[CriterionPoints, ...]) -> Explanation:
+        """An explanation from its five criteria, given in order."""
+        if tuple(c.criterion for c in criteria) != _ORDER:
+            raise ValueError("the five criteria, in order")
+        made = cls(tuple(c.points for c in criteria))
+        made._criteria = criteria
+        return made
+
+    @property
+    def criteria(self) -> tuple[CriterionPoints, ...]:
+        if self._criteria is None:
+            labels = self._labels() if self._labels is not None else ("",) * len(_ORDER)
+            self._criteria = tuple(map(CriterionPoints, _ORDER, self._points, labels))
+            self._labels = None
+        return self._criteria
 
     def points(self, criterion: Criterion) -> float:
-        return next(c.points for c in self.criteria if c.criterion == criterion)
+        return self._points[_POSITION[criterion]]
 
     def label(self, criterion: Criterion) -> str:
-        return next(c.label for c in self.criteria if c.criterion == criterion)
+        return self.criteria[_POSITION[criterion]].label
 
     @property
     def score(self) -> float:
-        return round(sum(c.points for c in self.criteria), 2)
+        return round(sum(self._points), 2)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return self.criteria == other.criteria
+
+    def __hash__(self) -> int:
+        return hash(self.criteria)
+
+    def __repr__(self) -> str:
+        return f"Explanation({self.criteria!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,54 +583,50 @@ class _Labels:
         return found
 
 
-def _explanation(
-    row: Any,
-    labels: _Labels,
-    *,
-    sector: SectorCode | None,
-    rome_code: str,
-    is_npnru: bool,
-    qpv_priority: QpvPriority | str | None,
-    reference: date,
-    has_start_date: bool,
-    offer_hours: Decimal | float | None,
-    eligibility_applies: bool,
-) -> Explanation:
-    """The five criteria of one ranked row with their French labels (both directions)."""
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """What the labels of one ranking's rows share: the offer's side, or for an offer ranked for
+    a candidate, that offer's (one per row)."""
+
+    labels: _Labels
+    sector: SectorCode | None
+    rome_code: str
+    is_npnru: bool
+    qpv_priority: QpvPriority | str | None
+    reference: date
+    has_start_date: bool
+    offer_hours: Decimal | float | None
+    eligibility_applies: bool
+
+    def row_labels(self, row: Any) -> tuple[str, ...]:
+        """The five labels of one ranked row (both directions), in criterion order."""
+        labels = self.labels
+        return (
+            labels.sector(row["strong"], self.sector, self.rome_code),
+            labels.qpv(row["in_qpv"], self.is_npnru, self.qpv_priority),
+            labels.availability(
+                row["available_from"],
+                self.reference,
+                self.has_start_date,
+                row["hours_per_week"],
+                self.offer_hours,
+            ),
+            explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
+            labels.eligibility(self.eligibility_applies, row["eligible_until"]),
+        )
+
+
+def _explanation(row: Any, side: _Side) -> Explanation:
+    """The row's five points now, its labels when first read."""
     return Explanation(
         (
-            CriterionPoints(
-                Criterion.SECTOR,
-                row["sector_points"],
-                labels.sector(row["strong"], sector, rome_code),
-            ),
-            CriterionPoints(
-                Criterion.QPV,
-                row["qpv_points"],
-                labels.qpv(row["in_qpv"], is_npnru, qpv_priority),
-            ),
-            CriterionPoints(
-                Criterion.AVAILABILITY,
-                row["availability_points"],
-                labels.availability(
-                    row["available_from"],
-                    reference,
-                    has_start_date,
-                    row["hours_per_week"],
-                    offer_hours,
-                ),
-            ),
-            CriterionPoints(
-                Criterion.DISTANCE,
-                row["distance_points"],
-                explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
-            ),
-            CriterionPoints(
-                Criterion.ELIGIBILITY,
-                row["eligibility_points"],
-                labels.eligibility(eligibility_applies, row["eligible_until"]),
-            ),
-        )
+            row["sector_points"],
+            row["qpv_points"],
+            row["availability_points"],
+            row["distance_points"],
+            row["eligibility_points"],
+        ),
+        partial(side.row_labels, row),
     )
 
 
@@ -617,32 +663,28 @@ async def rank_candidates_for_terms(
     params = candidates_params(terms, weights, today=day, limit=limit)
     rows = await _ranked_rows(await driver(session), terms, params, weights, limit)
     reference = _reference(terms.start_date, day)
-    labels = _Labels(weights, day)
-    ranked: list[RankedCandidate] = []
-    for position, row in enumerate(rows, start=1):
-        explanation = _explanation(
-            row,
-            labels,
-            sector=terms.sector,
-            rome_code=terms.rome_code,
-            is_npnru=terms.is_npnru,
-            qpv_priority=terms.qpv_priority,
-            reference=reference,
-            has_start_date=terms.start_date is not None,
-            offer_hours=terms.hours_per_week,
-            eligibility_applies=terms.eligibility_applies,
+    side = _Side(
+        labels=_Labels(weights, day),
+        sector=terms.sector,
+        rome_code=terms.rome_code,
+        is_npnru=terms.is_npnru,
+        qpv_priority=terms.qpv_priority,
+        reference=reference,
+        has_start_date=terms.start_date is not None,
+        offer_hours=terms.hours_per_week,
+        eligibility_applies=terms.eligibility_applies,
+    )
+    return [
+        RankedCandidate(
+            row["candidate_id"],
+            position,
+            round(row["score"], 2),  # = explanation.score: same sum, same order
+            _explanation(row, side),
+            round(row["km"], 1),
+            row["available_from"],
         )
-        ranked.append(
-            RankedCandidate(
-                candidate_id=row["candidate_id"],
-                rank=position,
-                score=round(row["score"], 2),  # = explanation.score: same sum, same order
-                explanation=explanation,
-                distance_km=round(row["km"], 1),
-                available_from=row["available_from"],
-            )
-        )
-    return ranked
+        for position, row in enumerate(rows, start=1)
+    ]
 
 
 def offers_sql() -> str:
@@ -716,9 +758,8 @@ async def rank_offers_for_candidate(
     ranked: list[RankedOffer] = []
     for position, row in enumerate(rows, start=1):
         sector = SectorCode(row["sector"]) if row["sector"] is not None else None
-        explanation = _explanation(
-            row,
-            labels,
+        side = _Side(
+            labels=labels,
             sector=sector,
             rome_code=row["rome_code"],
             is_npnru=row["is_npnru"],
@@ -728,6 +769,7 @@ async def rank_offers_for_candidate(
             offer_hours=row["offer_hours"],
             eligibility_applies=row["requires_eligibility"] or row["has_contract"],
         )
+        explanation = _explanation(row, side)
         ranked.append(
             RankedOffer(
                 offer_id=row["offer_id"],
