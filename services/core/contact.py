@@ -10,6 +10,8 @@ Errors carry a French message and never the value.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -39,11 +41,45 @@ class InvalidContact(ValueError):
     """A phone number or e-mail address that cannot be read; the message is French."""
 
 
+# Most numbers on a borne form are French mobiles: ``06 12 34 56 78``, ``0612345678``,
+# ``+33 6 12 34 56 78``. Those are read without phonenumbers' general machinery (a tenth of the
+# cost), against phonenumbers' own pattern for French mobiles, so the answer is the one it gives;
+# anything else takes the general path.
+def _french_mobile_pattern() -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("FR")
+    pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
+    if not isinstance(pattern, str):
+        raise RuntimeError("phonenumbers has no pattern for French mobiles")
+    return re.compile(pattern)
+
+
+_FR_MOBILE = _french_mobile_pattern()
+_SEPARATORS = str.maketrans("", "", " .-")
+
+
+def _french_mobile(text: str) -> str | None:
+    compact = text.translate(_SEPARATORS)
+    if compact.startswith("+33"):
+        national = compact[3:]
+    elif compact.startswith("0033"):
+        national = compact[4:]
+    elif compact.startswith("0"):
+        national = compact[1:]
+    else:
+        return None
+    if len(national) == 9 and national.isascii() and _FR_MOBILE.fullmatch(national):
+        return "+33" + national
+    return None
+
+
 def normalise_phone(value: str) -> str:
     """The E.164 form of ``value`` (``+33612345678``); :class:`InvalidContact` otherwise."""
     text = value.strip()
     if not text or len(text) > 40:
         raise InvalidContact(INVALID_PHONE)
+    fast = _french_mobile(text)
+    if fast is not None:
+        return fast
     if text.startswith("00"):
         text = "+" + text[2:]
     for region in PHONE_REGIONS:
