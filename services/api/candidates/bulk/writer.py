@@ -12,6 +12,7 @@ rows, writes them with its intakes in one statement (:func:`insert_writes`).
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -337,10 +338,18 @@ async def write_chunk(
 
 
 def _records(rows: list[Row], columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    return [
-        tuple(json.dumps(row[name]) if name in _JSON_COLUMNS else row[name] for name in columns)
-        for row in rows
-    ]
+    """The rows as ``COPY`` records (JSON columns as text: asyncpg's codec takes strings)."""
+    pick = operator.itemgetter(*columns)  # at least two columns: a tuple per row
+    json_positions = [i for i, name in enumerate(columns) if name in _JSON_COLUMNS]
+    if not json_positions:
+        return [pick(row) for row in rows]
+    records = []
+    for row in rows:
+        values = list(pick(row))
+        for position in json_positions:
+            values[position] = json.dumps(values[position])
+        records.append(tuple(values))
+    return records
 
 
 async def copy_writes(connection: Any, writes: Writes, moment: datetime) -> None:
