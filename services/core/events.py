@@ -22,8 +22,18 @@ class Consumer(StrEnum):
     NOTIFICATIONS = "notifications"
 
 
-def queue_name(consumer: Consumer) -> str:
-    return f"maillon:{consumer.value}"
+class Lane(StrEnum):
+    """A consumer's queues. Events on the priority lane never wait behind the others: the
+    consumer's process runs one arq worker per lane (decision 0027)."""
+
+    DEFAULT = "default"
+    PRIORITY = "priority"
+
+
+def queue_name(consumer: Consumer, lane: Lane = Lane.DEFAULT) -> str:
+    if lane is Lane.DEFAULT:
+        return f"maillon:{consumer.value}"
+    return f"maillon:{consumer.value}:{lane.value}"
 
 
 def job_id(consumer: Consumer, event_id: uuid.UUID) -> str:
@@ -42,6 +52,8 @@ class Event(BaseModel):
 
     type: ClassVar[str]
     consumers: ClassVar[frozenset[Consumer]]
+    priority_for: ClassVar[frozenset[Consumer]] = frozenset()
+    """The consumers that take this event on their priority lane."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -80,6 +92,21 @@ def consumers_of(event_type: str) -> frozenset[Consumer]:
     return model.consumers if model is not None else frozenset()
 
 
+def lane_of(consumer: Consumer, event_type: str) -> Lane:
+    model = EVENT_TYPES.get(event_type)
+    if model is not None and consumer in model.priority_for:
+        return Lane.PRIORITY
+    return Lane.DEFAULT
+
+
+def lanes_of(consumer: Consumer) -> tuple[Lane, ...]:
+    """The lanes ``consumer``'s process serves: the default one, and the priority one when an
+    event type goes there."""
+    if any(consumer in model.priority_for for model in EVENT_TYPES.values()):
+        return (Lane.DEFAULT, Lane.PRIORITY)
+    return (Lane.DEFAULT,)
+
+
 def emit(session: AsyncSession, event: Event, *, request_id: str | None = None) -> OutboxEvent:
     """Add ``event`` to the outbox inside the session's transaction (published after commit)."""
     row = OutboxEvent(type=event.type, payload=event.model_dump(mode="json"), request_id=request_id)
@@ -91,7 +118,9 @@ _BOTH = frozenset({Consumer.MATCHING, Consumer.NOTIFICATIONS})
 _MATCH = frozenset({Consumer.MATCHING})
 _NOTIFY = frozenset({Consumer.NOTIFICATIONS})
 # A consumer receives only the types it handles (a job it would ignore still costs a transaction
-# on its queue, in front of the alerts).
+# on its queue, in front of the alerts). The matching worker takes offer events on its priority
+# lane: under intake load, each new person is a refresh against every open offer, and a published
+# offer must not wait behind them for its list (quality.md P3, decision 0027).
 
 
 # The catalogue. Payloads carry ids only: consumers load fresh rows.
@@ -100,18 +129,21 @@ _NOTIFY = frozenset({Consumer.NOTIFICATIONS})
 class OfferPublished(Event):
     type: ClassVar[str] = "offer.published"
     consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    priority_for: ClassVar[frozenset[Consumer]] = _MATCH
     offer_id: uuid.UUID
 
 
 class OfferUpdated(Event):
     type: ClassVar[str] = "offer.updated"
     consumers: ClassVar[frozenset[Consumer]] = _MATCH
+    priority_for: ClassVar[frozenset[Consumer]] = _MATCH
     offer_id: uuid.UUID
 
 
 class OfferClosed(Event):
     type: ClassVar[str] = "offer.closed"
     consumers: ClassVar[frozenset[Consumer]] = _BOTH
+    priority_for: ClassVar[frozenset[Consumer]] = _MATCH
     offer_id: uuid.UUID
 
 

@@ -1,5 +1,9 @@
 """The outbox relay: committed events → arq queues, exactly one job per event and consumer.
 
+Each job goes to its consumer's queue for the event's lane (:func:`lane_of`): the matching
+worker's offer events on its priority lane, ahead of the candidate refreshes (decision 0027). The
+job id does not depend on the lane, so an event is still one job per consumer.
+
 Safe in several processes at once: each batch is claimed with ``FOR UPDATE SKIP LOCKED``. If Redis
 is unreachable the transaction rolls back and the events stay pending until it is back. An event
 enqueued but not yet marked (crash between the two) is enqueued again under the same job id, which
@@ -22,7 +26,7 @@ from sqlmodel import col
 
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
-from services.core.events import consumers_of, job_id, queue_name
+from services.core.events import consumers_of, job_id, lane_of, queue_name
 from services.core.heartbeat import Heartbeat
 from services.core.logging import get_logger
 from services.core.models.outbox import OutboxEvent
@@ -64,7 +68,10 @@ async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size:
             redis,
             [
                 QueuedJob(
-                    queue_name(consumer), job_id(consumer, row.id), JOB_FUNCTION, (str(row.id),)
+                    queue_name(consumer, lane_of(consumer, row.type)),
+                    job_id(consumer, row.id),
+                    JOB_FUNCTION,
+                    (str(row.id),),
                 )
                 for row in rows
                 for consumer in sorted(consumers_of(row.type))

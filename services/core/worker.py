@@ -1,18 +1,26 @@
-"""What both arq workers share: resources owned by start-up / shutdown hooks, and liveness."""
+"""What both arq workers share: resources owned by start-up / shutdown hooks, and liveness.
+
+A worker process serves each lane of its consumer (:func:`services.core.events.lanes_of`) with
+an arq worker of its own, in the same event loop and with its own database pool: a job on the
+priority lane never waits behind the default lane's jobs, nor for one of its connections
+(decision 0027). The cron jobs and the heartbeat belong to the default lane; when any lane stops,
+the process stops (and its supervisor restarts it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Sequence
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
-from arq.worker import Function
+from arq.worker import Function, Worker
 
 from services.core.db import create_engine, create_sessionmaker
-from services.core.events import queue_name
+from services.core.events import Lane, lanes_of, queue_name
 from services.core.heartbeat import Heartbeat
 from services.core.jobs import EventConsumer
 from services.core.logging import configure_logging, get_logger
@@ -37,18 +45,22 @@ def worker_settings(
     functions: Sequence[Function] = (),
     cron_jobs: Sequence[CronJob] = (),
     max_jobs: int = 20,
+    lane: Lane = Lane.DEFAULT,
 ) -> dict[str, Any]:
-    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``)."""
+    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane."""
     name = consumer.consumer.value
+    default = lane is Lane.DEFAULT
+    application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(settings, application_name=f"maillon-{name}")
+        engine = create_engine(settings, application_name=application)
         ctx["engine"] = engine
         ctx["sessionmaker"] = create_sessionmaker(engine)
         ctx["settings"] = settings
-        heartbeat = Heartbeat(settings.heartbeat_dir, f"worker-{name}")
-        ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(heartbeat))
-        log.info("worker_started", worker=name)
+        if default:
+            heartbeat = Heartbeat(settings.heartbeat_dir, f"worker-{name}")
+            ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(heartbeat))
+        log.info("worker_started", worker=name, lane=lane.value)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         task = ctx.get("heartbeat_task")
@@ -59,12 +71,12 @@ def worker_settings(
         engine = ctx.get("engine")
         if engine is not None:
             await engine.dispose()
-        log.info("worker_stopped", worker=name)
+        log.info("worker_stopped", worker=name, lane=lane.value)
 
     return {
-        "functions": [consumer.job_function(settings), *functions],
-        "cron_jobs": list(cron_jobs),
-        "queue_name": queue_name(consumer.consumer),
+        "functions": [consumer.job_function(settings), *(functions if default else ())],
+        "cron_jobs": list(cron_jobs) if default else [],
+        "queue_name": queue_name(consumer.consumer, lane),
         "redis_settings": redis_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
@@ -86,9 +98,42 @@ async def _beat_forever(heartbeat: Heartbeat) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
-    """Run a worker in the foreground until SIGINT / SIGTERM."""
-    from arq.worker import run_worker
+def lane_workers(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> list[Worker]:
+    """One arq worker per lane of ``consumer``, for the running event loop; signals are the
+    caller's (:func:`run_lanes`)."""
+    return [
+        Worker(**worker_settings(consumer, settings, lane=lane, **kwargs), handle_signals=False)
+        for lane in lanes_of(consumer.consumer)
+    ]
 
+
+async def run_lanes(workers: Sequence[Worker], stop: asyncio.Event) -> None:
+    """Run the lanes' workers until ``stop`` is set or one of them ends (then stop them all;
+    a lane that failed raises here)."""
+    runs = [asyncio.create_task(worker.async_run()) for worker in workers]
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        for worker in workers:
+            await worker.close()  # cancels its jobs (retried later) and its main loop
+        for task in runs:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # a lane's own failure is raised here
+    if not stop.is_set():
+        raise RuntimeError("a worker lane stopped")
+
+
+def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
+    """Run a worker process (every lane) in the foreground until SIGINT / SIGTERM."""
     configure_logging(settings.log_level, json=settings.log_json)
-    run_worker(worker_settings(consumer, settings, **kwargs))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+
+    asyncio.run(main())
