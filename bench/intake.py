@@ -218,13 +218,24 @@ class Api:
         for process in self.processes:
             times = psutil.Process(process.pid).cpu_times()
             api += times.user + times.system
-        database = 0.0
-        for backend in psutil.process_iter(["name", "cmdline", "cpu_times"]):
-            command = " ".join(backend.info["cmdline"] or [])
-            if backend.info["name"] == "postgres" and f" {self.database} " in f"{command} ":
-                times = backend.info["cpu_times"]
-                database += times.user + times.system
-        return api, database
+        return api, database_cpu_seconds(self.database)
+
+
+def database_cpu_seconds(database: str) -> float:
+    """CPU time used so far by the PostgreSQL backends connected to ``database``."""
+    used = 0.0
+    for backend in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        command = " ".join(backend.info["cmdline"] or [])
+        if backend.info["name"] == "postgres" and f" {database} " in f"{command} ":
+            times = backend.info["cpu_times"]
+            used += times.user + times.system
+    return used
+
+
+def python_cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the checking processes)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 # uvicorn re-raises SIGTERM once stopped: a handler turns it into SystemExit, so that the
@@ -439,6 +450,8 @@ class ImportRun:
     rows: int
     seconds: float
     report: ImportReport
+    python_cpu_ms: float = 0.0  # per row: the importing and checking processes
+    database_cpu_ms: float = 0.0  # per row: the PostgreSQL backends of the scratch database
 
 
 async def bulk_import(
@@ -448,6 +461,7 @@ async def bulk_import(
     chunk_rows: int,
     workers: int,
     profile: Path | None,
+    database: str = "",
 ) -> ImportRun:
     async with unit_of_work(sessionmaker) as session:
         organisation = Organisation(
@@ -460,6 +474,7 @@ async def bulk_import(
         path = Path(directory) / "candidats.csv"
         write_csv(people, rows, path)
         profiler = cProfile.Profile() if profile is not None else None
+        python_before, database_before = python_cpu_seconds(), database_cpu_seconds(database)
         started = time.perf_counter()
         with path.open("rb") as stream:
             if profiler is not None:
@@ -474,10 +489,18 @@ async def bulk_import(
             if profiler is not None:
                 profiler.disable()
         elapsed = time.perf_counter() - started
+        python_used = python_cpu_seconds() - python_before
+        database_used = database_cpu_seconds(database) - database_before
     if profiler is not None and profile is not None:
         profiler.dump_stats(profile / f"import-{workers}-{chunk_rows}.prof")
     return ImportRun(
-        workers=workers, chunk_rows=chunk_rows, rows=rows, seconds=elapsed, report=report
+        workers=workers,
+        chunk_rows=chunk_rows,
+        rows=rows,
+        seconds=elapsed,
+        report=report,
+        python_cpu_ms=python_used * 1000 / rows,
+        database_cpu_ms=database_used * 1000 / rows,
     )
 
 
@@ -596,7 +619,13 @@ async def run(args: argparse.Namespace) -> str:
                 order = variants + variants[::-1] if args.alternate else variants
                 imports = [
                     await bulk_import(
-                        sessionmaker, people, args.import_rows, chunk, workers, profile_dir
+                        sessionmaker,
+                        people,
+                        args.import_rows,
+                        chunk,
+                        workers,
+                        profile_dir,
+                        urlsplit(url).path.lstrip("/"),
                     )
                     for workers, chunk in order
                 ]
@@ -606,8 +635,9 @@ async def run(args: argparse.Namespace) -> str:
                     "addresses to geocode):",
                     "",
                     "| path | checking processes | rows | rows per transaction | seconds | "
-                    "rows/s | created | found again | duplicates in file | refused |",
-                    "|---|---|---|---|---|---|---|---|---|---|",
+                    "rows/s | created | found again | duplicates in file | refused | "
+                    "Python CPU ms/row | PostgreSQL CPU ms/row |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|",
                 ]
                 for one in imports:
                     r = one.report
@@ -615,7 +645,8 @@ async def run(args: argparse.Namespace) -> str:
                         "| bulk import (`maillon import candidates`) | "
                         f"{one.workers or 'the importing one'} | {one.rows:,} | "
                         f"{one.chunk_rows:,} | {one.seconds:.1f} | {one.rows / one.seconds:,.0f} | "
-                        f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} |"
+                        f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} | "
+                        f"{one.python_cpu_ms:.3f} | {one.database_cpu_ms:.3f} |"
                     )
                 if args.alternate:
                     lines += ["", "Per variant, both passes summed:", ""]
