@@ -27,7 +27,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -573,6 +573,14 @@ class _Labels:
             )
         return found
 
+    def distance(self, km: float, radius_km: int) -> str:
+        # The sentence shows whole kilometres (under 1 km: one sentence): keyed by those.
+        key = ("distance", round(km) if km >= 1 else -1, radius_km)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = explain.distance_label(km=km, radius_km=radius_km)
+        return found
+
     def eligibility(self, applies: bool, eligible_until: date | None) -> str:
         key = ("eligibility", applies, eligible_until)
         found = self._known.get(key)
@@ -598,21 +606,41 @@ class _Side:
     offer_hours: Decimal | float | None
     eligibility_applies: bool
 
+    # Per-criterion tables of this side, keyed by the row's values only: a ranking's rows repeat
+    # a few values each, and reading a label is then one lookup.
+    _sector: dict[bool, str] = field(default_factory=dict)
+    _qpv: dict[bool, str] = field(default_factory=dict)
+    _availability: dict[tuple[date | None, int | None], str] = field(default_factory=dict)
+    _eligibility: dict[date | None, str] = field(default_factory=dict)
+
     def row_labels(self, row: Any) -> tuple[str, ...]:
         """The five labels of one ranked row (both directions), in criterion order."""
-        labels = self.labels
+        strong = row["strong"]
+        sector = self._sector.get(strong)
+        if sector is None:
+            sector = self._sector[strong] = self.labels.sector(strong, self.sector, self.rome_code)
+        in_qpv = row["in_qpv"]
+        qpv = self._qpv.get(in_qpv)
+        if qpv is None:
+            qpv = self._qpv[in_qpv] = self.labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
+        when = (row["available_from"], row["hours_per_week"])
+        availability = self._availability.get(when)
+        if availability is None:
+            availability = self._availability[when] = self.labels.availability(
+                when[0], self.reference, self.has_start_date, when[1], self.offer_hours
+            )
+        until = row["eligible_until"]
+        eligibility = self._eligibility.get(until)
+        if eligibility is None:
+            eligibility = self._eligibility[until] = self.labels.eligibility(
+                self.eligibility_applies, until
+            )
         return (
-            labels.sector(row["strong"], self.sector, self.rome_code),
-            labels.qpv(row["in_qpv"], self.is_npnru, self.qpv_priority),
-            labels.availability(
-                row["available_from"],
-                self.reference,
-                self.has_start_date,
-                row["hours_per_week"],
-                self.offer_hours,
-            ),
-            explain.distance_label(km=row["km"], radius_km=row["radius_km"]),
-            labels.eligibility(self.eligibility_applies, row["eligible_until"]),
+            sector,
+            qpv,
+            availability,
+            self.labels.distance(row["km"], row["radius_km"]),
+            eligibility,
         )
 
 
