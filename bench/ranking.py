@@ -9,6 +9,9 @@ and P2), each with ``--offers`` open offers.
 
 - P1: ``rank_candidates_for_offer(session, offer_id, settings=…, limit=50, today=…)`` for offers
   drawn at random, top 50 with their per-criterion points.
+  The worker stores the points only; the explanations' French labels are built when first read
+  (services/matching/scoring.py): a second P1 row times the same call with every label of the
+  top 50 read, the whole "top 50 with explanations".
 - P2: ``rank_offers_for_candidate(session, candidate_id, settings=…, limit=50, today=…)`` for
   rankable candidates drawn at random, against every open offer.
 
@@ -355,6 +358,12 @@ async def bench_database(
             session, offer_id, settings=settings, limit=LIMIT, today=today
         )
 
+    async def for_offer_read(session: Any, offer_id: uuid.UUID) -> Any:
+        ranked = await for_offer(session, offer_id)
+        for item in ranked:
+            item.explanation.criteria  # noqa: B018  (every label built)
+        return ranked
+
     async def for_candidate(session: Any, candidate_id: uuid.UUID) -> Any:
         return await matching.rank_offers_for_candidate(
             session, candidate_id, settings=settings, limit=LIMIT, today=today
@@ -372,6 +381,13 @@ async def bench_database(
                 connection, for_offer, naive_offer, offers[:samples],
                 offers[samples : samples + naive_samples], offers[samples + naive_samples :],
                 weights, today,
+            )
+        )  # fmt: skip
+        results.append(
+            await workload(
+                f"P1 offer → {size:,} candidates, every label read", target, sessionmaker,
+                capture, connection, for_offer_read, naive_offer, offers[:samples], [],
+                offers[samples + naive_samples :], weights, today,
             )
         )  # fmt: skip
         if with_p2:
