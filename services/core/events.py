@@ -53,7 +53,15 @@ class Event(BaseModel):
     type: ClassVar[str]
     consumers: ClassVar[frozenset[Consumer]]
     priority_for: ClassVar[frozenset[Consumer]] = frozenset()
-    """The consumers that take this event on their priority lane."""
+    """The consumers that take this event on their priority lane (those :meth:`urgent` says)."""
+    internal_fields: ClassVar[frozenset[str]] = frozenset()
+    """Payload fields for the system's own routing, left out of webhook bodies."""
+
+    @classmethod
+    def urgent(cls, payload: dict[str, Any]) -> bool:
+        """Whether an event of this type, with this payload, takes the priority lane of the
+        consumers in :attr:`priority_for` (every one, unless the type says otherwise)."""
+        return True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,9 +100,9 @@ def consumers_of(event_type: str) -> frozenset[Consumer]:
     return model.consumers if model is not None else frozenset()
 
 
-def lane_of(consumer: Consumer, event_type: str) -> Lane:
+def lane_of(consumer: Consumer, event_type: str, payload: dict[str, Any] | None = None) -> Lane:
     model = EVENT_TYPES.get(event_type)
-    if model is not None and consumer in model.priority_for:
+    if model is not None and consumer in model.priority_for and model.urgent(payload or {}):
         return Lane.PRIORITY
     return Lane.DEFAULT
 
@@ -120,7 +128,8 @@ _NOTIFY = frozenset({Consumer.NOTIFICATIONS})
 # A consumer receives only the types it handles (a job it would ignore still costs a transaction
 # on its queue, in front of the alerts). The matching worker takes offer events on its priority
 # lane: under intake load, each new person is a refresh against every open offer, and a published
-# offer must not wait behind them for its list (quality.md P3, decision 0027).
+# offer must not wait behind them for its list (quality.md P3, decision 0027). The notifications
+# worker takes the pairs of an offer's list on its own, ahead of every intake's events.
 
 
 # The catalogue. Payloads carry ids only: consumers load fresh rows.
@@ -195,7 +204,16 @@ class MatchSuggested(Event):
 
     type: ClassVar[str] = "match.suggested"
     consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    priority_for: ClassVar[frozenset[Consumer]] = _NOTIFY
+    internal_fields: ClassVar[frozenset[str]] = frozenset({"offer_list"})
     matches: tuple[SuggestedMatch, ...]
+    offer_list: bool = False
+    """Announced by the ranking of an offer's list (offer published or updated, decision 0027):
+    its alerts go ahead of those of candidate refreshes."""
+
+    @classmethod
+    def urgent(cls, payload: dict[str, Any]) -> bool:
+        return payload.get("offer_list") is True
 
     @model_validator(mode="before")
     @classmethod

@@ -68,7 +68,7 @@ async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size:
             redis,
             [
                 QueuedJob(
-                    queue_name(consumer, lane_of(consumer, row.type)),
+                    queue_name(consumer, lane_of(consumer, row.type, row.payload)),
                     job_id(consumer, row.id),
                     JOB_FUNCTION,
                     (str(row.id),),

@@ -66,12 +66,16 @@ class RefreshResult:
         self.events += other.events
 
 
-def announce(session: AsyncSession, result: RefreshResult) -> RefreshResult:
+def announce(
+    session: AsyncSession, result: RefreshResult, *, offer_list: bool = False
+) -> RefreshResult:
     """Emit the refresh's new pairs: one ``MatchSuggested`` (per :data:`PAIRS_PER_EVENT`), in
-    the refresh's transaction; none when nothing is new."""
+    the refresh's transaction; none when nothing is new. ``offer_list``: the pairs of an offer's
+    list ranked again, alerted ahead of candidate refreshes (decision 0027)."""
     pairs = sorted(result.suggestions, key=lambda m: (m.offer_id, m.candidate_id))
     for start in range(0, len(pairs), PAIRS_PER_EVENT):
-        emit(session, MatchSuggested(matches=tuple(pairs[start : start + PAIRS_PER_EVENT])))
+        batch = tuple(pairs[start : start + PAIRS_PER_EVENT])
+        emit(session, MatchSuggested(matches=batch, offer_list=offer_list))
         result.events += 1
     return result
 
@@ -245,7 +249,9 @@ async def refresh_offer_matches(
     """Rank the offer again and make its list the best ``matching_top_n`` candidates, and
     announce its new pairs in one event. An offer that is not open is retired instead."""
     return announce(
-        session, await _refresh_offer(session, offer_id, settings=settings, today=today)
+        session,
+        await _refresh_offer(session, offer_id, settings=settings, today=today),
+        offer_list=True,
     )
 
 

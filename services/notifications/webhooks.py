@@ -68,7 +68,7 @@ def body_of(event: Event, occurred_at: datetime) -> str:
         {
             "type": event.type,
             "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
-            "data": event.model_dump(mode="json"),
+            "data": event.model_dump(mode="json", exclude=set(event.internal_fields)),
         },
         separators=(",", ":"),
         ensure_ascii=False,

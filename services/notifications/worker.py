@@ -1,8 +1,9 @@
-"""The notifications worker: consumes events from ``maillon:notifications`` and runs the schedule.
+"""The notifications worker: consumes events from ``maillon:notifications`` and runs the schedule;
+the new pairs of an offer's list come on ``maillon:notifications:priority`` (decision 0027).
 
-Run with ``maillon worker notifications``. Event handlers register on
-:data:`services.notifications.consumer.consumer`; importing this module imports the modules that
-hold them (this domain's, and the callbacks domain's ``FUNCTIONS`` / ``CRON_JOBS``).
+Run with ``maillon worker notifications`` (both queues, one arq worker each). Event handlers
+register on :data:`services.notifications.consumer.consumer`; importing this module imports the
+modules that hold them (this domain's, and the callbacks domain's ``FUNCTIONS`` / ``CRON_JOBS``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from arq.cron import CronJob, cron
 from arq.worker import Function
 
+from services.core.events import Lane
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
@@ -65,8 +67,10 @@ def functions() -> list[Function]:
     return [*FUNCTIONS, *_callbacks_jobs()[0]]
 
 
-def settings_for(settings: Settings) -> dict[str, Any]:
-    return worker_settings(consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings))
+def settings_for(settings: Settings, lane: Lane = Lane.DEFAULT) -> dict[str, Any]:
+    return worker_settings(
+        consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings), lane=lane
+    )
 
 
 def main(settings: Settings) -> None:
@@ -78,4 +82,6 @@ def __getattr__(name: str) -> Any:
     # (never at import: importing this module reads and connects nothing).
     if name == "WorkerSettings":
         return type("WorkerSettings", (), settings_for(get_settings()))
+    if name == "PriorityWorkerSettings":  # arq's CLI: one queue per process
+        return type("PriorityWorkerSettings", (), settings_for(get_settings(), Lane.PRIORITY))
     raise AttributeError(name)

@@ -1,9 +1,10 @@
-"""The matching worker's priority lane (decision 0027), on real PostgreSQL and Redis: offer events
-are queued apart from candidate refreshes and handled while those are still queued."""
+"""The priority lanes (decision 0027), on real PostgreSQL and Redis: offer events (matching) and
+the pairs of an offer's list (notifications) are queued apart and handled while the rest waits."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,14 +13,20 @@ import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 from sqlalchemy import func, select
+from sqlmodel import col
 
+from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import (
     CandidateCreated,
     Consumer,
+    IntakeReceived,
     Lane,
+    MatchSuggested,
     OfferPublished,
+    SuggestedMatch,
     emit,
+    job_id,
     lane_of,
     lanes_of,
     queue_name,
@@ -30,6 +37,7 @@ from services.core.queue import create_queue_pool
 from services.core.relay import relay_once
 from services.core.settings import Settings
 from services.core.worker import lane_workers, run_lanes
+from services.notifications.webhooks import body_of
 
 CANDIDATES = 200
 
@@ -41,13 +49,26 @@ async def arq_pool(redis_url: str, redis_client: aioredis.Redis) -> AsyncIterato
     await pool.aclose()
 
 
-def test_offer_events_take_the_matching_priority_lane_only() -> None:
+def test_offer_events_and_offer_lists_take_the_priority_lanes() -> None:
     assert lanes_of(Consumer.MATCHING) == (Lane.DEFAULT, Lane.PRIORITY)
-    assert lanes_of(Consumer.NOTIFICATIONS) == (Lane.DEFAULT,)
+    assert lanes_of(Consumer.NOTIFICATIONS) == (Lane.DEFAULT, Lane.PRIORITY)
     for offer_event in ("offer.published", "offer.updated", "offer.closed"):
         assert lane_of(Consumer.MATCHING, offer_event) is Lane.PRIORITY
     assert lane_of(Consumer.NOTIFICATIONS, "offer.published") is Lane.DEFAULT
     assert lane_of(Consumer.MATCHING, "candidate.created") is Lane.DEFAULT
+    assert lane_of(Consumer.NOTIFICATIONS, "intake.received") is Lane.DEFAULT
+    pair = SuggestedMatch(match_id=uuid.uuid4(), offer_id=uuid.uuid4(), candidate_id=uuid.uuid4())
+    for offer_list, lane in ((True, Lane.PRIORITY), (False, Lane.DEFAULT)):
+        payload = MatchSuggested(matches=(pair,), offer_list=offer_list).model_dump(mode="json")
+        assert lane_of(Consumer.NOTIFICATIONS, "match.suggested", payload) is lane
+    # An event written before lanes (no flag) keeps the default lane.
+    assert lane_of(Consumer.NOTIFICATIONS, "match.suggested", {"matches": []}) is Lane.DEFAULT
+
+
+def test_the_lane_flag_is_not_in_webhook_bodies() -> None:
+    pair = SuggestedMatch(match_id=uuid.uuid4(), offer_id=uuid.uuid4(), candidate_id=uuid.uuid4())
+    body = json.loads(body_of(MatchSuggested(matches=(pair,), offer_list=True), now()))
+    assert body["data"] == {"matches": [pair.model_dump(mode="json")]}
     assert queue_name(Consumer.MATCHING, Lane.PRIORITY) == "maillon:matching:priority"
     assert queue_name(Consumer.MATCHING) == "maillon:matching"
 
@@ -71,6 +92,7 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
 
     refreshed: list[uuid.UUID] = []
     offers: list[tuple[uuid.UUID, int, float]] = []
+    offer_handled = asyncio.Event()
     consumer = EventConsumer(Consumer.MATCHING)
 
     @consumer.on(CandidateCreated)
@@ -81,6 +103,7 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
     @consumer.on(OfferPublished)
     async def offer_published(ctx: HandlerContext, event: OfferPublished) -> None:
         offers.append((event.offer_id, len(refreshed), time.monotonic()))
+        offer_handled.set()
 
     stop = asyncio.Event()
     started = time.monotonic()
@@ -88,8 +111,7 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
     running = asyncio.create_task(run_lanes(lane_workers(consumer, settings, max_jobs=2), stop))
     try:
         async with asyncio.timeout(10):
-            while not offers:
-                await asyncio.sleep(0.02)
+            await offer_handled.wait()
     finally:
         stop.set()
         await running
@@ -104,8 +126,8 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
             select(func.count())
             .select_from(ProcessedEvent)
             .where(
-                ProcessedEvent.consumer == Consumer.MATCHING.value,
-                ProcessedEvent.event_id == offer_event,
+                col(ProcessedEvent.consumer) == Consumer.MATCHING.value,
+                col(ProcessedEvent.event_id) == offer_event,
             )
         )
     assert processed == 1
@@ -113,7 +135,9 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
     assert await arq_pool.zcard(queue_name(Consumer.MATCHING)) > 0  # left for the next run
 
 
-async def test_the_process_stops_when_one_lane_stops(settings: Settings, arq_pool: ArqRedis) -> None:
+async def test_the_process_stops_when_one_lane_stops(
+    settings: Settings, arq_pool: ArqRedis
+) -> None:
     consumer = EventConsumer(Consumer.MATCHING)
     workers = lane_workers(consumer, settings)
     assert [worker.queue_name for worker in workers] == [
@@ -126,3 +150,20 @@ async def test_the_process_stops_when_one_lane_stops(settings: Settings, arq_poo
         async with asyncio.timeout(10):
             await run_lanes(workers, stop)
     assert not stop.is_set()
+
+
+async def test_the_relay_puts_an_offers_pairs_ahead_of_the_intakes_events(
+    committing_sessionmaker: SessionMaker, arq_pool: ArqRedis
+) -> None:
+    pair = SuggestedMatch(match_id=uuid.uuid4(), offer_id=uuid.uuid4(), candidate_id=uuid.uuid4())
+    async with unit_of_work(committing_sessionmaker) as session:
+        for _ in range(50):
+            emit(session, IntakeReceived(intake_id=uuid.uuid4(), candidate_id=uuid.uuid4()))
+        emit(session, MatchSuggested(matches=(pair,)))  # a person's refresh
+        offers_pairs = emit(session, MatchSuggested(matches=(pair,), offer_list=True)).id
+    assert await relay_once(committing_sessionmaker, arq_pool, batch_size=100) == 52
+    priority = queue_name(Consumer.NOTIFICATIONS, Lane.PRIORITY)
+    assert await arq_pool.zrange(priority, 0, -1) == [
+        job_id(Consumer.NOTIFICATIONS, offers_pairs).encode()
+    ]
+    assert await arq_pool.zcard(queue_name(Consumer.NOTIFICATIONS)) == 51

@@ -98,6 +98,17 @@ async def suggestion_events(db_session: AsyncSession) -> list[list[tuple[str, st
     return [[(m["offer_id"], m["candidate_id"]) for m in p["matches"]] for p in rows.scalars()]
 
 
+async def offer_list_flags(db_session: AsyncSession) -> list[bool]:
+    """Whether each ``match.suggested`` event announces an offer's list (its notifications'
+    priority lane, decision 0027), in the order emitted."""
+    rows = await db_session.execute(
+        select(col(OutboxEvent.payload))
+        .where(col(OutboxEvent.type) == "match.suggested")
+        .order_by(col(OutboxEvent.id))
+    )
+    return [p["offer_list"] for p in rows.scalars()]
+
+
 async def suggested_events(db_session: AsyncSession) -> list[tuple[str, str]]:
     """Every pair announced, over all events."""
     return sorted(pair for event in await suggestion_events(db_session) for pair in event)
@@ -141,6 +152,7 @@ async def test_a_published_offer_stores_its_matches_and_announces_each_pair_once
         assert sum(parts) == pytest.approx(match.score, abs=1e-3)
     expected = sorted((str(offer_id), str(c.id)) for c in (near, far))
     assert await suggestion_events(db_session) == [expected]  # one event, both pairs
+    assert await offer_list_flags(db_session) == [True]
 
     # The offer changes: its list is computed again, nobody is announced twice.
     await send(db_session, OfferUpdated(offer_id=offer_id))
@@ -161,6 +173,7 @@ async def test_changing_a_candidates_sectors_moves_them_in_and_out_of_the_list(
     await change_sectors(db_session, mover, [SectorCode.CONSTRUCTION])
     assert await run_matching(db_session, settings) == ["handled"]
     assert await offer_list(db_session, offer_id) == [first.id, mover.id]
+    assert await offer_list_flags(db_session) == [True, False]  # the offer's, then the person's
 
     await change_sectors(db_session, mover, [SectorCode.CLEANING])
     await run_matching(db_session, settings)
