@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
+from sqlalchemy import text
 
 from services.api.candidates.bulk.rows import ValidRow
 from services.api.candidates.bulk.writer import (
@@ -60,22 +62,42 @@ async def test_the_second_waits_for_the_first_then_finds_the_person(
     async with unit_of_work(committing_sessionmaker) as session:
         organisation = await make_organisation(session, kind=OrganisationKind.MISSION_LOCALE)
     async with committing_sessionmaker() as one, committing_sessionmaker() as other:
-        driver_one = SessionDriver(await one.connection())
-        driver_other = SessionDriver(await other.connection())
-        found_one = await find_people(driver_one, [_row(0, *first)], organisation.id)
-        assert found_one.resolution.people[0].is_new
-        # The other transaction asks for the same person: it waits on the contact key's lock…
-        waiting = asyncio.create_task(
-            find_people(driver_other, [_row(0, *second)], organisation.id)
-        )
-        await asyncio.sleep(0.3)
-        assert not waiting.done()
-        await _write(driver_one, found_one, organisation.id)
-        await one.commit()
-        # …then reads with a fresh snapshot and finds the person just created.
+        driver_one = await SessionDriver.of(one)
+        driver_other = await SessionDriver.of(other)
+
+        async def the_other() -> Found:
+            async with driver_other.transaction():
+                found = await find_people(driver_other, [_row(0, *second)], organisation.id)
+                await _write(driver_other, found, organisation.id)
+            return found
+
+        async with driver_one.transaction():
+            found_one = await find_people(driver_one, [_row(0, *first)], organisation.id)
+            assert found_one.resolution.people[0].is_new
+            # The other transaction asks for the same person: it waits on the contact key's
+            # lock…
+            waiting = asyncio.create_task(the_other())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            await _write(driver_one, found_one, organisation.id)
+        # …then, once the first has committed, reads with a fresh snapshot and finds the
+        # person just created.
         found_other = await asyncio.wait_for(waiting, timeout=10)
         (person,) = found_other.resolution.people
         assert not person.is_new
         assert person.id == found_one.resolution.people[0].id
-        await _write(driver_other, found_other, organisation.id)
-        await other.commit()
+
+
+async def test_a_connection_lost_in_a_write_is_never_handed_out_again(
+    committing_sessionmaker: SessionMaker,
+) -> None:
+    async with committing_sessionmaker() as session:
+        driver = await SessionDriver.of(session)
+        connection = await session.connection()
+        pid = await driver.fetch("SELECT pg_backend_pid() AS pid")
+        async with committing_sessionmaker() as admin:
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid[0]["pid"]})
+        with pytest.raises((OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)):
+            async with driver.transaction():
+                await driver.execute("SELECT 1")
+        assert connection.invalidated

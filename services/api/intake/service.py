@@ -17,9 +17,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -59,6 +60,8 @@ EMPTY_FORM = (
     "le formulaire doit indiquer au moins le nom, le prénom, le téléphone portable ou l'e-mail"
 )
 STORAGE_FAILED = "le formulaire n'a pas pu être enregistré ; renvoyez-le seul"
+# What the database raises when it refuses a form (through SQLAlchemy, or asyncpg directly).
+REFUSED = (DBAPIError, asyncpg.PostgresError)
 
 
 def today() -> date:
@@ -233,12 +236,19 @@ async def record(
     session: AsyncSession, where: Collection, forms: Sequence[Checked]
 ) -> list[Recorded]:
     """Record ``forms`` (in order: a later form naming the person of an earlier one is linked to
-    them) in the session's transaction; one result per form."""
+    them) on the session's connection (see :class:`SessionDriver`); one result per form."""
+    moment = now()
+    driver = await SessionDriver.of(session)
+    async with driver.transaction():
+        return await _record_on(driver, where, forms, moment)
+
+
+async def _record_on(
+    driver: SessionDriver, where: Collection, forms: Sequence[Checked], moment: datetime
+) -> list[Recorded]:
     principal = where.principal
     organisation_id = principal.organisation_id
     actor = (principal.kind, principal.id)
-    moment = now()
-    driver = SessionDriver(await session.connection())
     found = await find_people(
         driver, [_row(line, checked) for line, checked in enumerate(forms)], organisation_id
     )
@@ -306,7 +316,7 @@ async def _record_alone(
     try:
         async with session.begin_nested():
             return (await record(session, where, [checked]))[0]
-    except DBAPIError:
+    except REFUSED:
         return None
 
 
@@ -340,7 +350,7 @@ async def record_batch(
             # The fast path: every valid form in one savepoint, written in one statement.
             async with session.begin_nested():
                 recorded = await record(session, where, checked_forms)
-        except DBAPIError:
+        except REFUSED:
             # The database refused something: start again form by form, each in its own
             # savepoint, so that only the failing forms are left out.
             recorded = None
