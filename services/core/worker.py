@@ -30,6 +30,7 @@ from services.core.settings import Settings
 log = get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+STOP_SECONDS = 5.0  # a lane's main loop ends at its next poll; past this it is cancelled
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -116,13 +117,38 @@ async def run_lanes(workers: Sequence[Worker], stop: asyncio.Event) -> None:
         await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped.cancel()
-        for worker in workers:
-            await worker.close()  # cancels its jobs (retried later) and its main loop
-        for task in runs:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task  # a lane's own failure is raised here
+        await _stop_lanes(workers, runs)
     if not stop.is_set():
         raise RuntimeError("a worker lane stopped")
+
+
+async def _stop_lanes(workers: Sequence[Worker], runs: Sequence[asyncio.Task[None]]) -> None:
+    """Stop between two polls: no job taken any more (arq's burst rule with no job left to take),
+    running jobs cancelled (arq retries them later) and awaited, then each main loop ends by
+    itself and the worker closes (health key, pools, on_shutdown). A lane's own failure is
+    raised here."""
+    for worker in workers:
+        worker.allow_pick_jobs = False
+        worker.burst, worker.max_burst_jobs = True, 0
+    await _cancel_jobs(workers)
+    _, late = await asyncio.wait(runs, timeout=STOP_SECONDS)
+    for task in late:
+        task.cancel()
+    await _cancel_jobs(workers)  # any taken by a poll that was under way
+    for worker in workers:
+        await worker.close()
+    for task in runs:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _cancel_jobs(workers: Sequence[Worker]) -> None:
+    jobs = [task for worker in workers for task in worker.tasks.values()]
+    for task in jobs:
+        task.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
+    for worker in workers:
+        worker.tasks.clear()  # arq's close() and burst end would re-raise their cancellations
 
 
 def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:

@@ -112,6 +112,10 @@ async def test_an_offer_is_handled_while_candidate_refreshes_are_queued(
     try:
         async with asyncio.timeout(10):
             await offer_handled.wait()
+        for _ in range(100):  # arq finishes the job (result stored, off its queue)
+            if not await arq_pool.zcard(queue_name(Consumer.MATCHING, Lane.PRIORITY)):
+                break
+            await asyncio.sleep(0.01)
     finally:
         stop.set()
         await running
@@ -167,3 +171,38 @@ async def test_the_relay_puts_an_offers_pairs_ahead_of_the_intakes_events(
         job_id(Consumer.NOTIFICATIONS, offers_pairs).encode()
     ]
     assert await arq_pool.zcard(queue_name(Consumer.NOTIFICATIONS)) == 51
+
+
+async def test_stopping_cancels_running_jobs_cleanly_and_they_stay_queued(
+    settings: Settings, committing_sessionmaker: SessionMaker, arq_pool: ArqRedis
+) -> None:
+    async with unit_of_work(committing_sessionmaker) as session:
+        for _ in range(3):
+            emit(session, CandidateCreated(candidate_id=uuid.uuid4()))
+        emit(session, OfferPublished(offer_id=uuid.uuid4()))
+    await relay_once(committing_sessionmaker, arq_pool, batch_size=10)
+    running = 0
+    all_running = asyncio.Event()
+    consumer = EventConsumer(Consumer.MATCHING)
+
+    async def forever(ctx: HandlerContext, event: CandidateCreated | OfferPublished) -> None:
+        nonlocal running
+        running += 1
+        if running == 4:
+            all_running.set()
+        await asyncio.Event().wait()
+
+    consumer.on(CandidateCreated)(forever)
+    consumer.on(OfferPublished)(forever)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_lanes(lane_workers(consumer, settings), stop))
+    async with asyncio.timeout(10):
+        await all_running.wait()
+    stop.set()
+    async with asyncio.timeout(10):
+        await task  # no error: the four jobs were cancelled mid-handler
+    # Not processed (their transactions rolled back): still queued, for the next start.
+    assert await arq_pool.zcard(queue_name(Consumer.MATCHING)) == 3
+    assert await arq_pool.zcard(queue_name(Consumer.MATCHING, Lane.PRIORITY)) == 1
+    async with committing_sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
