@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
+from services.api.candidates.bulk import writer
 from services.api.candidates.bulk.rows import ValidRow
 from services.api.candidates.bulk.writer import (
     Found,
@@ -97,7 +97,7 @@ async def test_a_connection_lost_in_a_write_is_never_handed_out_again(
         pid = await driver.fetch("SELECT pg_backend_pid() AS pid")
         async with committing_sessionmaker() as admin:
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid[0]["pid"]})
-        with pytest.raises((OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)):
+        with pytest.raises(writer._CONNECTION_LOST):
             async with driver.transaction():
                 await driver.execute("SELECT 1")
         assert connection.invalidated

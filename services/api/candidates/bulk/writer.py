@@ -122,6 +122,15 @@ class Driver(Protocol):
     async def fetch(self, query: str, *args: Any) -> Sequence[Mapping[str, Any]]: ...
 
 
+# What asyncpg raises when the connection itself is gone or left in an unknown state.
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+)
+
+
 class SessionDriver:
     """:class:`Driver` on the connection of a request's session, asyncpg called directly
     (SQLAlchemy's layers around a statement cost more than the statement; decision 0028).
@@ -147,8 +156,9 @@ class SessionDriver:
         try:
             async with self._driver.transaction():
                 yield
-        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
-            await self._connection.invalidate()
+        except Exception as exc:
+            if isinstance(exc, _CONNECTION_LOST) or self._driver.is_closed():
+                await self._connection.invalidate()
             raise
 
     async def execute(self, query: str, *args: Any) -> Any:
