@@ -10,8 +10,8 @@ best score the next tier can reach. All the tiers of an offer are ONE statement:
 materialised CTE guarded by a condition on the tiers before it (their ``limit``-th score against
 the tier's bound), which PostgreSQL evaluates once before touching the tier's index (a one-time
 filter), so a tier not needed is never read. Only the top rows come back to Python, which adds
-the French labels. The same SQL expressions score both directions, so a pair gets the same points
-whichever side asked.
+the French labels when they are read (decision 0031). The same SQL expressions score both
+directions, so a pair gets the same points whichever side asked.
 
 The statements run on the session's own asyncpg connection (:func:`driver`), each prepared once
 per connection (:func:`fetch`) and planned once (``plan_cache_mode = force_generic_plan``: with
