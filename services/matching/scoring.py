@@ -533,23 +533,23 @@ class _Labels:
         self.day = day
         self._known: dict[tuple[Any, ...], str] = {}
 
-    def sector(self, strong: bool, sector: SectorCode | None, rome_code: str) -> str:
-        key = ("sector", strong, sector, rome_code)
+    def _remembered(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
         found = self._known.get(key)
         if found is None:
-            found = self._known[key] = explain.sector_label(
-                strong=strong, sector=sector, rome_code=rome_code
-            )
+            found = self._known[key] = build()
         return found
 
+    def sector(self, strong: bool, sector: SectorCode | None, rome_code: str) -> str:
+        return self._remembered(
+            ("sector", strong, sector, rome_code),
+            lambda: explain.sector_label(strong=strong, sector=sector, rome_code=rome_code),
+        )
+
     def qpv(self, in_qpv: bool, is_npnru: bool, qpv_priority: QpvPriority | str | None) -> str:
-        key = ("qpv", in_qpv, is_npnru, qpv_priority)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = explain.qpv_label(
-                in_qpv=in_qpv, is_npnru=is_npnru, qpv_priority=qpv_priority
-            )
-        return found
+        return self._remembered(
+            ("qpv", in_qpv, is_npnru, qpv_priority),
+            lambda: explain.qpv_label(in_qpv=in_qpv, is_npnru=is_npnru, qpv_priority=qpv_priority),
+        )
 
     def availability(
         self,
@@ -559,36 +559,39 @@ class _Labels:
         candidate_hours: int | None,
         offer_hours: Decimal | float | None,
     ) -> str:
-        key: tuple[Any, ...] = ("availability", available_from, reference, has_start_date)
-        key += (candidate_hours, offer_hours)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = explain.availability_label(
+        return self._remembered(
+            (
+                "availability",
+                available_from,
+                reference,
+                has_start_date,
+                candidate_hours,
+                offer_hours,
+            ),
+            lambda: explain.availability_label(
                 available_from=available_from,
                 reference=reference,
                 has_start_date=has_start_date,
                 decay_days=self.decay_days,
                 candidate_hours=candidate_hours,
                 offer_hours=offer_hours,
-            )
-        return found
+            ),
+        )
 
     def distance(self, km: float, radius_km: int) -> str:
         # The sentence shows whole kilometres (under 1 km: one sentence): keyed by those.
-        key = ("distance", round(km) if km >= 1 else -1, radius_km)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = explain.distance_label(km=km, radius_km=radius_km)
-        return found
+        return self._remembered(
+            ("distance", round(km) if km >= 1 else -1, radius_km),
+            lambda: explain.distance_label(km=km, radius_km=radius_km),
+        )
 
     def eligibility(self, applies: bool, eligible_until: date | None) -> str:
-        key = ("eligibility", applies, eligible_until)
-        found = self._known.get(key)
-        if found is None:
-            found = self._known[key] = explain.eligibility_label(
+        return self._remembered(
+            ("eligibility", applies, eligible_until),
+            lambda: explain.eligibility_label(
                 applies=applies, eligible_until=eligible_until, today=self.day
-            )
-        return found
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
