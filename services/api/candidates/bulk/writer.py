@@ -57,8 +57,8 @@ NEW_COLUMNS: tuple[str, ...] = (
 UPDATED_COLUMNS: tuple[str, ...] = (*SCALARS, "search_name", "lon", "lat", *LISTS, *QPV_COLUMNS)
 
 # The contact keys' advisory locks taken (as intakes and ``POST /v1/candidates`` take them), then
-# the stored people they name read and locked, oldest first: one round trip (migrations 0013,
-# 0014: one generic plan per connection). The dead (anonymised, merged) are set aside in Python.
+# the stored people they name read and locked, oldest first: one round trip (migration 0013: one
+# generic plan per connection). The dead (anonymised, merged) are set aside in Python.
 _STORED = (
     f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
     "FROM candidates_by_contact($1::text[], $2::text[]) ORDER BY created_at, id"
