@@ -222,14 +222,31 @@ class Api:
 
 
 def database_cpu_seconds(database: str) -> float:
-    """CPU time used so far by the PostgreSQL backends connected to ``database``."""
-    used = 0.0
-    for backend in psutil.process_iter(["name", "cmdline", "cpu_times"]):
-        command = " ".join(backend.info["cmdline"] or [])
-        if backend.info["name"] == "postgres" and f" {database} " in f"{command} ":
-            times = backend.info["cpu_times"]
-            used += times.user + times.system
-    return used
+    """CPU time used so far by the PostgreSQL backends connected to ``database``, read from
+    /proc (a backend rewrites its title at every statement, which psutil's cached process list
+    does not follow), plus the time of backends already gone, which the postmaster collects as
+    its children's (a connection opened and closed by the pool still costs its start)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0
+    parents: set[str] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+            text = title.decode("utf-8", "replace")
+            if not text.startswith("postgres: ") or f" {database} " not in f"{text} ":
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            used += int(fields[11]) + int(fields[12])  # utime, stime
+            parents.add(fields[1])  # the postmaster
+        except (OSError, IndexError, ValueError):
+            continue  # a backend gone meanwhile
+    for parent in parents:
+        try:
+            fields = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()
+            used += int(fields[13]) + int(fields[14])  # cutime, cstime: backends gone
+        except (OSError, IndexError, ValueError):
+            continue
+    return used / ticks
 
 
 def python_cpu_seconds() -> float:
@@ -261,7 +278,12 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @contextlib.asynccontextmanager
 async def running_api(url: str, redis_url: str, count: int, profile_dir: Path | None) -> Any:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    # The API's own settings, except the database pool's, which a run may vary.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MAILLON_") or k.startswith("MAILLON_DATABASE_")
+    }
     env.update(
         DATABASE_URL=url, REDIS_URL=redis_url, MAILLON_LOG_JSON="false", MAILLON_LOG_LEVEL="WARNING"
     )
