@@ -66,20 +66,6 @@ _FORM_FIELDS_SCHEMA: dict[str, Any] = {
 }
 
 
-_ANY_ID = uuid.UUID(int=0)
-_paths: dict[str, str] = {}
-
-
-def _intake_path(request: Request, intake_id: uuid.UUID) -> str:
-    """``/v1/intakes/{id}``: the route's path looked up once per mount point (a lookup walks
-    every route), then filled in."""
-    root = request.scope.get("root_path", "")
-    template = _paths.get(root)
-    if template is None:
-        template = _paths[root] = request.url_for("read_intake", intake_id=_ANY_ID).path
-    return template.replace(str(_ANY_ID), str(intake_id))
-
-
 async def _collection(
     request: Request,
     session: AsyncSession,
@@ -146,7 +132,7 @@ async def create_intake(
         raise ValidationFailed(checked)
     (recorded,) = await service.record(session, where, [checked])
     stored = await files.store(session, storage, recorded.intake_id, uploads)
-    response.headers["Location"] = _intake_path(request, recorded.intake_id)
+    response.headers["Location"] = request.url_for("read_intake", intake_id=recorded.intake_id).path
     return IntakeCreated(
         intake_id=recorded.intake_id,
         candidate_id=recorded.candidate_id,
