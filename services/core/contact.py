@@ -77,21 +77,26 @@ def normalise_phone(value: str) -> str:
     text = value.strip()
     if not text or len(text) > 40:
         raise InvalidContact(INVALID_PHONE)
-    fast = _french_mobile(text)
-    if fast is not None:
-        return fast
+    answer = _french_mobile(text) or _any_phone(text)
+    if answer is None:
+        raise InvalidContact(INVALID_PHONE)
+    return answer
+
+
+def _any_phone(text: str) -> str | None:
+    """phonenumbers' reading, region by region (metropolitan France first)."""
     if text.startswith("00"):
         text = "+" + text[2:]
     for region in PHONE_REGIONS:
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
-            raise InvalidContact(INVALID_PHONE) from None
+            return None
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if text.startswith("+"):
-            break  # an international number does not depend on the region
-    raise InvalidContact(INVALID_PHONE)
+            return None  # an international number does not depend on the region
+    return None
 
 
 def normalise_email(value: str) -> str:

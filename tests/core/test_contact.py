@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,20 +11,8 @@ from services.core.contact import InvalidContact, normalise_phone
 
 
 def _general(text: str) -> str | None:
-    """The general path alone (phonenumbers, region by region), as before the fast path."""
-    text = text.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    for region in contact.PHONE_REGIONS:
-        try:
-            number = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException:
-            return None
-        if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if text.startswith("+"):
-            return None
-    return None
+    """The general path alone (phonenumbers, region by region), as without the fast path."""
+    return contact._any_phone(text.strip())
 
 
 _national = st.text(alphabet="0123456789", min_size=8, max_size=10).map(
