@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 from services.core.settings import Settings
 
@@ -58,6 +60,29 @@ def _ping_if_idle(connection: Any, record: Any, _proxy: Any) -> None:
     except Exception as exc:
         # The pool discards this connection and checks out (or opens) another.
         raise DisconnectionError() from exc
+
+
+_DRIVER = "maillon.driver"
+
+
+async def session_driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The session's connection and its asyncpg connection, for statements run on the driver
+    itself (decisions 0026, 0028). Looked up once per transaction of the session: asking the
+    session for its connection costs a greenlet switch each time, more than a short query."""
+    found: tuple[AsyncConnection, Any] | None = session.info.get(_DRIVER)
+    if found is not None and not found[1].is_closed():
+        return found
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    found = session.info[_DRIVER] = (connection, raw.driver_connection)
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: SessionTransaction) -> None:
+    # The session gives its connection back when its outermost transaction ends.
+    if transaction.parent is None:
+        session.info.pop(_DRIVER, None)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

@@ -53,3 +53,29 @@ async def test_a_connection_used_a_moment_ago_is_not_pinged_and_a_loss_resets_th
             assert await connection.scalar(text("SELECT pg_backend_pid()")) != first
     finally:
         await engine.dispose()
+
+
+async def test_the_session_driver_is_the_connection_the_session_holds_now(
+    settings: Settings,
+) -> None:
+    """Looked up once per transaction: after a commit the session may hold another connection
+    (its first one went back to the pool and another session took it)."""
+    engine = db.create_engine(settings.model_copy(update={"database_pool_size": 2}))
+    sessionmaker = db.create_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session, sessionmaker() as other:
+            _, first = await db.session_driver(session)
+            assert (await db.session_driver(session))[1] is first  # the same transaction
+            assert await first.fetchval("SELECT pg_backend_pid()") == await session.scalar(
+                text("SELECT pg_backend_pid()")
+            )
+            await session.commit()
+            taken = (await db.session_driver(other))[1]  # the connection given back, reused
+            assert taken is first
+            _, now_held = await db.session_driver(session)
+            assert now_held is not first
+            assert await now_held.fetchval("SELECT pg_backend_pid()") == await session.scalar(
+                text("SELECT pg_backend_pid()")
+            )
+    finally:
+        await engine.dispose()

@@ -32,6 +32,7 @@ from services.api.candidates.bulk.people import (
     resolve,
 )
 from services.api.candidates.bulk.rows import ValidRow
+from services.core.db import session_driver
 from services.core.events import CandidateCreated, CandidateUpdated
 from services.core.geo.qpv import QpvIndex
 from services.core.ids import uuid7
@@ -147,9 +148,7 @@ class SessionDriver:
 
     @classmethod
     async def of(cls, session: AsyncSession) -> SessionDriver:
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        return cls(connection, driver)
+        return cls(*await session_driver(session))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
