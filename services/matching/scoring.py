@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
 from typing import Any, NamedTuple
@@ -37,6 +37,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import now
+from services.core.db import session_driver
 from services.core.models.contract import QpvPriority
 from services.core.models.match_profile import Tier
 from services.core.models.offer import OfferStatus
@@ -178,9 +179,7 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     set to plan prepared statements once. The setting is the connection's (a ``SET`` outside a
     transaction, or committed with the caller's); rolled back with a failed transaction, it only
     costs plans until the connection is replaced."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    found: asyncpg.Connection = raw.driver_connection
+    found: asyncpg.Connection = (await session_driver(session))[1]
     if found not in _GENERIC_PLANS:
         await found.execute("SET plan_cache_mode = force_generic_plan")
         _GENERIC_PLANS.add(found)
@@ -525,8 +524,9 @@ def _today(today: date | None) -> date:
 
 
 class _Labels:
-    """The labels of one ranking call, each sentence built once per distinct value (a ranking
-    repeats the same few sectors, dates and radii)."""
+    """The labels of one ranking call, each sentence built once per distinct key: what the
+    sentence shows, not the raw values (a ranking's rows each have their own availability date
+    and distance, but a few dozen sentences cover them)."""
 
     def __init__(self, weights: Weights, day: date) -> None:
         self.decay_days = weights.availability_decay_days
@@ -551,26 +551,27 @@ class _Labels:
             lambda: explain.qpv_label(in_qpv=in_qpv, is_npnru=is_npnru, qpv_priority=qpv_priority),
         )
 
+    def days_late(self, available_from: date | None, reference: date) -> int:
+        """Days from the reference to the availability as the sentence shows them: 0 when
+        available by then, at most the decay (one sentence beyond it)."""
+        if available_from is None:
+            return 0
+        late = (available_from - reference).days
+        return 0 if late < 0 else min(late, self.decay_days)
+
     def availability(
         self,
-        available_from: date | None,
-        reference: date,
+        late: int,
         has_start_date: bool,
         candidate_hours: int | None,
         offer_hours: Decimal | float | None,
     ) -> str:
+        """``late``: :meth:`days_late`."""
         return self._remembered(
-            (
-                "availability",
-                available_from,
-                reference,
-                has_start_date,
-                candidate_hours,
-                offer_hours,
-            ),
+            ("availability", late, has_start_date, candidate_hours, offer_hours),
             lambda: explain.availability_label(
-                available_from=available_from,
-                reference=reference,
+                available_from=date.min + timedelta(days=late),
+                reference=date.min,
                 has_start_date=has_start_date,
                 decay_days=self.decay_days,
                 candidate_hours=candidate_hours,
@@ -578,20 +579,12 @@ class _Labels:
             ),
         )
 
-    def distance(self, km: float, radius_km: int) -> str:
-        # The sentence shows whole kilometres (under 1 km: one sentence): keyed by those.
-        return self._remembered(
-            ("distance", round(km) if km >= 1 else -1, radius_km),
-            lambda: explain.distance_label(km=km, radius_km=radius_km),
-        )
+    def eligibility_key(self, applies: bool, eligible_until: date | None) -> date | bool:
+        """What the eligibility sentence depends on: whether a validation is current, and its
+        expiry only when the offer asks for one (the sentence then shows the date)."""
+        valid = eligible_until is not None and eligible_until >= self.day
+        return eligible_until if valid and applies and eligible_until is not None else valid
 
-    def eligibility(self, applies: bool, eligible_until: date | None) -> str:
-        return self._remembered(
-            ("eligibility", applies, eligible_until),
-            lambda: explain.eligibility_label(
-                applies=applies, eligible_until=eligible_until, today=self.day
-            ),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,45 +602,49 @@ class _Side:
     offer_hours: Decimal | float | None
     eligibility_applies: bool
 
-    # Per-criterion tables of this side, keyed by the row's values only: a ranking's rows repeat
-    # a few values each, and reading a label is then one lookup.
+    # Per-criterion tables of this side, keyed by what the sentence shows of the row: a
+    # ranking's rows repeat a few of those each, and reading a label is then one lookup.
     _sector: dict[bool, str] = field(default_factory=dict)
     _qpv: dict[bool, str] = field(default_factory=dict)
-    _availability: dict[tuple[date | None, int | None], str] = field(default_factory=dict)
-    _eligibility: dict[date | None, str] = field(default_factory=dict)
+    _availability: dict[tuple[int, int | None], str] = field(default_factory=dict)
+    _distance: dict[tuple[int, int], str] = field(default_factory=dict)
+    _eligibility: dict[date | bool, str] = field(default_factory=dict)
 
     def row_labels(self, row: Any) -> tuple[str, ...]:
         """The five labels of one ranked row (both directions), in criterion order."""
+        labels = self.labels
         strong = row["strong"]
         sector = self._sector.get(strong)
         if sector is None:
-            sector = self._sector[strong] = self.labels.sector(strong, self.sector, self.rome_code)
+            sector = self._sector[strong] = labels.sector(strong, self.sector, self.rome_code)
         in_qpv = row["in_qpv"]
         qpv = self._qpv.get(in_qpv)
         if qpv is None:
-            qpv = self._qpv[in_qpv] = self.labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
-        when = (row["available_from"], row["hours_per_week"])
+            qpv = self._qpv[in_qpv] = labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
+        when = (labels.days_late(row["available_from"], self.reference), row["hours_per_week"])
         availability = self._availability.get(when)
         if availability is None:
-            availability = self._availability[when] = self.labels.availability(
-                when[0], self.reference, self.has_start_date, when[1], self.offer_hours
+            availability = self._availability[when] = labels.availability(
+                when[0], self.has_start_date, when[1], self.offer_hours
             )
+        # Distances and expiry dates differ from row to row: their sentences are built here,
+        # keyed by what they show, without the call-wide memo.
+        km = row["km"]
+        far = (round(km) if km >= 1 else -1, row["radius_km"])
+        distance = self._distance.get(far)
+        if distance is None:
+            distance = self._distance[far] = explain.distance_label(km=km, radius_km=far[1])
         until = row["eligible_until"]
-        eligibility = self._eligibility.get(until)
+        key = labels.eligibility_key(self.eligibility_applies, until)
+        eligibility = self._eligibility.get(key)
         if eligibility is None:
-            eligibility = self._eligibility[until] = self.labels.eligibility(
-                self.eligibility_applies, until
+            eligibility = self._eligibility[key] = explain.eligibility_label(
+                applies=self.eligibility_applies, eligible_until=until, today=labels.day
             )
-        return (
-            sector,
-            qpv,
-            availability,
-            self.labels.distance(row["km"], row["radius_km"]),
-            eligibility,
-        )
+        return (sector, qpv, availability, distance, eligibility)
 
 
-def _explanation(row: Any, side: _Side) -> Explanation:
+def _explanation(row: Any, labels: Callable[[], tuple[str, ...]]) -> Explanation:
     """The row's five points now, its labels when first read."""
     return Explanation(
         (
@@ -657,7 +654,7 @@ def _explanation(row: Any, side: _Side) -> Explanation:
             row["distance_points"],
             row["eligibility_points"],
         ),
-        partial(side.row_labels, row),
+        labels,
     )
 
 
@@ -710,7 +707,7 @@ async def rank_candidates_for_terms(
             row["candidate_id"],
             position,
             round(row["score"], 2),  # = explanation.score: same sum, same order
-            _explanation(row, side),
+            _explanation(row, partial(side.row_labels, row)),
             round(row["km"], 1),
             row["available_from"],
         )
@@ -786,29 +783,31 @@ async def rank_offers_for_candidate(
     params.update(candidate_id=candidate_id, limit=limit)
     rows = await fetch(await driver(session), _OFFERS_SQL, params)
     labels = _Labels(weights, day)
-    ranked: list[RankedOffer] = []
-    for position, row in enumerate(rows, start=1):
-        sector = SectorCode(row["sector"]) if row["sector"] is not None else None
-        side = _Side(
-            labels=labels,
-            sector=sector,
-            rome_code=row["rome_code"],
-            is_npnru=row["is_npnru"],
-            qpv_priority=row["qpv_priority"],
-            reference=row["reference"],
-            has_start_date=row["start_date"] is not None,
-            offer_hours=row["offer_hours"],
-            eligibility_applies=row["requires_eligibility"] or row["has_contract"],
+    return [
+        RankedOffer(
+            row["offer_id"],
+            position,
+            round(row["score"], 2),  # = explanation.score: same sum, same order
+            _explanation(row, partial(_offer_labels, labels, row)),
+            round(row["km"], 1),
+            row["start_date"],
         )
-        explanation = _explanation(row, side)
-        ranked.append(
-            RankedOffer(
-                offer_id=row["offer_id"],
-                rank=position,
-                score=round(row["score"], 2),  # = explanation.score: same sum, same order
-                explanation=explanation,
-                distance_km=round(row["km"], 1),
-                start_date=row["start_date"],
-            )
-        )
-    return ranked
+        for position, row in enumerate(rows, start=1)
+    ]
+
+
+def _offer_labels(labels: _Labels, row: Any) -> tuple[str, ...]:
+    """The labels of an offer ranked for a candidate: the offer's side is the row's own, made
+    when the labels are first read."""
+    side = _Side(
+        labels=labels,
+        sector=SectorCode(row["sector"]) if row["sector"] is not None else None,
+        rome_code=row["rome_code"],
+        is_npnru=row["is_npnru"],
+        qpv_priority=row["qpv_priority"],
+        reference=row["reference"],
+        has_start_date=row["start_date"] is not None,
+        offer_hours=row["offer_hours"],
+        eligibility_applies=row["requires_eligibility"] or row["has_contract"],
+    )
+    return side.row_labels(row)
