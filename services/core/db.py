@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -65,17 +64,24 @@ def _ping_if_idle(connection: Any, record: Any, _proxy: Any) -> None:
 _DRIVER = "maillon.driver"
 
 
-async def session_driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
-    """The session's connection and its asyncpg connection, for statements run on the driver
-    itself (decisions 0026, 0028). Looked up once per transaction of the session: asking the
-    session for its connection costs a greenlet switch each time, more than a short query."""
-    found: tuple[AsyncConnection, Any] | None = session.info.get(_DRIVER)
-    if found is not None and not found[1].is_closed():
-        return found
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    found = session.info[_DRIVER] = (connection, raw.driver_connection)
+async def session_driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, for statements run on the driver itself (decisions
+    0026, 0028). Recorded when the session's transaction takes its connection (``after_begin``)
+    and forgotten when the outermost transaction ends: asking the session for it costs two
+    greenlet switches, more than a short query."""
+    found = session.info.get(_DRIVER)
+    if found is None:
+        connection = await session.connection()  # begins: the hook below records it
+        found = session.info.get(_DRIVER)
+        if found is None:  # a connection already begun before it was given to the session
+            found = (await connection.get_raw_connection()).driver_connection
+            session.info[_DRIVER] = found
     return found
+
+
+@event.listens_for(Session, "after_begin")
+def _remember_driver(session: Session, _transaction: SessionTransaction, connection: Any) -> None:
+    session.info[_DRIVER] = connection.connection.driver_connection
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -64,15 +64,15 @@ async def test_the_session_driver_is_the_connection_the_session_holds_now(
     sessionmaker = db.create_sessionmaker(engine)
     try:
         async with sessionmaker() as session, sessionmaker() as other:
-            _, first = await db.session_driver(session)
-            assert (await db.session_driver(session))[1] is first  # the same transaction
+            first = await db.session_driver(session)
+            assert await db.session_driver(session) is first  # the same transaction
             assert await first.fetchval("SELECT pg_backend_pid()") == await session.scalar(
                 text("SELECT pg_backend_pid()")
             )
             await session.commit()
-            taken = (await db.session_driver(other))[1]  # the connection given back, reused
+            taken = await db.session_driver(other)  # the connection given back, reused
             assert taken is first
-            _, now_held = await db.session_driver(session)
+            now_held = await db.session_driver(session)
             assert now_held is not first
             assert await now_held.fetchval("SELECT pg_backend_pid()") == await session.scalar(
                 text("SELECT pg_backend_pid()")

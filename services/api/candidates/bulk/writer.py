@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.candidates.bulk.people import (
     LISTS,
@@ -142,13 +142,13 @@ class SessionDriver:
     pool never hands it out again.
     """
 
-    def __init__(self, connection: AsyncConnection, driver: Any) -> None:
-        self._connection = connection
+    def __init__(self, session: AsyncSession, driver: Any) -> None:
+        self._session = session
         self._driver = driver
 
     @classmethod
     async def of(cls, session: AsyncSession) -> SessionDriver:
-        return cls(*await session_driver(session))
+        return cls(session, await session_driver(session))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -157,7 +157,7 @@ class SessionDriver:
                 yield
         except Exception as exc:
             if isinstance(exc, _CONNECTION_LOST) or self._driver.is_closed():
-                await self._connection.invalidate()
+                await (await self._session.connection()).invalidate()
             raise
 
     async def execute(self, query: str, *args: Any) -> Any:
