@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -64,6 +65,7 @@ _ORDER = (
     Criterion.ELIGIBILITY,
 )
 _POSITION = {criterion: k for k, criterion in enumerate(_ORDER)}
+_NEW = tuple.__new__
 
 
 class Explanation:
@@ -96,7 +98,10 @@ class Explanation:
     def criteria(self) -> tuple[CriterionPoints, ...]:
         if self._criteria is None:
             labels = self._labels() if self._labels is not None else ("",) * len(_ORDER)
-            self._criteria = tuple(map(CriterionPoints, _ORDER, self._points, labels))
+            # tuple.__new__ makes each named tuple without a Python call (five a row).
+            self._criteria = tuple(
+                map(_NEW, repeat(CriterionPoints), zip(_ORDER, self._points, labels, strict=True))
+            )
             self._labels = None
         return self._criteria
 
@@ -122,8 +127,8 @@ class Explanation:
         return f"Explanation({self.criteria!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class RankedCandidate:
+class RankedCandidate(NamedTuple):
+    # Named tuples, not dataclasses: one per ranked row, built for every ranking.
     candidate_id: uuid.UUID
     rank: int
     score: float
@@ -132,8 +137,7 @@ class RankedCandidate:
     available_from: date | None
 
 
-@dataclass(frozen=True, slots=True)
-class RankedOffer:
+class RankedOffer(NamedTuple):
     offer_id: uuid.UUID
     rank: int
     score: float
@@ -179,7 +183,7 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     set to plan prepared statements once. The setting is the connection's (a ``SET`` outside a
     transaction, or committed with the caller's); rolled back with a failed transaction, it only
     costs plans until the connection is replaced."""
-    found: asyncpg.Connection = (await session_driver(session))[1]
+    found: asyncpg.Connection = await session_driver(session)
     if found not in _GENERIC_PLANS:
         await found.execute("SET plan_cache_mode = force_generic_plan")
         _GENERIC_PLANS.add(found)
@@ -524,9 +528,8 @@ def _today(today: date | None) -> date:
 
 
 class _Labels:
-    """The labels of one ranking call, each sentence built once per distinct key: what the
-    sentence shows, not the raw values (a ranking's rows each have their own availability date
-    and distance, but a few dozen sentences cover them)."""
+    """What the labels of one ranking call share: the decay and the day, and the sector and
+    QPV sentences built once per distinct value."""
 
     def __init__(self, weights: Weights, day: date) -> None:
         self.decay_days = weights.availability_decay_days
@@ -551,40 +554,43 @@ class _Labels:
             lambda: explain.qpv_label(in_qpv=in_qpv, is_npnru=is_npnru, qpv_priority=qpv_priority),
         )
 
-    def days_late(self, available_from: date | None, reference: date) -> int:
-        """Days from the reference to the availability as the sentence shows them: 0 when
-        available by then, at most the decay (one sentence beyond it)."""
-        if available_from is None:
-            return 0
-        late = (available_from - reference).days
-        return 0 if late < 0 else min(late, self.decay_days)
 
-    def availability(
-        self,
-        late: int,
-        has_start_date: bool,
-        candidate_hours: int | None,
-        offer_hours: Decimal | float | None,
-    ) -> str:
-        """``late``: :meth:`days_late`."""
-        return self._remembered(
-            ("availability", late, has_start_date, candidate_hours, offer_hours),
-            lambda: explain.availability_label(
-                available_from=date.min + timedelta(days=late),
-                reference=date.min,
-                has_start_date=has_start_date,
-                decay_days=self.decay_days,
-                candidate_hours=candidate_hours,
-                offer_hours=offer_hours,
-            ),
-        )
+# The sentences that differ from row to row, by what they show: the same few thousand recur
+# across every ranking of the process, so each is built once.
 
-    def eligibility_key(self, applies: bool, eligible_until: date | None) -> date | bool:
-        """What the eligibility sentence depends on: whether a validation is current, and its
-        expiry only when the offer asks for one (the sentence then shows the date)."""
-        valid = eligible_until is not None and eligible_until >= self.day
-        return eligible_until if valid and applies and eligible_until is not None else valid
 
+@lru_cache(maxsize=8192)
+def _availability_sentence(
+    late: int,
+    has_start_date: bool,
+    decay_days: int,
+    candidate_hours: int | None,
+    offer_hours: Decimal | float | None,
+) -> str:
+    """``late``: days from the reference to the availability, 0 when available by then, at most
+    ``decay_days`` (one sentence beyond it)."""
+    return explain.availability_label(
+        available_from=date.min + timedelta(days=late),
+        reference=date.min,
+        has_start_date=has_start_date,
+        decay_days=decay_days,
+        candidate_hours=candidate_hours,
+        offer_hours=offer_hours,
+    )
+
+
+@lru_cache(maxsize=8192)
+def _distance_sentence(whole_km: int, radius_km: int) -> str:
+    """``whole_km``: the distance rounded as the sentence shows it, -1 under 1 km."""
+    return explain.distance_label(km=float(whole_km) if whole_km >= 1 else 0.0, radius_km=radius_km)
+
+
+@lru_cache(maxsize=8192)
+def _eligibility_sentence(applies: bool, shown: date | bool) -> str:
+    """``shown``: the expiry of a current validation when the offer asks for one (the sentence
+    shows it), else whether a validation is current."""
+    until = shown if isinstance(shown, date) else (date.max if shown else None)
+    return explain.eligibility_label(applies=applies, eligible_until=until, today=date.min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,13 +608,9 @@ class _Side:
     offer_hours: Decimal | float | None
     eligibility_applies: bool
 
-    # Per-criterion tables of this side, keyed by what the sentence shows of the row: a
-    # ranking's rows repeat a few of those each, and reading a label is then one lookup.
+    # The sector and QPV sentences of this side: two values each.
     _sector: dict[bool, str] = field(default_factory=dict)
     _qpv: dict[bool, str] = field(default_factory=dict)
-    _availability: dict[tuple[int, int | None], str] = field(default_factory=dict)
-    _distance: dict[tuple[int, int], str] = field(default_factory=dict)
-    _eligibility: dict[date | bool, str] = field(default_factory=dict)
 
     def row_labels(self, row: Any) -> tuple[str, ...]:
         """The five labels of one ranked row (both directions), in criterion order."""
@@ -621,27 +623,23 @@ class _Side:
         qpv = self._qpv.get(in_qpv)
         if qpv is None:
             qpv = self._qpv[in_qpv] = labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
-        when = (labels.days_late(row["available_from"], self.reference), row["hours_per_week"])
-        availability = self._availability.get(when)
-        if availability is None:
-            availability = self._availability[when] = labels.availability(
-                when[0], self.has_start_date, when[1], self.offer_hours
-            )
-        # Distances and expiry dates differ from row to row: their sentences are built here,
-        # keyed by what they show, without the call-wide memo.
-        km = row["km"]
-        far = (round(km) if km >= 1 else -1, row["radius_km"])
-        distance = self._distance.get(far)
-        if distance is None:
-            distance = self._distance[far] = explain.distance_label(km=km, radius_km=far[1])
-        until = row["eligible_until"]
-        key = labels.eligibility_key(self.eligibility_applies, until)
-        eligibility = self._eligibility.get(key)
-        if eligibility is None:
-            eligibility = self._eligibility[key] = explain.eligibility_label(
-                applies=self.eligibility_applies, eligible_until=until, today=labels.day
-            )
-        return (sector, qpv, availability, distance, eligibility)
+        available_from: date | None = row["available_from"]
+        late = 0 if available_from is None else (available_from - self.reference).days
+        late = 0 if late < 0 else min(late, labels.decay_days)
+        km: float = row["km"]
+        until: date | None = row["eligible_until"]
+        valid = until is not None and until >= labels.day
+        applies = self.eligibility_applies
+        return (
+            sector,
+            qpv,
+            _availability_sentence(
+                late, self.has_start_date, labels.decay_days, row["hours_per_week"],
+                self.offer_hours,
+            ),
+            _distance_sentence(round(km) if km >= 1 else -1, row["radius_km"]),
+            _eligibility_sentence(applies, until if valid and applies and until else valid),
+        )  # fmt: skip
 
 
 def _explanation(row: Any, labels: Callable[[], tuple[str, ...]]) -> Explanation:
