@@ -126,6 +126,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         relay_poll_interval=0.05,
         # Tests import and roll back reference data: every request looks at the current version.
         referential_recheck_seconds=0,
+        # The test process makes and drops many apps and workers: Python's collector as it is
+        # (tests/core/test_collector.py checks the service setting).
+        gc_threshold=0,
         storage_dir=TEST_STATE / "files",
         # Nothing talks to the internet: tests that geocode start a local fake BAN server.
         geocoder_url="http://127.0.0.1:9/search",

@@ -24,6 +24,7 @@ from services.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from services.api.referentials.indexes import ReferentialIndexes
+from services.core import collector
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
@@ -56,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
     app.state.referential_indexes = ReferentialIndexes(settings.referential_recheck_seconds)
+    collector.settle(settings.gc_threshold)
     try:
         yield
     finally:

@@ -11,6 +11,7 @@ import typer
 
 from services.cli.app import app
 from services.cli.runtime import require_configured, resolve
+from services.core import collector
 from services.core.heartbeat import Heartbeat
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade
@@ -100,6 +101,7 @@ async def _relay(settings: Settings) -> None:
         except (OSError, RedisError) as exc:  # Redis not up yet: the relay waits for it
             typer.echo(f"Redis injoignable ({type(exc).__name__}), nouvel essai…", err=True)
             await asyncio.sleep(2)
+    collector.settle(settings.gc_threshold)
     try:
         if pool is not None:
             await run_relay(

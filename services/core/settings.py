@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_connect_timeout: float = Field(default=5.0, gt=0)
+    # Allocations between two collections of Python's youngest generation in a service process,
+    # its start-up heap frozen (decision 0032); 0: Python's defaults.
+    gc_threshold: int = Field(default=20_000, ge=0, le=10_000_000)
 
     # Where the embedded PostgreSQL and Redis keep their data (reused across runs).
     state_dir: Path = Path(".maillon")

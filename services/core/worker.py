@@ -19,6 +19,7 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Function, Worker
 
+from services.core import collector
 from services.core.db import create_engine, create_sessionmaker
 from services.core.events import Lane, lanes_of, queue_name
 from services.core.heartbeat import Heartbeat
@@ -61,6 +62,7 @@ def worker_settings(
         if default:
             heartbeat = Heartbeat(settings.heartbeat_dir, f"worker-{name}")
             ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(heartbeat))
+            collector.settle(settings.gc_threshold)
         log.info("worker_started", worker=name, lane=lane.value)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
