@@ -15,6 +15,7 @@ from services.api.api_keys.policy import policy
 from services.api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.deps import RequestIdDep, SessionDep
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.core.models.api_key import ApiKey
 
@@ -60,7 +61,7 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     policy.authorize(principal, CREATE)
     key, secret = await service.create_api_key(session, body, principal, request_id=request_id)
-    response.headers["Location"] = request.url_for("read_api_key", api_key_id=key.id).path
+    response.headers["Location"] = location(request, "read_api_key", api_key_id=key.id)
     # The secret must not be replayed from a cache either.
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyCreated(**ApiKeyPublic.of(key).model_dump(), key=secret)

@@ -32,6 +32,7 @@ from services.api.candidates.schemas import (
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep, StorageDep
 from services.api.errors import NotFound
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate_by_key
 from services.api.referentials.indexes import indexes_of
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
@@ -164,7 +165,7 @@ async def create_candidate(
     )
     if matched:
         response.status_code = HTTP_200_OK
-    response.headers["Location"] = request.url_for("read_candidate", candidate_id=candidate.id).path
+    response.headers["Location"] = location(request, "read_candidate", candidate_id=candidate.id)
     public = _respond(response, candidate)
     return CandidateSaved(**public.model_dump(), matched_existing=matched)
 

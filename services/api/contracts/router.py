@@ -15,6 +15,7 @@ from services.api.contracts import service
 from services.api.contracts.policy import policy
 from services.api.contracts.schemas import ContractCreate, ContractPublic, ContractUpdate
 from services.api.deps import RequestIdDep, SessionDep
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.core.models.contract import Contract, ContractStatus
 
@@ -65,7 +66,7 @@ async def create_contract(
 ) -> ContractPublic:
     policy.authorize(principal, CREATE)
     contract = await service.create_contract(session, body, principal)
-    response.headers["Location"] = request.url_for("read_contract", contract_id=contract.id).path
+    response.headers["Location"] = location(request, "read_contract", contract_id=contract.id)
     return _respond(response, contract)
 
 

@@ -27,6 +27,7 @@ from services.api.intake.schemas import (
     IntakeFilePublic,
     IntakePublic,
 )
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.referentials.indexes import indexes_of
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
@@ -132,7 +133,7 @@ async def create_intake(
         raise ValidationFailed(checked)
     (recorded,) = await service.record(session, where, [checked])
     stored = await files.store(session, storage, recorded.intake_id, uploads)
-    response.headers["Location"] = request.url_for("read_intake", intake_id=recorded.intake_id).path
+    response.headers["Location"] = location(request, "read_intake", intake_id=recorded.intake_id)
     return IntakeCreated(
         intake_id=recorded.intake_id,
         candidate_id=recorded.candidate_id,

@@ -12,6 +12,7 @@ from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep
+from services.api.locations import location
 from services.api.offers import service
 from services.api.offers.policy import policy
 from services.api.offers.schemas import (
@@ -82,7 +83,7 @@ async def create_offer(
 ) -> OfferPublic:
     policy.authorize(principal, CREATE)
     offer = await service.create_offer(session, body, principal)
-    response.headers["Location"] = request.url_for("read_offer", offer_id=offer.id).path
+    response.headers["Location"] = location(request, "read_offer", offer_id=offer.id)
     return _respond(response, offer)
 
 

@@ -12,6 +12,7 @@ from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep
+from services.api.locations import location
 from services.api.organisations import service
 from services.api.organisations.policy import policy
 from services.api.organisations.schemas import (
@@ -76,9 +77,9 @@ async def create_organisation(
     organisation = await service.create_organisation(
         session, body, principal, request_id=request_id
     )
-    response.headers["Location"] = request.url_for(
-        "read_organisation", organisation_id=organisation.id
-    ).path
+    response.headers["Location"] = location(
+        request, "read_organisation", organisation_id=organisation.id
+    )
     return _respond(response, OrganisationPublic.of(organisation))
 
 

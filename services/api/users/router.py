@@ -13,6 +13,7 @@ from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.users import service
 from services.api.users.policy import CHANGE_PASSWORD, policy
@@ -75,7 +76,7 @@ async def create_user(
 ) -> UserPublic:
     policy.authorize(principal, CREATE)
     user = await service.create_user(session, body, principal, request_id=request_id)
-    response.headers["Location"] = request.url_for("read_user", user_id=user.id).path
+    response.headers["Location"] = location(request, "read_user", user_id=user.id)
     return _respond(response, UserPublic.of(user))
 
 

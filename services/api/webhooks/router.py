@@ -14,6 +14,7 @@ from services.api.access import CREATE, DELETE, READ
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.deps import SessionDep, SettingsDep
 from services.api.errors import Conflict
+from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.webhooks.policy import policy
 from services.api.webhooks.schemas import (
@@ -92,7 +93,7 @@ async def create_webhook(
     )
     session.add(subscription)
     await session.flush()
-    response.headers["Location"] = request.url_for("read_webhook", webhook_id=subscription.id).path
+    response.headers["Location"] = location(request, "read_webhook", webhook_id=subscription.id)
     response.headers["Cache-Control"] = "no-store"
     return WebhookCreated(**WebhookPublic.of(subscription).model_dump(), secret=subscription.secret)
 
