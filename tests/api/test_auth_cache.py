@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from sqlmodel import col
 
 from services.api.auth import cache
 from services.api.auth.cache import TtlCache
+from services.core.clock import FrozenClock
 from services.core.models.user import User
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
@@ -34,9 +36,11 @@ def ticking(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ticking]:
     clock = Ticking()
     monkeypatch.setattr(cache.principals, "_clock", clock)
     monkeypatch.setattr(cache.organisations_active, "_clock", clock)
+    monkeypatch.setattr(cache.verified_tokens, "_clock", clock)
     cache.principals.clear()
     yield clock
     cache.principals.clear()
+    cache.verified_tokens.clear()
 
 
 def test_entries_expire_and_the_oldest_go_first() -> None:
@@ -102,3 +106,23 @@ async def test_a_user_deactivated_by_this_process_is_refused_at_once(
     await db_session.flush()  # an ORM write of this process: the cache is emptied
     refused = await client.get("/v1/organisations", headers=n.a1.headers)
     assert_problem(refused, 401, "unauthorized")
+
+
+async def test_a_token_checked_once_is_still_refused_once_expired(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    settings: Settings,
+    ticking: Ticking,
+    clock: FrozenClock,
+) -> None:
+    cache.verified_tokens.clear()
+    n = await make_network(db_session, settings)
+    assert (await client.get("/v1/organisations", headers=n.a1.headers)).status_code == 200
+    assert len(cache.verified_tokens) >= 1  # its signature is not checked again…
+    clock.advance(timedelta(minutes=settings.access_token_minutes, seconds=1))
+    refused = await client.get("/v1/organisations", headers=n.a1.headers)  # …its expiry is
+    assert assert_problem(refused, 401, "unauthorized")["detail"] == (
+        "Jeton d'accès invalide ou expiré."
+    )
+    forged = {"Authorization": n.a1.headers["Authorization"][:-2] + "xx"}
+    assert_problem(await client.get("/v1/organisations", headers=forged), 401, "unauthorized")

@@ -23,6 +23,7 @@ from services.core.models.api_key import ApiKey
 from services.core.models.organisation import Organisation
 from services.core.models.user import User
 from services.core.security.principal import Principal
+from services.core.security.tokens import AccessClaims
 
 _WATCHED = (User, ApiKey, Organisation)
 
@@ -72,6 +73,9 @@ class TtlCache(Generic[K, V]):
 principals: TtlCache[tuple[str, str], Principal] = TtlCache()
 # Organisation id → is it active.
 organisations_active: TtlCache[uuid.UUID, bool] = TtlCache()
+# SHA-256 of an access token → its claims, its signature checked (its expiry is checked again at
+# every use): a token says the same thing for its whole life.
+verified_tokens: TtlCache[str, AccessClaims] = TtlCache()
 
 
 @event.listens_for(Session, "after_flush")

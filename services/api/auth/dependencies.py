@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.api.auth.cache import principals
+from services.api.auth.cache import principals, verified_tokens
 from services.api.auth.credentials import API_KEY_HEADER
 from services.api.deps import SessionDep, settings_of
 from services.api.errors import Unauthorized
@@ -80,10 +80,17 @@ async def _from_api_key(request: Request, session: AsyncSession, key: str) -> Pr
 
 async def _from_access_token(request: Request, session: AsyncSession, token: str) -> Principal:
     settings = settings_of(request.app)
-    try:
-        claims = decode_access_token(token, settings)
-    except InvalidToken:
-        raise NotAuthenticated("Jeton d'accès invalide ou expiré.") from None
+    ttl = settings.auth_cache_seconds
+    key = digest(token)
+    claims = verified_tokens.get(key, ttl)
+    if claims is None:
+        try:
+            claims = decode_access_token(token, settings)
+        except InvalidToken:
+            raise NotAuthenticated("Jeton d'accès invalide ou expiré.") from None
+        verified_tokens.put(key, claims, ttl)
+    elif claims.expires_at <= now():
+        raise NotAuthenticated("Jeton d'accès invalide ou expiré.")
     cached = principals.get(("user", str(claims.user_id)), settings.auth_cache_seconds)
     if cached is not None:
         return cached
