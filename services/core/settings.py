@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias=_both("DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=_both("REDIS_URL"))
     database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    # No overflow connections by default (decision 0034): a request waits for one of the pool's.
+    database_max_overflow: int = Field(default=0, ge=0, le=200)
     database_connect_timeout: float = Field(default=5.0, gt=0)
     # Allocations between two collections of Python's youngest generation in a service process,
     # its start-up heap frozen (decision 0032); 0: Python's defaults.
