@@ -100,7 +100,7 @@ class Explanation:
             labels = self._labels() if self._labels is not None else ("",) * len(_ORDER)
             # tuple.__new__ makes each named tuple without a Python call (five a row).
             self._criteria = tuple(
-                map(_NEW, repeat(CriterionPoints), zip(_ORDER, self._points, labels, strict=True))
+                map(_NEW, repeat(CriterionPoints), zip(_ORDER, self._points, labels, strict=False))
             )
             self._labels = None
         return self._criteria
@@ -625,7 +625,10 @@ class _Side:
             qpv = self._qpv[in_qpv] = labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
         available_from: date | None = row["available_from"]
         late = 0 if available_from is None else (available_from - self.reference).days
-        late = 0 if late < 0 else min(late, labels.decay_days)
+        if late < 0:
+            late = 0
+        elif late > labels.decay_days:
+            late = labels.decay_days
         km: float = row["km"]
         until: date | None = row["eligible_until"]
         valid = until is not None and until >= labels.day
