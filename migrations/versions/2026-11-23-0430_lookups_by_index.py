@@ -8,10 +8,10 @@ Create Date: 2026-11-23 04:30:00+00:00
 (decision 0030), made at their first call from the statistics of that moment: a connection
 opened while ``candidate`` or ``match_profile`` was small kept plans scanning the whole table
 (a hash join over ``candidate``, a sequential scan of ``match_profile`` for the ids to delete),
-and paid them at every intake as the tables grew: about 4 ms of PostgreSQL's time a form at
-30,000 people, far more at a million. Both only look up a handful of keys, each through an
-index: sequential scans and hash joins are off for these two functions only, so every plan they
-can get probes the indexes (decision 0033).
+and paid them at every intake as the tables grew, until the next ``ANALYZE``: a new instance
+pays it most. Both only look up a handful of keys, each through an index: sequential scans and
+hash joins are off for these two functions only, so every plan they can get probes the indexes
+(decision 0033).
 """
 
 from collections.abc import Sequence
