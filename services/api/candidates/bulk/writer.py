@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 import asyncpg
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.candidates.bulk.people import (
@@ -437,7 +438,9 @@ _INSERT_ALL = (
 
 
 def _json(rows: list[Row]) -> str:
-    return json.dumps(rows, default=str)
+    # orjson writes ids, dates and times itself (ISO 8601, which PostgreSQL reads), the rest by
+    # str(): several times faster than the standard library on an intake's rows.
+    return orjson.dumps(rows, default=str).decode()
 
 
 async def insert_writes(connection: Driver, writes: Writes) -> None:
