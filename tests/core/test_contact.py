@@ -1,4 +1,5 @@
-"""Phone numbers: the fast reading of French mobiles gives exactly phonenumbers' answer."""
+"""Contact details: the fast readings of French mobiles and plain e-mail addresses give exactly
+the general libraries' answers (phonenumbers, email_validator)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,58 @@ def test_which_numbers_take_the_fast_reading(keyed: str, fast: str | None) -> No
             normalise_phone(keyed)
     else:
         assert normalise_phone(keyed) == expected
+
+
+def _email_general(text: str) -> str | None:
+    """email_validator's reading alone, as without the fast path."""
+    try:
+        return contact._any_email(text.strip())
+    except InvalidContact:
+        return None
+
+
+# Mostly the characters of plain addresses (the fast path), some others (email_validator's).
+_local_part = st.text(alphabet="abcXYZ019._%+-", min_size=1, max_size=70) | st.text(
+    alphabet="abcXYZ019._%+-'!é", min_size=1, max_size=70
+)
+_label = st.text(alphabet="abcXYZ019-", min_size=1, max_size=66) | st.text(
+    alphabet="abcXYZ019-é_", min_size=1, max_size=66
+)
+_domain = st.lists(_label, min_size=1, max_size=4).map(".".join)
+_tld = st.sampled_from(["fr", "FR", "com", "org", "re", "test", "local", "x1", "c", "onion"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(local=_local_part, domain=_domain, tld=_tld, dotted=st.booleans())
+def test_the_fast_email_reading_agrees_with_email_validator(
+    local: str, domain: str, tld: str, dotted: bool
+) -> None:
+    address = f"{local}@{domain}.{tld}" if dotted else f"{local}@{domain}"
+    fast = contact._plain_email(address)
+    if fast is not None:
+        assert fast == _email_general(address), address
+    try:
+        answer: str | None = contact.normalise_email(address)
+    except InvalidContact:
+        answer = None
+    assert answer == _email_general(address), address
+
+
+@pytest.mark.parametrize(
+    ("keyed", "fast"),
+    [
+        ("Awa.Diallo@Exemple.fr", "awa.diallo@exemple.fr"),
+        ("awa+borne@mail.exemple.org", "awa+borne@mail.exemple.org"),
+        ("awa..diallo@exemple.fr", None),  # refused by email_validator
+        ("awa@exemple.test", None),  # a special-use domain: refused by email_validator
+        ("aïcha@exemple.fr", None),  # internationalised: email_validator's path
+    ],
+)
+def test_which_addresses_take_the_fast_reading(keyed: str, fast: str | None) -> None:
+    assert contact._plain_email(keyed) == fast
+    expected = _email_general(keyed)
+    if expected is None:
+        with pytest.raises(InvalidContact):
+            contact.normalise_email(keyed)
+    else:
+        assert contact.normalise_email(keyed) == expected
