@@ -69,18 +69,15 @@ async def session_driver(session: AsyncSession) -> Any:
     0026, 0028). Recorded when the session's transaction takes its connection (``after_begin``)
     and forgotten when the outermost transaction ends: asking the session for it costs two
     greenlet switches, more than a short query."""
-    found = session.info.get(_DRIVER)
-    if found is None:
-        connection = await session.connection()  # begins: the hook below records it
-        found = session.info.get(_DRIVER)
-        if found is None:  # a connection already begun before it was given to the session
-            found = (await connection.get_raw_connection()).driver_connection
-            session.info[_DRIVER] = found
-    return found
+    if _DRIVER not in session.info:
+        await session.connection()  # takes a connection: the hook below records it
+    return session.info[_DRIVER]
 
 
 @event.listens_for(Session, "after_begin")
 def _remember_driver(session: Session, _transaction: SessionTransaction, connection: Any) -> None:
+    # Called whenever a transaction of the session takes a connection, one begun before it was
+    # given to the session included.
     session.info[_DRIVER] = connection.connection.driver_connection
 
 
