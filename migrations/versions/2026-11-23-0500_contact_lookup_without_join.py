@@ -41,37 +41,36 @@ BEGIN
 """
 
 
-def upgrade() -> None:
-    op.execute(
-        _HEAD
-        + _LOCKS
-        + """
+def _function(people: str) -> str:
+    """The function: the keys' locks, then the people ``people`` (a condition on ``c``) names,
+    read and locked, oldest first."""
+    return f"""{_HEAD}{_LOCKS}
   RETURN QUERY
   SELECT c.* FROM candidate AS c
-  WHERE c.id = ANY(ARRAY(
-    SELECT p.id FROM candidate AS p WHERE p.phone_e164 = ANY(phones)
-    UNION SELECT e.id FROM candidate AS e WHERE e.email = ANY(emails)
-  ))
+  WHERE {people}
   ORDER BY c.created_at, c.id
   FOR UPDATE;
 END
 $fn$"""
+
+
+def upgrade() -> None:
+    op.execute(
+        _function(
+            """c.id = ANY(ARRAY(
+    SELECT p.id FROM candidate AS p WHERE p.phone_e164 = ANY(phones)
+    UNION SELECT e.id FROM candidate AS e WHERE e.email = ANY(emails)
+  ))"""
+        )
     )
 
 
 def downgrade() -> None:
     op.execute(
-        _HEAD
-        + _LOCKS
-        + """
-  RETURN QUERY
-  SELECT c.* FROM candidate AS c
-  WHERE c.id IN (
+        _function(
+            """c.id IN (
     SELECT p.id FROM unnest(phones) AS k(v) JOIN candidate AS p ON p.phone_e164 = k.v
     UNION SELECT e.id FROM unnest(emails) AS k(v) JOIN candidate AS e ON e.email = k.v
-  )
-  ORDER BY c.created_at, c.id
-  FOR UPDATE;
-END
-$fn$"""
+  )"""
+        )
     )
