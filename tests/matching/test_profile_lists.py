@@ -4,6 +4,7 @@ profile ``match_profile_sync`` makes, with the sector lists the sector referenti
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +15,10 @@ from services.core.referentials.sectors import SectorCode, sector_for_rome
 from tests.matching.support import east_of_site
 
 # ROME codes of every sector, of none (J: health; D: trade), in either case.
-WISHES = ("F1703", "f1104", "N1103", "n1303", "A1203", "G1602", "H2102", "K2204", "K2303")
-WISHES += ("N4105", "N2201", "M1607", "m1203", "J1501", "D1106")
+WISHES = (
+    "F1703", "f1104", "N1103", "n1303", "A1203", "G1602", "H2102", "K2204", "K2303", "N4105",
+    "N2201", "M1607", "m1203", "J1501", "D1106",
+)  # fmt: skip
 STATUSES = (CandidateStatus.NEW, CandidateStatus.ACTIVE, CandidateStatus.PLACED)
 
 
@@ -41,10 +44,10 @@ def _candidate(rng: random.Random, number: int) -> Candidate:
 
 
 def _expected(candidate: Candidate) -> tuple[list[str], list[str], list[str]]:
-    from_wishes = {sector_for_rome(wish) for wish in candidate.rome_wishes} - {None}
-    wanted = set(candidate.sectors_wanted) | from_wishes
+    from_wishes = {str(s) for wish in candidate.rome_wishes if (s := sector_for_rome(wish))}
+    wanted = {str(sector) for sector in candidate.sectors_wanted} | from_wishes
     return (
-        sorted(wanted | set(candidate.sectors_worked)),
+        sorted(wanted | {str(sector) for sector in candidate.sectors_worked}),
         sorted(wanted),
         sorted({wish.upper() for wish in candidate.rome_wishes}),
     )
@@ -85,7 +88,7 @@ async def test_new_candidates_profiles_are_those_the_sync_makes(db_session: Asyn
 
     # The sync, which updated profiles are made by, finds nothing to change or add.
     await db_session.execute(sa.text("SELECT match_profile_sync(:ids)"), {"ids": ids})
-    after = dict(
+    after: dict[uuid.UUID, str] = dict(
         (
             await db_session.execute(
                 sa.text(
@@ -115,7 +118,9 @@ async def test_a_changed_candidate_gets_the_lists_of_its_new_values(
     await db_session.flush()
     row = (
         await db_session.execute(
-            sa.text("SELECT sectors, wanted, rome_wishes FROM match_profile WHERE candidate_id = :id"),
+            sa.text(
+                "SELECT sectors, wanted, rome_wishes FROM match_profile WHERE candidate_id = :id"
+            ),
             {"id": candidate.id},
         )
     ).one()
