@@ -131,8 +131,14 @@ async def create_intake(
     checked = service.check(form, body.deposit_date, where, loc=["body"], has_files=bool(uploads))
     if isinstance(checked, list):
         raise ValidationFailed(checked)
-    (recorded,) = await service.record(session, where, [checked])
-    stored = await files.store(session, storage, recorded.intake_id, uploads)
+    if uploads:
+        # The intake and its files are stored together or not at all.
+        async with session.begin_nested():
+            (recorded,) = await service.record(session, where, [checked])
+            stored = await files.store(session, storage, recorded.intake_id, uploads)
+    else:
+        (recorded,) = await service.record(session, where, [checked])
+        stored = []
     response.headers["Location"] = location(request, "read_intake", intake_id=recorded.intake_id)
     return IntakeCreated(
         intake_id=recorded.intake_id,

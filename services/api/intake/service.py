@@ -28,12 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.auth.cache import organisations_active
+from services.api.candidates.bulk.people import resolve
 from services.api.candidates.bulk.rows import ValidRow
 from services.api.candidates.bulk.writer import (
+    Driver,
+    Found,
     SessionDriver,
+    Writes,
     audit_row,
     event_row,
     find_people,
+    insert_new_person,
     insert_writes,
     plan_people,
 )
@@ -236,22 +241,51 @@ async def record(
     session: AsyncSession, where: Collection, forms: Sequence[Checked]
 ) -> list[Recorded]:
     """Record ``forms`` (in order: a later form naming the person of an earlier one is linked to
-    them) on the session's connection (see :class:`SessionDriver`); one result per form."""
+    them) on the session's connection (see :class:`SessionDriver`); one result per form.
+
+    A single form, with no transaction open on the connection, is first written as naming
+    somebody new, in one round trip (decision 0036); if a living person has its phone or e-mail
+    after all, nothing was written and it is recorded as any form is.
+    """
     moment = now()
     driver = await SessionDriver.of(session)
+    if len(forms) == 1 and not driver.in_transaction():
+        recorded = await driver.alone(
+            lambda alone: _record_new_person(alone, where, forms[0], moment)
+        )
+        if recorded is not None:
+            return [recorded]
     async with driver.transaction():
         return await _record_on(driver, where, forms, moment)
 
 
+async def _record_new_person(
+    driver: Driver, where: Collection, checked: Checked, moment: datetime
+) -> Recorded | None:
+    """The form written as naming nobody known, or ``None`` (nothing written) if it does."""
+    rows = [_row(0, checked)]
+    found = Found(resolution=resolve(rows, []), already_shared=set())
+    writes, recorded = _plan(where, [checked], found, moment)
+    return recorded[0] if await insert_new_person(driver, rows, writes) else None
+
+
 async def _record_on(
-    driver: SessionDriver, where: Collection, forms: Sequence[Checked], moment: datetime
+    driver: Driver, where: Collection, forms: Sequence[Checked], moment: datetime
 ) -> list[Recorded]:
+    rows = [_row(line, checked) for line, checked in enumerate(forms)]
+    found = await find_people(driver, rows, where.principal.organisation_id)
+    writes, recorded = _plan(where, forms, found, moment)
+    await insert_writes(driver, writes)
+    return recorded
+
+
+def _plan(
+    where: Collection, forms: Sequence[Checked], found: Found, moment: datetime
+) -> tuple[Writes, list[Recorded]]:
+    """What recording ``forms`` over ``found``'s people writes, and each form's result."""
     principal = where.principal
     organisation_id = principal.organisation_id
     actor = (principal.kind, principal.id)
-    found = await find_people(
-        driver, [_row(line, checked) for line, checked in enumerate(forms)], organisation_id
-    )
     writes = plan_people(
         found,
         organisation_id=organisation_id,
@@ -305,8 +339,7 @@ async def _record_on(
             )
         )
         recorded.append(Recorded(outcome=outcome, intake_id=intake_id, candidate_id=person.id))
-    await insert_writes(driver, writes)
-    return recorded
+    return writes, recorded
 
 
 async def _record_alone(

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import operator
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence, Set
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence, Set
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import asyncpg
 import orjson
@@ -114,6 +114,7 @@ INTAKE_COLUMNS: tuple[str, ...] = (
 _JSON_COLUMNS = frozenset({"payload", "details", "answers"})
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class Driver(Protocol):
@@ -139,8 +140,9 @@ class SessionDriver:
 
     Statements run inside :meth:`transaction`: a savepoint of the session's transaction when one
     is open on the connection (a batch, a test), else a transaction of its own committed when the
-    block ends, before the request answers. A connection lost meanwhile is invalidated, so the
-    pool never hands it out again.
+    block ends, before the request answers; or, when no transaction is open, a single statement
+    runs :meth:`alone`, committed when it returns. A connection lost meanwhile is invalidated, so
+    the pool never hands it out again.
     """
 
     def __init__(self, session: AsyncSession, driver: Any) -> None:
@@ -157,9 +159,24 @@ class SessionDriver:
             async with self._driver.transaction():
                 yield
         except Exception as exc:
-            if isinstance(exc, _CONNECTION_LOST) or self._driver.is_closed():
-                await (await self._session.connection()).invalidate()
+            await self._forget_if_lost(exc)
             raise
+
+    def in_transaction(self) -> bool:
+        return bool(self._driver.is_in_transaction())
+
+    async def alone(self, statement: Callable[[Driver], Awaitable[T]]) -> T:
+        """``statement`` run outside any transaction (its own, committed when it returns)."""
+        assert not self.in_transaction(), "a transaction is open on the connection"
+        try:
+            return await statement(self)
+        except Exception as exc:
+            await self._forget_if_lost(exc)
+            raise
+
+    async def _forget_if_lost(self, exc: Exception) -> None:
+        if isinstance(exc, _CONNECTION_LOST) or self._driver.is_closed():
+            await (await self._session.connection()).invalidate()
 
     async def execute(self, query: str, *args: Any) -> Any:
         return await self._driver.execute(query, *args)
@@ -237,11 +254,9 @@ async def find_people(
     connection: Driver, rows: Sequence[ValidRow], organisation_id: uuid.UUID
 ) -> Found:
     """Lock the rows' contact keys, read the stored people they name, lay the rows over them."""
-    keys = sorted({key for row in rows for key in row.contact_keys()})
-    phones = [key.removeprefix("phone:") for key in keys if key.startswith("phone:")]
-    emails = [key.removeprefix("email:") for key in keys if key.startswith("email:")]
+    phones, emails = contact_keys(rows)
     stored: list[Mapping[str, Any]] = []
-    if keys:
+    if phones or emails:
         stored = [
             record
             for record in await connection.fetch(_STORED, phones, emails)
@@ -408,32 +423,17 @@ async def copy_writes(connection: Any, writes: Writes, moment: datetime) -> None
             )
 
 
-def _from_json(table: str, columns: Sequence[str], parameter: int) -> str:
-    names = ", ".join(columns)
-    return (
-        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608  (constants of this module)
-        f"FROM jsonb_populate_recordset(NULL::{table}, ${parameter}::jsonb)"
-    )
-
-
-# Everything an intake request writes, in one statement: a handful of rows a table, each
-# table's rows as one JSON array turned into typed rows by PostgreSQL. The statement's text never
-# changes (one prepared statement); empty arrays write nothing. Foreign keys are checked at the
-# end of the statement, so the intakes may name the candidates inserted beside them.
-_UPDATE_FROM_JSON = (
-    "UPDATE candidate AS c SET "  # noqa: S608  (constants of this module)
-    + ", ".join(f"{name} = u.{name}" for name in UPDATED_COLUMNS)
-    + ", updated_at = u.updated_at, last_activity_at = u.updated_at "
-    "FROM jsonb_populate_recordset(NULL::candidate, $2::jsonb) AS u WHERE c.id = u.id"
+# Everything an intake request writes, in one statement kept in the database (``people_write``,
+# migration 0017): a handful of rows a table, each table's rows as one JSON array turned into
+# typed rows by PostgreSQL; empty arrays write nothing.
+_PEOPLE_WRITE = (
+    "SELECT people_write($1::jsonb, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb)"
 )
-_INSERT_ALL = (
-    f"WITH new_candidates AS ({_from_json('candidate', NEW_COLUMNS, 1)}), "
-    f"updated AS ({_UPDATE_FROM_JSON}), "
-    f"shares AS ({_from_json('candidate_share', SHARE_COLUMNS, 3)}), "
-    f"intakes AS ({_from_json('intake', INTAKE_COLUMNS, 4)}), "
-    f"events AS ({_from_json('outbox_event', EVENT_COLUMNS, 5)}), "
-    f"audits AS ({_from_json('audit_entry', AUDIT_COLUMNS, 6)}) "
-    "SELECT 1"
+# The same for a form naming nobody known, written only if that still holds once the contact
+# keys are locked (``intake_new_person``, migration 0017).
+_NEW_PERSON = (
+    "SELECT intake_new_person($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::jsonb, "
+    "$6::jsonb, $7::jsonb) AS written"
 )
 
 
@@ -446,7 +446,7 @@ def _json(rows: list[Row]) -> str:
 async def insert_writes(connection: Driver, writes: Writes) -> None:
     """Write ``writes`` in one statement (a few rows: one round trip, no ``COPY`` set-up)."""
     await connection.execute(
-        _INSERT_ALL,
+        _PEOPLE_WRITE,
         _json(writes.candidates),
         _json(writes.updates),
         _json(writes.shares),
@@ -454,6 +454,35 @@ async def insert_writes(connection: Driver, writes: Writes) -> None:
         _json(writes.events),
         _json(writes.audits),
     )
+
+
+def contact_keys(rows: Sequence[ValidRow]) -> tuple[list[str], list[str]]:
+    """The phones and e-mails ``rows`` name, sorted, each once."""
+    keys = sorted({key for row in rows for key in row.contact_keys()})
+    phones = [key.removeprefix("phone:") for key in keys if key.startswith("phone:")]
+    emails = [key.removeprefix("email:") for key in keys if key.startswith("email:")]
+    return phones, emails
+
+
+async def insert_new_person(connection: Driver, rows: Sequence[ValidRow], writes: Writes) -> bool:
+    """Write ``writes`` — new people only, planned without reading anyone — unless a living
+    person has one of ``rows``' contact keys once they are locked; whether it wrote.
+
+    One statement: on a connection outside any transaction, one round trip committed on return.
+    """
+    assert not writes.updates, "planned for new people only"
+    phones, emails = contact_keys(rows)
+    (record,) = await connection.fetch(
+        _NEW_PERSON,
+        phones,
+        emails,
+        _json(writes.candidates),
+        _json(writes.shares),
+        _json(writes.intakes),
+        _json(writes.events),
+        _json(writes.audits),
+    )
+    return bool(record["written"])
 
 
 async def _update_stored(connection: Any, updates: list[tuple[Any, ...]], moment: datetime) -> None:
