@@ -8,7 +8,8 @@ Create Date: 2026-11-23 06:20:00+00:00
 in the database: one JSON array per table, an empty array writes nothing. ``intake_new_person``
 serves the common case of a form naming nobody known (decision 0036): it takes the contact keys'
 locks as ``candidates_by_contact`` does, then, with a snapshot taken after them, writes only if
-no living person has those keys, and says whether it wrote. Called alone, outside any
+no living person has those keys (the same statement, without the updates' part), and says
+whether it wrote. Called alone, outside any
 transaction, it is the whole intake in one round trip, committed on return.
 """
 
@@ -113,19 +114,29 @@ _UPDATE = (
     + ", updated_at = u.updated_at, last_activity_at = u.updated_at "
     "FROM jsonb_populate_recordset(NULL::candidate, updates) AS u WHERE c.id = u.id"
 )
-# Foreign keys are checked at the end of the statement: intakes may name the candidates
-# inserted beside them.
+
+
+def _write(updates: bool) -> str:
+    """The statement writing one JSON array a table, the people found again's updates or not.
+
+    Foreign keys are checked at the end of the statement: intakes may name the candidates
+    inserted beside them. Without updates, ``candidate``'s update (its indexes opened, its
+    statement trigger fired for no row) is not even set up.
+    """
+    updated = f"  updated AS ({_UPDATE}),\n" if updates else ""
+    return f"""WITH new_candidates AS ({_insert("candidate", CANDIDATE_COLUMNS, "candidates")}),
+{updated}  new_shares AS ({_insert("candidate_share", SHARE_COLUMNS, "shares")}),
+  new_intakes AS ({_insert("intake", INTAKE_COLUMNS, "intakes")}),
+  new_events AS ({_insert("outbox_event", EVENT_COLUMNS, "events")})
+  {_insert("audit_entry", AUDIT_COLUMNS, "audits")};"""
+
+
 PEOPLE_WRITE = f"""
 CREATE FUNCTION people_write(
   candidates jsonb, updates jsonb, shares jsonb, intakes jsonb, events jsonb, audits jsonb
 ) RETURNS void LANGUAGE plpgsql VOLATILE {_SETTINGS} AS $fn$
 BEGIN
-  WITH new_candidates AS ({_insert("candidate", CANDIDATE_COLUMNS, "candidates")}),
-  updated AS ({_UPDATE}),
-  new_shares AS ({_insert("candidate_share", SHARE_COLUMNS, "shares")}),
-  new_intakes AS ({_insert("intake", INTAKE_COLUMNS, "intakes")}),
-  new_events AS ({_insert("outbox_event", EVENT_COLUMNS, "events")})
-  {_insert("audit_entry", AUDIT_COLUMNS, "audits")};
+  {_write(updates=True)}
 END
 $fn$
 """
@@ -153,7 +164,7 @@ BEGIN
   ) THEN
     RETURN false;
   END IF;
-  PERFORM people_write(candidates, '[]', shares, intakes, events, audits);
+  {_write(updates=False)}
   RETURN true;
 END
 $fn$
