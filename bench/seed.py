@@ -975,6 +975,9 @@ async def seed(
             columns=CRITERION_COLUMNS,
             timeout=COPY_TIMEOUT,
         )
+        # The matching profiles queued by the insert trigger, built as the matching worker
+        # builds them (decision 0037), once the chunk's criteria are in.
+        await connection.execute("SELECT match_profile_flush()", timeout=COPY_TIMEOUT)
         copy_wait += time.perf_counter() - waited
         share_count += len(chunk.shares)
         criterion_count += len(chunk.criteria)

@@ -80,6 +80,13 @@ def announce(
     return result
 
 
+async def build_queued_profiles(session: AsyncSession) -> int:
+    """Build the match profiles of the candidates created since the last call (queued by the
+    insert trigger, decision 0037), in batches; how many were taken. Every ranking job starts
+    with it, so that nobody created before the job is missed."""
+    return int(await session.scalar(text("SELECT match_profile_flush()")) or 0)
+
+
 async def lock_offers(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
     """Serialise the writers of these offers' lists until the end of the transaction."""
     ids = sorted(set(offer_ids))
@@ -248,6 +255,7 @@ async def refresh_offer_matches(
 ) -> RefreshResult:
     """Rank the offer again and make its list the best ``matching_top_n`` candidates, and
     announce its new pairs in one event. An offer that is not open is retired instead."""
+    await build_queued_profiles(session)
     return announce(
         session,
         await _refresh_offer(session, offer_id, settings=settings, today=today),
@@ -343,6 +351,7 @@ async def refresh_candidate_matches(
 ) -> RefreshResult:
     """Place the candidate in (or out of) each open offer's list after a change, and announce
     the new pairs (theirs and those of the lists ranked again) in one event."""
+    await build_queued_profiles(session)
     return announce(
         session, await _refresh_candidate(session, candidate_id, settings=settings, today=today)
     )

@@ -21,6 +21,7 @@ from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import OutboxEvent
 from services.core.queue import create_queue_pool
 from services.core.relay import relay_once
+from services.matching.refresh import build_queued_profiles
 from tests.factories import make_candidate, make_organisation
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -111,9 +112,10 @@ async def test_valid_rows_become_candidates_with_shares_events_and_audit(
         (c.id, organisation.id, ShareReason.CREATED) for c in (aicha, jean, lea)
     }
     assert found is not None and found.id == jean.id  # the generated search vector is there
-    # The triggers that keep the matching profile fire under COPY: every one is rankable (a
-    # point, or the centre of the commune).
+    # The trigger queues the new people's matching profiles under COPY; once the matching
+    # worker has built them, every one is rankable (a point, or the centre of the commune).
     async with committing_sessionmaker() as session:
+        assert await build_queued_profiles(session) == 3
         profiled = set(await session.scalars(sa.text("SELECT candidate_id FROM match_profile")))
     assert profiled == {aicha.id, jean.id, lea.id}
     assert sorted(await _events(committing_sessionmaker)) == sorted(

@@ -1,5 +1,6 @@
-"""A new candidate's match profile is made from the inserted rows (migration 0016): the same
-profile ``match_profile_sync`` makes, with the sector lists the sector referential gives."""
+"""A new candidate's match profile is queued at insert and built by the matching worker
+(migrations 0016, 0018): the profile ``match_profile_sync`` makes, with the sector lists the
+sector referential gives."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.referentials.sectors import SectorCode, sector_for_rome
+from services.matching.refresh import build_queued_profiles
 from tests.matching.support import east_of_site
 
 # ROME codes of every sector, of none (J: health; D: trade), in either case.
@@ -54,12 +56,18 @@ def _expected(candidate: Candidate) -> tuple[list[str], list[str], list[str]]:
 
 
 @pytest.mark.usefixtures("reference_data")
-async def test_new_candidates_profiles_are_those_the_sync_makes(db_session: AsyncSession) -> None:
+async def test_queued_profiles_are_built_with_the_referential_lists(
+    db_session: AsyncSession,
+) -> None:
     rng = random.Random(16)
     candidates = [_candidate(rng, number) for number in range(300)]
     db_session.add_all(candidates)
-    await db_session.flush()  # one INSERT statement: the trigger sees 300 new rows
+    await db_session.flush()  # one INSERT statement: the trigger queues 300 new rows
     ids = [candidate.id for candidate in candidates]
+    queued = "SELECT count(*) FROM match_profile_pending WHERE candidate_id = ANY(:ids)"
+    assert await db_session.scalar(sa.text(queued), {"ids": ids}) == 300
+    assert await build_queued_profiles(db_session) == 300
+    assert await db_session.scalar(sa.text(queued), {"ids": ids}) == 0
 
     rows = {
         row.candidate_id: row
@@ -113,6 +121,7 @@ async def test_a_changed_candidate_gets_the_lists_of_its_new_values(
     candidate.rome_wishes = []
     db_session.add(candidate)
     await db_session.flush()
+    await build_queued_profiles(db_session)
     candidate.sectors_worked = [SectorCode.TRANSPORT]
     candidate.rome_wishes = ["h2102", "J1501"]
     await db_session.flush()

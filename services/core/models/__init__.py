@@ -11,7 +11,7 @@ from services.core.models.geo import Commune, PostalCode, Qpv
 from services.core.models.idempotency import IdempotencyRecord
 from services.core.models.intake import Intake, IntakeFile
 from services.core.models.match import Match, MatchTransition
-from services.core.models.match_profile import MatchProfile, MatchSuggestion
+from services.core.models.match_profile import MatchProfile, MatchProfilePending, MatchSuggestion
 from services.core.models.notification import (
     Notification,
     NotificationContact,
@@ -51,6 +51,7 @@ __all__ = [
     "IntakeFile",
     "Match",
     "MatchProfile",
+    "MatchProfilePending",
     "MatchSuggestion",
     "MatchTransition",
     "Notification",

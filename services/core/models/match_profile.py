@@ -5,7 +5,9 @@ merged, located by coordinates or commune): the home point, the box the candidat
 (mobility radius around home, in degrees), the linked sectors, QPV residence, availability and
 the validity of the best eligibility criterion. Triggers on ``candidate`` and
 ``eligibility_criterion`` (migration 0009) keep it current on every write path; the application
-never writes it. One partial GiST index per tier (sector × wanted or worked × QPV or not ×
+never writes it. A new candidate's row is queued in ``match_profile_pending`` by the insert
+trigger and built by the matching worker before it ranks (``match_profile_flush``, migration
+0018, decision 0037). One partial GiST index per tier (sector × wanted or worked × QPV or not ×
 validated eligibility criterion or not),
 covering every column the score reads, finds the candidates of a tier whose reach contains the
 work site in one index-only scan.
@@ -148,6 +150,14 @@ class MatchProfile(SQLModel, table=True):
     hours_per_week: int | None = Field(default=None, sa_type=SmallInteger)
     # Latest expiry of a validated eligibility criterion ('infinity' when one never expires).
     eligible_until: date | None = Field(default=None, sa_type=Date)
+
+
+class MatchProfilePending(SQLModel, table=True):
+    """A new candidate whose profile is yet to be built (``match_profile_flush``)."""
+
+    __tablename__ = "match_profile_pending"
+
+    candidate_id: uuid.UUID = Field(primary_key=True)
 
 
 class MatchSuggestion(SQLModel, table=True):
