@@ -16,8 +16,10 @@ realistic borne forms as JSON — ~10 % of phones repeated, e-mails, both sector
 ``POST /v1/intakes`` one by one and to ``POST /v1/intakes/batch`` side by side, and samples the
 API's resident memory (psutil) at rest and during the load. Then 100,000 generated candidates go
 through the bulk import (``maillon import candidates``' code path), and its rate is printed beside
-the batch endpoint's. ``--profile DIR`` runs the API under cProfile and writes its statistics
-there. Prints a Markdown section for bench/RESULTS.md.
+the batch endpoint's. After each load and each import, the match profiles of the people
+created are built as the matching worker builds them before ranking (``match_profile_flush``,
+decision 0037), and timed apart. ``--profile DIR`` runs the API under cProfile and writes its
+statistics there. Prints a Markdown section for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from services.core.referentials.loader import load_reference_data
 from services.core.security.passwords import hash_password
 from services.core.security.tokens import create_access_token
 from services.core.settings import Settings
+from services.matching.refresh import build_queued_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_NAMES = ["Aïcha", "Jean", "Léa", "Mamadou", "Sofia", "Karim", "Inès", "Lucas", "Fatou"]
@@ -251,6 +254,29 @@ def database_cpu_seconds(database: str) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return used / ticks
+
+
+@dataclass
+class ProfileBuild:
+    profiles: int
+    seconds: float
+    database_cpu_ms: float  # per profile
+
+
+async def build_profiles(sessionmaker: SessionMaker, database: str) -> ProfileBuild:
+    """Build the match profiles the intakes queued, as the matching worker does, and time it."""
+    database_before, started = database_cpu_seconds(database), time.perf_counter()
+    async with unit_of_work(sessionmaker) as session:
+        built = await build_queued_profiles(session)
+    seconds = time.perf_counter() - started
+    used = database_cpu_seconds(database) - database_before
+    return ProfileBuild(built, seconds, used * 1000 / built if built else 0.0)
+
+
+def _built(build: ProfileBuild | None) -> str:
+    if build is None:
+        return "– | – | –"
+    return f"{build.profiles:,} | {build.seconds:.2f} | {build.database_cpu_ms:.3f}"
 
 
 def python_cpu_seconds() -> float:
@@ -478,6 +504,8 @@ class ImportRun:
     report: ImportReport
     python_cpu_ms: float = 0.0  # per row: the importing and checking processes
     database_cpu_ms: float = 0.0  # per row: the PostgreSQL backends of the scratch database
+    # The match profiles of the people created, built afterwards as the matching worker does.
+    profiles: ProfileBuild | None = None
 
 
 async def bulk_import(
@@ -519,6 +547,7 @@ async def bulk_import(
         database_used = database_cpu_seconds(database) - database_before
     if profiler is not None and profile is not None:
         profiler.dump_stats(profile / f"import-{workers}-{chunk_rows}.prof")
+    built = await build_profiles(sessionmaker, database)
     return ImportRun(
         workers=workers,
         chunk_rows=chunk_rows,
@@ -527,6 +556,7 @@ async def bulk_import(
         report=report,
         python_cpu_ms=python_used * 1000 / rows,
         database_cpu_ms=database_used * 1000 / rows,
+        profiles=built,
     )
 
 
@@ -576,6 +606,8 @@ async def run(args: argparse.Namespace) -> str:
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             memory: list[str] = []
+            profiles: list[tuple[LoadResult, int, ProfileBuild]] = []
+            database = urlsplit(url).path.lstrip("/")
             for processes in args.api_processes:
                 if processes <= 0:  # the import alone
                     continue
@@ -597,6 +629,7 @@ async def run(args: argparse.Namespace) -> str:
                     )
                     await asyncio.sleep(1)
                     rest_rss = api.rss_mb()
+                    await build_profiles(sessionmaker, database)  # the warm-up's
                     single = await load(
                         api,
                         label="`POST /v1/intakes` (one form)",
@@ -607,6 +640,9 @@ async def run(args: argparse.Namespace) -> str:
                         concurrency=args.concurrency,
                         time_limit=args.time_limit,
                         headers=headers,
+                    )
+                    profiles.append(
+                        (single, processes, await build_profiles(sessionmaker, database))
                     )
                     results = [single]
                     if args.batches:
@@ -622,6 +658,9 @@ async def run(args: argparse.Namespace) -> str:
                             headers=headers,
                         )
                         results.append(batch)
+                        profiles.append(
+                            (batch, processes, await build_profiles(sessionmaker, database))
+                        )
                     await asyncio.sleep(1)
                     end_rss = api.rss_mb()
                 table.append(_latency_row(single, processes, args.concurrency))
@@ -638,6 +677,21 @@ async def run(args: argparse.Namespace) -> str:
                     f"{', '.join(f'{m:.0f}' for m in end_rss)} MB."
                 )
             lines += [*table, "", *memory, ""]
+            if profiles:
+                lines += [
+                    "Match profiles of the people these forms created, built after each load as "
+                    "the matching worker builds them before ranking (`match_profile_flush`, "
+                    "decision 0037; not part of the API's answer):",
+                    "",
+                    "| endpoint | API processes | profiles | seconds | PostgreSQL CPU ms/profile |",
+                    "|---|---|---|---|---|",
+                    *(
+                        f"| {result.label} | {processes} | {build.profiles:,} | "
+                        f"{build.seconds:.2f} | {build.database_cpu_ms:.3f} |"
+                        for result, processes, build in profiles
+                    ),
+                    "",
+                ]
             if args.import_rows:
                 async with sessionmaker() as session:
                     before = int(
@@ -667,8 +721,9 @@ async def run(args: argparse.Namespace) -> str:
                     "",
                     "| path | checking processes | rows | rows per transaction | seconds | "
                     "rows/s | created | found again | duplicates in file | refused | "
-                    "Python CPU ms/row | PostgreSQL CPU ms/row |",
-                    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+                    "Python CPU ms/row | PostgreSQL CPU ms/row | profiles built after | "
+                    "their seconds | PostgreSQL CPU ms/profile |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
                 ]
                 for one in imports:
                     r = one.report
@@ -677,7 +732,8 @@ async def run(args: argparse.Namespace) -> str:
                         f"{one.workers or 'the importing one'} | {one.rows:,} | "
                         f"{one.chunk_rows:,} | {one.seconds:.1f} | {one.rows / one.seconds:,.0f} | "
                         f"{r.created:,} | {r.linked:,} | {r.duplicates:,} | {len(r.refused):,} | "
-                        f"{one.python_cpu_ms:.3f} | {one.database_cpu_ms:.3f} |"
+                        f"{one.python_cpu_ms:.3f} | {one.database_cpu_ms:.3f} | "
+                        f"{_built(one.profiles)} |"
                     )
                 if args.alternate:
                     lines += ["", "Per variant, both passes summed:", ""]
