@@ -27,7 +27,7 @@ from services.callbacks.schedule import (
     due_at,
 )
 from services.core.clock import PARIS
-from services.core.events import CallbackOverdue, emit
+from services.core.events import CallbackOverdue, Event, emit
 from services.core.models.callback import (
     AttemptResult,
     CallbackAlertKind,
@@ -197,9 +197,11 @@ async def raise_planned(
     *,
     request_id: str | None = None,
     raise_with: RaiseAlert = raise_alert,
+    overdue: list[Event] | None = None,
 ) -> None:
     """Raise ``raised`` (alerts of ``case`` due at ``at``); the overdue one emits
-    ``callback.overdue`` too."""
+    ``callback.overdue`` too — or adds it to ``overdue``, for the caller to emit with its
+    batch's."""
     if raised:
         await recipients.load(session, [case.organisation_id], [case.prescriber_id])
     for alert in raised:
@@ -216,7 +218,11 @@ async def raise_planned(
             ),
         )
         if alert.kind is CallbackAlertKind.OVERDUE:
-            emit(session, CallbackOverdue(callback_id=case.id), request_id=request_id)
+            event = CallbackOverdue(callback_id=case.id)
+            if overdue is None:
+                emit(session, event, request_id=request_id)
+            else:
+                overdue.append(event)
 
 
 async def advance(

@@ -37,7 +37,7 @@ from sqlmodel import col
 from services.callbacks.cases import Policies, RaiseAlert, Recipients, raise_planned, state_of
 from services.callbacks.schedule import due_alerts
 from services.core.db import SessionMaker, unit_of_work
-from services.core.events import Consumer, queue_name
+from services.core.events import Consumer, Event, emit_many, queue_name
 from services.core.models.callback import CallbackCase
 from services.core.queue import serialize
 from services.core.settings import Settings
@@ -105,6 +105,7 @@ async def raise_due(
     policies = Policies(settings)
     cases_done = alerts = 0
     pending: list[AlertRequest] = []  # the batch's alerts
+    overdue: list[Event] = []  # the batch's ``callback.overdue``
 
     async def collect(_session: Any, alert: AlertRequest) -> int:
         pending.append(alert)
@@ -129,15 +130,19 @@ async def raise_due(
             await recipients.load(session, organisations, [row.prescriber_id for row in rows])
             ids, raised_tags, kinds, moments = [], [], [], []
             pending.clear()
+            overdue.clear()
             for row in rows:
                 policy = await policies.of(session, row.organisation_id)
                 raised, upcoming = due_alerts(state_of(row), policy, at)
-                await raise_planned(session, row, raised, at, recipients, raise_with=collect)
+                await raise_planned(
+                    session, row, raised, at, recipients, raise_with=collect, overdue=overdue
+                )
                 alerts += len(raised)
                 ids.append(row.id)
                 raised_tags.append(",".join([*row.alerts_raised, *(a.tag for a in raised)]))
                 kinds.append(upcoming.kind.value if upcoming else None)
                 moments.append(upcoming.at if upcoming else None)
+            await emit_many(session, overdue)
             if raise_with is None:
                 await raise_alerts(session, pending)
             else:
