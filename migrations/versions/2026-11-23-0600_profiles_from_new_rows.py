@@ -66,24 +66,12 @@ def _sectors(*lists: str) -> str:
     return "array_remove(ARRAY[\n    " + ",\n    ".join(cases) + "\n  ]::varchar(30)[], NULL)"
 
 
-# The three lists as revision 0009 computes them, and as this one does.
-_OLD_LISTS = """  ARRAY(
-    SELECT DISTINCT s FROM (
-      SELECT unnest(c.sectors_wanted) UNION SELECT unnest(c.sectors_worked)
-      UNION SELECT w.sector FROM unnest(c.rome_wishes) AS x(wish)
-        JOIN (VALUES {values}) AS w(prefix, sector) ON starts_with(upper(x.wish), w.prefix)
-    ) AS linked(s) ORDER BY s
-  )::varchar(30)[],
-  ARRAY(
-    SELECT DISTINCT s FROM (
-      SELECT unnest(c.sectors_wanted)
-      UNION SELECT w.sector FROM unnest(c.rome_wishes) AS x(wish)
-        JOIN (VALUES {values}) AS w(prefix, sector) ON starts_with(upper(x.wish), w.prefix)
-    ) AS strong(s) ORDER BY s
-  )::varchar(30)[],
-  ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
-    ::varchar(5)[],
-""".format(values=_0009._PREFIX_VALUES)
+# The three lists as revision 0009 computes them (its function's text, from the sectors' list up
+# to the QPV flag), and as this one does.
+_SYNC_TEXT: str = _0009.SYNC_FUNCTION
+_OLD_LISTS = _SYNC_TEXT[
+    _SYNC_TEXT.index("  ARRAY(\n    SELECT DISTINCT s FROM (") : _SYNC_TEXT.index("  c.qpv_status = 'in_qpv',")
+]
 _LISTS = f"""  {_sectors("sectors_wanted", "sectors_worked")},
   {_sectors("sectors_wanted")},
   CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{{}}'::varchar(5)[] ELSE

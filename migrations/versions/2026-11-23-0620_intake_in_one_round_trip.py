@@ -13,7 +13,10 @@ whether it wrote. Called alone, outside any
 transaction, it is the whole intake in one round trip, committed on return.
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -95,6 +98,18 @@ AUDIT_COLUMNS = (
     "request_id",
     "details",
 )
+
+
+def _revision_0015() -> ModuleType:
+    """Revision 0015, whose contact keys' locks ``intake_new_person`` takes the same way."""
+    path = Path(__file__).with_name("2026-11-23-0500_contact_lookup_without_join.py")
+    spec = importlib.util.spec_from_file_location("maillon_migration_0015", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 _SETTINGS = (
     "SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off"
 )
@@ -140,21 +155,14 @@ BEGIN
 END
 $fn$
 """
+# "BEGIN", then the contact keys' locks, as ``candidates_by_contact`` takes them.
+_KEY_LOCKS: str = _revision_0015()._LOCKS.lstrip("\n")
 INTAKE_NEW_PERSON = f"""
 CREATE FUNCTION intake_new_person(
   phones text[], emails text[], candidates jsonb, shares jsonb, intakes jsonb, events jsonb,
   audits jsonb
 ) RETURNS boolean LANGUAGE plpgsql VOLATILE {_SETTINGS} AS $fn$
-BEGIN
-  PERFORM count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0)))
-  FROM (
-    SELECT k FROM (
-      SELECT 'phone:' || v FROM unnest(phones) AS p(v)
-      UNION SELECT 'email:' || v FROM unnest(emails) AS e(v)
-    ) AS keys(k)
-    ORDER BY k
-  ) AS ordered;
-  -- A new statement, a new snapshot: whoever held a key before us has committed by now.
+{_KEY_LOCKS}  -- A new statement, a new snapshot: whoever held a key before us has committed by now.
   IF EXISTS (
     SELECT 1 FROM candidate AS c
     WHERE c.phone_e164 = ANY(phones) AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL

@@ -26,6 +26,15 @@ down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+def _revision_0016() -> ModuleType:
+    path = Path(__file__).with_name("2026-11-23-0600_profiles_from_new_rows.py")
+    spec = importlib.util.spec_from_file_location("maillon_migration_0016", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 _SETTINGS = (
     "SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off"
 )
@@ -92,10 +101,12 @@ $fn$
 # A criterion's change reaches the profile once the candidate is locked as a writer locks it: a
 # flush building the profile meanwhile is waited for (and the profile then updated), or, if the
 # change came first, the flush leaves the candidate queued and reads the criterion once stored.
-_ELIGIBILITY = """
-CREATE OR REPLACE FUNCTION match_profile_eligibility_changed() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
+_ELIGIBILITY_BEFORE: str = _revision_0016()._0009.TRIGGER_FUNCTIONS[2].replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
+_ELIGIBILITY = _ELIGIBILITY_BEFORE.replace(
+    "BEGIN\n",
+    """BEGIN
   PERFORM 1 FROM candidate AS c
   WHERE c.id IN (
     CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.candidate_id END,
@@ -103,19 +114,9 @@ BEGIN
   )
   ORDER BY c.id
   FOR NO KEY UPDATE;
-  UPDATE match_profile p
-  SET eligible_until = (
-    SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
-    WHERE e.candidate_id = p.candidate_id AND e.validated_on IS NOT NULL
-  )
-  WHERE p.candidate_id IN (
-    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.candidate_id END,
-    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.candidate_id END
-  );
-  RETURN NULL;
-END
-$fn$
-"""
+""",
+    1,
+)
 
 
 def upgrade() -> None:
@@ -132,16 +133,6 @@ def downgrade() -> None:
     # The profiles queued are built, and revision 0016's trigger builds them again at insert.
     op.execute("SELECT match_profile_flush()")
     op.execute(_revision_0016()._INSERTED)
-    before = _revision_0016()._0009.TRIGGER_FUNCTIONS[2]
-    op.execute(before.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    op.execute(_ELIGIBILITY_BEFORE)
     op.execute("DROP FUNCTION match_profile_flush(integer)")
     op.execute("DROP TABLE match_profile_pending")
-
-
-def _revision_0016() -> ModuleType:
-    path = Path(__file__).with_name("2026-11-23-0600_profiles_from_new_rows.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0016", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

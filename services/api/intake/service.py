@@ -250,9 +250,8 @@ async def record(
     moment = now()
     driver = await SessionDriver.of(session)
     if len(forms) == 1 and not driver.in_transaction():
-        recorded = await driver.alone(
-            lambda alone: _record_new_person(alone, where, forms[0], moment)
-        )
+        async with driver.alone():
+            recorded = await _record_new_person(driver, where, forms[0], moment)
         if recorded is not None:
             return [recorded]
     async with driver.transaction():

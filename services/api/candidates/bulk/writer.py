@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import operator
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence, Set
+from collections.abc import AsyncIterator, Mapping, Sequence, Set
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 import asyncpg
 import orjson
@@ -114,7 +114,6 @@ INTAKE_COLUMNS: tuple[str, ...] = (
 _JSON_COLUMNS = frozenset({"payload", "details", "answers"})
 
 Row = dict[str, Any]
-T = TypeVar("T")
 
 
 class Driver(Protocol):
@@ -165,11 +164,12 @@ class SessionDriver:
     def in_transaction(self) -> bool:
         return bool(self._driver.is_in_transaction())
 
-    async def alone(self, statement: Callable[[Driver], Awaitable[T]]) -> T:
-        """``statement`` run outside any transaction (its own, committed when it returns)."""
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Statements run outside any transaction (each its own, committed when it returns)."""
         assert not self.in_transaction(), "a transaction is open on the connection"
         try:
-            return await statement(self)
+            yield
         except Exception as exc:
             await self._forget_if_lost(exc)
             raise
