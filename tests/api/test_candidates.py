@@ -1,5 +1,5 @@
 """/v1/candidates: personal data scoped by shares (decision 0011), found again by phone or
-e-mail, every read audited, export and erasure."""
+e-mail among those the caller holds (decision 0044), every read audited, export and erasure."""
 
 from __future__ import annotations
 
@@ -161,14 +161,14 @@ async def test_a_bad_phone_or_email_is_a_french_422_and_writes_nothing(
     assert await count(db_session, CandidateShare) == 0
 
 
-async def test_a_person_is_found_again_by_phone_or_email_across_organisations(
+async def test_a_person_is_found_again_by_phone_or_email_among_those_the_caller_holds(
     client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
 ) -> None:
     n = await make_network(db_session, settings)
     first = await _create(client, n.a1, email=None, sectors_wanted_other=None)
-    # Another organisation, which could not see the person: found again, shared, not created.
+    # A colleague of the same organisation: found again, not created.
     again = await _create(
-        client, n.b1, 200, phone="+33612345678", email="aicha@exemple.fr", needs=["advice"]
+        client, n.a2, 200, phone="+33612345678", email="aicha@exemple.fr", needs=["advice"]
     )
     assert again["id"] == first["id"] and again["matched_existing"] is True
     # Blanks filled and lists completed; nothing overwritten.
@@ -176,8 +176,8 @@ async def test_a_person_is_found_again_by_phone_or_email_across_organisations(
     assert again["needs"] == ["job", "training", "advice"]
     assert again["first_name"] == "Aïcha"
     assert await count(db_session, Candidate) == 1
-    assert first["id"] in await _ids(client, n.b1)
-    # By e-mail, with another phone number: the same person again.
+    # By e-mail, with another phone number, by the facilitator of the member's territory (who
+    # sees the person already): the same person again, now shared with the facilitation too.
     third = await _create(client, n.facilitator, 200, phone="0611111111", email="AICHA@exemple.fr")
     assert third["id"] == first["id"]
     assert third["phone"] == "+33612345678"  # not overwritten
@@ -189,12 +189,12 @@ async def test_a_person_is_found_again_by_phone_or_email_across_organisations(
             )
         )
     )
-    assert {str(s) for s in shares} == {n.member_id, n.elsewhere_id, n.facilitation_id}
+    assert {str(s) for s in shares} == {n.member_id, n.facilitation_id}
     types = list(await db_session.scalars(select(col(OutboxEvent.type))))
     assert types.count("candidate.created") == 1
     assert types.count("candidate.updated") == 1  # e-mail and needs given by the second one
     shared = await audit_entries(db_session, action="share")
-    assert [str(e.organisation_id) for e in shared] == [n.elsewhere_id, n.facilitation_id]
+    assert [str(e.organisation_id) for e in shared] == [n.facilitation_id]
     assert all(set(e.details) == {"organisation_id"} for e in shared)
 
 

@@ -150,6 +150,24 @@ async def test_someone_known_after_all_is_linked_by_the_locked_read(
         assert person is not None and person.sectors_wanted == ["cleaning", "logistics"]
 
 
+async def test_someone_known_only_elsewhere_is_new_here_in_one_round_trip(
+    committing_sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another organisation's person with the same phone does not count (decision 0044): the form
+    is written at once, as for somebody new, without the locked read a known person costs."""
+    elsewhere = await _where(committing_sessionmaker)
+    theirs = await _record(committing_sessionmaker, elsewhere, _form(elsewhere))
+    where = await _where(committing_sessionmaker)
+    calls = Calls(monkeypatch)
+
+    recorded = await _record(committing_sessionmaker, where, _form(where))
+
+    assert calls.new_person == [True] and calls.reads == 0
+    assert recorded.outcome == IntakeOutcome.CREATED
+    assert recorded.candidate_id != theirs.candidate_id
+    assert await _count(committing_sessionmaker, select(func.count()).select_from(Candidate)) == 2
+
+
 async def test_a_form_waits_for_whoever_holds_the_phone_then_links_to_them(
     committing_sessionmaker: SessionMaker,
 ) -> None:
@@ -190,9 +208,9 @@ async def test_a_refused_form_leaves_nothing(
     where = await _where(committing_sessionmaker)
     original: Callable[..., Awaitable[bool]] = writer.insert_new_person
 
-    async def broken(driver: writer.Driver, rows: Any, writes: writer.Writes) -> bool:
+    async def broken(driver: writer.Driver, rows: Any, writes: writer.Writes, among: Any) -> bool:
         writes.events[0]["type"] = None  # NOT NULL: the database refuses the statement
-        return await original(driver, rows, writes)
+        return await original(driver, rows, writes, among)
 
     monkeypatch.setattr(service, "insert_new_person", broken)
     with pytest.raises(service.REFUSED):

@@ -154,10 +154,11 @@ async def test_a_second_form_links_to_the_same_person_and_completes_them(
     first = await post_intake(
         client, world.desk, email=None, sectors_wanted=["construction"], needs=["job"]
     )
-    # The same phone, keyed differently, at a France Travail agency: the same person.
+    # The same phone, keyed differently, by the territory's facilitator (who sees the person
+    # already): the same person.
     second = await post_intake(
         client,
-        world.prescriber,
+        world.facilitator,
         source="walk_in",
         mobile_phone="+33 6 12 34 56 78",
         email="samia@exemple.fr",
@@ -174,13 +175,13 @@ async def test_a_second_form_links_to_the_same_person_and_completes_them(
     assert candidate.email == "samia@exemple.fr"  # a blank filled
     assert candidate.sectors_wanted == ["construction", "transport"]
     assert candidate.needs == ["job", "advice"]
-    # Visible to the agency from now on.
+    # Shared with the facilitation from now on.
     shares = await db_session.scalars(
         select(col(CandidateShare.organisation_id)).where(
             col(CandidateShare.candidate_id) == candidate.id
         )
     )
-    assert {str(s) for s in shares} == {world.buyer_id, str(world.agency.id)}
+    assert {str(s) for s in shares} == {world.buyer_id, str(world.facilitation.id)}
     assert len(await events(db_session, "intake.received")) == 2
     assert len(await events(db_session, "candidate.created")) == 1
     assert len(await events(db_session, "candidate.updated")) == 1
@@ -605,7 +606,7 @@ async def test_a_batch_is_at_most_500_forms(client: httpx.AsyncClient, world: Te
 async def test_a_batch_links_to_people_already_known(
     client: httpx.AsyncClient, world: Territory, db_session: AsyncSession
 ) -> None:
-    known = await post_intake(client, world.prescriber, mobile_phone=phone(7), email=None)
+    known = await post_intake(client, world.desk, mobile_phone=phone(7), email=None)
     response = await client.post(
         "/v1/intakes/batch", json={"forms": batch_forms(10, 0)}, headers=world.desk
     )
@@ -637,14 +638,18 @@ async def test_reception_sees_only_the_intakes_it_entered(
     assert facilitator.json()["pagination"]["total_count"] == 2
     outsider = await client.get("/v1/intakes", headers=world.other_facilitator)
     assert outsider.json()["pagination"]["total_count"] == 0
-    # The agency sees an intake once the person is shared with it.
+    # A form the agency keys in for the same person makes the agency's own record: the desk's
+    # intake stays out of its sight (decision 0044).
     prescriber = await client.get("/v1/intakes", headers=world.prescriber)
     assert prescriber.json()["pagination"]["total_count"] == 0
-    await post_intake(client, world.prescriber)
+    agency = await post_intake(client, world.prescriber)
+    assert agency["status"] == "created" and agency["candidate_id"] != mine["candidate_id"]
+    prescriber = await client.get("/v1/intakes", headers=world.prescriber)
+    assert [i["id"] for i in prescriber.json()["items"]] == [agency["intake_id"]]
     prescriber = await client.get(
         "/v1/intakes", params={"candidate_id": mine["candidate_id"]}, headers=world.prescriber
     )
-    assert prescriber.json()["pagination"]["total_count"] == 2
+    assert prescriber.json()["pagination"]["total_count"] == 0
 
 
 async def test_employers_never_see_or_create_intakes(

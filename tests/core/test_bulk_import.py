@@ -188,7 +188,11 @@ async def test_people_are_found_again_in_the_file_and_in_the_database(
     elsewhere = await _organisation(committing_sessionmaker)
     async with unit_of_work(committing_sessionmaker) as session:
         known = await make_candidate(
-            session, elsewhere, phone_e164="+33611111111", email=None, commune_insee=None
+            session, organisation, phone_e164="+33611111111", email=None, commune_insee=None
+        )
+        # Somebody only another organisation holds (decision 0044).
+        theirs = await make_candidate(
+            session, elsewhere, first_name="Secret", phone_e164="+33655555555", email=None
         )
         already_ours = await make_candidate(
             session, organisation, phone_e164="+33622222222", commune_insee="93066"
@@ -203,21 +207,29 @@ async def test_people_are_found_again_in_the_file_and_in_the_database(
             "A.;Benali;06 44 44 44 44;AICHA@exemple.fr;;;;;;",
             # 5: and through the phone line 4 brought along.
             "Aïcha;B.;0644444444;;;;;;;job",
-            # 6: a person stored elsewhere: shared, blanks filled (commune, point), nothing new.
+            # 6: a person of ours: blanks filled (commune, point), nothing overwritten.
             "Autre;Nom;06 11 11 11 11;known@exemple.fr;75118;;2.3535;48.8865;logistics;",
             # 7: stored and already ours, nothing new to add: linked only.
             "Aïcha;Benali;0622222222;;;;;;;",
+            # 8: the phone of somebody only another organisation holds: a new person of ours.
+            "Inès;Martin;06 55 55 55 55;;;;;;;job",
         ]
     )
     report = await _import(committing_sessionmaker, text, organisation, workers=2)
     assert report.refused == []
-    assert (report.created, report.duplicates, report.linked) == (1, 3, 2)
-    assert (report.shared, report.updated, report.refused) == (1, 1, [])
+    assert (report.created, report.duplicates, report.linked) == (2, 3, 2)
+    assert (report.shared, report.updated, report.refused) == (0, 1, [])
 
     candidates = await _candidates(committing_sessionmaker)
-    assert len(candidates) == 3
+    assert len(candidates) == 5
     by_id = {c.id: c for c in candidates}
-    (new,) = [c for c in candidates if c.id not in (known.id, already_ours.id)]
+    (new,) = [c for c in candidates if c.last_name == "Benali" and c.id != already_ours.id]
+    (ines,) = [c for c in candidates if c.last_name == "Martin"]
+    assert ines.id != theirs.id and ines.phone_e164 == "+33655555555"
+    assert (by_id[theirs.id].first_name, [n.value for n in by_id[theirs.id].needs]) == (
+        "Secret",
+        [],
+    )
     assert (new.first_name, new.last_name) == ("Aïcha", "Benali")  # never overwritten
     assert (new.phone_e164, new.email) == ("+33633333333", "aicha@exemple.fr")
     assert [s.value for s in new.sectors_wanted] == ["construction", "cleaning"]
@@ -241,14 +253,15 @@ async def test_people_are_found_again_in_the_file_and_in_the_database(
                 select(AuditEntry).where(col(AuditEntry.resource_type) == "candidate")
             )
         )
-    assert (known.id, organisation.id) in shares and (known.id, elsewhere.id) in shares
-    assert (already_ours.id, organisation.id) in shares
+    assert (known.id, organisation.id) in shares and (already_ours.id, organisation.id) in shares
+    assert [s for s in shares if theirs.id in s] == [(theirs.id, elsewhere.id)]
+    assert (ines.id, organisation.id) in shares
     # Line 5 (its own chunk) added a need to the person line 2 created: an update too.
     assert {(e.action, e.resource_id) for e in entries} == {
         ("create", new.id),
         ("update", new.id),
-        ("share", known.id),
         ("update", known.id),
+        ("create", ines.id),
     }
     (update,) = [e for e in entries if e.action == "update" and e.resource_id == known.id]
     assert update.details["fields"] == [
@@ -263,13 +276,14 @@ async def test_people_are_found_again_in_the_file_and_in_the_database(
             ("candidate.created", str(new.id)),
             ("candidate.updated", str(new.id)),
             ("candidate.updated", str(known.id)),
+            ("candidate.created", str(ines.id)),
         ]
     )
 
     # The same file again: nobody is created twice, nothing changes.
     again = await _import(committing_sessionmaker, text, organisation)
-    assert (again.created, again.linked, again.shared, again.updated) == (0, 6, 0, 0)
-    assert len(await _candidates(committing_sessionmaker)) == 3
+    assert (again.created, again.linked, again.shared, again.updated) == (0, 7, 0, 0)
+    assert len(await _candidates(committing_sessionmaker)) == 5
 
 
 async def test_a_file_that_cannot_be_read_writes_nothing(

@@ -10,6 +10,8 @@ candidate.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import ColumnElement, literal, select
 from sqlmodel import col
 
@@ -69,3 +71,14 @@ class CandidatesPolicy(Policy[Candidate]):
 
 
 policy = CandidatesPolicy()
+
+
+def found_among(principal: Principal) -> list[uuid.UUID]:
+    """The organisations among whose candidates a creation or an intake of ``principal`` finds a
+    person again by phone or e-mail (decision 0044): its own organisation, and for a facilitator
+    every organisation of its territory — the candidates it sees as a counsellor. Never the whole
+    instance, not even for the admin: a phone or an e-mail is no way into another organisation's
+    record."""
+    if principal.role is Role.FACILITATOR and principal.territory:
+        return sorted(principal.territory | {principal.organisation_id})
+    return [principal.organisation_id]

@@ -144,11 +144,13 @@ async def list_duplicates(
     "",
     status_code=HTTP_201_CREATED,
     summary="Créer un candidat",
-    description="Une personne déjà connue (même téléphone ou même e-mail, visible ou non) est "
-    "retrouvée au lieu d'être créée deux fois : réponse 200 avec `matched_existing: true`, et le "
-    "candidat est désormais partagé avec votre organisation. Les champs vides du candidat existant "
-    "sont complétés, rien n'est écrasé.",
-    responses={200: {"description": "Personne déjà connue, retrouvée et partagée."}},
+    description="Une personne que votre organisation connaît déjà (même téléphone ou même "
+    "e-mail ; pour un animateur, son territoire) est retrouvée au lieu d'être créée deux fois : "
+    "réponse 200 avec `matched_existing: true`, et le candidat est désormais partagé avec votre "
+    "organisation. Les champs vides du candidat existant sont complétés, rien n'est écrasé. Une "
+    "personne connue seulement d'une autre organisation n'est ni retrouvée ni révélée : vous "
+    "obtenez votre propre fiche, avec la réponse donnée pour une personne nouvelle (201).",
+    responses={200: {"description": "Personne déjà connue de votre organisation, retrouvée."}},
 )
 async def create_candidate(
     body: CandidateCreate,

@@ -235,8 +235,9 @@ class CandidatePublic(BaseModel):
 
 
 class CandidateSaved(CandidatePublic):
-    """``matched_existing``: the person was already known (same phone or e-mail) and is now
-    shared with the caller's organisation; nothing was created."""
+    """``matched_existing``: the person was already known to the caller's organisations (same
+    phone or e-mail; decision 0044) and is now shared with the caller's organisation; nothing was
+    created."""
 
     matched_existing: bool
 

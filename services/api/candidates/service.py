@@ -1,7 +1,9 @@
 """Creating, finding again, changing and searching candidates; their eligibility criteria.
 
-A person is found again by normalised phone or e-mail, whoever can see them: creating someone who
-exists links the existing candidate to the caller's organisation (a share) and creates nothing.
+A person is found again by normalised phone or e-mail among the candidates already shared with the
+caller's organisations (decision 0044): creating someone the caller's side already holds links the
+existing candidate to the caller's organisation (a share) and creates nothing; a phone or an e-mail
+held only by another organisation finds nothing, and the answer is the one for somebody new.
 Contact keys are locked for the transaction, with the same keys as intakes, so that two requests
 never both create the same person. Changes are audited by field name, never by value.
 """
@@ -29,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.candidates.policy import found_among
 from services.api.candidates.schemas import (
     CandidateCreate,
     CandidateUpdate,
@@ -155,14 +158,21 @@ async def lock_contacts(session: AsyncSession, keys: Iterable[str]) -> None:
 
 
 async def find_person(
-    session: AsyncSession, phone: str | None, email: str | None
+    session: AsyncSession,
+    phone: str | None,
+    email: str | None,
+    organisations: Iterable[uuid.UUID],
 ) -> Candidate | None:
-    """The live candidate with this phone number or else this e-mail address (the oldest when
-    several share one, until a human merges them), visible to the caller or not — as intakes
-    find people (decision 0014)."""
+    """The live candidate shared with one of ``organisations`` with this phone number or else
+    this e-mail address (the oldest when several share one, until a human merges them) — as
+    intakes find people (decisions 0014, 0044). Somebody held only elsewhere is not found: a
+    phone or an e-mail must not open another organisation's record."""
     keys = [f"phone:{phone}"] if phone else []
     keys += [f"email:{email}"] if email else []
     await lock_contacts(session, keys)
+    ours = select(col(CandidateShare.candidate_id)).where(
+        col(CandidateShare.organisation_id).in_(sorted(set(organisations)))
+    )
     for column, value in ((Candidate.phone_e164, phone), (Candidate.email, email)):
         if value is None:
             continue
@@ -172,6 +182,7 @@ async def find_person(
                 col(column) == value,
                 col(Candidate.anonymised_at).is_(None),
                 col(Candidate.merged_into_id).is_(None),
+                col(Candidate.id).in_(ours),
             )
             .order_by(col(Candidate.created_at), col(Candidate.id))
             .limit(1)
@@ -277,7 +288,7 @@ async def create_candidate(
     """The candidate, and whether it already existed (found again by phone or e-mail)."""
     values = _columns(data, data.model_fields_set | {"first_name", "last_name"})
     await _check_references(session, values)
-    existing = await find_person(session, data.phone, data.email)
+    existing = await find_person(session, data.phone, data.email, found_among(principal))
     if existing is not None:
         await _link(session, existing, values, principal, qpv, request_id=request_id)
         return existing, True

@@ -100,7 +100,8 @@ async def _collection(
     "JPEG ou PNG reconnus à leurs premiers octets, 10 Mo au plus (413, 415 ou 422 sinon, et rien "
     "n'est enregistré). Un CV peut être déposé seul : la personne est alors créée sans identité, "
     "à compléter (`identified: false`). La personne est retrouvée par son téléphone ou son "
-    "e-mail normalisés (`status: linked`) ou créée (`created`). Émet `intake.received` et "
+    "e-mail normalisés parmi celles de votre organisation (`status: linked`) ou créée "
+    "(`created`, aussi quand seule une autre organisation la connaît). Émet `intake.received` et "
     "`candidate.created` ou, si la fiche est complétée, `candidate.updated`.",
     openapi_extra={
         "requestBody": {

@@ -4,12 +4,15 @@ Each form is checked on its own (syntax, dates, commune, phone and e-mail), then
 person is found again by normalised phone or e-mail — among the stored candidates and the forms
 of the same batch — or created; the intake keeps the answers as keyed, the consent and who
 entered it; ``intake.received`` and ``candidate.created|updated`` go to the outbox in the same
-transaction. People are found and laid over exactly as the bulk import does (one code:
-:mod:`services.api.candidates.bulk.writer`), and everything a request records is written in one
-statement (decision 0028). A batch checks every form first (an invalid one is reported and never
-written), then writes the valid ones in one SAVEPOINT; should the database refuse anything, that
-savepoint is rolled back and the forms are written again one by one, each in its own SAVEPOINT, so
-a form that fails leaves nothing behind while the others are stored.
+transaction. Only the people already shared with the caller's organisations are found again
+(decision 0044): a form naming somebody another organisation holds creates the caller's own
+record, with the answer given for somebody new. People are found and laid over exactly as the
+bulk import does (one code: :mod:`services.api.candidates.bulk.writer`), and everything a request
+records is written in one statement (decision 0028). A batch checks every form first (an invalid
+one is reported and never written), then writes the valid ones in one SAVEPOINT; should the
+database refuse anything, that savepoint is rolled back and the forms are written again one by
+one, each in its own SAVEPOINT, so a form that fails leaves nothing behind while the others are
+stored.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from services.api.candidates.bulk.writer import (
     insert_writes,
     plan_people,
 )
+from services.api.candidates.policy import found_among
 from services.api.candidates.schemas import CandidateCreate
 from services.api.errors import ValidationFailed
 from services.api.intake.schemas import (
@@ -265,14 +269,16 @@ async def _record_new_person(
     rows = [_row(0, checked)]
     found = Found(resolution=resolve(rows, []), already_shared=set())
     writes, recorded = _plan(where, [checked], found, moment)
-    return recorded[0] if await insert_new_person(driver, rows, writes) else None
+    written = await insert_new_person(driver, rows, writes, found_among(where.principal))
+    return recorded[0] if written else None
 
 
 async def _record_on(
     driver: Driver, where: Collection, forms: Sequence[Checked], moment: datetime
 ) -> list[Recorded]:
     rows = [_row(line, checked) for line, checked in enumerate(forms)]
-    found = await find_people(driver, rows, where.principal.organisation_id)
+    principal = where.principal
+    found = await find_people(driver, rows, principal.organisation_id, found_among(principal))
     writes, recorded = _plan(where, forms, found, moment)
     await insert_writes(driver, writes)
     return recorded

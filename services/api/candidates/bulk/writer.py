@@ -60,14 +60,20 @@ UPDATED_COLUMNS: tuple[str, ...] = (*SCALARS, "search_name", "lon", "lat", *LIST
 
 # The contact keys' advisory locks taken (as intakes and ``POST /v1/candidates`` take them), then
 # the stored people they name read and locked, oldest first: one round trip (migration 0013: one
-# generic plan per connection). The dead (anonymised, merged) are set aside in Python.
+# generic plan per connection). Only the people already shared with one of the writer's
+# organisations ($3) count: anybody else is another organisation's record, which a phone or an
+# e-mail must not open (decision 0044). ``shared``: already shared with the writer's own
+# organisation ($4). The dead (anonymised, merged) are set aside in Python.
 _STORED = (
-    f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
-    "FROM candidates_by_contact($1::text[], $2::text[]) ORDER BY created_at, id"
-)
-_SHARED = (
-    "SELECT candidate_id FROM candidate_share "
-    "WHERE organisation_id = $1 AND candidate_id = ANY($2::uuid[])"
+    f"SELECT {', '.join(f'c.{name}' for name in STORED_COLUMNS)}, "  # noqa: S608
+    "c.anonymised_at, c.merged_into_id, EXISTS ("
+    "SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = $4"
+    ") AS shared "
+    "FROM candidates_by_contact($1::text[], $2::text[]) AS c "
+    "WHERE EXISTS ("
+    "SELECT 1 FROM candidate_share AS s "
+    "WHERE s.candidate_id = c.id AND s.organisation_id = ANY($3::uuid[])"
+    ") ORDER BY c.created_at, c.id"
 )
 _UPDATE_TABLE = "bulk_candidate_update"
 
@@ -251,25 +257,26 @@ def audit_row(
 
 
 async def find_people(
-    connection: Driver, rows: Sequence[ValidRow], organisation_id: uuid.UUID
+    connection: Driver,
+    rows: Sequence[ValidRow],
+    organisation_id: uuid.UUID,
+    among: Sequence[uuid.UUID] | None = None,
 ) -> Found:
-    """Lock the rows' contact keys, read the stored people they name, lay the rows over them."""
+    """Lock the rows' contact keys, read the stored people they name among the candidates shared
+    with ``among`` (by default ``organisation_id`` alone; decision 0044), lay the rows over them."""
     phones, emails = contact_keys(rows)
     stored: list[Mapping[str, Any]] = []
     if phones or emails:
+        organisations = sorted({*(among or ()), organisation_id})
         stored = [
             record
-            for record in await connection.fetch(_STORED, phones, emails)
+            for record in await connection.fetch(
+                _STORED, phones, emails, organisations, organisation_id
+            )
             if record["anonymised_at"] is None and record["merged_into_id"] is None
         ]
     resolution = resolve(rows, stored)
-    known = [person.id for person in resolution.people if not person.is_new]
-    already_shared: set[uuid.UUID] = set()
-    if known:
-        already_shared = {
-            record["candidate_id"]
-            for record in await connection.fetch(_SHARED, organisation_id, known)
-        }
+    already_shared = {record["id"] for record in stored if record["shared"]}
     return Found(resolution=resolution, already_shared=already_shared)
 
 
@@ -429,11 +436,12 @@ async def copy_writes(connection: Any, writes: Writes, moment: datetime) -> None
 _PEOPLE_WRITE = (
     "SELECT people_write($1::jsonb, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb)"
 )
-# The same for a form naming nobody known, written only if that still holds once the contact
-# keys are locked (``intake_new_person``, migration 0017).
+# The same for a form naming nobody known among the candidates shared with the writer's
+# organisations, written only if that still holds once the contact keys are locked
+# (``intake_new_person``, migrations 0017 and 0021).
 _NEW_PERSON = (
-    "SELECT intake_new_person($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::jsonb, "
-    "$6::jsonb, $7::jsonb) AS written"
+    "SELECT intake_new_person($1::text[], $2::text[], $3::uuid[], $4::jsonb, $5::jsonb, "
+    "$6::jsonb, $7::jsonb, $8::jsonb) AS written"
 )
 
 
@@ -464,9 +472,12 @@ def contact_keys(rows: Sequence[ValidRow]) -> tuple[list[str], list[str]]:
     return phones, emails
 
 
-async def insert_new_person(connection: Driver, rows: Sequence[ValidRow], writes: Writes) -> bool:
+async def insert_new_person(
+    connection: Driver, rows: Sequence[ValidRow], writes: Writes, among: Sequence[uuid.UUID]
+) -> bool:
     """Write ``writes`` — new people only, planned without reading anyone — unless a living
-    person has one of ``rows``' contact keys once they are locked; whether it wrote.
+    person shared with one of ``among`` has one of ``rows``' contact keys once they are locked
+    (as :func:`find_people` would find them); whether it wrote.
 
     One statement: on a connection outside any transaction, one round trip committed on return.
     """
@@ -476,6 +487,7 @@ async def insert_new_person(connection: Driver, rows: Sequence[ValidRow], writes
         _NEW_PERSON,
         phones,
         emails,
+        sorted(set(among)),
         _json(writes.candidates),
         _json(writes.shares),
         _json(writes.intakes),
