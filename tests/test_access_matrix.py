@@ -69,7 +69,7 @@ from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.callback import AttemptResult, CallbackCase
-from services.core.models.candidate import Candidate
+from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
@@ -1651,3 +1651,225 @@ async def _delete_webhook(case: Case) -> Call:
 async def _list_webhook_deliveries(case: Case) -> Call:
     webhook_id = await _webhook(case)
     return Call("GET", f"/v1/webhooks/{webhook_id}/deliveries", object_id=webhook_id)
+
+
+# -- callers who know a phone number or an e-mail (decision 0044) ---------------------------------
+#
+# A caller who names a person's phone or e-mail when creating a candidate or keying in a form
+# finds that person again only if its own side holds them: its organisation, or for a facilitator
+# its territory. Anybody else's person is neither opened nor revealed: the caller gets its own
+# record, with the very answer it gets for a contact nobody has, and reads nothing of theirs
+# afterwards. ``KNOWN_BY`` says where the person named is known:
+#
+# - ``own``: shared with the caller's organisation (the operator for the admin);
+# - ``territory``: shared with territory A's buyer only (below the facilitator, no caller's own);
+# - ``other``: shared with territory B's agency only;
+# - ``nobody``: nobody has the contact.
+
+FOUND: Final = "found"  # the answer names the person known, as the same organisation's record
+NEW: Final = "new"  # the answer for somebody new: a record of the caller's own, nothing of theirs
+
+_CREATE_CONTACT: Final[dict[str, tuple[Outcome, ...]]] = {
+    #              admin  facil  presc  recep  emplo  key  anon
+    "own":        (FOUND, FOUND, FOUND, 403,   403,   403, 401),
+    "territory":  (NEW,   FOUND, NEW,   403,   403,   403, 401),
+    "other":      (NEW,   NEW,   NEW,   403,   403,   403, 401),
+    "nobody":     (NEW,   NEW,   NEW,   403,   403,   403, 401),
+}  # fmt: skip
+_INTAKE_CONTACT: Final[dict[str, tuple[Outcome, ...]]] = {
+    #              admin  facil  presc  recep  emplo  key  anon
+    "own":        (FOUND, FOUND, FOUND, FOUND, 403,   403, 401),
+    "territory":  (NEW,   FOUND, NEW,   NEW,   403,   403, 401),
+    "other":      (NEW,   NEW,   NEW,   NEW,   403,   403, 401),
+    "nobody":     (NEW,   NEW,   NEW,   NEW,   403,   403, 401),
+}  # fmt: skip
+CONTACT_MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
+    "POST /v1/candidates": _CREATE_CONTACT,
+    "POST /v1/intakes": _INTAKE_CONTACT,
+    "POST /v1/intakes/batch": _INTAKE_CONTACT,
+}
+KNOWN_BY: Final = ("own", "territory", "other", "nobody")
+CONTACTS: Final = ("phone", "email")
+
+
+def _contact_cells() -> list[Any]:
+    return [
+        pytest.param(
+            operation,
+            caller,
+            known_by,
+            contact,
+            id=f"{operation} | {caller} | {known_by} | {contact}",
+        )
+        for operation, row in CONTACT_MATRIX.items()
+        for known_by in KNOWN_BY
+        for caller in CALLERS
+        for contact in CONTACTS
+        if row[known_by][CALLERS.index(caller)] is not NA
+    ]
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A phone number (as keyed, and in E.164) and an e-mail address."""
+
+    phone: str
+    e164: str
+    email: str
+
+    @classmethod
+    def unique(cls, run: str) -> Contact:
+        n = next(_unique)
+        digits = f"{n // 10000 % 100:02d}{n // 100 % 100:02d}{n % 100:02d}"
+        return cls(
+            phone=f"06 {digits[:2]} {digits[2:4]} {digits[4:]} 47",
+            e164=f"+336{digits}47",
+            email=f"connu.{run}.{n}@exemple.fr",
+        )
+
+
+async def _known_person(world: World, organisation: str, contact: Contact) -> dict[str, str]:
+    """A person ``organisation`` holds, with what only it collected: its id and those values."""
+    candidate = await make_candidate(
+        world.session,
+        await world.organisation(organisation),
+        first_name="Secrète",
+        last_name=f"Connue{world.run}",
+        phone_e164=contact.e164,
+        email=contact.email,
+    )
+    intake = Intake(
+        candidate_id=candidate.id,
+        organisation_id=world.organisations[organisation].id,
+        source=IntakeSource.KIOSK,
+        deposit_date=date(2026, 2, 20),
+        answers={"nom": f"CONNUE{world.run}", "ville": "Pantin-la-Secrète"},
+    )
+    world.session.add(intake)
+    world.session.add(EligibilityCriterion(candidate_id=candidate.id, kind=EligibilityKind.RSA))
+    await world.session.flush()
+    return {
+        "id": str(candidate.id),
+        "intake": str(intake.id),
+        "name": f"Connue{world.run}",
+        "first_name": "Secrète",
+        "answer": "Pantin-la-Secrète",
+    }
+
+
+def _naming(operation: str, given: dict[str, str], place: str) -> tuple[str, dict[str, Any]]:
+    """The request of ``operation`` naming somebody by ``given`` (and a name of its own)."""
+    if operation == "POST /v1/candidates":
+        return "/v1/candidates", {"first_name": "Inès", "last_name": "Matrice", **given}
+    form: dict[str, Any] = {
+        "first_name": "Inès",
+        "last_name": "Matrice",
+        "needs": ["job"],
+        "consent": True,
+        "consent_text_version": "borne-2024-01",
+    }
+    if "phone" in given:
+        form["mobile_phone"] = given["phone"]
+    if "email" in given:
+        form["email"] = given["email"]
+    if operation == "POST /v1/intakes":
+        return "/v1/intakes", {**form, "place_organisation_id": place}
+    return "/v1/intakes/batch", {"place_organisation_id": place, "forms": [form]}
+
+
+def _answer(operation: str, response: httpx.Response) -> tuple[str, str]:
+    """(the candidate the answer names, how it says it: matched or not, created or linked)."""
+    body = response.json()
+    if operation == "POST /v1/candidates":
+        return body["id"], f"matched_existing={body['matched_existing']}"
+    if operation == "POST /v1/intakes":
+        return body["candidate_id"], body["status"]
+    (result,) = body["results"]
+    return result["candidate_id"], result["status"]
+
+
+async def _shares(session: AsyncSession, candidate_id: str) -> set[uuid.UUID]:
+    rows = await session.scalars(
+        select(col(CandidateShare.organisation_id)).where(
+            col(CandidateShare.candidate_id) == uuid.UUID(candidate_id)
+        )
+    )
+    return set(rows)
+
+
+def _shape(value: Any) -> Any:
+    """The body's structure: its keys, nested, without the values."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return type(value).__name__
+
+
+@pytest.mark.parametrize(("operation", "caller", "known_by", "contact"), _contact_cells())
+async def test_knowing_a_phone_or_an_email(
+    operation: str,
+    caller: str,
+    known_by: str,
+    contact: str,
+    world: World,
+    api: httpx.AsyncClient,
+    db_session: AsyncSession,
+) -> None:
+    expected = CONTACT_MATRIX[operation][known_by][CALLERS.index(caller)]
+    _, headers = await world.caller(caller)
+    known_contact, fresh = Contact.unique(world.run), Contact.unique(world.run)
+    holder = {
+        "own": home(caller),
+        "territory": "buyer A",
+        "other": "agency B",
+        "nobody": None,
+    }[known_by]
+    known = await _known_person(world, holder, known_contact) if holder else None
+    before = await _shares(db_session, known["id"]) if known else set()
+    place = await world.organisation_id("agency A" if caller == "prescriber" else "landlord A")
+    field_name = "phone" if contact == "phone" else "email"
+    given = {field_name: getattr(known_contact, field_name)}
+    path, body = _naming(operation, given, place)
+
+    response = await api.post(path, json=body, headers=headers)
+
+    if not response.is_success:
+        assert response.status_code == expected, response.text
+        return
+    named_id, said = _answer(operation, response)
+    got = FOUND if known is not None and named_id == known["id"] else NEW
+    assert got == expected, (
+        f"{operation} as {caller}, the person known by {known_by}: 0044 says {expected}, the "
+        f"API answered {got} ({response.status_code}: {response.text[:300]})"
+    )
+    if got == FOUND:
+        return
+
+    # The same answer as for a contact nobody has: status, shape, and how it is said.
+    twin_path, twin_body = _naming(operation, {field_name: getattr(fresh, field_name)}, place)
+    twin = await api.post(twin_path, json=twin_body, headers=headers)
+    assert twin.status_code == response.status_code, twin.text
+    assert _shape(twin.json()) == _shape(response.json())
+    assert _answer(operation, twin)[1] == said
+    if known is None:
+        return
+    # Nothing of theirs in the answer, nor anything they collected: the contact detail not
+    # given included.
+    not_given = known_contact.email if contact == "phone" else known_contact.e164
+    for value in (*known.values(), not_given):
+        assert value not in response.text, value
+    # Theirs stays theirs: not shared with the caller, and out of its reach afterwards.
+    assert await _shares(db_session, known["id"]) == before
+    for read in (
+        f"/v1/candidates/{known['id']}",
+        f"/v1/candidates/{known['id']}/eligibility",
+        f"/v1/candidates/{known['id']}/export",
+        f"/v1/intakes/{known['intake']}",
+    ):
+        assert (await api.get(read, headers=headers)).status_code == 404, read
+    for read in (f"/v1/candidates/{named_id}", "/v1/intakes?limit=200"):
+        mine = await api.get(read, headers=headers)
+        assert mine.status_code == 200, mine.text
+        for value in (*known.values(), not_given):
+            assert value not in mine.text, (read, value)
