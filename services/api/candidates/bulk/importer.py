@@ -3,7 +3,9 @@
 Each chunk of valid rows (1,000 by default: two advisory locks a row must fit PostgreSQL's lock
 table beside the running requests) is written in its own transaction; a refused row never
 reaches the database. People created by an earlier chunk are found again by the next ones, so
-running the same file twice creates nobody twice. One audit entry sums the import up.
+running the same file twice creates nobody twice. Only the people already shared with the
+organisation are found again (decision 0044): a row naming somebody another organisation holds
+creates the organisation's own record. One audit entry sums the import up.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ class ImportReport:
     created: int = 0  # new candidates
     linked: int = 0  # rows laid over a stored person (shared, blanks filled)
     updated: int = 0  # stored people whose profile changed
-    shared: int = 0  # stored people newly shared with the organisation
+    # Stored people newly shared with the organisation: none since decision 0044 (people are
+    # found among the organisation's own); kept in the report's fields.
+    shared: int = 0
     duplicates: int = 0  # rows laid over a person created earlier in the file
     refused: list[RowError] = field(default_factory=list)
     # The people this import created: found again by a later chunk, they are duplicates of the

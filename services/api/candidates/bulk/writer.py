@@ -196,7 +196,7 @@ class ChunkResult:
     created: int = 0
     linked: int = 0  # rows laid over a stored person
     updated: int = 0  # stored people whose profile changed
-    shared: int = 0  # stored people newly shared with the organisation
+    shared: int = 0  # stored people newly shared (a facilitator's form: one of its territory)
     duplicates: int = 0  # rows laid over a person created earlier in the file
     created_ids: list[uuid.UUID] = field(default_factory=list)
 
