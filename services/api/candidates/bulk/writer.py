@@ -60,20 +60,20 @@ UPDATED_COLUMNS: tuple[str, ...] = (*SCALARS, "search_name", "lon", "lat", *LIST
 
 # The contact keys' advisory locks taken (as intakes and ``POST /v1/candidates`` take them), then
 # the stored people they name read and locked, oldest first: one round trip (migration 0013: one
-# generic plan per connection). Only the people already shared with one of the writer's
-# organisations ($3) count: anybody else is another organisation's record, which a phone or an
-# e-mail must not open (decision 0044). ``shared``: already shared with the writer's own
-# organisation ($4). The dead (anonymised, merged) are set aside in Python.
+# generic plan per connection). The dead (anonymised, merged) are set aside in Python.
 _STORED = (
-    f"SELECT {', '.join(f'c.{name}' for name in STORED_COLUMNS)}, "  # noqa: S608
-    "c.anonymised_at, c.merged_into_id, EXISTS ("
-    "SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = $4"
-    ") AS shared "
-    "FROM candidates_by_contact($1::text[], $2::text[]) AS c "
-    "WHERE EXISTS ("
-    "SELECT 1 FROM candidate_share AS s "
-    "WHERE s.candidate_id = c.id AND s.organisation_id = ANY($3::uuid[])"
-    ") ORDER BY c.created_at, c.id"
+    f"SELECT {', '.join(STORED_COLUMNS)}, anonymised_at, merged_into_id "  # noqa: S608
+    "FROM candidates_by_contact($1::text[], $2::text[]) ORDER BY created_at, id"
+)
+# Which of them are shared with the writer's organisations ($2), and whether with its own ($1).
+# A statement of its own, after the one that waited on the keys' locks: its snapshot sees the
+# shares a writer that held a key committed meanwhile (the people read's snapshot, taken inside
+# the function once the locks are held, sees them; a condition in ``_STORED``'s own query would
+# not — its snapshot is taken before the wait).
+_SHARED = (
+    "SELECT candidate_id, bool_or(organisation_id = $1) AS own FROM candidate_share "
+    "WHERE organisation_id = ANY($2::uuid[]) AND candidate_id = ANY($3::uuid[]) "
+    "GROUP BY candidate_id"
 )
 _UPDATE_TABLE = "bulk_candidate_update"
 
@@ -263,21 +263,29 @@ async def find_people(
     among: Sequence[uuid.UUID] | None = None,
 ) -> Found:
     """Lock the rows' contact keys, read the stored people they name among the candidates shared
-    with ``among`` (by default ``organisation_id`` alone; decision 0044), lay the rows over them."""
+    with ``among`` (by default ``organisation_id`` alone): anybody else is another
+    organisation's record, which a phone or an e-mail must not open (decision 0044). Then lay the
+    rows over them."""
     phones, emails = contact_keys(rows)
     stored: list[Mapping[str, Any]] = []
     if phones or emails:
-        organisations = sorted({*(among or ()), organisation_id})
         stored = [
             record
-            for record in await connection.fetch(
-                _STORED, phones, emails, organisations, organisation_id
-            )
+            for record in await connection.fetch(_STORED, phones, emails)
             if record["anonymised_at"] is None and record["merged_into_id"] is None
         ]
-    resolution = resolve(rows, stored)
-    already_shared = {record["id"] for record in stored if record["shared"]}
-    return Found(resolution=resolution, already_shared=already_shared)
+    already_shared: set[uuid.UUID] = set()
+    if stored:
+        organisations = sorted({*(among or ()), organisation_id})
+        shared = {
+            record["candidate_id"]: record["own"]
+            for record in await connection.fetch(
+                _SHARED, organisation_id, organisations, [record["id"] for record in stored]
+            )
+        }
+        stored = [record for record in stored if record["id"] in shared]
+        already_shared = {candidate_id for candidate_id, own in shared.items() if own}
+    return Found(resolution=resolve(rows, stored), already_shared=already_shared)
 
 
 def plan_people(
