@@ -27,6 +27,7 @@ from services.core.events import (
     SuggestedMatch,
     emit,
 )
+from services.core.models.audit import AuditEntry
 from services.core.models.callback import CallbackCase
 from services.core.models.intake import Intake, IntakeSource
 from services.core.models.match import Match
@@ -453,3 +454,79 @@ async def test_callback_overdue_reaches_the_cases_organisation_only(
         assert (await webhooks.sweep(committing_sessionmaker, settings)).delivered == 1
     (request,) = receiver.requests
     assert json.loads(request.body)["data"] == {"callback_id": str(case.id)}
+
+
+async def test_a_disabled_subscription_is_enabled_again_with_its_failures_forgotten(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+    client_for: ClientFactory,
+) -> None:
+    async with committing_sessionmaker() as session:
+        employer = await make_organisation(session)
+        subscriber = await make_organisation(session, kind=OrganisationKind.FACILITATION)
+        facilitator = await make_user(session, subscriber, Role.FACILITATOR)
+        offers = [await make_offer(session, employer, status=OfferStatus.OPEN) for _ in range(2)]
+        await session.commit()
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 200, b"{}"
+
+    async with http_server(ok) as receiver, client_for() as api:
+        subscription = await _subscribe(
+            committing_sessionmaker, subscriber, receiver.url, ["offer.published"]
+        )
+        await _deliver_event(
+            committing_sessionmaker, settings, OfferPublished(offer_id=offers[0].id)
+        )
+        # Disabled after a day of failures, as the sweep does it.
+        async with committing_sessionmaker() as session:
+            stored = await session.get(WebhookSubscription, subscription.id, with_for_update=True)
+            assert stored is not None
+            stored.failing_since = clock.now() - timedelta(hours=25)
+            await webhooks.disable(session, stored, clock.now())
+            await session.commit()
+        headers = bearer(facilitator, settings)
+        path = f"/v1/webhooks/{subscription.id}"
+        assert (await api.get(path, headers=headers)).json()["is_active"] is False
+
+        enabled = await api.post(f"{path}/enable", headers=headers)
+        assert enabled.status_code == 200, enabled.text
+        body = enabled.json()
+        assert (body["is_active"], body["failing_since"], body["disabled_at"]) == (
+            True,
+            None,
+            None,
+        )
+        again = await api.post(f"{path}/enable", headers=headers)  # already active: no change
+        assert again.status_code == 200
+        await _deliver_event(
+            committing_sessionmaker, settings, OfferPublished(offer_id=offers[1].id)
+        )
+        assert (await webhooks.sweep(committing_sessionmaker, settings)).delivered == 1
+        unknown = await api.post(f"/v1/webhooks/{uuid.uuid4()}/enable", headers=headers)
+        assert_problem(unknown, 404, "not-found")
+
+    # The event of the disabled period stays failed; the next one arrived.
+    (request,) = receiver.requests
+    assert json.loads(request.body)["data"] == {"offer_id": str(offers[1].id)}
+    deliveries = sorted(
+        await _deliveries(committing_sessionmaker, subscription.id), key=lambda d: d.created_at
+    )
+    assert [d.status for d in deliveries] == [
+        WebhookDeliveryStatus.FAILED,
+        WebhookDeliveryStatus.DELIVERED,
+    ]
+    assert deliveries[0].last_error == "subscription_disabled"
+    async with committing_sessionmaker() as session:
+        entries = list(
+            await session.scalars(
+                select(AuditEntry).where(
+                    col(AuditEntry.resource_id) == subscription.id,
+                    col(AuditEntry.action) == "enable",
+                )
+            )
+        )
+    assert [(e.actor_id, e.resource_type) for e in entries] == [
+        (facilitator.id, "webhook_subscription")
+    ]

@@ -83,7 +83,11 @@ async def list_webhooks(
     "(en-têtes `webhook-id`, `webhook-timestamp`, `webhook-signature`). La réponse contient le "
     "secret de signature (`secret`), une seule fois. Les corps ne portent que des identifiants. "
     "`match.suggested` porte dans `data.matches` toutes les nouvelles paires d'un même calcul "
-    "(`match_id`, `offer_id`, `candidate_id`), réduites aux personnes que l'organisation connaît.",
+    "(`match_id`, `offer_id`, `candidate_id`). Un abonnement reçoit ce que le rôle de la personne "
+    "ou de la clé qui l'a créé peut lire dans l'organisation (un facilitateur : son territoire ; "
+    "un prescripteur : les personnes partagées avec son organisation ; un employeur : ses offres "
+    "pourvues, jamais une suggestion). L'adresse doit être publique : une adresse interne est "
+    "refusée ici et à chaque envoi.",
 )
 async def create_webhook(
     body: WebhookCreate,

@@ -112,18 +112,19 @@ async def post(
     then POST to the address that was checked, the name kept for ``Host`` and TLS (SNI and
     certificate)."""
     target = httpx.URL(url)
+    host = target.raw_host.decode("ascii")  # IDNA-encoded: what DNS, Host and SNI carry
     scheme = target.scheme
     port = target.port or (443 if scheme == "https" else 80)
     try:
         async with asyncio.timeout(clients.timeout):
-            address = await resolve_checked(target.host, port, networks, resolver)
+            address = await resolve_checked(host, port, networks, resolver)
     except RefusedAddress:
         return PostResult(False, None, WebhookDeliveryError.REFUSED_ADDRESS)
     except NameNotResolved:
         return PostResult(False, None, WebhookDeliveryError.NAME_NOT_RESOLVED)
     except TimeoutError:
         return PostResult(False, None, WebhookDeliveryError.TIMEOUT)
-    name = normalise_host(target.host)
+    name = normalise_host(host)
     headers = {
         "host": target.netloc.decode("ascii"),
         "content-type": "application/json",
