@@ -9,6 +9,7 @@ LOCKED``), POSTs them and marks them. Payloads carry ids only.
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -341,12 +342,14 @@ async def sweep(
     settings: Settings,
     *,
     resolver: Resolver = system_resolver,
+    tls: ssl.SSLContext | None = None,
     max_batches: int = 20,
 ) -> WebhookSweepReport:
     """Send what is due. ``resolver`` turns a host name into addresses (the system's; tests give
-    one that answers without asking the network); each address is checked before connecting."""
+    one that answers without asking the network); each address is checked before connecting.
+    ``tls``: the certificates trusted (the system's by default)."""
     report = WebhookSweepReport()
-    clients = signing.PinnedClients(settings.webhook_timeout_seconds)
+    clients = signing.PinnedClients(settings.webhook_timeout_seconds, tls)
     networks = settings.webhook_networks
     try:
         for _ in range(max_batches):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
+import subprocess
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -226,10 +229,15 @@ async def _one_offer_event(sessionmaker: SessionMaker, settings: Settings, url: 
 
 
 async def _delivery(sessionmaker: SessionMaker, subscription_id: uuid.UUID) -> WebhookDelivery:
+    """The subscription's first delivery (later offer events of a test reach it too)."""
     async with sessionmaker() as session:
-        (delivery,) = await session.scalars(
-            select(WebhookDelivery).where(col(WebhookDelivery.subscription_id) == subscription_id)
+        delivery = await session.scalar(
+            select(WebhookDelivery)
+            .where(col(WebhookDelivery.subscription_id) == subscription_id)
+            .order_by(col(WebhookDelivery.id))
+            .limit(1)
         )
+        assert delivery is not None
         return delivery
 
 
@@ -372,3 +380,73 @@ async def test_a_non_2xx_answer_is_logged_as_http_status(
 
 async def _status(code: int) -> tuple[int, bytes]:
     return code, b"{}"
+
+
+@pytest.fixture(scope="module")
+def named_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A certificate for the name ``sirh.exemple.fr`` only (no address in it)."""
+    directory = tmp_path_factory.mktemp("webhook-tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=sirh.exemple.fr",
+            "-addext", "subjectAltName=DNS:sirh.exemple.fr",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_over_tls_the_name_is_sent_as_sni_and_the_certificate_checked_against_it(
+    committing_sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: FrozenClock,
+    named_certificate: tuple[Path, Path],
+) -> None:
+    """The connection goes to the checked address, yet TLS is about the name: the server sees
+    it as SNI, and a certificate for another name is refused (``tls_error``, nothing sent)."""
+    cert, key = named_certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(str(cert), str(key))
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda _socket, name, _context: names.append(name)
+    trusted = ssl.create_default_context(cafile=str(cert))
+
+    async def ok(request: Request) -> tuple[int, bytes]:
+        return 200, b"{}"
+
+    async with http_server(ok, tls=server_tls) as receiver:
+        port = httpx.URL(receiver.url).port
+        right = await _one_offer_event(
+            committing_sessionmaker, settings, f"https://sirh.exemple.fr:{port}/hook"
+        )
+        report = await webhooks.sweep(
+            committing_sessionmaker,
+            settings,
+            resolver=StubResolver({"sirh.exemple.fr": ["127.0.0.1"]}),
+            tls=trusted,
+        )
+        assert report.delivered == 1
+        wrong = await _one_offer_event(
+            committing_sessionmaker, settings, f"https://autre.exemple.fr:{port}/hook"
+        )
+        await webhooks.sweep(
+            committing_sessionmaker,
+            settings,
+            resolver=StubResolver({"autre.exemple.fr": ["127.0.0.1"], "sirh.exemple.fr": []}),
+            tls=trusted,
+        )
+    assert names[0] == "sirh.exemple.fr"
+    assert "autre.exemple.fr" in names
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"sirh.exemple.fr:{port}"
+    assert (await _delivery(committing_sessionmaker, right)).status is (
+        WebhookDeliveryStatus.DELIVERED
+    )
+    refused = await _delivery(committing_sessionmaker, wrong)
+    assert (refused.status, refused.last_error) == (
+        WebhookDeliveryStatus.PENDING,
+        WebhookDeliveryError.TLS_ERROR,
+    )

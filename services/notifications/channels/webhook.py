@@ -64,13 +64,18 @@ class PinnedClients:
     not checked on it. No proxy from the environment: the request goes to the checked address."""
 
     timeout: float
+    # Certificates trusted: the system's, unless given (tests trust their own authority).
+    tls: ssl.SSLContext | None = None
     _clients: dict[tuple[str, str, int, str], httpx.AsyncClient] = field(default_factory=dict)
 
     def get(self, scheme: str, host: str, port: int, address: str) -> httpx.AsyncClient:
         key = (scheme, host, port, address)
         if key not in self._clients:
             self._clients[key] = httpx.AsyncClient(
-                timeout=self.timeout, follow_redirects=False, trust_env=False
+                timeout=self.timeout,
+                follow_redirects=False,
+                trust_env=False,
+                verify=self.tls if self.tls is not None else True,
             )
         return self._clients[key]
 
