@@ -1,5 +1,6 @@
 """Webhook deliveries: fan-out of public events to subscriptions, signed POSTs, retries,
-automatic disabling (decision 0023).
+automatic disabling (decision 0023); who receives what (0041), which addresses are reached
+(0042).
 
 A delivery row is written in the event handler's transaction (one per subscription and event,
 unique), with the exact body; the sweep claims due rows under a lease (``FOR UPDATE SKIP
