@@ -132,6 +132,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         storage_dir=TEST_STATE / "files",
         # Nothing talks to the internet: tests that geocode start a local fake BAN server.
         geocoder_url="http://127.0.0.1:9/search",
+        # Webhook receivers are local servers: loopback is let through (decision 0042).
+        webhook_allowed_networks="127.0.0.0/8,::1/128",
     )
 
 

@@ -443,26 +443,32 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
     "GET /v1/me/notifications": {
         "-":         (OK,  OK,   OK,   OK,   OK,   404, 401),
     },
-    # -- webhooks (decision 0023): an organisation's own subscriptions; the administrator, a
-    # facilitator or a manager of the organisation; a key needs "webhooks:*" ------------------
+    # -- webhooks (decisions 0023, 0041): an organisation's own subscriptions; the administrator,
+    # facilitators, prescribers and employers — the role decides, for users and keys alike (see
+    # test_webhooks_a_key_gets_what_a_user_of_its_role_gets); front desks never; a key needs
+    # "webhooks:*" (the matrix's key has only "offers:read") -----------------------------------
     "GET /v1/webhooks": {
         #            admin facil presc recep emplo  key  anon
-        "own":       (IN,  IN,   403,  403,  403,  403, 401),
-        "other":     (IN,  OUT,  403,  403,  403,  403, 401),
+        "own":       (IN,  IN,   IN,   403,  IN,   403, 401),
+        "other":     (IN,  OUT,  OUT,  403,  OUT,  403, 401),
     },
     "POST /v1/webhooks": {
-        "-":         (OK,  OK,   403,  403,  403,  403, 401),
+        "-":         (OK,  OK,   OK,   403,  OK,   403, 401),
     },
     "GET /v1/webhooks/{webhook_id}": {
-        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
     "DELETE /v1/webhooks/{webhook_id}": {
-        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/webhooks/{webhook_id}/enable": {
+        "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
     "GET /v1/webhooks/{webhook_id}/deliveries": {
-        "own":       (OK,  OK,   403,  403,  403,  403, 401),
+        "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
@@ -603,13 +609,13 @@ class World:
         return self.accounts[name]
 
     async def api_key(
-        self, organisation: str, *, scopes: list[str] | None = None
+        self, organisation: str, *, scopes: list[str] | None = None, role: Role = Role.EMPLOYER
     ) -> tuple[str, str]:
         secret = new_api_key()
         key = ApiKey(
             organisation_id=(await self.organisation(organisation)).id,
             name="SIRH",
-            role=Role.EMPLOYER,
+            role=role,
             prefix=secret.prefix,
             key_hash=secret.key_hash,
             scopes=scopes or ["offers:read"],
@@ -1618,6 +1624,7 @@ async def _webhook(case: Case) -> str:
         url="https://hooks.exemple.fr/maillon",
         event_types=["offer.published"],
         secret=new_secret(),
+        role=Role.FACILITATOR,
     )
     case.world.session.add(subscription)
     await case.world.session.flush()
@@ -1645,6 +1652,12 @@ async def _read_webhook(case: Case) -> Call:
 async def _delete_webhook(case: Case) -> Call:
     webhook_id = await _webhook(case)
     return Call("DELETE", f"/v1/webhooks/{webhook_id}", object_id=webhook_id)
+
+
+@drives("POST /v1/webhooks/{webhook_id}/enable")
+async def _enable_webhook(case: Case) -> Call:
+    webhook_id = await _webhook(case)
+    return Call("POST", f"/v1/webhooks/{webhook_id}/enable", object_id=webhook_id)
 
 
 @drives("GET /v1/webhooks/{webhook_id}/deliveries")
@@ -1873,3 +1886,30 @@ async def test_knowing_a_phone_or_an_email(
         assert mine.status_code == 200, mine.text
         for value in (*known.values(), not_given):
             assert value not in mine.text, (read, value)
+
+
+WEBHOOK_OPERATIONS: Final = tuple(
+    op for op in MATRIX if op.split(" ")[1].startswith("/v1/webhooks")
+)
+
+
+@pytest.mark.parametrize("operation", WEBHOOK_OPERATIONS)
+@pytest.mark.parametrize("caller", ["admin", "facilitator", "prescriber", "reception", "employer"])
+async def test_webhooks_a_key_gets_what_a_user_of_its_role_gets(
+    operation: str, caller: str, world: World, api: httpx.AsyncClient
+) -> None:
+    """Decision 0041: one rule for a role, whoever holds it. A key of each role, in the home of
+    the user of that role, with the scope "webhooks:write", gets the user's column of MATRIX."""
+    role = Role.ADMIN if caller == "admin" else _ROLE[caller]
+    _, secret = await world.api_key(home(caller), scopes=["webhooks:write"], role=role)
+    for target, outcomes in MATRIX[operation].items():
+        expected = outcomes[CALLERS.index(caller)]
+        call = await DRIVERS[operation](Case(world, api, caller, target))
+        response = await api.request(
+            call.method, call.path, json=call.body, headers={"X-API-Key": secret, **call.headers}
+        )
+        got = _outcome(response, call)
+        assert got == expected, (
+            f"{operation} with a {role} key on {target}: {expected} for the user, {got} for the "
+            f"key ({response.status_code}: {response.text[:300]})"
+        )

@@ -245,6 +245,7 @@ async def make_territory(session: AsyncSession, settings: Settings) -> Territory
         url="https://hooks.exemple.fr/maillon",
         event_types=["offer.published"],
         secret=new_secret(),
+        role=Role.FACILITATOR,
     )
     session.add(subscription)
     await session.flush()

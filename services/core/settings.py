@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import tempfile
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEV_SECRET = "dev-only-change-me-this-is-not-a-secret"  # noqa: S105  (refused in production, see below)
@@ -149,6 +150,9 @@ class Settings(BaseSettings):
     # Webhooks (decision 0023).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_disable_after_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # Networks webhooks may reach although internal (decision 0042), comma-separated CIDRs,
+    # e.g. "127.0.0.0/8,::1/128" for a receiver on the same machine; empty: public addresses only.
+    webhook_allowed_networks: str = ""
     # Finished notifications and webhook deliveries are deleted after this many days.
     notification_retention_days: int = Field(default=90, ge=1)
 
@@ -180,12 +184,32 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL et REDIS_URL sont obligatoires en production")
         return self
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            _parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(
+                "MAILLON_WEBHOOK_ALLOWED_NETWORKS : des réseaux CIDR séparés par des virgules, "
+                "par exemple 127.0.0.0/8,::1/128"
+            ) from exc
+        return value
+
+    @property
+    def webhook_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _parse_networks(self.webhook_allowed_networks)
+
     @property
     def async_database_url(self) -> str:
         """The configured URL with the asyncpg driver, whatever scheme was given."""
         if self.database_url is None:
             raise RuntimeError("database_url is not set (embedded PostgreSQL not started)")
         return to_asyncpg_url(self.database_url)
+
+
+def _parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
 
 
 def to_asyncpg_url(url: str) -> str:

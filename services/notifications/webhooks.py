@@ -1,5 +1,6 @@
 """Webhook deliveries: fan-out of public events to subscriptions, signed POSTs, retries,
-automatic disabling (decision 0023).
+automatic disabling (decision 0023); who receives what (0041), which addresses are reached
+(0042).
 
 A delivery row is written in the event handler's transaction (one per subscription and event,
 unique), with the exact body; the sweep claims due rows under a lease (``FOR UPDATE SKIP
@@ -9,20 +10,20 @@ LOCKED``), POSTs them and marks them. Payloads carry ids only.
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-from sqlalchemy import ColumnElement, any_, literal, or_, select, true, update
+from sqlalchemy import any_, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
+from services.core.egress import Resolver, system_resolver
 from services.core.events import (
     CallbackOverdue,
     CandidatePlaced,
@@ -33,22 +34,21 @@ from services.core.events import (
 )
 from services.core.ids import uuid7
 from services.core.logging import get_logger
-from services.core.models.callback import CallbackCase
-from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.notification import (
     WEBHOOK_DISABLED_KIND,
     Notification,
     NotificationChannel,
     NotificationStatus,
     WebhookDelivery,
+    WebhookDeliveryError,
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
-from services.core.models.offer import Offer
 from services.core.models.user import Role, User
 from services.core.settings import Settings
 from services.notifications.channels import webhook as signing
 from services.notifications.delivery import retry_delay
+from services.notifications.webhook_audience import Subscriber, events_for
 
 log = get_logger(__name__)
 
@@ -75,112 +75,33 @@ def body_of(event: Event, occurred_at: datetime) -> str:
     )
 
 
-async def candidates_organisations(
-    session: AsyncSession, candidate_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """The organisations each candidate is shared with or referred to (two queries for all)."""
-    ids = sorted(set(candidate_ids))
-    found: dict[uuid.UUID, set[uuid.UUID]] = {candidate_id: set() for candidate_id in ids}
-    if not ids:
-        return found
-    for candidate_id, organisation_id in await session.execute(
-        select(col(CandidateShare.candidate_id), col(CandidateShare.organisation_id)).where(
-            col(CandidateShare.candidate_id).in_(ids)
-        )
-    ):
-        found[candidate_id].add(organisation_id)
-    for candidate_id, referent in await session.execute(
-        select(col(Candidate.id), col(Candidate.referent_organisation_id)).where(
-            col(Candidate.id).in_(ids)
-        )
-    ):
-        if referent is not None:
-            found[candidate_id].add(referent)
-    return found
-
-
-async def _candidate_organisations(
-    session: AsyncSession, candidate_id: uuid.UUID
-) -> set[uuid.UUID]:
-    return (await candidates_organisations(session, [candidate_id]))[candidate_id]
-
-
-async def concerned_organisations(session: AsyncSession, event: Event) -> set[uuid.UUID] | None:
-    """Organisations whose subscriptions receive ``event`` (None: every organisation, for what
-    every authenticated caller may read, like a published offer)."""
-    if isinstance(event, OfferPublished | OfferClosed):
-        return None
-    if isinstance(event, MatchSuggested):
-        known = await candidates_organisations(session, [m.candidate_id for m in event.matches])
-        return set().union(*known.values())
-    if isinstance(event, CandidatePlaced):
-        organisations = await _candidate_organisations(session, event.candidate_id)
-        employer = await session.scalar(
-            select(col(Offer.employer_id)).where(col(Offer.id) == event.offer_id)
-        )
-        return organisations | ({employer} if employer else set())
-    if isinstance(event, CallbackOverdue):
-        organisation = await session.scalar(
-            select(col(CallbackCase.organisation_id)).where(
-                col(CallbackCase.id) == event.callback_id
-            )
-        )
-        return {organisation} if organisation else set()
-    return set()
-
-
-def _bodies(
-    event: Event,
-    occurred_at: datetime,
-    subscriptions: Sequence[tuple[uuid.UUID, uuid.UUID]],
-    known: dict[uuid.UUID, set[uuid.UUID]] | None,
-) -> list[tuple[uuid.UUID, str]]:
-    """The body each subscription gets: the event as it is, except ``match.suggested``, whose
-    pairs are cut to those of candidates the subscription's organisation may know of (decision
-    0025: one delivery per event and subscription, its pairs together)."""
-    if not isinstance(event, MatchSuggested) or known is None:
-        body = body_of(event, occurred_at)
-        return [(subscription_id, body) for subscription_id, _ in subscriptions]
-    bodies: list[tuple[uuid.UUID, str]] = []
-    for subscription_id, organisation_id in subscriptions:
-        pairs = tuple(m for m in event.matches if organisation_id in known[m.candidate_id])
-        if pairs:
-            bodies.append((subscription_id, body_of(MatchSuggested(matches=pairs), occurred_at)))
-    return bodies
-
-
 async def fan_out(
     session: AsyncSession, event_id: uuid.UUID, event: Event, occurred_at: datetime
 ) -> int:
-    """One delivery row per active subscription to ``event``'s type (idempotent)."""
-    known: dict[uuid.UUID, set[uuid.UUID]] | None = None
-    if isinstance(event, MatchSuggested):
-        known = await candidates_organisations(session, [m.candidate_id for m in event.matches])
-        organisations: set[uuid.UUID] | None = set().union(*known.values())
-    else:
-        organisations = await concerned_organisations(session, event)
-    if organisations is not None and not organisations:
+    """One delivery row per active subscription to ``event``'s type that may read what it
+    names (decision 0041), idempotent."""
+    if event.type not in PUBLIC_EVENTS:
         return 0
-    scope: ColumnElement[bool] = (
-        true()
-        if organisations is None
-        else col(WebhookSubscription.organisation_id).in_(sorted(organisations))
-    )
-    subscriptions = [
-        (row[0], row[1])
+    subscribers = [
+        Subscriber(row[0], row[1], row[2])
         for row in await session.execute(
-            select(col(WebhookSubscription.id), col(WebhookSubscription.organisation_id))
+            select(
+                col(WebhookSubscription.id),
+                col(WebhookSubscription.organisation_id),
+                col(WebhookSubscription.role),
+            )
             .where(
                 col(WebhookSubscription.is_active).is_(True),
                 col(WebhookSubscription.deleted_at).is_(None),
                 literal(event.type) == any_(col(WebhookSubscription.event_types)),
-                scope,
             )
             .order_by(col(WebhookSubscription.id))
         )
     ]
-    bodies = _bodies(event, occurred_at, subscriptions, known)
-    if not bodies:
+    if not subscribers:
+        return 0
+    received = await events_for(session, event, subscribers)
+    if not received:
         return 0
     at = now()
     result = await session.execute(
@@ -194,12 +115,12 @@ async def fan_out(
                     "subscription_id": subscription_id,
                     "event_id": event_id,
                     "event_type": event.type,
-                    "body": body,
+                    "body": body_of(view, occurred_at),
                     "status": WebhookDeliveryStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": at,
                 }
-                for subscription_id, body in bodies
+                for subscription_id, view in received
             ]
         )
         .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
@@ -315,7 +236,7 @@ async def _record_failure(
     settings: Settings,
     item: ClaimedDelivery,
     status_code: int | None,
-    error: str,
+    error: WebhookDeliveryError,
 ) -> tuple[bool, bool]:
     """Returns (this delivery failed for good, the subscription was disabled)."""
     at = now()
@@ -326,7 +247,7 @@ async def _record_failure(
     values: dict[str, Any] = {
         "lease_until": None,
         "last_status_code": status_code,
-        "last_error": error[:500],
+        "last_error": error.value,
         "updated_at": at,
     }
     if give_up:
@@ -366,7 +287,7 @@ async def disable(session: AsyncSession, subscription: WebhookSubscription, at: 
             status=WebhookDeliveryStatus.FAILED,
             failed_at=at,
             lease_until=None,
-            last_error="abonnement désactivé après des échecs répétés",
+            last_error=WebhookDeliveryError.SUBSCRIPTION_DISABLED.value,
             updated_at=at,
         )
     )
@@ -421,14 +342,16 @@ async def sweep(
     sessionmaker: SessionMaker,
     settings: Settings,
     *,
-    client: httpx.AsyncClient | None = None,
+    resolver: Resolver = system_resolver,
+    tls: ssl.SSLContext | None = None,
     max_batches: int = 20,
 ) -> WebhookSweepReport:
+    """Send what is due. ``resolver`` turns a host name into addresses (the system's; tests give
+    one that answers without asking the network); each address is checked before connecting.
+    ``tls``: the certificates trusted (the system's by default)."""
     report = WebhookSweepReport()
-    own_client = client is None
-    http = client or httpx.AsyncClient(
-        timeout=settings.webhook_timeout_seconds, follow_redirects=False
-    )
+    clients = signing.PinnedClients(settings.webhook_timeout_seconds, tls)
+    networks = settings.webhook_networks
     try:
         for _ in range(max_batches):
             batch = await claim(sessionmaker, settings, settings.notification_batch_size)
@@ -438,26 +361,35 @@ async def sweep(
                 if now() + timedelta(seconds=settings.webhook_timeout_seconds) >= item.lease_until:
                     continue  # the lease could end mid-POST: left to the next holder
                 result = await signing.post(
-                    http,
+                    clients,
                     item.url,
                     secret=item.secret,
                     message_id=f"msg_{item.id}",
                     timestamp=int(now().timestamp()),
                     body=item.body.encode(),
+                    networks=networks,
+                    resolver=resolver,
                 )
                 if result.ok:
                     await _record_success(sessionmaker, item, result.status_code)
                     report.delivered += 1
                     continue
                 failed, disabled = await _record_failure(
-                    sessionmaker, settings, item, result.status_code, result.error or "erreur"
+                    sessionmaker,
+                    settings,
+                    item,
+                    result.status_code,
+                    result.error or WebhookDeliveryError.REQUEST_FAILED,
                 )
                 report.disabled += int(disabled)
                 if failed:
                     report.failed += 1
                 else:
                     report.retried += 1
+                if result.error is WebhookDeliveryError.REFUSED_ADDRESS:
+                    log.warning(
+                        "webhook_refused_address", subscription_id=str(item.subscription_id)
+                    )
     finally:
-        if own_client:
-            await http.aclose()
+        await clients.aclose()
     return report

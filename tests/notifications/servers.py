@@ -9,6 +9,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -113,18 +114,21 @@ class HttpServer:
                 + payload
             )
             await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             writer.close()
 
 
 @asynccontextmanager
-async def http_server(responder: Responder) -> AsyncIterator[HttpServer]:
+async def http_server(
+    responder: Responder, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[HttpServer]:
+    """On 127.0.0.1; over TLS with ``tls`` (a server context)."""
     server = HttpServer(responder)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
     port = listener.sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}"
+    server.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
         yield server
     finally:

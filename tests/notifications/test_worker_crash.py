@@ -63,6 +63,7 @@ def start_worker(settings: Settings, smtp_port: int, heartbeats: Path) -> subpro
         "MAILLON_NOTIFICATION_LEASE_SECONDS": str(LEASE_SECONDS),
         "MAILLON_SMTP_TIMEOUT_SECONDS": "5",
         "MAILLON_WEBHOOK_TIMEOUT_SECONDS": "5",
+        "MAILLON_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "MAILLON_HEARTBEAT_DIR": str(heartbeats),
         "MAILLON_LOG_JSON": "false",
     }
@@ -203,7 +204,11 @@ async def test_the_worker_process_turns_an_event_into_an_alert_and_a_signed_webh
             ),
         )
         subscription = WebhookSubscription(
-            organisation_id=agency.id, url="", event_types=["match.suggested"], secret=new_secret()
+            organisation_id=agency.id,
+            url="",
+            event_types=["match.suggested"],
+            secret=new_secret(),
+            role=Role.PRESCRIBER,
         )
         session.add(subscription)
         await session.commit()

@@ -1,6 +1,7 @@
-"""Webhook subscriptions: an organisation's own. Seen and managed by the administrator (all),
-and within the organisation by a facilitator, a manager, or an API key with the scope
-``webhooks:read|write`` (decision 0023). Other roles: 403; other organisations': 404."""
+"""Webhook subscriptions: an organisation's own. Seen and managed by the administrator (all), and
+within the organisation by its facilitators, prescribers and employers — users and API keys of
+those roles alike, a key also needing the scope ``webhooks:read|write``; front desks never
+(decision 0041). Other roles: 403; other organisations': 404."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from sqlalchemy import ColumnElement, true
 from sqlmodel import col
 
 from services.api.access import Policy
-from services.core.models.notification import WebhookSubscription
-from services.core.models.user import Role
+from services.core.models.notification import WEBHOOK_ROLES, WebhookSubscription
 from services.core.security.principal import Principal
 
 
@@ -25,11 +25,8 @@ class WebhooksPolicy(Policy[WebhookSubscription]):
         return alive & (col(WebhookSubscription.organisation_id) == principal.organisation_id)
 
     def permits(self, principal: Principal, action: str, obj: WebhookSubscription | None) -> bool:
-        if principal.everywhere:
-            return True
-        if principal.kind == "api_key":
-            return True  # its scopes decide (checked before)
-        return principal.role is Role.FACILITATOR or principal.is_manager
+        # The role alone decides, whoever holds it: a user and a key of one role get one answer.
+        return principal.role in WEBHOOK_ROLES
 
 
 policy = WebhooksPolicy()

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AnyHttpUrl
 from sqlmodel import col, select
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from services.api.access import CREATE, DELETE, READ
+from services.api.access import CREATE, DELETE, READ, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.deps import SessionDep, SettingsDep
-from services.api.errors import Conflict
+from services.api.deps import RequestIdDep, SessionDep, SettingsDep
+from services.api.errors import ValidationFailed
 from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
+from services.api.validation import FieldError
 from services.api.webhooks.policy import policy
 from services.api.webhooks.schemas import (
     WebhookCreate,
@@ -24,27 +25,43 @@ from services.api.webhooks.schemas import (
     WebhookPublic,
 )
 from services.core.clock import now
+from services.core.egress import RefusedAddress, check_host
+from services.core.logging import get_logger
 from services.core.models.notification import (
     WebhookDelivery,
+    WebhookDeliveryError,
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
+from services.core.settings import Settings
 from services.notifications.channels.webhook import new_secret
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-def _internal_host(host: str) -> bool:
-    """A literal loopback, private or link-local address, or a local name (names that resolve
-    to such addresses are for the egress firewall to stop)."""
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
-        return True
+URL_REFUSED = (
+    "l'adresse d'un webhook doit être publique : ni adresse interne (boucle locale, réseau "
+    "privé, lien local, multidiffusion, réservée), ni localhost, ni nom local ou sans domaine"
+)
+HTTPS_REQUIRED = "en production, l'adresse d'un webhook doit être en https"
+
+
+def _check_url(url: AnyHttpUrl, settings: Settings) -> None:
+    """What the URL itself tells (decision 0042); its name is resolved and its addresses
+    checked again at each delivery, since a name's answers change."""
+    problems: list[str] = []
+    if settings.environment == "production" and url.scheme != "https":
+        problems.append(HTTPS_REQUIRED)
     try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return not address.is_global
+        check_host(url.host or "", settings.webhook_networks)
+    except RefusedAddress:
+        problems.append(URL_REFUSED)
+    if problems:
+        raise ValidationFailed(
+            [FieldError(loc=["body", "url"], message=m, type="url_refused") for m in problems]
+        )
 
 
 @router.get("", summary="Lister les abonnements webhook")
@@ -66,7 +83,11 @@ async def list_webhooks(
     "(en-têtes `webhook-id`, `webhook-timestamp`, `webhook-signature`). La réponse contient le "
     "secret de signature (`secret`), une seule fois. Les corps ne portent que des identifiants. "
     "`match.suggested` porte dans `data.matches` toutes les nouvelles paires d'un même calcul "
-    "(`match_id`, `offer_id`, `candidate_id`), réduites aux personnes que l'organisation connaît.",
+    "(`match_id`, `offer_id`, `candidate_id`). Un abonnement reçoit ce que le rôle de la personne "
+    "ou de la clé qui l'a créé peut lire dans l'organisation (un facilitateur : son territoire ; "
+    "un prescripteur : les personnes partagées avec son organisation ; un employeur : ses offres "
+    "pourvues, jamais une suggestion). L'adresse doit être publique : une adresse interne est "
+    "refusée ici et à chaque envoi.",
 )
 async def create_webhook(
     body: WebhookCreate,
@@ -74,15 +95,12 @@ async def create_webhook(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
+    request_id: RequestIdDep,
     response: Response,
 ) -> WebhookCreated:
     policy.authorize(principal, CREATE)
     url = str(body.url)
-    if settings.environment == "production":
-        if body.url.scheme != "https":
-            raise Conflict("En production, l'adresse d'un webhook doit être en https.")
-        if _internal_host(body.url.host or ""):
-            raise Conflict("L'adresse d'un webhook doit être publique (pas d'adresse interne).")
+    _check_url(body.url, settings)
     subscription = WebhookSubscription(
         organisation_id=principal.organisation_id,
         url=url,
@@ -90,9 +108,19 @@ async def create_webhook(
         event_types=sorted({e.value for e in body.event_types}),
         secret=new_secret(),
         created_by_user_id=principal.id if principal.kind == "user" else None,
+        # It receives what its creator's role reads in the organisation (decision 0041).
+        role=principal.role,
     )
     session.add(subscription)
     await session.flush()
+    policy.audit(
+        session,
+        principal,
+        "create",
+        subscription,
+        request_id=request_id,
+        details={"event_types": subscription.event_types},
+    )
     response.headers["Location"] = location(request, "read_webhook", webhook_id=subscription.id)
     response.headers["Cache-Control"] = "no-store"
     return WebhookCreated(**WebhookPublic.of(subscription).model_dump(), secret=subscription.secret)
@@ -112,7 +140,10 @@ async def read_webhook(
     description="Les envois en attente sont abandonnés ; le journal des envois est conservé.",
 )
 async def delete_webhook(
-    webhook_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    webhook_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
 ) -> Response:
     subscription = await policy.get(session, principal, webhook_id, action=DELETE, for_update=True)
     at = now()
@@ -127,8 +158,33 @@ async def delete_webhook(
     for delivery in pending:
         delivery.status = WebhookDeliveryStatus.FAILED
         delivery.failed_at = at
-        delivery.last_error = "abonnement supprimé"
+        delivery.last_error = WebhookDeliveryError.SUBSCRIPTION_DELETED.value
+    policy.audit(session, principal, DELETE, subscription, request_id=request_id)
     return Response(status_code=HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{webhook_id}/enable",
+    summary="Réactiver un abonnement webhook désactivé",
+    description="Un abonnement désactivé après des échecs répétés reprend : les événements "
+    "suivants lui sont de nouveau envoyés (ceux de la période désactivée ne le sont pas) et son "
+    "compte d'échecs repart de zéro. Sans effet sur un abonnement actif.",
+)
+async def enable_webhook(
+    webhook_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request_id: RequestIdDep,
+) -> WebhookPublic:
+    subscription = await policy.get(session, principal, webhook_id, action=UPDATE, for_update=True)
+    if not subscription.is_active:
+        subscription.is_active = True
+        subscription.disabled_at = None
+        subscription.failing_since = None
+        subscription.updated_at = now()
+        policy.audit(session, principal, "enable", subscription, request_id=request_id)
+        log.info("webhook_enabled", subscription_id=str(subscription.id))
+    return WebhookPublic.of(subscription)
 
 
 @router.get("/{webhook_id}/deliveries", summary="Journal des envois d'un abonnement")

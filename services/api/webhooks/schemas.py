@@ -10,9 +10,11 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from services.core.models.notification import (
     WebhookDelivery,
+    WebhookDeliveryError,
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
+from services.core.models.user import Role
 from services.notifications.webhooks import PUBLIC_EVENTS
 
 WebhookEventType = StrEnum(  # type: ignore[misc]
@@ -38,6 +40,7 @@ class WebhookPublic(BaseModel):
     url: str
     description: str | None
     event_types: list[str]
+    role: Role = Field(description="Rôle avec lequel l'abonnement reçoit les événements.")
     is_active: bool
     failing_since: datetime | None
     disabled_at: datetime | None
@@ -51,6 +54,7 @@ class WebhookPublic(BaseModel):
             url=row.url,
             description=row.description,
             event_types=list(row.event_types),
+            role=row.role,
             is_active=row.is_active,
             failing_since=row.failing_since,
             disabled_at=row.disabled_at,
@@ -71,7 +75,12 @@ class WebhookDeliveryPublic(BaseModel):
     status: WebhookDeliveryStatus
     attempts: int
     last_status_code: int | None
-    last_error: str | None
+    last_error: WebhookDeliveryError | None = Field(
+        description="Cause du dernier échec, parmi une liste fixe : `timeout`, "
+        "`connection_failed`, `tls_error`, `refused_address` (adresse interne, rien n'a été "
+        "envoyé), `name_not_resolved`, `http_status` (voir `last_status_code`), "
+        "`request_failed`, `subscription_disabled`, `subscription_deleted`."
+    )
     created_at: datetime
     last_attempt_at: datetime | None
     next_attempt_at: datetime | None
@@ -87,7 +96,7 @@ class WebhookDeliveryPublic(BaseModel):
             status=row.status,
             attempts=row.attempts,
             last_status_code=row.last_status_code,
-            last_error=row.last_error,
+            last_error=WebhookDeliveryError(row.last_error) if row.last_error else None,
             created_at=row.created_at,
             last_attempt_at=row.last_attempt_at,
             next_attempt_at=row.next_attempt_at

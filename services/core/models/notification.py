@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
+from services.core.models.user import Role
 
 
 class NotificationChannel(StrEnum):
@@ -152,6 +153,32 @@ class WebhookSubscription(TableBase, table=True):
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
     deleted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # The role the subscription receives events with: its creator's, user or API key (decision
+    # 0041). It gets what a caller of that role in its organisation may read through the API.
+    role: Role = Field(sa_type=EnumText(Role, 20), nullable=False)
+
+
+WEBHOOK_ROLES: frozenset[Role] = frozenset(
+    {Role.ADMIN, Role.FACILITATOR, Role.PRESCRIBER, Role.EMPLOYER}
+)
+"""Roles that manage their organisation's subscriptions, users and API keys alike (decision
+0041). Front desks read only the people of the intakes they keyed in themselves, a right no
+organisation-wide subscription can follow."""
+
+
+class WebhookDeliveryError(StrEnum):
+    """Why a delivery attempt failed, from a fixed list (decision 0042): never the HTTP client's
+    message, which could tell a subscriber how the service's network answers."""
+
+    TIMEOUT = "timeout"  # connected, but no complete answer in time
+    CONNECTION_FAILED = "connection_failed"  # refused, unreachable or filtered alike
+    TLS_ERROR = "tls_error"
+    REFUSED_ADDRESS = "refused_address"  # internal address: nothing was sent
+    NAME_NOT_RESOLVED = "name_not_resolved"
+    HTTP_STATUS = "http_status"  # answered with a non-2xx status (``last_status_code``)
+    REQUEST_FAILED = "request_failed"  # anything else the exchange broke on
+    SUBSCRIPTION_DISABLED = "subscription_disabled"
+    SUBSCRIPTION_DELETED = "subscription_deleted"
 
 
 class WebhookDeliveryStatus(StrEnum):
