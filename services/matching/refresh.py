@@ -251,7 +251,7 @@ async def _renumber(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> No
         text(
             "UPDATE match m SET rank = x.position FROM ("
             " SELECT m2.id, row_number() OVER (PARTITION BY m2.offer_id ORDER BY m2.score DESC,"
-            "  p.available_from ASC NULLS FIRST, m2.candidate_id) AS position"
+            "  p.available_from ASC NULLS LAST, m2.candidate_id) AS position"
             " FROM match m2 LEFT JOIN match_profile p ON p.candidate_id = m2.candidate_id"
             " WHERE m2.offer_id = ANY(CAST(:ids AS uuid[])) AND m2.rank IS NOT NULL) AS x"
             " WHERE m.id = x.id AND m.rank IS DISTINCT FROM x.position"
@@ -351,7 +351,7 @@ LEFT JOIN LATERAL (
   SELECT count(*) OVER () AS n, m.id, m.status, m.score, p.available_from, m.candidate_id
   FROM match m LEFT JOIN match_profile p ON p.candidate_id = m.candidate_id
   WHERE m.offer_id = o.id AND m.rank IS NOT NULL AND m.candidate_id <> :candidate
-  ORDER BY m.score ASC, p.available_from DESC NULLS LAST, m.candidate_id DESC
+  ORDER BY m.score ASC, p.available_from DESC NULLS FIRST, m.candidate_id DESC
   LIMIT 1
 ) AS w ON true
 """
@@ -370,8 +370,9 @@ class _Worst:
 def order_key(
     score: float, available_from: date | None, candidate_id: uuid.UUID
 ) -> tuple[float, bool, date, uuid.UUID]:
-    """The ranking's order (score desc, earliest available, id) as an ascending key."""
-    return (-round(score, 2), available_from is not None, available_from or date.min, candidate_id)
+    """The ranking's order (score desc, earliest available, unknown last, id) as an ascending
+    key."""
+    return (-round(score, 2), available_from is None, available_from or date.max, candidate_id)
 
 
 async def refresh_candidate_matches(

@@ -40,12 +40,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.core.clock import now
 from services.core.db import session_driver
 from services.core.models.contract import QpvPriority
-from services.core.models.match_profile import Tier
+from services.core.models.match_profile import DEFAULT_RADIUS_KM, Tier
 from services.core.models.offer import OfferStatus
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
 from services.matching import explain
-from services.matching.weights import Criterion, Weights
+from services.matching.weights import UNKNOWN_SHARE, Criterion, Weights
 
 DEFAULT_OFFERS_LIMIT = 100
 
@@ -296,6 +296,18 @@ def _km(home: str, site_lon: str, site_lat: str) -> str:
     )
 
 
+def _day(value: str) -> str:
+    """A date brought within years 1000–3000 before any arithmetic: a stored ``infinity`` (what
+    a driver writes for year 9999) or an absurd year must not fail the ranking of everyone else
+    (issue 14); beyond the decay window every such date scores the same anyway."""
+    return f"least(greatest({value}, DATE '1000-01-01'), DATE '3000-01-01')"
+
+
+def reach_km(radius: str) -> str:
+    """The radius within which a person is ranked: the declared one, else the default."""
+    return f"coalesce({radius}, {DEFAULT_RADIUS_KM})"
+
+
 def _points(
     *,
     strong: str,
@@ -310,20 +322,26 @@ def _points(
     eligible_until: str,
     eligibility_applies: str,
 ) -> str:
-    """The five ``*_points`` columns, each rounded to the hundredth."""
+    """The five ``*_points`` columns, each rounded to the hundredth. What the person did not
+    give earns :data:`UNKNOWN_SHARE` of the best a declared value earns (decision 0038): an
+    unknown availability date, unknown weekly hours (when the offer states its own), an unknown
+    radius (the distance scored against the default radius)."""
     return f"""
     round(100 * CASE WHEN {strong} THEN CAST(:w_sector AS float8)
                      ELSE CAST(:w_sector_experience AS float8) END) / 100 AS sector_points,
     round(100 * CASE WHEN {in_qpv} THEN {qpv_weight} ELSE 0 END) / 100 AS qpv_points,
     round(100 * (
-        CAST(:w_availability AS float8) * greatest(0.0, 1.0 -
-            greatest(0, coalesce({available_from}, {reference}) - {reference})
-            / CAST(:decay_days AS float8))
-        + CASE WHEN {offer_hours} IS NULL OR {candidate_hours} IS NULL
-                    OR {candidate_hours} >= {offer_hours}
-               THEN CAST(:w_hours AS float8) ELSE 0 END
+        CAST(:w_availability AS float8) * CASE WHEN {available_from} IS NULL THEN {UNKNOWN_SHARE}
+            ELSE greatest(0.0, 1.0 - greatest(0, {_day(available_from)} - {_day(reference)})
+                                     / CAST(:decay_days AS float8)) END
+        + CAST(:w_hours AS float8) * CASE WHEN {offer_hours} IS NULL THEN 1.0
+            WHEN {candidate_hours} IS NULL THEN {UNKNOWN_SHARE}
+            WHEN {candidate_hours} >= {offer_hours} THEN 1.0 ELSE 0.0 END
     )) / 100 AS availability_points,
-    round(100 * CAST(:w_distance AS float8) * CASE WHEN {radius} <= 0 THEN 1.0
+    round(100 * CAST(:w_distance AS float8) * CASE
+        WHEN {radius} IS NULL
+            THEN {UNKNOWN_SHARE} * greatest(0.0, 1.0 - {km} / {DEFAULT_RADIUS_KM})
+        WHEN {radius} <= 0 THEN 1.0
         ELSE greatest(0.0, 1.0 - {km} / {radius}) END) / 100 AS distance_points,
     round(100 * CASE WHEN {eligibility_applies} AND {eligible_until} >= CAST(:today AS date)
                      THEN CAST(:w_eligibility AS float8) ELSE 0 END) / 100 AS eligibility_points
@@ -419,9 +437,9 @@ SELECT s.*, {_SCORE} AS score FROM (
   WHERE {link}
     AND p.reach @> box(point(CAST(:lon AS float8), CAST(:lat AS float8)),
                        point(CAST(:lon AS float8), CAST(:lat AS float8)))
-    AND d.km <= p.radius_km{extra}
+    AND d.km <= {reach_km("p.radius_km")}{extra}
 ) AS s
-ORDER BY score DESC, s.available_from ASC NULLS FIRST, s.candidate_id
+ORDER BY score DESC, s.available_from ASC NULLS LAST, s.candidate_id
 LIMIT :limit
 """  # noqa: S608  (only enum values and this module's fragments are written into the text)
 
@@ -453,7 +471,7 @@ def tiers_for(terms: OfferTerms, weights: Weights) -> list[tuple[Tier, float]]:
 
 def _row_key(row: Any) -> tuple[float, bool, date, uuid.UUID]:
     available: date | None = row["available_from"]
-    return (-row["score"], available is not None, available or date.min, row["candidate_id"])
+    return (-row["score"], available is None, available or date.max, row["candidate_id"])
 
 
 @lru_cache(maxsize=256)
@@ -477,7 +495,7 @@ def tiers_sql(shape: Shape, tiers: tuple[Tier, ...]) -> str:
     union = " UNION ALL ".join(f"SELECT * FROM t{k}" for k in range(len(parts)))  # noqa: S608
     return (
         f"WITH {', '.join(parts)} SELECT * FROM ({union}) AS r"  # noqa: S608  (this module's)
-        " ORDER BY r.score DESC, r.available_from ASC NULLS FIRST, r.candidate_id"
+        " ORDER BY r.score DESC, r.available_from ASC NULLS LAST, r.candidate_id"
         " LIMIT :limit"
     )
 
@@ -568,9 +586,9 @@ def _availability_sentence(
     offer_hours: Decimal | float | None,
 ) -> str:
     """``late``: days from the reference to the availability, 0 when available by then, at most
-    ``decay_days`` (one sentence beyond it)."""
+    ``decay_days`` (one sentence beyond it); -1 when the person gave no date."""
     return explain.availability_label(
-        available_from=date.min + timedelta(days=late),
+        available_from=date.min + timedelta(days=late) if late >= 0 else None,
         reference=date.min,
         has_start_date=has_start_date,
         decay_days=decay_days,
@@ -580,7 +598,7 @@ def _availability_sentence(
 
 
 @lru_cache(maxsize=8192)
-def _distance_sentence(whole_km: int, radius_km: int) -> str:
+def _distance_sentence(whole_km: int, radius_km: int | None) -> str:
     """``whole_km``: the distance rounded as the sentence shows it, -1 under 1 km."""
     return explain.distance_label(km=float(whole_km) if whole_km >= 1 else 0.0, radius_km=radius_km)
 
@@ -624,8 +642,8 @@ class _Side:
         if qpv is None:
             qpv = self._qpv[in_qpv] = labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
         available_from: date | None = row["available_from"]
-        late = 0 if available_from is None else (available_from - self.reference).days
-        if late < 0:
+        late = -1 if available_from is None else (available_from - self.reference).days
+        if late < 0 and available_from is not None:
             late = 0
         elif late > labels.decay_days:
             late = labels.decay_days
@@ -755,7 +773,7 @@ SELECT s.*, {_SCORE} AS score FROM (
          OR (o.sector IS NULL AND EXISTS (
                SELECT 1 FROM unnest(p.rome_wishes) AS w(prefix)
                WHERE starts_with(upper(o.rome_code), w.prefix))))
-    AND d.km <= p.radius_km
+    AND d.km <= {reach_km("p.radius_km")}
     AND (c.qpv_priority IS DISTINCT FROM 'required' OR p.in_qpv)
     AND (NOT o.requires_eligibility OR p.eligible_until >= CAST(:today AS date))
 ) AS s

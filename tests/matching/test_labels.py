@@ -30,7 +30,7 @@ rows = st.fixed_dictionaries(
         | st.dates(TODAY - timedelta(days=40), TODAY + timedelta(days=120)),
         "hours_per_week": st.none() | st.integers(1, 48),
         "km": st.floats(0, 60, allow_nan=False),
-        "radius_km": st.integers(1, 60),
+        "radius_km": st.none() | st.integers(1, 60),
         "eligible_until": st.none()
         | st.just(date.max)
         | st.dates(TODAY - timedelta(days=30), TODAY + timedelta(days=400)),
