@@ -58,10 +58,10 @@ from bench.seed import existing, seeded, to_plain_url
 from services.core import collector
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
+from services.core.ranking.weights import UNKNOWN_SHARE
 from services.core.referentials.sectors import sector_for_rome
 from services.core.settings import Settings
 from services.matching.scoring import TRACE
-from services.matching.weights import UNKNOWN_SHARE
 
 LIMIT = 50
 

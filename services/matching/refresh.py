@@ -30,6 +30,7 @@ from services.core.ids import uuid7
 from services.core.models.match import Match, MatchStatus
 from services.core.models.match_profile import MatchSuggestion
 from services.core.models.offer import OfferStatus
+from services.core.ranking.weights import Criterion
 from services.core.settings import Settings
 from services.matching.scoring import (
     Explanation,
@@ -37,7 +38,6 @@ from services.matching.scoring import (
     rank_candidates_for_terms,
     rank_offers_for_candidate,
 )
-from services.matching.weights import Criterion
 
 PAIRS_PER_EVENT = 500
 """An event's pairs are capped (the outbox row and a webhook body stay small): a refresh that

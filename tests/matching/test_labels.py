@@ -14,11 +14,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.core.models.contract import QpvPriority
+from services.core.ranking import explain
+from services.core.ranking.weights import Weights
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
-from services.matching import explain
 from services.matching.scoring import _Labels, _Side
-from services.matching.weights import Weights
 
 TODAY = date(2026, 11, 23)
 

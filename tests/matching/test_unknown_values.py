@@ -14,9 +14,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.core.models.match_profile import DEFAULT_RADIUS_KM
+from services.core.ranking.score import points_sql as _points
+from services.core.ranking.score import weight_params as _weight_params
+from services.core.ranking.weights import UNKNOWN_SHARE, Weights
 from services.core.settings import Settings
-from services.matching.scoring import _points, _weight_params, fetch
-from services.matching.weights import UNKNOWN_SHARE, Weights
+from services.matching.scoring import fetch
 
 TODAY = date(2026, 11, 23)
 WEIGHTS = Weights.from_settings(Settings())
