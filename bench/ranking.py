@@ -58,6 +58,7 @@ from bench.seed import existing, seeded, to_plain_url
 from services.core import collector
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
+from services.core.ranking.weights import UNKNOWN_SHARE
 from services.core.referentials.sectors import sector_for_rome
 from services.core.settings import Settings
 from services.matching.scoring import TRACE
@@ -199,20 +200,30 @@ def naive_score(candidate: Any, offer: Any, weights: Any, today: date) -> float 
     eligible = until is not None and until >= today
     if requires and not eligible:
         return None
-    radius = DEFAULT_RADIUS_KM if radius is None else radius
     km = equirectangular_km(c_lon, c_lat, o_lon, o_lat)
-    if km > radius:
+    if km > (DEFAULT_RADIUS_KM if radius is None else radius):
         return None
     reference = max(start, today) if start is not None else today
-    late = max(0, ((available or reference) - reference).days)
     prioritised = npnru or priority in ("preferred", "required")
-    hours_ok = o_hours is None or c_hours is None or c_hours >= float(o_hours)
+    # What the person did not say earns half the best (decision 0038).
+    if available is None:
+        availability = weights.availability * UNKNOWN_SHARE
+    else:
+        late = max(0, (available - reference).days)
+        availability = weights.availability * max(0.0, 1.0 - late / weights.availability_decay_days)
+    if o_hours is None or (c_hours is not None and c_hours >= float(o_hours)):
+        hours = weights.hours
+    else:
+        hours = weights.hours * UNKNOWN_SHARE if c_hours is None else 0.0
+    if radius is None:
+        distance = UNKNOWN_SHARE * max(0.0, 1.0 - km / DEFAULT_RADIUS_KM)
+    else:
+        distance = 1.0 if radius <= 0 else max(0.0, 1.0 - km / radius)
     points: list[float] = [
         weights.sector if strong else weights.sector_experience,
         (weights.qpv_priority if prioritised else weights.qpv) if in_qpv else 0.0,
-        weights.availability * max(0.0, 1.0 - late / weights.availability_decay_days)
-        + (weights.hours if hours_ok else 0.0),
-        weights.distance * (1.0 if radius <= 0 else max(0.0, 1.0 - km / radius)),
+        availability + hours,
+        weights.distance * distance,
         weights.eligibility if (requires or has_contract) and eligible else 0.0,
     ]
     return sum(round(100 * p) / 100 for p in points)
@@ -232,7 +243,7 @@ async def naive_offer(
     for candidate in await connection.fetch(CANDIDATES_SQL):
         score = naive_score(candidate, offer, weights, today)
         if score is not None:
-            scored.append((-round(score, 2), candidate[7] or date.min, candidate[0]))
+            scored.append((-round(score, 2), candidate[7] or date.max, candidate[0]))
     return top(scored)
 
 

@@ -387,6 +387,13 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":         (404, 404,  404,  403,  404,  403, 401),
         "operator":      (IN,  404,  404,  403,  404,  403, 401),
     },
+    # Why a candidate is (not) ranked for an offer (decision 0040): whoever sees the offer and
+    # the candidate's matches; the same targets as the candidate's matches.
+    "GET /v1/offers/{offer_id}/candidates/{candidate_id}/ranking": {
+        "own":           (404, OK,   OK,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
     # ``own``, ``other``, ``operator``: hired; ``own suggested``: contacted; ``own withdraw``: a
     # proposed match withdrawn, which an employer may not do (it hires or declines).
     "POST /v1/matches/{match_id}/transitions": {
@@ -1499,6 +1506,14 @@ async def _list_candidate_matches(case: Case) -> Call:
         f"/v1/candidates/{candidate_id}/matches?limit=200",
         object_id=candidate_id,
         listed=match_id,
+    )
+
+
+@drives("GET /v1/offers/{offer_id}/candidates/{candidate_id}/ranking")
+async def _candidate_ranking(case: Case) -> Call:
+    _, offer_id, candidate_id = await _match(case)
+    return Call(
+        "GET", f"/v1/offers/{offer_id}/candidates/{candidate_id}/ranking", object_id=candidate_id
     )
 
 

@@ -14,6 +14,7 @@ from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
 from services.api.matches.router import router as matches_router
+from services.api.matches.standing import router as standings_router
 from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
@@ -52,6 +53,7 @@ router.include_router(contracts_router)
 router.include_router(offers_router)
 router.include_router(candidates_router)
 router.include_router(matches_router)
+router.include_router(standings_router)
 router.include_router(callbacks_router)
 router.include_router(reports_router)
 router.include_router(notifications_router)

@@ -7,6 +7,7 @@
   (``services.matching.refresh``); the worker's handlers call them.
 """
 
+from services.core.ranking.weights import Criterion, Weights
 from services.matching.refresh import (
     RefreshResult,
     refresh_candidate_matches,
@@ -21,7 +22,6 @@ from services.matching.scoring import (
     rank_candidates_for_offer,
     rank_offers_for_candidate,
 )
-from services.matching.weights import Criterion, Weights
 
 __all__ = [
     "Criterion",

@@ -30,6 +30,7 @@ from services.core.ids import uuid7
 from services.core.models.match import Match, MatchStatus
 from services.core.models.match_profile import MatchSuggestion
 from services.core.models.offer import OfferStatus
+from services.core.ranking.weights import Criterion
 from services.core.settings import Settings
 from services.matching.scoring import (
     Explanation,
@@ -37,7 +38,6 @@ from services.matching.scoring import (
     rank_candidates_for_terms,
     rank_offers_for_candidate,
 )
-from services.matching.weights import Criterion
 
 PAIRS_PER_EVENT = 500
 """An event's pairs are capped (the outbox row and a webhook body stay small): a refresh that
@@ -85,6 +85,38 @@ async def build_queued_profiles(session: AsyncSession) -> int:
     insert trigger, decision 0037), in batches; how many were taken. Every ranking job starts
     with it, so that nobody created before the job is missed."""
     return int(await session.scalar(text("SELECT match_profile_flush()")) or 0)
+
+
+async def build_profile_of(session: AsyncSession, candidate_id: uuid.UUID) -> bool:
+    """Make sure a queued candidate's profile is built before they are ranked; whether this job
+    built it. ``match_profile_flush`` skips what another job is flushing (``SKIP LOCKED``): the
+    jobs of one batch, running at once, would otherwise find no profile for their own candidate
+    and rank nobody (issue 13). Here the job waits instead, as a writer does: on the candidate's
+    row (held by a flush building the profile, or by a writer), then on the queue's row. It holds
+    nothing else yet, so no cycle of waits can form. A flush that meets the candidate locked by
+    this job queues them again: the loop takes them back until none is left."""
+    queued = text("SELECT EXISTS (SELECT 1 FROM match_profile_pending WHERE candidate_id = :id)")
+    if not await session.scalar(queued, {"id": candidate_id}):
+        return False  # built (or not rankable): the profile is what the last writer left
+    await session.execute(
+        text("SELECT 1 FROM candidate WHERE id = :id FOR NO KEY UPDATE"), {"id": candidate_id}
+    )
+    taken = False
+    while True:
+        deleted = await session.execute(
+            text(
+                "DELETE FROM match_profile_pending WHERE candidate_id = :id RETURNING candidate_id"
+            ),
+            {"id": candidate_id},
+        )
+        taken = deleted.first() is not None or taken
+        if not await session.scalar(queued, {"id": candidate_id}):
+            break
+    if taken:
+        await session.execute(
+            text("SELECT match_profile_sync(ARRAY[CAST(:id AS uuid)])"), {"id": candidate_id}
+        )
+    return taken
 
 
 async def lock_offers(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
@@ -219,7 +251,7 @@ async def _renumber(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> No
         text(
             "UPDATE match m SET rank = x.position FROM ("
             " SELECT m2.id, row_number() OVER (PARTITION BY m2.offer_id ORDER BY m2.score DESC,"
-            "  p.available_from ASC NULLS FIRST, m2.candidate_id) AS position"
+            "  p.available_from ASC NULLS LAST, m2.candidate_id) AS position"
             " FROM match m2 LEFT JOIN match_profile p ON p.candidate_id = m2.candidate_id"
             " WHERE m2.offer_id = ANY(CAST(:ids AS uuid[])) AND m2.rank IS NOT NULL) AS x"
             " WHERE m.id = x.id AND m.rank IS DISTINCT FROM x.position"
@@ -319,7 +351,7 @@ LEFT JOIN LATERAL (
   SELECT count(*) OVER () AS n, m.id, m.status, m.score, p.available_from, m.candidate_id
   FROM match m LEFT JOIN match_profile p ON p.candidate_id = m.candidate_id
   WHERE m.offer_id = o.id AND m.rank IS NOT NULL AND m.candidate_id <> :candidate
-  ORDER BY m.score ASC, p.available_from DESC NULLS LAST, m.candidate_id DESC
+  ORDER BY m.score ASC, p.available_from DESC NULLS FIRST, m.candidate_id DESC
   LIMIT 1
 ) AS w ON true
 """
@@ -338,8 +370,9 @@ class _Worst:
 def order_key(
     score: float, available_from: date | None, candidate_id: uuid.UUID
 ) -> tuple[float, bool, date, uuid.UUID]:
-    """The ranking's order (score desc, earliest available, id) as an ascending key."""
-    return (-round(score, 2), available_from is not None, available_from or date.min, candidate_id)
+    """The ranking's order (score desc, earliest available, unknown last, id) as an ascending
+    key."""
+    return (-round(score, 2), available_from is None, available_from or date.max, candidate_id)
 
 
 async def refresh_candidate_matches(
@@ -350,7 +383,9 @@ async def refresh_candidate_matches(
     today: date | None = None,
 ) -> RefreshResult:
     """Place the candidate in (or out of) each open offer's list after a change, and announce
-    the new pairs (theirs and those of the lists ranked again) in one event."""
+    the new pairs (theirs and those of the lists ranked again) in one event. Their own profile
+    is built first if still queued, waiting for any other job building it."""
+    await build_profile_of(session, candidate_id)
     await build_queued_profiles(session)
     return announce(
         session, await _refresh_candidate(session, candidate_id, settings=settings, today=today)

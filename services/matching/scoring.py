@@ -42,10 +42,15 @@ from services.core.db import session_driver
 from services.core.models.contract import QpvPriority
 from services.core.models.match_profile import Tier
 from services.core.models.offer import OfferStatus
+from services.core.ranking import explain
+from services.core.ranking.score import SCORE_SQL as _SCORE
+from services.core.ranking.score import km_sql as _km
+from services.core.ranking.score import points_sql as _points
+from services.core.ranking.score import reach_km
+from services.core.ranking.score import weight_params as _weight_params
+from services.core.ranking.weights import Criterion, Weights
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
-from services.matching import explain
-from services.matching.weights import Criterion, Weights
 
 DEFAULT_OFFERS_LIMIT = 100
 
@@ -287,70 +292,6 @@ async def load_terms(connection: asyncpg.Connection, offer_id: uuid.UUID) -> Off
 # -- the score, as SQL ------------------------------------------------------------------------
 
 
-def _km(home: str, site_lon: str, site_lat: str) -> str:
-    """Distance in km between ``home`` (a point: lon, lat) and the site: equirectangular
-    approximation, within 0.1 % of the great circle at the radii used (≤ 500 km)."""
-    return (
-        f"6371.0088 * sqrt(power(radians({home}[1] - {site_lat}), 2) + "
-        f"power(cos(radians(({home}[1] + {site_lat}) / 2)) * radians({home}[0] - {site_lon}), 2))"
-    )
-
-
-def _points(
-    *,
-    strong: str,
-    in_qpv: str,
-    qpv_weight: str,
-    available_from: str,
-    reference: str,
-    candidate_hours: str,
-    offer_hours: str,
-    km: str,
-    radius: str,
-    eligible_until: str,
-    eligibility_applies: str,
-) -> str:
-    """The five ``*_points`` columns, each rounded to the hundredth."""
-    return f"""
-    round(100 * CASE WHEN {strong} THEN CAST(:w_sector AS float8)
-                     ELSE CAST(:w_sector_experience AS float8) END) / 100 AS sector_points,
-    round(100 * CASE WHEN {in_qpv} THEN {qpv_weight} ELSE 0 END) / 100 AS qpv_points,
-    round(100 * (
-        CAST(:w_availability AS float8) * greatest(0.0, 1.0 -
-            greatest(0, coalesce({available_from}, {reference}) - {reference})
-            / CAST(:decay_days AS float8))
-        + CASE WHEN {offer_hours} IS NULL OR {candidate_hours} IS NULL
-                    OR {candidate_hours} >= {offer_hours}
-               THEN CAST(:w_hours AS float8) ELSE 0 END
-    )) / 100 AS availability_points,
-    round(100 * CAST(:w_distance AS float8) * CASE WHEN {radius} <= 0 THEN 1.0
-        ELSE greatest(0.0, 1.0 - {km} / {radius}) END) / 100 AS distance_points,
-    round(100 * CASE WHEN {eligibility_applies} AND {eligible_until} >= CAST(:today AS date)
-                     THEN CAST(:w_eligibility AS float8) ELSE 0 END) / 100 AS eligibility_points
-    """
-
-
-_SCORE = (
-    "s.sector_points + s.qpv_points + s.availability_points + s.distance_points"
-    " + s.eligibility_points"
-)
-
-
-def _weight_params(weights: Weights, today: date) -> dict[str, Any]:
-    return {
-        "w_sector": weights.sector,
-        "w_sector_experience": weights.sector_experience,
-        "w_qpv": weights.qpv,
-        "w_qpv_priority": weights.qpv_priority,
-        "w_availability": weights.availability,
-        "decay_days": weights.availability_decay_days,
-        "w_hours": weights.hours,
-        "w_distance": weights.distance,
-        "w_eligibility": weights.eligibility,
-        "today": today,
-    }
-
-
 def rome_prefixes_of(code: str) -> list[str]:
     """Every prefix of a ROME code (``J1501`` → ``J``, ``J1``, ``J15``, ``J150``, ``J1501``): a
     candidate's wish matches when it is one of them."""
@@ -419,9 +360,9 @@ SELECT s.*, {_SCORE} AS score FROM (
   WHERE {link}
     AND p.reach @> box(point(CAST(:lon AS float8), CAST(:lat AS float8)),
                        point(CAST(:lon AS float8), CAST(:lat AS float8)))
-    AND d.km <= p.radius_km{extra}
+    AND d.km <= {reach_km("p.radius_km")}{extra}
 ) AS s
-ORDER BY score DESC, s.available_from ASC NULLS FIRST, s.candidate_id
+ORDER BY score DESC, s.available_from ASC NULLS LAST, s.candidate_id
 LIMIT :limit
 """  # noqa: S608  (only enum values and this module's fragments are written into the text)
 
@@ -453,7 +394,7 @@ def tiers_for(terms: OfferTerms, weights: Weights) -> list[tuple[Tier, float]]:
 
 def _row_key(row: Any) -> tuple[float, bool, date, uuid.UUID]:
     available: date | None = row["available_from"]
-    return (-row["score"], available is not None, available or date.min, row["candidate_id"])
+    return (-row["score"], available is None, available or date.max, row["candidate_id"])
 
 
 @lru_cache(maxsize=256)
@@ -477,7 +418,7 @@ def tiers_sql(shape: Shape, tiers: tuple[Tier, ...]) -> str:
     union = " UNION ALL ".join(f"SELECT * FROM t{k}" for k in range(len(parts)))  # noqa: S608
     return (
         f"WITH {', '.join(parts)} SELECT * FROM ({union}) AS r"  # noqa: S608  (this module's)
-        " ORDER BY r.score DESC, r.available_from ASC NULLS FIRST, r.candidate_id"
+        " ORDER BY r.score DESC, r.available_from ASC NULLS LAST, r.candidate_id"
         " LIMIT :limit"
     )
 
@@ -568,9 +509,9 @@ def _availability_sentence(
     offer_hours: Decimal | float | None,
 ) -> str:
     """``late``: days from the reference to the availability, 0 when available by then, at most
-    ``decay_days`` (one sentence beyond it)."""
+    ``decay_days`` (one sentence beyond it); -1 when the person gave no date."""
     return explain.availability_label(
-        available_from=date.min + timedelta(days=late),
+        available_from=date.min + timedelta(days=late) if late >= 0 else None,
         reference=date.min,
         has_start_date=has_start_date,
         decay_days=decay_days,
@@ -580,7 +521,7 @@ def _availability_sentence(
 
 
 @lru_cache(maxsize=8192)
-def _distance_sentence(whole_km: int, radius_km: int) -> str:
+def _distance_sentence(whole_km: int, radius_km: int | None) -> str:
     """``whole_km``: the distance rounded as the sentence shows it, -1 under 1 km."""
     return explain.distance_label(km=float(whole_km) if whole_km >= 1 else 0.0, radius_km=radius_km)
 
@@ -624,8 +565,8 @@ class _Side:
         if qpv is None:
             qpv = self._qpv[in_qpv] = labels.qpv(in_qpv, self.is_npnru, self.qpv_priority)
         available_from: date | None = row["available_from"]
-        late = 0 if available_from is None else (available_from - self.reference).days
-        if late < 0:
+        late = -1 if available_from is None else (available_from - self.reference).days
+        if late < 0 and available_from is not None:
             late = 0
         elif late > labels.decay_days:
             late = labels.decay_days
@@ -755,7 +696,7 @@ SELECT s.*, {_SCORE} AS score FROM (
          OR (o.sector IS NULL AND EXISTS (
                SELECT 1 FROM unnest(p.rome_wishes) AS w(prefix)
                WHERE starts_with(upper(o.rome_code), w.prefix))))
-    AND d.km <= p.radius_km
+    AND d.km <= {reach_km("p.radius_km")}
     AND (c.qpv_priority IS DISTINCT FROM 'required' OR p.in_qpv)
     AND (NOT o.requires_eligibility OR p.eligible_until >= CAST(:today AS date))
 ) AS s

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
@@ -364,6 +365,40 @@ async def test_a_candidates_matches_cover_the_offers_one_sees_and_the_read_is_au
     assert_problem(unknown, 404, "not-found")
     assert_problem(await client.get(path, headers=world.desk.headers), 403, "forbidden")
     assert len(await audit_entries(db_session, resource_type="candidate")) == 1
+
+
+async def test_lists_come_in_rank_order_ties_included(
+    client: httpx.AsyncClient, world: World, db_session: AsyncSession
+) -> None:
+    # Three people with the same score: the worker numbered them by availability, not by id.
+    offer = await world.offer()
+    people = sorted([await world.candidate() for _ in range(3)], key=lambda c: c.id)
+    tied = [
+        await _match(db_session, offer, person, rank=position)
+        for position, person in enumerate(people, start=1)
+    ]
+    # Out of the list but kept (acted on): after it, whatever its score.
+    kept = await _match(
+        db_session,
+        offer,
+        await world.candidate(),
+        status=MatchStatus.CONTACTED,
+        rank=None,
+        points=(40, 20, 15, 15, 10.5),
+    )
+    listed = await _get(client, f"/v1/offers/{offer.id}/matches", world.a1)
+    assert _ids(listed) == [str(m.id) for m in (*tied, kept)]
+
+    # A candidate's offers: score, then the earliest start (none last), then the offer.
+    person = await world.candidate()
+    offers = [await world.offer(title=f"Offre {i}") for i in range(3)]
+    offers[0].start_date = None
+    offers[1].start_date = date(2026, 5, 1)
+    offers[2].start_date = date(2026, 4, 1)
+    await db_session.flush()
+    by_offer = [await _match(db_session, o, person) for o in offers]
+    page = await _get(client, f"/v1/candidates/{person.id}/matches", world.a1)
+    assert _ids(page) == [str(by_offer[2].id), str(by_offer[1].id), str(by_offer[0].id)]
 
 
 # -- moves ---------------------------------------------------------------------------------------

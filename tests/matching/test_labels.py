@@ -14,11 +14,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.core.models.contract import QpvPriority
+from services.core.ranking import explain
+from services.core.ranking.weights import Weights
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
-from services.matching import explain
 from services.matching.scoring import _Labels, _Side
-from services.matching.weights import Weights
 
 TODAY = date(2026, 11, 23)
 
@@ -30,7 +30,7 @@ rows = st.fixed_dictionaries(
         | st.dates(TODAY - timedelta(days=40), TODAY + timedelta(days=120)),
         "hours_per_week": st.none() | st.integers(1, 48),
         "km": st.floats(0, 60, allow_nan=False),
-        "radius_km": st.integers(1, 60),
+        "radius_km": st.none() | st.integers(1, 60),
         "eligible_until": st.none()
         | st.just(date.max)
         | st.dates(TODAY - timedelta(days=30), TODAY + timedelta(days=400)),

@@ -13,7 +13,7 @@ from services.core.db import SessionMaker, unit_of_work
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.referentials.sectors import SectorCode
-from services.matching.refresh import build_queued_profiles
+from services.matching.refresh import build_profile_of, build_queued_profiles
 from tests.matching.support import east_of_site
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -114,3 +114,38 @@ async def test_a_criterion_validated_during_a_flush_waits_for_it_then_updates_th
         await worker.commit()
         await asyncio.wait_for(waiting, timeout=5)
     assert await _profile(committing_sessionmaker, candidate) == (["cleaning"], date.max)
+
+
+async def test_a_ranking_job_waits_for_the_flush_building_its_candidates_profile(
+    committing_sessionmaker: SessionMaker,
+) -> None:
+    # Two jobs of one batch: the other one's flush took this candidate and has not committed.
+    candidate = await _new_candidate(committing_sessionmaker)
+    async with committing_sessionmaker() as other_job:
+        assert await build_queued_profiles(other_job) == 1
+
+        async def own_job() -> tuple[bool, int]:
+            async with unit_of_work(committing_sessionmaker) as session:
+                built = await build_profile_of(session, candidate.id)
+                assert await build_queued_profiles(session) == 0
+                found = await session.scalar(
+                    sa.text("SELECT count(*) FROM match_profile WHERE candidate_id = :id"),
+                    {"id": candidate.id},
+                )
+                return built, int(found or 0)
+
+        waiting = asyncio.create_task(own_job())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # waits rather than finding no profile
+        await other_job.commit()
+        assert await asyncio.wait_for(waiting, timeout=5) == (False, 1)
+
+
+async def test_a_ranking_job_builds_its_queued_candidates_profile_itself(
+    committing_sessionmaker: SessionMaker,
+) -> None:
+    candidate = await _new_candidate(committing_sessionmaker)
+    async with unit_of_work(committing_sessionmaker) as session:
+        assert await build_profile_of(session, candidate.id)
+        assert await build_profile_of(session, candidate.id) is False  # nothing left queued
+    assert await _profile(committing_sessionmaker, candidate) == (["cleaning"], None)

@@ -127,7 +127,7 @@ async def test_qpv_priority_preferred_weighs_like_npnru_and_required_ranks_only_
 async def test_available_now_ranks_above_available_sixty_days_after_the_start(
     db_session: AsyncSession, settings: Settings, employer: Organisation
 ) -> None:
-    offer = await add_offer(db_session, employer)
+    offer = await add_offer(db_session, employer, hours=None)  # hours: full points for all
     late = await add_candidate(db_session, available_from=START + timedelta(days=60))
     now_ = await add_candidate(db_session, available_from=TODAY)
     unknown = await add_candidate(db_session, available_from=None)
@@ -135,12 +135,19 @@ async def test_available_now_ranks_above_available_sixty_days_after_the_start(
 
     results = await ranked(db_session, offer.id, settings)
 
-    # Same score for "now" and "unknown": the one with no date (available at once) comes first.
-    assert ids(results) == [unknown.id, now_.id, late.id, never.id]
+    # No date given: half the availability points (decision 0038), below "available now",
+    # above two months late.
+    assert ids(results) == [now_.id, unknown.id, late.id, never.id]
     by_id = {r.candidate_id: r for r in results}
     full = settings.matching_weight_availability + settings.matching_weight_hours
     assert by_id[now_.id].explanation.points(Criterion.AVAILABILITY) == full
     decayed = settings.matching_weight_availability * (1 - 60 / 90) + settings.matching_weight_hours
+    assert by_id[unknown.id].explanation.points(Criterion.AVAILABILITY) == (
+        settings.matching_weight_availability / 2 + settings.matching_weight_hours
+    )
+    assert by_id[unknown.id].explanation.label(Criterion.AVAILABILITY) == (
+        "Disponibilité non renseignée"
+    )
     assert by_id[late.id].explanation.points(Criterion.AVAILABILITY) == pytest.approx(
         decayed, abs=0.01
     )
@@ -194,7 +201,13 @@ async def test_closer_is_better_and_out_of_radius_is_not_ranked(
     by_id = {r.candidate_id: r for r in results}
     assert by_id[near.id].explanation.label(Criterion.DISTANCE) == "À 4 km (rayon 15 km)"
     assert by_id[near.id].distance_km == pytest.approx(4, abs=0.05)
-    assert by_id[default_in.id].explanation.label(Criterion.DISTANCE) == "À 18 km (rayon 20 km)"
+    assert by_id[default_in.id].explanation.label(Criterion.DISTANCE) == (
+        "À 18 km (rayon non renseigné, 20 km retenus)"
+    )
+    # No radius given: half what a declared 20 km would earn (decision 0038).
+    assert by_id[default_in.id].explanation.points(Criterion.DISTANCE) == pytest.approx(
+        settings.matching_weight_distance * (1 - 18 / 20) / 2, abs=0.01
+    )
     assert by_id[near.id].explanation.points(Criterion.DISTANCE) == pytest.approx(
         settings.matching_weight_distance * (1 - 4 / 15), abs=0.02
     )

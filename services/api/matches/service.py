@@ -81,8 +81,14 @@ def of_offer(query: Select[Match], offer_id: uuid.UUID, *, current_only: bool) -
     query = query.where(col(Match.offer_id) == offer_id)
     if current_only:
         query = query.where(col(Match.is_current))
-    # Best first; ties by candidate, so that pages never overlap.
-    return query.order_by(col(Match.score).desc(), col(Match.candidate_id).desc())
+    # The list's own order (``rank``: score, then earliest availability, then id, as the
+    # matching worker numbered it); matches out of the list (acted on, kept) after it, best
+    # first; ties by candidate, so that pages never overlap.
+    return query.order_by(
+        col(Match.rank).asc().nulls_last(),
+        col(Match.score).desc(),
+        col(Match.candidate_id).desc(),
+    )
 
 
 def of_candidate(
@@ -91,7 +97,14 @@ def of_candidate(
     query = query.where(col(Match.candidate_id) == candidate_id)
     if current_only:
         query = query.where(col(Match.is_current))
-    return query.order_by(col(Match.score).desc(), col(Match.offer_id).desc())
+    # The order of the candidate's offers in the ranking: score, then earliest start (none
+    # last), then offer.
+    start = (
+        select(col(Offer.start_date)).where(col(Offer.id) == col(Match.offer_id)).scalar_subquery()
+    )
+    return query.order_by(
+        col(Match.score).desc(), start.asc().nulls_last(), col(Match.offer_id).asc()
+    )
 
 
 async def related(

@@ -139,7 +139,9 @@ class MatchProfile(SQLModel, table=True):
     reach: Any = Field(sa_column=Column(Box(), nullable=False))
     # Coordinates, else the commune centroid: point(lon, lat).
     home: Any = Field(sa_column=Column(Point(), nullable=False))
-    radius_km: int = Field(sa_type=SmallInteger, nullable=False)
+    # The declared mobility radius; NULL when the person gave none (the reach then uses
+    # ``DEFAULT_RADIUS_KM``, and the distance scores below a declared radius: decision 0038).
+    radius_km: int | None = Field(default=None, sa_type=SmallInteger, nullable=True)
     # Every linked sector (wanted, worked, or the sector of a ROME wish).
     sectors: list[str] = Field(sa_type=ARRAY(String(30)), nullable=False)
     # The strong links: wanted sectors and the sectors of ROME wishes.

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.core.models.contract import QpvPriority
+from services.core.models.match_profile import DEFAULT_RADIUS_KM
 from services.core.referentials.sectors import SectorCode, get_sector
 
 
@@ -45,7 +46,9 @@ def availability_label(
     offer_hours: float | Decimal | None,
 ) -> str:
     late = 0 if available_from is None else (available_from - reference).days
-    if late <= 0:
+    if available_from is None:
+        text = "Disponibilité non renseignée"
+    elif late <= 0:
         text = (
             "Disponible avant le début du poste" if has_start_date else "Disponible dès maintenant"
         )
@@ -60,11 +63,15 @@ def availability_label(
             text += f" ; horaires compatibles ({_hours(offer_hours)} h par semaine)"
         else:
             text += f" ; {_hours(offer_hours)} h par semaine pour {candidate_hours} h souhaitées"
+    elif offer_hours is not None:
+        text += f" ; horaires souhaités non renseignés ({_hours(offer_hours)} h par semaine)"
     return text
 
 
-def distance_label(*, km: float, radius_km: int) -> str:
+def distance_label(*, km: float, radius_km: int | None) -> str:
     where = "À moins de 1 km" if km < 1 else f"À {round(km)} km"
+    if radius_km is None:
+        return f"{where} (rayon non renseigné, {DEFAULT_RADIUS_KM} km retenus)"
     return f"{where} (rayon {radius_km} km)"
 
 

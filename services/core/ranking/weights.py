@@ -7,6 +7,11 @@ from enum import StrEnum
 
 from services.core.settings import Settings
 
+UNKNOWN_SHARE = 0.5
+"""What a fact the person did not give (availability date, weekly hours, mobility radius) earns,
+as a share of the best points a declared value earns (decision 0038): never more than someone
+who filled it in with the best answer, never as little as someone who declared the worst."""
+
 
 class Criterion(StrEnum):
     """The five criteria of a match's score, in the order they are shown."""
