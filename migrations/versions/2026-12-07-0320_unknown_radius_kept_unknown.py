@@ -1,7 +1,7 @@
 """match profiles keep an unknown mobility radius unknown (NULL), reach still the default
 
 Revision ID: 0019
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07 03:20:00+00:00
 
 A person who gave no mobility radius was profiled with the default radius (20 km) and scored as
@@ -19,7 +19,7 @@ from types import ModuleType
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0018"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
