@@ -69,6 +69,7 @@ from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.callback import AttemptResult, CallbackCase
+from services.core.models.callback_routing import CallbackRoutingRule
 from services.core.models.candidate import Candidate
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
@@ -425,6 +426,40 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":        (404, OK,   OK,   404,  404,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
         "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # Many cases at once (decision 0048): the cases the caller could assign one by one, all or
+    # none; a case out of scope is the 404 of an unknown one.
+    "POST /v1/callbacks/assignments": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (404, OK,   OK,   403,  403,  403, 401),
+        "other":      (404, 404,  404,  403,  403,  403, 401),
+        "operator":   (OK,  404,  404,  403,  403,  403, 401),
+    },
+    # Routing rules (decision 0048): ``own``: landlord A's intakes to agency A; ``other``: the
+    # same in territory B. The admin and the facilitator of the territory; managers of the
+    # organisation (none among these callers: tests/api/test_callback_routing.py). Writing for an
+    # organisation out of reach: 403 (organisations are public facts); a rule out of scope: 404.
+    "GET /v1/callbacks/routing-rules": {
+        "own":        (IN,  IN,   403,  403,  403,  403, 401),
+        "other":      (IN,  OUT,  403,  403,  403,  403, 401),
+    },
+    "POST /v1/callbacks/routing-rules": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "DELETE /v1/callbacks/routing-rules/{rule_id}": {
+        "own":        (OK,  OK,   404,  404,  404,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # An organisation's alert schedule: the admin, the facilitator of its territory, its
+    # managers (tests/api/test_callback_settings.py); ``own``: the caller's organisation.
+    "GET /v1/organisations/{organisation_id}/callback-settings": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "PUT /v1/organisations/{organisation_id}/callback-settings": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
     },
     # The quarterly report: aggregates of the intakes the caller's organisation (territory, for a
     # facilitator; every one, for the admin) received; counsellors only.
@@ -1575,6 +1610,66 @@ async def _set_callback_outcome(case: Case) -> Call:
 async def _assign_callback(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", f"/v1/callbacks/{callback_id}/assign", body={}, object_id=callback_id)
+
+
+@drives("POST /v1/callbacks/assignments")
+async def _assign_callbacks(case: Case) -> Call:
+    callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
+    return Call("POST", "/v1/callbacks/assignments", body={"callback_ids": [callback_id]})
+
+
+async def _routing_body(case: Case) -> dict[str, Any]:
+    territory = territory_of_target(case.target)
+    return {
+        "organisation_id": await case.world.organisation_id(f"landlord {territory}"),
+        "target_organisation_id": await case.world.organisation_id(f"agency {territory}"),
+        "round_robin": True,
+    }
+
+
+async def _routing_rule(case: Case) -> str:
+    body = await _routing_body(case)
+    rule = CallbackRoutingRule(
+        organisation_id=uuid.UUID(body["organisation_id"]),
+        target_organisation_id=uuid.UUID(body["target_organisation_id"]),
+        round_robin=True,
+    )
+    case.world.session.add(rule)
+    await case.world.session.flush()
+    return str(rule.id)
+
+
+@drives("GET /v1/callbacks/routing-rules")
+async def _list_routing_rules(case: Case) -> Call:
+    return Call("GET", "/v1/callbacks/routing-rules?limit=200", listed=await _routing_rule(case))
+
+
+@drives("POST /v1/callbacks/routing-rules")
+async def _create_routing_rule(case: Case) -> Call:
+    return Call("POST", "/v1/callbacks/routing-rules", body=await _routing_body(case))
+
+
+@drives("DELETE /v1/callbacks/routing-rules/{rule_id}")
+async def _delete_routing_rule(case: Case) -> Call:
+    rule_id = await _routing_rule(case)
+    return Call("DELETE", f"/v1/callbacks/routing-rules/{rule_id}", object_id=rule_id)
+
+
+@drives("GET /v1/organisations/{organisation_id}/callback-settings")
+async def _read_callback_settings(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    return Call("GET", f"/v1/organisations/{organisation_id}/callback-settings")
+
+
+@drives("PUT /v1/organisations/{organisation_id}/callback-settings")
+async def _replace_callback_settings(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    return Call(
+        "PUT",
+        f"/v1/organisations/{organisation_id}/callback-settings",
+        body={"reminder_day": 10},
+        headers={"If-Match": "*"},
+    )
 
 
 @drives("GET /v1/reports/callbacks")
