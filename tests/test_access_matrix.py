@@ -397,6 +397,22 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":         (404, 404,  404,  403,  404,  403, 401),
         "operator":      (OK,  404,  404,  403,  404,  403, 401),
     },
+    # What the employer needs to call a person proposed to it (decision 0049): whoever sees the
+    # match (``own``, ``other``, ``operator``: proposed); the employer sees no suggestion at all,
+    # counsellors see the person anyway. After a decline: tests/api/test_match_contact.py.
+    "GET /v1/matches/{match_id}/contact": {
+        #                admin facil presc recep emplo  key  anon
+        "own":           (404, OK,   OK,   403,  OK,   403, 401),
+        "own suggested": (404, OK,   OK,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
+    "GET /v1/matches/{match_id}/cv/{file_id}": {
+        "own":           (404, OK,   OK,   403,  OK,   403, 401),
+        "own suggested": (404, OK,   OK,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
     # -- callback cases (decision 0020): the cases assigned to the caller's organisation (to a
     # facilitator, its territory's) or to the caller; the admin only its own organisation's (as
     # for candidates); front desks and employers never (403 for lists, 404 for one). ``own``: a
@@ -1536,6 +1552,45 @@ async def _move_match(case: Case) -> Call:
     match_id, _, _ = await _match(case)
     to = {"own suggested": "contacted", "own withdraw": "withdrawn"}.get(case.target, "hired")
     return Call("POST", f"/v1/matches/{match_id}/transitions", body={"to": to}, object_id=match_id)
+
+
+@drives("GET /v1/matches/{match_id}/contact")
+async def _read_match_contact(case: Case) -> Call:
+    match_id, _, _ = await _match(case)
+    return Call("GET", f"/v1/matches/{match_id}/contact", object_id=match_id)
+
+
+@drives("GET /v1/matches/{match_id}/cv/{file_id}")
+async def _download_match_cv(case: Case) -> Call:
+    match_id, _, candidate_id = await _match(case)
+    world = case.world
+    intake = Intake(
+        candidate_id=uuid.UUID(candidate_id),
+        organisation_id=(
+            await world.organisation(
+                "operator"
+                if case.target == "operator"
+                else f"agency {territory_of_target(case.target)}"
+            )
+        ).id,
+        source=IntakeSource.KIOSK,
+        deposit_date=date(2026, 2, 23),
+    )
+    world.session.add(intake)
+    await world.session.flush()
+    stored = await create_storage(world.settings).put(new_key(), b"%PDF-1.4\n%%EOF\n")
+    row = IntakeFile(
+        intake_id=intake.id,
+        kind=IntakeFileKind.CV,
+        storage_key=stored.key,
+        original_name="cv.pdf",
+        content_type="application/pdf",
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    world.session.add(row)
+    await world.session.flush()
+    return Call("GET", f"/v1/matches/{match_id}/cv/{row.id}", object_id=match_id)
 
 
 # callback cases

@@ -15,6 +15,7 @@ from services.api.candidates.router import router as candidates_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
+from services.api.matches.contact import router as match_contact_router
 from services.api.matches.router import router as matches_router
 from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
@@ -54,6 +55,7 @@ router.include_router(contracts_router)
 router.include_router(offers_router)
 router.include_router(candidates_router)
 router.include_router(matches_router)
+router.include_router(match_contact_router)
 # Before the cases: ``/callbacks/routing-rules`` is no case id.
 router.include_router(callback_routing_router)
 router.include_router(callbacks_router)
