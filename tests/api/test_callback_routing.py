@@ -4,6 +4,7 @@ assignment."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,14 +18,17 @@ from sqlmodel import col
 
 from services.callbacks.cases import open_for_intake
 from services.core.clock import now
+from services.core.db import SessionMaker, unit_of_work
 from services.core.models.callback import CallbackCase
+from services.core.models.callback_routing import CallbackRoutingRule
+from services.core.models.intake import Intake, IntakeSource
 from services.core.models.notification import Notification
 from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
 from tests.api.identity import Account, account, audit_entries
-from tests.factories import make_organisation
+from tests.factories import make_candidate, make_organisation, make_user
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -363,3 +367,43 @@ async def test_the_unassigned_queue_and_bulk_assignment_all_or_nothing(
         404,
         "not-found",
     )
+
+
+async def test_cases_opened_at_once_take_turns_without_sharing_one(
+    committing_sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    async with committing_sessionmaker() as session:
+        landlord = await make_organisation(session, kind=OrganisationKind.SOCIAL_LANDLORD)
+        agency = await make_organisation(session, kind=OrganisationKind.FRANCE_TRAVAIL)
+        prescribers = sorted(
+            [(await make_user(session, agency, Role.PRESCRIBER)).id for _ in range(2)]
+        )
+        session.add(
+            CallbackRoutingRule(
+                organisation_id=landlord.id, target_organisation_id=agency.id, round_robin=True
+            )
+        )
+        intake_ids = []
+        for _ in range(6):
+            person = await make_candidate(session, landlord)
+            intake = Intake(
+                candidate_id=person.id,
+                organisation_id=landlord.id,
+                place_organisation_id=landlord.id,
+                source=IntakeSource.KIOSK,
+                deposit_date=now().date(),
+            )
+            session.add(intake)
+            await session.flush()
+            intake_ids.append(intake.id)
+        await session.commit()
+
+    async def open_one(intake_id: uuid.UUID) -> uuid.UUID | None:
+        async with unit_of_work(committing_sessionmaker) as session:
+            opened = await open_for_intake(session, intake_id, settings, now())
+            assert opened is not None
+            return opened.case.prescriber_id
+
+    turns = await asyncio.gather(*(open_one(intake_id) for intake_id in intake_ids))
+    # Six cases, two prescribers: three each, whatever the order the openings ran in.
+    assert sorted(str(turn) for turn in turns) == sorted(str(p) for p in prescribers * 3)

@@ -198,6 +198,13 @@ async def update_callback_settings(
     response: Response,
 ) -> CallbackSettingsPublic:
     await _organisation(session, principal, organisation_id, Access.WRITE)
+    # Two first changes at once find no row to lock: the organisation's row serialises them
+    # (NO KEY: intakes naming the organisation are not held up).
+    await session.execute(
+        select(col(Organisation.id))
+        .where(col(Organisation.id) == organisation_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )
     row = await session.get(CallbackSettings, organisation_id, with_for_update=True)
     if_match.check(etag_of(CallbackSettingsPublic.of(organisation_id, row, settings)))
     values = body.model_dump()
