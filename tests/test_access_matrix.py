@@ -69,6 +69,7 @@ from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.callback import AttemptResult, CallbackCase
+from services.core.models.callback_routing import CallbackRoutingRule
 from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
@@ -403,6 +404,22 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":         (404, 404,  404,  403,  404,  403, 401),
         "operator":      (OK,  404,  404,  403,  404,  403, 401),
     },
+    # What the employer needs to call a person proposed to it (decision 0049): whoever sees the
+    # match (``own``, ``other``, ``operator``: proposed); the employer sees no suggestion at all,
+    # counsellors see the person anyway. After a decline: tests/api/test_match_contact.py.
+    "GET /v1/matches/{match_id}/contact": {
+        #                admin facil presc recep emplo  key  anon
+        "own":           (404, OK,   OK,   403,  OK,   403, 401),
+        "own suggested": (404, OK,   OK,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
+    "GET /v1/matches/{match_id}/cv/{file_id}": {
+        "own":           (404, OK,   OK,   403,  OK,   403, 401),
+        "own suggested": (404, OK,   OK,   403,  404,  403, 401),
+        "other":         (404, 404,  404,  403,  404,  403, 401),
+        "operator":      (OK,  404,  404,  403,  404,  403, 401),
+    },
     # -- callback cases (decision 0020): the cases assigned to the caller's organisation (to a
     # facilitator, its territory's) or to the caller; the admin only its own organisation's (as
     # for candidates); front desks and employers never (403 for lists, 404 for one). ``own``: a
@@ -432,6 +449,40 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":        (404, OK,   OK,   404,  404,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
         "operator":   (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # Many cases at once (decision 0048): the cases the caller could assign one by one, all or
+    # none; a case out of scope is the 404 of an unknown one.
+    "POST /v1/callbacks/assignments": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (404, OK,   OK,   403,  403,  403, 401),
+        "other":      (404, 404,  404,  403,  403,  403, 401),
+        "operator":   (OK,  404,  404,  403,  403,  403, 401),
+    },
+    # Routing rules (decision 0048): ``own``: landlord A's intakes to agency A; ``other``: the
+    # same in territory B. The admin and the facilitator of the territory; managers of the
+    # organisation (none among these callers: tests/api/test_callback_routing.py). Writing for an
+    # organisation out of reach: 403 (organisations are public facts); a rule out of scope: 404.
+    "GET /v1/callbacks/routing-rules": {
+        "own":        (IN,  IN,   403,  403,  403,  403, 401),
+        "other":      (IN,  OUT,  403,  403,  403,  403, 401),
+    },
+    "POST /v1/callbacks/routing-rules": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "DELETE /v1/callbacks/routing-rules/{rule_id}": {
+        "own":        (OK,  OK,   404,  404,  404,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # An organisation's alert schedule: the admin, the facilitator of its territory, its
+    # managers (tests/api/test_callback_settings.py); ``own``: the caller's organisation.
+    "GET /v1/organisations/{organisation_id}/callback-settings": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
+    },
+    "PUT /v1/organisations/{organisation_id}/callback-settings": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  403,  403,  403,  403,  403, 401),
     },
     # The quarterly report: aggregates of the intakes the caller's organisation (territory, for a
     # facilitator; every one, for the admin) received; counsellors only.
@@ -1524,6 +1575,45 @@ async def _move_match(case: Case) -> Call:
     return Call("POST", f"/v1/matches/{match_id}/transitions", body={"to": to}, object_id=match_id)
 
 
+@drives("GET /v1/matches/{match_id}/contact")
+async def _read_match_contact(case: Case) -> Call:
+    match_id, _, _ = await _match(case)
+    return Call("GET", f"/v1/matches/{match_id}/contact", object_id=match_id)
+
+
+@drives("GET /v1/matches/{match_id}/cv/{file_id}")
+async def _download_match_cv(case: Case) -> Call:
+    match_id, _, candidate_id = await _match(case)
+    world = case.world
+    intake = Intake(
+        candidate_id=uuid.UUID(candidate_id),
+        organisation_id=(
+            await world.organisation(
+                "operator"
+                if case.target == "operator"
+                else f"agency {territory_of_target(case.target)}"
+            )
+        ).id,
+        source=IntakeSource.KIOSK,
+        deposit_date=date(2026, 2, 23),
+    )
+    world.session.add(intake)
+    await world.session.flush()
+    stored = await create_storage(world.settings).put(new_key(), b"%PDF-1.4\n%%EOF\n")
+    row = IntakeFile(
+        intake_id=intake.id,
+        kind=IntakeFileKind.CV,
+        storage_key=stored.key,
+        original_name="cv.pdf",
+        content_type="application/pdf",
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    world.session.add(row)
+    await world.session.flush()
+    return Call("GET", f"/v1/matches/{match_id}/cv/{row.id}", object_id=match_id)
+
+
 # callback cases
 
 
@@ -1596,6 +1686,66 @@ async def _set_callback_outcome(case: Case) -> Call:
 async def _assign_callback(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", f"/v1/callbacks/{callback_id}/assign", body={}, object_id=callback_id)
+
+
+@drives("POST /v1/callbacks/assignments")
+async def _assign_callbacks(case: Case) -> Call:
+    callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
+    return Call("POST", "/v1/callbacks/assignments", body={"callback_ids": [callback_id]})
+
+
+async def _routing_body(case: Case) -> dict[str, Any]:
+    territory = territory_of_target(case.target)
+    return {
+        "organisation_id": await case.world.organisation_id(f"landlord {territory}"),
+        "target_organisation_id": await case.world.organisation_id(f"agency {territory}"),
+        "round_robin": True,
+    }
+
+
+async def _routing_rule(case: Case) -> str:
+    body = await _routing_body(case)
+    rule = CallbackRoutingRule(
+        organisation_id=uuid.UUID(body["organisation_id"]),
+        target_organisation_id=uuid.UUID(body["target_organisation_id"]),
+        round_robin=True,
+    )
+    case.world.session.add(rule)
+    await case.world.session.flush()
+    return str(rule.id)
+
+
+@drives("GET /v1/callbacks/routing-rules")
+async def _list_routing_rules(case: Case) -> Call:
+    return Call("GET", "/v1/callbacks/routing-rules?limit=200", listed=await _routing_rule(case))
+
+
+@drives("POST /v1/callbacks/routing-rules")
+async def _create_routing_rule(case: Case) -> Call:
+    return Call("POST", "/v1/callbacks/routing-rules", body=await _routing_body(case))
+
+
+@drives("DELETE /v1/callbacks/routing-rules/{rule_id}")
+async def _delete_routing_rule(case: Case) -> Call:
+    rule_id = await _routing_rule(case)
+    return Call("DELETE", f"/v1/callbacks/routing-rules/{rule_id}", object_id=rule_id)
+
+
+@drives("GET /v1/organisations/{organisation_id}/callback-settings")
+async def _read_callback_settings(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    return Call("GET", f"/v1/organisations/{organisation_id}/callback-settings")
+
+
+@drives("PUT /v1/organisations/{organisation_id}/callback-settings")
+async def _replace_callback_settings(case: Case) -> Call:
+    organisation_id = await _target_organisation(case)
+    return Call(
+        "PUT",
+        f"/v1/organisations/{organisation_id}/callback-settings",
+        body={"reminder_day": 10},
+        headers={"If-Match": "*"},
+    )
 
 
 @drives("GET /v1/reports/callbacks")

@@ -9,10 +9,13 @@ from services.api.api_keys.router import router as api_keys_router
 from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
 from services.api.callbacks.router import router as callbacks_router
+from services.api.callbacks.routing import router as callback_routing_router
+from services.api.callbacks.settings import router as callback_settings_router
 from services.api.candidates.router import router as candidates_router
 from services.api.contracts.router import router as contracts_router
 from services.api.docs import DOCS_PATH
 from services.api.intake.router import router as intake_router
+from services.api.matches.contact import router as match_contact_router
 from services.api.matches.router import router as matches_router
 from services.api.matches.standing import router as standings_router
 from services.api.notifications.router import router as notifications_router
@@ -54,7 +57,11 @@ router.include_router(offers_router)
 router.include_router(candidates_router)
 router.include_router(matches_router)
 router.include_router(standings_router)
+router.include_router(match_contact_router)
+# Before the cases: ``/callbacks/routing-rules`` is no case id.
+router.include_router(callback_routing_router)
 router.include_router(callbacks_router)
+router.include_router(callback_settings_router)
 router.include_router(reports_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)

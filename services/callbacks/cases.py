@@ -13,9 +13,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.callbacks.routing import Route, route
 from services.callbacks.schedule import (
     AlertPolicy,
     CaseState,
@@ -26,6 +28,7 @@ from services.callbacks.schedule import (
     due_alerts,
     due_at,
 )
+from services.core import audit
 from services.core.clock import PARIS
 from services.core.events import CallbackOverdue, Event, emit
 from services.core.models.callback import (
@@ -35,7 +38,7 @@ from services.core.models.callback import (
     CallbackSettings,
     CallbackStatus,
 )
-from services.core.models.candidate import Candidate, CandidateStatus
+from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus, ShareReason
 from services.core.models.intake import Intake
 from services.core.models.user import Role, User
 from services.core.settings import Settings
@@ -289,6 +292,7 @@ async def open_for_intake(
         select(col(CallbackCase.id)).where(col(CallbackCase.intake_id) == intake.id)
     ):
         return None  # this intake's case was opened and closed already
+    routed = await route(session, intake.organisation_id, intake.place_organisation_id)
     case = CallbackCase(
         candidate_id=intake.candidate_id,
         intake_id=intake.id,
@@ -296,12 +300,15 @@ async def open_for_intake(
         place_organisation_id=intake.place_organisation_id,
         deposit_date=intake.deposit_date,
         due_at=due_at(intake.deposit_date, settings.callback_window_days),
-        organisation_id=intake.organisation_id,
+        organisation_id=routed.organisation_id if routed else intake.organisation_id,
+        prescriber_id=routed.prescriber_id if routed else None,
         assigned_at=at,
         opened_at=at,
     )
     session.add(case)
     await session.flush()
+    if routed is not None:
+        await _routed(session, case, routed, at)
     policies = policies or Policies(settings)
     await advance(
         session,
@@ -312,6 +319,33 @@ async def open_for_intake(
     )
     await session.flush()
     return Opened(case, created=True)
+
+
+async def _routed(session: AsyncSession, case: CallbackCase, routed: Route, at: datetime) -> None:
+    """A routed case: the organisation now in charge sees the person (a share, as a
+    reassignment gives), and the routing is audited as the system's act."""
+    await session.execute(
+        insert(CandidateShare)
+        .values(
+            candidate_id=case.candidate_id,
+            organisation_id=routed.organisation_id,
+            reason=ShareReason.REFERRAL,
+            created_at=at,
+        )
+        .on_conflict_do_nothing()
+    )
+    audit.record(
+        session,
+        None,
+        "route",
+        "callback_case",
+        case.id,
+        details={
+            "rule_id": str(routed.rule_id),
+            "organisation_id": str(routed.organisation_id),
+            "prescriber_id": str(routed.prescriber_id) if routed.prescriber_id else None,
+        },
+    )
 
 
 def overdue(case: CallbackCase, at: datetime) -> bool:

@@ -1,9 +1,10 @@
 """Erasure: a person anonymised, the statistics kept (product.md §9).
 
 Used by ``DELETE /v1/candidates/{id}``, by the merge of duplicates (the absorbed one) and by the
-retention job. Identity, contact, address, point, free texts, the raw answers of every intake,
-eligibility criteria and file rows go; sex, birth year, commune, QPV status, sectors, needs and
-dates stay for the reports. The caller deletes the returned storage keys after commit.
+retention job. Identity, contact, address, point, free texts (counsellors' notes on calls and
+matches included), the raw answers of every intake, eligibility criteria and file rows go; sex,
+birth year, commune, QPV status, sectors, needs and dates stay for the reports. The caller
+deletes the returned storage keys after commit.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from sqlmodel import col
 from services.core import audit
 from services.core.clock import now
 from services.core.events import CandidateAnonymised, emit
+from services.core.models.callback import CallbackAttempt, CallbackCase
 from services.core.models.candidate import Candidate, CandidateStatus
 from services.core.models.eligibility import EligibilityCriterion
 from services.core.models.intake import Intake, IntakeFile
+from services.core.models.match import Match, MatchTransition
 from services.core.security.principal import Principal
 
 # Wiped by erasure (the rest of the row is statistics).
@@ -51,6 +54,27 @@ async def delete_intake_files(session: AsyncSession, candidate_id: uuid.UUID) ->
     return sorted(keys)
 
 
+async def erase_notes(session: AsyncSession, candidate_id: uuid.UUID) -> None:
+    """What counsellors wrote about the person goes too: the notes of their callback attempts
+    and the comments of their matches' moves (free texts, like the "autre" ones). The attempts
+    and moves themselves stay: the callback report and the statistics count them. A merged
+    duplicate keeps them: they are the kept person's now (its export lists them)."""
+    cases = select(col(CallbackCase.id)).where(col(CallbackCase.candidate_id) == candidate_id)
+    await session.execute(
+        update(CallbackAttempt)
+        .where(col(CallbackAttempt.case_id).in_(cases), col(CallbackAttempt.comment).is_not(None))
+        .values(comment=None)
+    )
+    matches = select(col(Match.id)).where(col(Match.candidate_id) == candidate_id)
+    await session.execute(
+        update(MatchTransition)
+        .where(
+            col(MatchTransition.match_id).in_(matches), col(MatchTransition.comment).is_not(None)
+        )
+        .values(comment=None)
+    )
+
+
 async def erase(
     session: AsyncSession,
     candidate: Candidate,
@@ -80,6 +104,8 @@ async def erase(
         delete(EligibilityCriterion).where(col(EligibilityCriterion.candidate_id) == candidate.id)
     )
     keys = await delete_intake_files(session, candidate.id)
+    if merged_into is None:
+        await erase_notes(session, candidate.id)
     audit.record(
         session,
         actor,

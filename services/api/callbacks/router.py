@@ -22,13 +22,17 @@ from services.api.callbacks.policy import policy
 from services.api.callbacks.schemas import (
     AssignmentCreate,
     AttemptCreate,
+    BulkAssignmentCreate,
+    BulkAssignmentResult,
     CallbackPublic,
     CallbackSummary,
     OutcomeCreate,
 )
 from services.api.conditional import IfMatch, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep, SettingsDep
+from services.api.errors import NotFound, ValidationFailed
 from services.api.pagination import Page, PaginationDep, paginate
+from services.api.validation import FieldError
 from services.core.clock import now
 from services.core.models.callback import CallbackCase, CallbackOutcome, CallbackStatus
 from services.core.models.candidate import Candidate
@@ -64,12 +68,16 @@ def _inbox(
     *,
     status: CallbackStatus,
     mine: bool,
+    unassigned: bool | None,
     organisation_id: uuid.UUID | None,
     overdue: bool | None,
 ) -> Select[CallbackCase]:
     query = query.where(col(CallbackCase.status) == status)
     if mine:
         query = query.where(col(CallbackCase.prescriber_id) == principal.id)
+    if unassigned is not None:
+        nobody = col(CallbackCase.prescriber_id).is_(None)
+        query = query.where(nobody if unassigned else ~nobody)
     if organisation_id is not None:
         query = query.where(col(CallbackCase.organisation_id) == organisation_id)
     if overdue is not None:
@@ -97,6 +105,13 @@ async def list_callbacks(
     mine: Annotated[
         bool, Query(description="Seulement les rappels attribués à l'appelant lui-même.")
     ] = False,
+    unassigned: Annotated[
+        bool | None,
+        Query(
+            description="`true` : la file de l'organisation, les rappels qu'aucun conseiller "
+            "n'a encore (à attribuer) ; `false` : ceux qui en ont un."
+        ),
+    ] = None,
     organisation_id: Annotated[
         uuid.UUID | None, Query(description="Organisation chargée du rappel.")
     ] = None,
@@ -107,6 +122,7 @@ async def list_callbacks(
         principal,
         status=status,
         mine=mine,
+        unassigned=unassigned,
         organisation_id=organisation_id,
         overdue=overdue,
     )
@@ -239,3 +255,60 @@ async def assign_callback(
         request_id=request_id,
     )
     return await _respond(session, response, case)
+
+
+@router.post(
+    "/assignments",
+    summary="Attribuer plusieurs rappels",
+    description="Les rappels listés vont tous à la même organisation de votre territoire et, au "
+    "choix, au même conseiller — tous ou aucun : un rappel inconnu ou hors de votre champ (404), "
+    "clos (409) ou une attribution refusée (422) n'en change aucun. Chaque attribution est "
+    "journalisée et son alerte part comme pour un rappel seul.",
+)
+async def assign_callbacks(
+    body: BulkAssignmentCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+) -> BulkAssignmentResult:
+    policy.authorize(principal, UPDATE)
+    if len(set(body.callback_ids)) != len(body.callback_ids):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    loc=["body", "callback_ids"],
+                    message="un rappel figure deux fois dans la liste",
+                    type="invalid",
+                )
+            ]
+        )
+    # Locked in id order, as every bulk writer does, so two requests never wait on each other.
+    rows = await session.scalars(
+        policy.query(principal)
+        .where(col(CallbackCase.id).in_(body.callback_ids))
+        .order_by(col(CallbackCase.id))
+        .with_for_update()
+    )
+    found = {row.id: row for row in rows}
+    missing = [index for index, id_ in enumerate(body.callback_ids) if id_ not in found]
+    if missing:
+        raise NotFound(
+            "Rappels introuvables (positions "
+            f"{', '.join(str(index) for index in missing)} de « callback_ids ») : rien n'a été "
+            "attribué."
+        )
+    cases = [found[id_] for id_ in body.callback_ids]
+    changed = await service.assign_many(
+        session,
+        cases,
+        principal,
+        settings,
+        now(),
+        organisation_id=body.organisation_id,
+        prescriber_id=body.prescriber_id,
+        request_id=request_id,
+    )
+    return BulkAssignmentResult(
+        assigned=changed, unchanged=len(cases) - changed, callback_ids=body.callback_ids
+    )

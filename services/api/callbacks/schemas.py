@@ -211,3 +211,23 @@ class AssignmentCreate(BaseModel):
         description="Prescripteur ou facilitateur de cette organisation ; absent : "
         "toute l'organisation.",
     )
+
+
+# One request assigns at most this many cases (a page of the inbox, and then some).
+MAX_BULK_ASSIGNMENT = 500
+
+
+class BulkAssignmentCreate(AssignmentCreate):
+    """Many cases to the same organisation (and counsellor): all of them, or none."""
+
+    callback_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_BULK_ASSIGNMENT,
+        description=f"Les rappels à attribuer (au plus {MAX_BULK_ASSIGNMENT}, sans doublon).",
+    )
+
+
+class BulkAssignmentResult(BaseModel):
+    assigned: int = Field(description="Rappels dont l'attribution a changé.")
+    unchanged: int = Field(description="Rappels déjà attribués ainsi.")
+    callback_ids: list[uuid.UUID]

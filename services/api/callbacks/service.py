@@ -287,3 +287,40 @@ async def assign(
     )
     await session.flush()
     return True
+
+
+async def assign_many(
+    session: AsyncSession,
+    cases: list[CallbackCase],
+    principal: Principal,
+    settings: Settings,
+    at: datetime,
+    *,
+    organisation_id: uuid.UUID | None,
+    prescriber_id: uuid.UUID | None,
+    request_id: str | None = None,
+) -> int:
+    """Assign every case of ``cases`` (locked, visible to the caller) as :func:`assign` does;
+    how many changed. Every case is checked before any is changed: a closed one refuses the
+    whole request, and a refusal of :func:`assign` (target, prescriber) comes on the first case,
+    before anything was written."""
+    closed = [index for index, case in enumerate(cases) if case.status is CallbackStatus.CLOSED]
+    if closed:
+        raise CallbackClosed(
+            "Des rappels sont clos et ne prennent plus d'attribution (positions "
+            f"{', '.join(str(index) for index in closed)} de « callback_ids ») : rien n'a été "
+            "attribué."
+        )
+    changed = 0
+    for case in cases:
+        changed += await assign(
+            session,
+            case,
+            principal,
+            settings,
+            at,
+            organisation_id=organisation_id,
+            prescriber_id=prescriber_id,
+            request_id=request_id,
+        )
+    return changed

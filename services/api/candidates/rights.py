@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.candidates.export_activity import activity
 from services.api.candidates.schemas import (
     AuditExport,
     CandidateExport,
@@ -120,7 +121,14 @@ async def export(
             .order_by(col(CandidateShare.created_at), col(CandidateShare.organisation_id))
         )
     )
-    about = [candidate.id, *merged_ids, *(i.id for i in intakes), *(c.id for c in criteria)]
+    held = await activity(session, [candidate.id, *merged_ids], principal)
+    about = [
+        candidate.id,
+        *merged_ids,
+        *(i.id for i in intakes),
+        *(c.id for c in criteria),
+        *held.ids,
+    ]
     entries = list(
         await session.scalars(
             select(AuditEntry)
@@ -160,6 +168,9 @@ async def export(
             for item in shares
         ],
         merged_ids=merged_ids,
+        callbacks=held.callbacks,
+        matches=held.matches,
+        notifications=held.notifications,
         audit=[AuditExport(**entry.model_dump(exclude={"id", "request_id"})) for entry in entries],
     )
     audit.record(session, principal, "export", "candidate", candidate.id, request_id=request_id)

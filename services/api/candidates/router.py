@@ -59,7 +59,10 @@ async def list_candidates(
     session: SessionDep,
     request_id: RequestIdDep,
     pagination: PaginationDep,
-    status: Annotated[CandidateStatus | None, Query(description="Statut.")] = None,
+    status: Annotated[
+        CandidateStatus | None,
+        Query(description="Statut ; sans lui, les personnes anonymisées ne figurent pas."),
+    ] = None,
     commune_insee: Annotated[CommuneInsee | None, Query()] = None,
     sector: Annotated[SectorCode | None, Query(description="Secteur exercé ou souhaité.")] = None,
     qpv_status: Annotated[QpvStatus | None, Query(description="Résidence en QPV.")] = None,

@@ -14,6 +14,11 @@ from pydantic import (
     model_validator,
 )
 
+from services.api.candidates.export_activity import (
+    CallbackExport,
+    MatchExport,
+    NotificationExport,
+)
 from services.api.patch import refuse_null
 from services.api.validation import InvalidValue, insee_code
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
@@ -366,4 +371,13 @@ class CandidateExport(BaseModel):
     )
     shares: list[SharePublic]
     merged_ids: list[uuid.UUID] = Field(description="Doublons fusionnés dans ce candidat.")
+    callbacks: list[CallbackExport] = Field(
+        description="Rappels, avec leurs tentatives et les notes des conseillers."
+    )
+    matches: list[MatchExport] = Field(
+        description="Rapprochements avec des offres, avec leurs changements d'état et commentaires."
+    )
+    notifications: list[NotificationExport] = Field(
+        description="Messages envoyés à son sujet (alertes de rappel, avis de conservation)."
+    )
     audit: list[AuditExport]

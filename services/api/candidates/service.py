@@ -109,6 +109,9 @@ def filtered(
 ) -> Select[Candidate]:
     if status is not None:
         query = query.where(col(Candidate.status) == status)
+    else:
+        # An erased person is a row of statistics, not somebody to work with: asked for only.
+        query = query.where(col(Candidate.status) != CandidateStatus.ANONYMISED)
     if commune_insee is not None:
         query = query.where(col(Candidate.commune_insee) == commune_insee)
     if sector is not None:

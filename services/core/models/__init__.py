@@ -4,6 +4,7 @@ from services.core.models.api_key import ApiKey
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
 from services.core.models.callback import CallbackAttempt, CallbackCase, CallbackSettings
+from services.core.models.callback_routing import CallbackRoutingRule
 from services.core.models.candidate import Candidate, CandidateShare
 from services.core.models.contract import Contract, ContractHolder, ContractLot
 from services.core.models.eligibility import EligibilityCriterion
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "CallbackAttempt",
     "CallbackCase",
+    "CallbackRoutingRule",
     "CallbackSettings",
     "Candidate",
     "CandidateShare",
