@@ -183,6 +183,17 @@ async def test_audit_bounds_are_instants_written_as_such(
     assert plain.status_code == 200, plain.text
 
 
+async def test_an_api_key_expiring_in_year_9999_is_refused(
+    client: httpx.AsyncClient, world: Territory
+) -> None:
+    body = {"name": "SIRH", "role": "prescriber", "scopes": ["offers:read"]}
+    response = await client.post(
+        "/v1/api-keys", json={**body, "expires_at": "9999-12-31T00:00:00Z"}, headers=world.admin
+    )
+    error = only_error(response)
+    assert (error["loc"], error["type"]) == (["body", "expires_at"], "date_out_of_range")
+
+
 async def test_a_report_period_out_of_range_is_refused(
     client: httpx.AsyncClient, world: Territory
 ) -> None:
