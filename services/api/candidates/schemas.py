@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,6 +14,16 @@ from pydantic import (
     model_validator,
 )
 
+from services.api.candidates.residence import (
+    QPV_DECLARED,
+    QPV_DECLARED_CODE,
+    UNDECLARED_CODE,
+    UNPAIRED,
+    Address,
+    Latitude,
+    Longitude,
+    QpvCode,
+)
 from services.api.patch import refuse_null
 from services.api.validation import Day, InvalidValue, NotBoolean, PastDay, insee_code, today
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
@@ -41,24 +50,6 @@ _ROME = re.compile(r"^[A-N]\d{4}$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OtherText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), NotBoolean]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), NotBoolean]
-_QPV_CODE = re.compile(r"^Q[A-Z]\d{5}[A-Z]?$")
-
-
-def _qpv_code(value: str) -> str:
-    code = value.strip().upper()
-    if not _QPV_CODE.match(code):
-        raise InvalidValue("code QPV invalide (une lettre Q, une lettre, 5 chiffres, ex. QN07511M)")
-    return code
-
-
-QpvCode = Annotated[
-    str,
-    Field(max_length=10, description="Code d'un quartier prioritaire (QPV 2024), ex. QN07511M."),
-    AfterValidator(_qpv_code),
-]
 Phone = Annotated[
     str, Field(max_length=40, description="Numéro français, outre-mer compris : 06 12 34 56 78.")
 ]
@@ -72,18 +63,6 @@ Radius = Annotated[int, Field(ge=0, le=500, description="Rayon de mobilité en k
 BirthYear = Annotated[
     int, Field(ge=1900, le=2100, description="Statistiques seulement."), NotBoolean
 ]
-QPV_DECLARED = (
-    "La personne déclare résider (`true`) ou non (`false`) dans un quartier prioritaire. Une "
-    "déclaration est enregistrée pour être vérifiée (méthode `declared` tant qu'aucun point ne "
-    "décide) ; elle ne vaut jamais résidence en QPV (statut `unknown`)."
-)
-QPV_DECLARED_CODE = (
-    "Le quartier prioritaire que la personne déclare habiter, vérifié dans le référentiel des "
-    "QPV ; implique `qpv_declared: true`."
-)
-UNDECLARED_CODE = "un code QPV déclaré suppose qpv_declared à true"
-
-UNPAIRED = "longitude et latitude vont ensemble"
 
 
 def phone_or_none(value: str | None) -> str | None:

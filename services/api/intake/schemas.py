@@ -14,7 +14,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.api.candidates.schemas import (
+from services.api.candidates.residence import (
     QPV_DECLARED,
     QPV_DECLARED_CODE,
     UNDECLARED_CODE,
