@@ -274,3 +274,42 @@ async def test_a_form_naming_somebody_new_writes_the_residence_in_one_round_trip
             QpvMethod.DECLARED,
             True,
         )
+
+
+async def test_a_declaration_outlives_an_address_the_geocoder_cannot_place(
+    client: httpx.AsyncClient,
+    world: Territory,
+    db_session: AsyncSession,
+    qpv_index: QpvIndex,
+    settings: Settings,
+) -> None:
+    candidate_id = await intake(client, world)
+    assert (await stored(db_session, candidate_id)).qpv_method is QpvMethod.COMMUNE_ONLY
+    # Said later, to a counsellor: the candidate's own edit records it the same way.
+    edited = await client.patch(
+        f"/v1/candidates/{candidate_id}",
+        json={"qpv_declared_code": "QN07511M", "address": "nulle part"},
+        headers={**world.facilitator, "If-Match": "*"},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["qpv_method"], edited.json()["qpv_declared"]) == ("declared", True)
+    unknown = await client.patch(
+        f"/v1/candidates/{candidate_id}",
+        json={"qpv_declared_code": "QN00000M"},
+        headers={**world.facilitator, "If-Match": "*"},
+    )
+    assert errors_of(assert_problem(unknown, 422, "validation-failed"))[0]["loc"] == [
+        "body",
+        "qpv_declared_code",
+    ]
+    sessionmaker: SessionMaker = async_sessionmaker(
+        bind=db_session.bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    async with running_fake_ban() as fake:
+        geocoder = BanGeocoder(fake.url, timeout_seconds=1.0, connect_timeout_seconds=1.0, tries=1)
+        async with geocoder:
+            done = await geocode_round(sessionmaker, geocoder, qpv_index, settings)
+    assert (done.claimed, done.unmatched) == (1, 1)
+    # No point: the statement, not the commune, is what is known.
+    person = await stored(db_session, candidate_id)
+    assert (person.qpv_status, person.qpv_method) == (QpvStatus.UNKNOWN, QpvMethod.DECLARED)
