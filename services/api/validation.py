@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import date, datetime
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel
+import orjson
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ValidationError
+from pydantic_core import PydanticCustomError
+
+from services.core.clock import PARIS, now
 
 FALLBACK_MESSAGE = "valeur invalide"
 
@@ -35,6 +41,114 @@ def insee_code(value: str | None) -> str | None:
     if not INSEE_CODE.match(code):
         raise InvalidValue(INVALID_INSEE)
     return code
+
+
+# -- plausible dates (decision 0046) -----------------------------------------------------------
+
+# Nothing the service records happened before 2000 (deposits, availability, contracts, offers,
+# eligibility, callbacks, reports), and nothing it plans is more than ten years ahead. A date
+# outside is a typing error or a probe (9999-12-31 is stored as an infinite date).
+EARLIEST_DAY = date(2000, 1, 1)
+YEARS_AHEAD = 10
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def today() -> date:
+    """The business day (Paris), from the service's clock."""
+    return now().astimezone(PARIS).date()
+
+
+def latest_day(years_ahead: int = YEARS_AHEAD) -> date:
+    """``years_ahead`` years after today (28 February for a 29 February that has none)."""
+    day = today()
+    try:
+        return day.replace(year=day.year + years_ahead)
+    except ValueError:
+        return day.replace(year=day.year + years_ahead, day=28)
+
+
+def _written_as_date(pattern: re.Pattern[str], kind: str, value: Any) -> Any:
+    # pydantic reads numbers (and numeric strings) as Unix timestamps: ``0`` would be 1970-01-01
+    # and ``true`` 1970-01-01T00:00:01. A date is written as one.
+    if isinstance(value, str) and pattern.match(value.strip()) is None:
+        raise PydanticCustomError(kind, "date expected")
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError(kind, "date expected")
+    return value
+
+
+def _in_range(value: date, earliest: date = EARLIEST_DAY, years_ahead: int = YEARS_AHEAD) -> None:
+    latest = latest_day(years_ahead)
+    if not earliest <= value <= latest:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "date out of range",
+            {"earliest": f"{earliest:%d/%m/%Y}", "latest": f"{latest:%d/%m/%Y}"},
+        )
+
+
+def _plausible_day(value: date) -> date:
+    _in_range(value)
+    return value
+
+
+def _past_day(value: date) -> date:
+    _in_range(value, years_ahead=0)
+    return value
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    _in_range((value.astimezone(PARIS) if value.tzinfo else value).date())
+    return value
+
+
+_AS_DAY = BeforeValidator(partial(_written_as_date, _ISO_DAY, "date_type"))
+_AS_MOMENT = BeforeValidator(partial(_written_as_date, _ISO_MOMENT, "datetime_type"))
+
+# Every date a request may carry: written AAAA-MM-JJ, from EARLIEST_DAY to YEARS_AHEAD years
+# from today (checked when the request is read: the limit moves with the clock).
+Day = Annotated[date, _AS_DAY, AfterValidator(_plausible_day)]
+# A day that has already come (a validation): not after today.
+PastDay = Annotated[date, _AS_DAY, AfterValidator(_past_day)]
+# An instant in the same range (ISO 8601), with its time zone or not as the field allows.
+Moment = Annotated[datetime, _AS_MOMENT, AfterValidator(_plausible_moment)]
+AwareMoment = Annotated[AwareDatetime, _AS_MOMENT, AfterValidator(_plausible_moment)]
+
+
+_QUARTER = re.compile(r"([1-9]\d{3})-Q([1-4])")
+
+
+def _plausible_quarter(value: str) -> str:
+    # The shape is the field's pattern's business (it may run after this): the quarter's first
+    # day in range, when there is one.
+    found = _QUARTER.fullmatch(value)
+    if found is not None:
+        _in_range(date(int(found.group(1)), 3 * int(found.group(2)) - 2, 1))
+    return value
+
+
+# A quarter (``2026-Q3``) whose first day is a plausible date.
+QuarterText = Annotated[str, AfterValidator(_plausible_quarter)]
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+
+def _not_boolean(value: Any) -> Any:
+    # JSON's true and false are not 1 and 0: pydantic's lax mode would read them so.
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "number expected")
+    return value
+
+
+NotBoolean = BeforeValidator(_not_boolean)
+
+
+CONSENT_REQUIRED = (
+    "consentement obligatoire : sans la phrase « En déposant mon CV, j'autorise… » acceptée, "
+    "personne ne peut rappeler la personne, et rien n'est enregistré"
+)
 
 
 class FieldError(BaseModel):
@@ -87,6 +201,7 @@ MESSAGES: Mapping[str, str] = {
     "int_parsing_size": "nombre entier trop grand",
     "int_from_float": _INTEGER,
     "float_type": _NUMBER,
+    "number_type": _NUMBER,
     "float_parsing": _NUMBER,
     "finite_number": "nombre fini attendu",
     "decimal_type": "nombre décimal attendu",
@@ -110,6 +225,7 @@ MESSAGES: Mapping[str, str] = {
     "date_from_datetime_parsing": _DATE,
     "date_from_datetime_inexact": _DATE,
     "date_past": "la date doit être dans le passé",
+    "date_out_of_range": "date hors de la plage acceptée (du {earliest} au {latest})",
     "date_future": "la date doit être dans le futur",
     "datetime_type": _DATETIME,
     "datetime_parsing": _DATETIME,
@@ -166,3 +282,47 @@ def french_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
         )
         for error in errors
     ]
+
+
+# -- every error of a request at once ---------------------------------------------------------
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def merge_errors(first: Sequence[FieldError], then: Sequence[FieldError]) -> list[FieldError]:
+    """``first``, then those of ``then`` about fields ``first`` says nothing of (a field refused
+    as sent is not also reported by a rule that read it as missing)."""
+    seen = {tuple(error.loc) for error in first}
+    return [*first, *(error for error in then if tuple(error.loc) not in seen)]
+
+
+def validate_partly(model: type[Model], raw: Any) -> tuple[Model | None, list[FieldError]]:
+    """``raw`` (a JSON document as bytes, or Python values) as ``model``; every error of its
+    fields.
+
+    When some fields are refused, the others are read again without them, so that the rules
+    across fields (references, dates in order…) can still be checked and their errors reported
+    with these in one answer. ``None`` when that is not possible (not an object, a rule of the
+    whole model, a required field refused).
+    """
+    try:
+        if isinstance(raw, bytes):
+            return model.model_validate_json(raw), []
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    found = french_errors(errors)
+    data = raw
+    if isinstance(raw, bytes):
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None, found
+    refused = {error["loc"][0] if error["loc"] else None for error in errors}
+    if not isinstance(data, dict) or None in refused:
+        return None, found
+    rest = {name: value for name, value in data.items() if name not in refused}
+    try:
+        return model.model_validate(rest), found
+    except ValidationError:
+        return None, found

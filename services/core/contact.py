@@ -35,6 +35,18 @@ INVALID_PHONE = (
     "numéro de téléphone invalide (10 chiffres, ou indicatif international précédé de +)"
 )
 INVALID_EMAIL = "adresse e-mail invalide"
+LANDLINE = (
+    "ce numéro est celui d'un téléphone fixe : un numéro de portable est attendu "
+    "(06 ou 07, ou un portable d'outre-mer)"
+)
+NOT_A_MOBILE = (
+    "ce numéro n'est pas celui d'un portable (numéro spécial ou de box internet) : un numéro "
+    "de portable est attendu"
+)
+# What a mobile field accepts: mobiles, and the numbers a region does not tell from them.
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
 
 
 class InvalidContact(ValueError):
@@ -81,6 +93,21 @@ def normalise_phone(value: str) -> str:
     if answer is None:
         raise InvalidContact(INVALID_PHONE)
     return answer
+
+
+def normalise_mobile(value: str) -> str:
+    """:func:`normalise_phone` for a field that asks for a mobile: a landline or a special
+    number is refused with a message that says so."""
+    text = value.strip()
+    if text and len(text) <= 40 and (answer := _french_mobile(text)) is not None:
+        return answer  # the common case, already known to be a mobile
+    e164 = normalise_phone(value)
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if kind in _MOBILE_TYPES:
+        return e164
+    raise InvalidContact(
+        LANDLINE if kind is phonenumbers.PhoneNumberType.FIXED_LINE else NOT_A_MOBILE
+    )
 
 
 def _any_phone(text: str) -> str | None:

@@ -36,6 +36,7 @@ PERSONAL_FIELDS: tuple[str, ...] = (
     "lon",
     "lat",
     "qpv_code",
+    "qpv_declared_code",
     "geocoding_score",
     "sectors_worked_other",
     "sectors_wanted_other",

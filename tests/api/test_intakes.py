@@ -31,6 +31,15 @@ from tests.factories import bearer, make_user
 pytestmark = pytest.mark.usefixtures("reference_data", "clock")
 
 CONSENT = "2026-01"
+# Keyed by the front desk when the person gives them; not on the paper form.
+RESIDENCE_UNSAID = {
+    "address": None,
+    "lon": None,
+    "lat": None,
+    "qpv_declared": None,
+    "qpv_declared_code": None,
+}
+CONSENTED = {"consent": True, "consent_text_version": CONSENT}
 
 
 @pytest.fixture
@@ -106,7 +115,7 @@ async def test_the_borne_form_round_trips_with_every_box(
     assert response.status_code == 200, response.text
     intake = response.json()
     # The answers exactly as keyed: the phone with its spaces, the e-mail with its capitals.
-    assert intake["answers"] == borne_form()
+    assert intake["answers"] == {**borne_form(), **RESIDENCE_UNSAID}
     assert intake["candidate_id"] == candidate_id
     assert intake["source"] == "kiosk"
     assert intake["source_label"] == "Borne à CV"
@@ -265,7 +274,7 @@ async def test_invalid_forms_are_refused_in_french_without_their_values(
     assert "secret" not in response.text and "pas-une-adresse" not in response.text
 
     empty = await client.post(
-        "/v1/intakes", json={"city": "Saint-Denis", "consent": False}, headers=world.desk
+        "/v1/intakes", json={"city": "Saint-Denis", **CONSENTED}, headers=world.desk
     )
     problem = assert_problem(empty, 422, "validation-failed")
     assert errors_of(problem) == [
@@ -288,6 +297,99 @@ async def test_invalid_forms_are_refused_in_french_without_their_values(
     }
     assert await count(db_session, Intake) == 0
     assert await count(db_session, Candidate) == 0
+
+
+LANDLINE = (
+    "ce numéro est celui d'un téléphone fixe : un numéro de portable est attendu "
+    "(06 ou 07, ou un portable d'outre-mer)"
+)
+
+
+async def test_a_landline_in_the_mobile_field_is_refused_with_a_message_that_says_so(
+    client: httpx.AsyncClient, world: Territory, db_session: AsyncSession
+) -> None:
+    for number in ("01 42 68 53 00", "+33 1 42 68 53 00", "0262 21 21 21"):
+        response = await client.post(
+            "/v1/intakes", json=borne_form(mobile_phone=number), headers=world.desk
+        )
+        (error,) = errors_of(assert_problem(response, 422, "validation-failed"))
+        assert (error["loc"], error["message"]) == (["body", "mobile_phone"], LANDLINE)
+        assert number not in response.text
+    box = await client.post(
+        "/v1/intakes/batch",
+        json={"forms": [borne_form(mobile_phone="01 42 68 53 00")]},
+        headers=world.desk,
+    )
+    assert [e["message"] for e in box.json()["results"][0]["errors"]] == [LANDLINE]
+    assert await count(db_session, Intake) == 0
+
+
+async def test_errors_of_fields_and_of_rules_come_in_one_answer(
+    client: httpx.AsyncClient, world: Territory, db_session: AsyncSession
+) -> None:
+    response = await client.post(
+        "/v1/intakes",
+        json=borne_form(
+            needs=["money"],  # not a choice of the form
+            mobile_phone="01 42 68 53 00",  # a landline
+            commune_insee="99999",  # no such commune
+            consent=False,
+            place_organisation_id=world.competitor_id,  # not the caller's
+        ),
+        headers=world.desk,
+    )
+    problem = assert_problem(response, 422, "validation-failed")
+    assert {tuple(e["loc"]): e["type"] for e in errors_of(problem)} == {
+        ("body", "needs", 0): "enum",
+        ("body", "mobile_phone"): "invalid",
+        ("body", "commune_insee"): "unknown",
+        ("body", "consent"): "consent_refused",
+        ("body", "place_organisation_id"): "unknown",
+    }
+    # A refused field is reported once, as refused: the rules do not read it as missing.
+    refused = await client.post(
+        "/v1/intakes", json=borne_form(consent="peut-être"), headers=world.desk
+    )
+    assert [
+        (e["loc"], e["type"]) for e in errors_of(assert_problem(refused, 422, "validation-failed"))
+    ] == [(["body", "consent"], "bool_parsing")]
+    box = await client.post(
+        "/v1/intakes/batch",
+        json={
+            "collected_on": "2026-02-27",
+            "forms": [borne_form(needs=["money"], deposit_date="2026-03-01")],
+        },
+        headers=world.desk,
+    )
+    assert box.status_code == 200, box.text
+    assert [e["loc"] for e in box.json()["results"][0]["errors"]] == [
+        ["needs", 0],
+        ["deposit_date"],
+    ]
+    assert await count(db_session, Intake) == 0
+
+
+async def test_an_intake_without_consent_is_refused_and_opens_nothing(
+    client: httpx.AsyncClient, world: Territory, db_session: AsyncSession
+) -> None:
+    for changes in ({"consent": False}, {"consent": None}):
+        response = await client.post("/v1/intakes", json=borne_form(**changes), headers=world.desk)
+        (error,) = errors_of(assert_problem(response, 422, "validation-failed"))
+        assert (error["loc"], error["type"]) == (["body", "consent"], "consent_refused")
+        assert error["message"].startswith("consentement obligatoire")
+    box = await client.post(
+        "/v1/intakes/batch",
+        json={"forms": [borne_form(consent=False), borne_form(mobile_phone="07 81 22 33 46")]},
+        headers=world.desk,
+    )
+    assert [r["status"] for r in box.json()["results"]] == ["invalid", "created"]
+    assert box.json()["results"][0]["errors"][0]["type"] == "consent_refused"
+    assert await count(db_session, Intake) == 1
+    assert len(await events(db_session, "intake.received")) == 1
+    # Said in the API's description of the field.
+    schema = (await client.get("/openapi.json")).json()
+    body = schema["paths"]["/v1/intakes"]["post"]["requestBody"]["content"]["application/json"]
+    assert "le dépôt est refusé" in body["schema"]["properties"]["consent"]["description"]
 
 
 async def test_the_place_must_be_within_the_callers_organisation(
@@ -358,7 +460,8 @@ async def test_the_borne_form_round_trips_through_multipart_with_its_files(
     assert len(stored_files(storage_dir)) == 2
 
     intake = (await client.get(f"/v1/intakes/{created['intake_id']}", headers=world.desk)).json()
-    assert intake["answers"] == borne_form()  # the same answers as through JSON
+    # The same answers as through JSON.
+    assert intake["answers"] == {**borne_form(), **RESIDENCE_UNSAID}
     assert intake["deposit_date"] == "2026-02-25"
     assert intake["consent"] is True
     assert [f["id"] for f in intake["files"]] == [f["id"] for f in created["files"]]
@@ -410,7 +513,10 @@ async def test_a_cv_left_alone_creates_a_person_to_complete(
     client: httpx.AsyncClient, world: Territory, storage_dir: Path, db_session: AsyncSession
 ) -> None:
     response = await client.post(
-        "/v1/intakes", files={"cv": ("cv.pdf", PDF, "application/pdf")}, headers=world.desk
+        "/v1/intakes",
+        data=as_fields(CONSENTED),
+        files={"cv": ("cv.pdf", PDF, "application/pdf")},
+        headers=world.desk,
     )
     assert response.status_code == 201, response.text
     created = response.json()
@@ -421,7 +527,10 @@ async def test_a_cv_left_alone_creates_a_person_to_complete(
     assert identity == (None, None, None, None)
     # A second CV alone is another person: nothing to find them again by.
     again = await client.post(
-        "/v1/intakes", files={"cv": ("cv.pdf", PDF, "application/pdf")}, headers=world.desk
+        "/v1/intakes",
+        data=as_fields(CONSENTED),
+        files={"cv": ("cv.pdf", PDF, "application/pdf")},
+        headers=world.desk,
     )
     assert again.json()["candidate_id"] != created["candidate_id"]
     assert len(stored_files(storage_dir)) == 2
@@ -491,7 +600,9 @@ async def test_a_batch_of_200_forms_with_20_repeated_phones(
     client: httpx.AsyncClient, world: Territory, db_session: AsyncSession
 ) -> None:
     # Warm up what loads lazily (phone metadata, compiled statements), then measure.
-    warm_up = [{"last_name": "Essai", "mobile_phone": f"07 81 00 00 0{i}"} for i in range(3)]
+    warm_up = [
+        {"last_name": "Essai", "mobile_phone": f"07 81 00 00 0{i}", **CONSENTED} for i in range(3)
+    ]
     response = await client.post("/v1/intakes/batch", json={"forms": warm_up}, headers=world.desk)
     assert response.json()["created"] == 3
     body = {"collected_on": "2026-02-27", "forms": batch_forms(200, 20)}
@@ -528,7 +639,7 @@ async def test_a_batch_with_5_invalid_forms_stores_the_195_others(
 ) -> None:
     forms: list[Any] = batch_forms(200, 0)
     forms[3]["mobile_phone"] = "pas un numéro"
-    forms[50] = {"city": "Saint-Denis"}
+    forms[50] = {"city": "Saint-Denis", **CONSENTED}
     forms[99]["sectors_wanted"] = ["astronautics"]
     forms[120]["deposit_date"] = "2026-03-01"  # after the collection
     forms[199] = "not a form"

@@ -330,3 +330,41 @@ async def test_the_relay_delivers_the_import_events(
             .where(col(OutboxEvent.published_at).is_(None))
         )
     assert pending == 0
+
+
+async def test_a_line_records_where_the_person_lives_and_needs_their_consent(
+    committing_sessionmaker: SessionMaker,
+) -> None:
+    organisation = await _organisation(committing_sessionmaker)
+    text = "\n".join(
+        [
+            "first_name;last_name;phone;commune_insee;address;lon;lat;qpv_declared;"
+            "qpv_declared_code;consent",
+            "Awa;Diallo;06 11 22 33 01;75118;;2,3535;48,8865;;;oui",
+            "Binta;Diallo;06 11 22 33 02;75118;12 rue des Gardes;;;;;true",
+            "Coumba;Diallo;06 11 22 33 03;75118;;;;oui;qn07511m;",
+            "Dado;Diallo;06 11 22 33 04;75118;;;;;;non",
+            "Eva;Diallo;06 11 22 33 05;75118;;;;;;peut-être",
+            "Fanta;Diallo;06 11 22 33 06;75118;;;;;QN00000M;true",
+        ]
+    )
+    report = await _import(committing_sessionmaker, text, organisation)
+    assert (report.created, len(report.refused)) == (3, 3)
+    reasons = {error.line: error.reasons for error in report.refused}
+    assert reasons[5] == (
+        "consent : consentement obligatoire : sans la phrase « En déposant mon CV, j'autorise… » "
+        "acceptée, personne ne peut rappeler la personne, et rien n'est enregistré",
+    )
+    assert reasons[6] == ("consent : booléen attendu (true ou false)",)
+    assert reasons[7] == ("qpv_declared_code : quartier prioritaire inconnu",)
+    by_name = {c.first_name: c for c in await _candidates(committing_sessionmaker)}
+    assert set(by_name) == {"Awa", "Binta", "Coumba"}
+    awa, binta, coumba = by_name["Awa"], by_name["Binta"], by_name["Coumba"]
+    assert (awa.qpv_status.value, awa.qpv_code, awa.qpv_method) == (
+        "in_qpv",
+        "QN07511M",
+        "coordinates",
+    )
+    assert binta.address == "12 rue des Gardes" and binta.geocoding_due_at is not None
+    assert (coumba.qpv_status.value, coumba.qpv_method) == ("unknown", "declared")
+    assert (coumba.qpv_declared, coumba.qpv_declared_code) == (True, "QN07511M")

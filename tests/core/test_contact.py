@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.core import contact
-from services.core.contact import InvalidContact, normalise_phone
+from services.core.contact import (
+    INVALID_PHONE,
+    LANDLINE,
+    NOT_A_MOBILE,
+    InvalidContact,
+    normalise_mobile,
+    normalise_phone,
+)
 
 
 def _general(text: str) -> str | None:
@@ -114,3 +121,33 @@ def test_which_addresses_take_the_fast_reading(keyed: str, fast: str | None) -> 
             contact.normalise_email(keyed)
     else:
         assert contact.normalise_email(keyed) == expected
+
+
+@pytest.mark.parametrize(
+    ("keyed", "e164"),
+    [
+        ("06 12 34 56 78", "+33612345678"),
+        ("+33 7 81 22 33 44", "+33781223344"),
+        ("0692 12 34 56", "+262692123456"),  # Réunion, keyed without its prefix
+        ("+44 7911 123456", "+447911123456"),
+    ],
+)
+def test_a_mobile_field_takes_mobiles(keyed: str, e164: str) -> None:
+    assert normalise_mobile(keyed) == e164
+
+
+@pytest.mark.parametrize(
+    ("keyed", "message"),
+    [
+        ("01 42 68 53 00", LANDLINE),
+        ("0262 21 21 21", LANDLINE),  # a Réunion landline
+        ("09 70 12 34 56", NOT_A_MOBILE),
+        ("08 00 12 34 56", NOT_A_MOBILE),
+        ("12AB", INVALID_PHONE),
+    ],
+)
+def test_a_mobile_field_says_why_it_refuses_a_number(keyed: str, message: str) -> None:
+    with pytest.raises(InvalidContact) as refused:
+        normalise_mobile(keyed)
+    assert str(refused.value) == message
+    assert normalise_phone("01 42 68 53 00") == "+33142685300"  # any number elsewhere

@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.api.validation import InvalidValue
+from services.api.validation import AwareMoment, InvalidValue
 from services.core.models.api_key import ApiKey
 from services.core.models.user import ROLE_LABELS, Role
 from services.core.security.principal import Access
@@ -53,7 +53,7 @@ class ApiKeyCreate(BaseModel):
         description="Organisation au nom de laquelle la clé agit : la vôtre par défaut ; "
         "un administrateur peut en choisir une autre.",
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: AwareMoment | None = None
 
     _check_scopes = field_validator("scopes")(_scopes)
 

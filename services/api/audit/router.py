@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from services.api.audit import service
 from services.api.audit.policy import policy
@@ -14,6 +13,7 @@ from services.api.audit.schemas import AuditEntryPublic
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.deps import SessionDep
 from services.api.pagination import Page, PaginationDep, paginate
+from services.api.validation import AwareMoment
 
 router = APIRouter(prefix="/audit", tags=["journal d'audit"])
 
@@ -41,11 +41,11 @@ async def list_audit_entries(
         Query(min_length=1, max_length=40, description="Action (read, list, create…)."),
     ] = None,
     since: Annotated[
-        AwareDatetime | None,
+        AwareMoment | None,
         Query(alias="from", description="À partir de cet instant (inclus), avec fuseau."),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
+        AwareMoment | None,
         Query(alias="to", description="Jusqu'à cet instant (exclu), avec fuseau."),
     ] = None,
 ) -> Page[AuditEntryPublic]:

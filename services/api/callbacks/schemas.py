@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.api.validation import Moment
 from services.callbacks.schedule import days_left
 from services.core.clock import PARIS
 from services.core.models.callback import (
@@ -180,7 +181,7 @@ class AttemptCreate(BaseModel):
     result: AttemptResult = Field(
         description="`reached` (jointe), `no_answer`, `wrong_number`, `message_left`."
     )
-    attempted_at: datetime | None = Field(
+    attempted_at: Moment | None = Field(
         default=None, description="Moment de la tentative (défaut : maintenant ; jamais futur)."
     )
     comment: Comment | None = Field(default=None, description="Note du conseiller.")

@@ -56,6 +56,8 @@ RESIDENCE_FIELDS: tuple[str, ...] = (
     "qpv_polygon_version",
     "qpv_checked_at",
     "qpv_near_boundary",
+    "qpv_declared",
+    "qpv_declared_code",
 )
 _NOT_COMPLETED = frozenset(
     {

@@ -19,8 +19,18 @@ from services.api.candidates.export_activity import (
     MatchExport,
     NotificationExport,
 )
+from services.api.candidates.residence import (
+    QPV_DECLARED,
+    QPV_DECLARED_CODE,
+    UNDECLARED_CODE,
+    UNPAIRED,
+    Address,
+    Latitude,
+    Longitude,
+    QpvCode,
+)
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue, insee_code
+from services.api.validation import Day, InvalidValue, NotBoolean, PastDay, insee_code, today
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
 from services.core.models.candidate import (
     CANDIDATE_STATUS_LABELS,
@@ -45,9 +55,6 @@ _ROME = re.compile(r"^[A-N]\d{4}$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OtherText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Phone = Annotated[
     str, Field(max_length=40, description="Numéro français, outre-mer compris : 06 12 34 56 78.")
 ]
@@ -56,11 +63,11 @@ CommuneInsee = Annotated[str, Field(max_length=5, description="Code INSEE de la 
 Sectors = Annotated[list[SectorCode], Field(max_length=8)]
 Needs = Annotated[list[Need], Field(max_length=4)]
 RomeWishes = Annotated[list[str], Field(max_length=20, description="Codes ROME v4 souhaités.")]
-HoursPerWeek = Annotated[int, Field(gt=0, le=MAX_HOURS_PER_WEEK)]
-Radius = Annotated[int, Field(ge=0, le=500, description="Rayon de mobilité en km.")]
-BirthYear = Annotated[int, Field(ge=1900, le=2100, description="Statistiques seulement.")]
-
-UNPAIRED = "longitude et latitude vont ensemble"
+HoursPerWeek = Annotated[int, Field(gt=0, le=MAX_HOURS_PER_WEEK), NotBoolean]
+Radius = Annotated[int, Field(ge=0, le=500, description="Rayon de mobilité en km."), NotBoolean]
+BirthYear = Annotated[
+    int, Field(ge=1900, le=2100, description="Statistiques seulement."), NotBoolean
+]
 
 
 def phone_or_none(value: str | None) -> str | None:
@@ -107,13 +114,15 @@ class _CandidateFields(BaseModel):
     address: Address | None = None
     lon: Longitude | None = None
     lat: Latitude | None = None
+    qpv_declared: bool | None = Field(default=None, description=QPV_DECLARED)
+    qpv_declared_code: QpvCode | None = Field(default=None, description=QPV_DECLARED_CODE)
     sectors_worked: Sectors | None = None
     sectors_worked_other: OtherText | None = None
     sectors_wanted: Sectors | None = None
     sectors_wanted_other: OtherText | None = None
     needs: Needs | None = None
     rome_wishes: RomeWishes | None = None
-    available_from: date | None = None
+    available_from: Day | None = None
     hours_per_week: HoursPerWeek | None = None
     mobility_radius_km: Radius | None = None
     has_driving_licence: bool | None = None
@@ -133,6 +142,14 @@ class _CandidateFields(BaseModel):
     def _paired_coordinates(self) -> Self:
         if (self.lon is None) != (self.lat is None):
             raise InvalidValue(UNPAIRED)
+        return self
+
+    @model_validator(mode="after")
+    def _declared_code(self) -> Self:
+        if self.qpv_declared_code is not None:
+            if self.qpv_declared is False:
+                raise InvalidValue(UNDECLARED_CODE)
+            self.qpv_declared = True
         return self
 
 
@@ -201,6 +218,8 @@ class CandidatePublic(BaseModel):
     qpv_polygon_version: str | None
     qpv_checked_at: datetime | None
     qpv_near_boundary: bool
+    qpv_declared: bool | None
+    qpv_declared_code: str | None
     sectors_worked: list[SectorCode]
     sectors_worked_other: str | None
     sectors_wanted: list[SectorCode]
@@ -256,8 +275,10 @@ class EligibilityCreate(BaseModel):
         description="Donnée sensible (toujours vrai pour TH ; à cocher pour une situation "
         "judiciaire). Exige la permission `sensitive_data`.",
     )
-    validated_on: date | None = None
-    expires_on: date | None = None
+    validated_on: PastDay | None = Field(
+        default=None, description="Date de validation ; par défaut, aujourd'hui."
+    )
+    expires_on: Day | None = None
     comment: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
         | None
@@ -265,8 +286,14 @@ class EligibilityCreate(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
-        if self.validated_on and self.expires_on and self.expires_on < self.validated_on:
-            raise InvalidValue("la date d'expiration précède la date de validation")
+        # Without a validation date, the criterion is validated today (the database checks the
+        # order again: a 500 otherwise).
+        validated_on = self.validated_on or today()
+        if self.expires_on is not None and self.expires_on < validated_on:
+            raise InvalidValue(
+                "la date d'expiration précède la date de validation"
+                + ("" if self.validated_on else " (aujourd'hui, par défaut)")
+            )
         return self
 
 

@@ -58,7 +58,7 @@ from services.core.models.candidate import (
     ShareReason,
 )
 from services.core.models.eligibility import SENSITIVE_KINDS, EligibilityCriterion, EligibilityKind
-from services.core.models.geo import Commune
+from services.core.models.geo import Commune, Qpv
 from services.core.models.organisation import Organisation
 from services.core.models.referentials import RomeFiche
 from services.core.models.user import Permission, Role, User
@@ -66,7 +66,9 @@ from services.core.referentials.sectors import SectorCode
 from services.core.security.principal import Principal
 
 # Where the person lives: a change decides the QPV residence again.
-_RESIDENCE = frozenset({"commune_insee", "address", "lon", "lat"})
+_RESIDENCE = frozenset(
+    {"commune_insee", "address", "lon", "lat", "qpv_declared", "qpv_declared_code"}
+)
 
 
 class CandidateAnonymised(Conflict):
@@ -224,6 +226,12 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
         is None
     ):
         errors.append(_error("commune_insee", "commune inconnue"))
+    declared = values.get("qpv_declared_code")
+    if (
+        declared is not None
+        and await session.scalar(select(col(Qpv.id)).where(col(Qpv.code) == declared)) is None
+    ):
+        errors.append(_error("qpv_declared_code", "quartier prioritaire inconnu"))
     wishes = values.get("rome_wishes") or []
     if wishes:
         known = set(
@@ -268,7 +276,10 @@ def place(candidate: Candidate, qpv: QpvIndex | None) -> None:
         coordinates = (candidate.lon, candidate.lat)
     try:
         residence = decide_qpv_residence(
-            qpv, coordinates=coordinates, commune_insee=candidate.commune_insee
+            qpv,
+            coordinates=coordinates,
+            commune_insee=candidate.commune_insee,
+            declared=candidate.qpv_declared is True,
         )
     except CoordinatesOutsideFrance as error:
         raise ValidationFailed(

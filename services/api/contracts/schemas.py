@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue
+from services.api.validation import Day, InvalidValue, NotBoolean
 from services.core.models.contract import (
     CLAUSE_KIND_LABELS,
     CONTRACT_STATUS_LABELS,
@@ -52,7 +52,7 @@ Amount = Annotated[
     Field(ge=0, max_digits=14, decimal_places=2, description="Montant en euros HT."),
     AfterValidator(_cents),
 ]
-LotNumber = Annotated[int, Field(ge=1, le=9999)]
+LotNumber = Annotated[int, Field(ge=1, le=9999), NotBoolean]
 
 
 class LotIn(BaseModel):
@@ -87,8 +87,8 @@ class ContractCreate(BaseModel):
     reference: Reference
     title: Title
     clause_kind: ClauseKind
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     amount: Amount | None = None
     is_npnru: bool = False
     qpv_priority: QpvPriority = QpvPriority.NONE
@@ -114,8 +114,8 @@ class ContractUpdate(BaseModel):
     reference: Reference | None = None
     title: Title | None = None
     clause_kind: ClauseKind | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     amount: Amount | None = None
     is_npnru: bool | None = None
     qpv_priority: QpvPriority | None = None

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
 from services.api.deps import settings_of
 from services.api.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from services.api.intake.schemas import IntakeCreate
-from services.api.validation import FieldError, french_errors
+from services.api.validation import FieldError, validate_partly
 from services.core.models.intake import IntakeFile, IntakeFileKind
 from services.core.storage.base import Storage, new_key
 from services.core.storage.uploads import UploadRejected, ValidatedUpload, validate_upload
@@ -37,19 +36,27 @@ class Upload:
     file: ValidatedUpload
 
 
-def _body_errors(exc: ValidationError) -> ValidationFailed:
-    errors = french_errors(exc.errors())
+@dataclass(frozen=True)
+class Received:
+    """What the request carries: the form (``None`` when it cannot be read at all, else read
+    without its refused fields), its files, and the errors found so far (reported with those of
+    the rules the form is checked against next, in one answer)."""
+
+    body: IntakeCreate | None
+    uploads: list[Upload]
+    errors: list[FieldError]
+    has_files: bool = False
+
+
+def _in_body(errors: list[FieldError]) -> list[FieldError]:
     for error in errors:
         error.loc = ["body", *error.loc]
-    return ValidationFailed(errors)
+    return errors
 
 
-async def read_json(request: Request) -> IntakeCreate:
-    raw = await request.body()
-    try:
-        return IntakeCreate.model_validate_json(raw)
-    except ValidationError as exc:
-        raise _body_errors(exc) from None
+async def read_json(request: Request) -> Received:
+    body, errors = validate_partly(IntakeCreate, await request.body())
+    return Received(body=body, uploads=[], errors=_in_body(errors))
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -71,7 +78,7 @@ def _fields(form: FormData) -> dict[str, Any]:
     return values
 
 
-async def read_multipart(request: Request) -> tuple[IntakeCreate, list[Upload]]:
+async def read_multipart(request: Request) -> Received:
     """The form and its checked files; 413, 415 or 422 (problem+json) for a refused file."""
     max_bytes = settings_of(request.app).upload_max_bytes
     async with request.form(max_files=len(FILE_FIELDS), max_fields=MAX_FORM_FIELDS) as form:
@@ -84,12 +91,13 @@ async def read_multipart(request: Request) -> tuple[IntakeCreate, list[Upload]]:
                 errors.append(
                     FieldError(loc=["body", key], message="un seul fichier", type="too_long")
                 )
-        try:
-            body = IntakeCreate.model_validate(_fields(form))
-        except ValidationError as exc:
-            errors += _body_errors(exc).errors
+        body, refused = validate_partly(IntakeCreate, _fields(form))
+        errors += _in_body(refused)
+        has_files = any(form.get(key) is not None for key in FILE_FIELDS)
         if errors:
-            raise ValidationFailed(errors)
+            # The files are checked once the fields are right: the rules across the fields
+            # (read by the caller) are reported with these errors.
+            return Received(body=body, uploads=[], errors=errors, has_files=has_files)
         uploads: list[Upload] = []
         for key, kind in FILE_FIELDS.items():
             item = form.get(key)
@@ -104,7 +112,7 @@ async def read_multipart(request: Request) -> tuple[IntakeCreate, list[Upload]]:
             except UploadRejected as exc:
                 raise _rejected(key, exc) from None
             uploads.append(Upload(kind=kind, file=checked))
-    return body, uploads
+    return Received(body=body, uploads=uploads, errors=[], has_files=bool(uploads))
 
 
 def _rejected(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -30,6 +29,7 @@ from services.api.intake.schemas import (
 from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.referentials.indexes import indexes_of
+from services.api.validation import Day, FieldError, merge_errors
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
 from services.core.security.principal import Principal
 from services.core.storage.uploads import content_disposition
@@ -124,14 +124,28 @@ async def create_intake(
     policy.authorize(principal, CREATE)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
-        body, uploads = await files.read_multipart(request)
+        received = await files.read_multipart(request)
     else:
-        body, uploads = await files.read_json(request), []
-    where = await _collection(request, session, principal, body, request_id)
-    form = body.form()
-    checked = service.check(form, body.deposit_date, where, loc=["body"], has_files=bool(uploads))
-    if isinstance(checked, list):
-        raise ValidationFailed(checked)
+        received = await files.read_json(request)
+    body, uploads, errors = received.body, received.uploads, received.errors
+    checked: service.Checked | list[FieldError] = []
+    where: service.Collection | None = None
+    if body is not None:
+        # The rules are checked even when some fields were refused: every error of the request
+        # is reported at once.
+        try:
+            where = await _collection(request, session, principal, body, request_id)
+        except service.CollectionRefused as refused:
+            errors = merge_errors(errors, refused.errors)
+            where = refused.collection
+        checked = service.check(
+            body.form(), body.deposit_date, where, loc=["body"], has_files=received.has_files
+        )
+        if isinstance(checked, list):
+            errors = merge_errors(errors, checked)
+    if errors or not isinstance(checked, service.Checked) or where is None:
+        raise ValidationFailed(errors)
+    form = checked.form
     if uploads:
         # The intake and its files are stored together or not at all.
         async with session.begin_nested():
@@ -185,8 +199,8 @@ async def list_intakes(
     place_organisation_id: Annotated[uuid.UUID | None, Query(description="Lieu.")] = None,
     batch_id: Annotated[uuid.UUID | None, Query(description="Relevé.")] = None,
     source: Annotated[IntakeSource | None, Query(description="Origine.")] = None,
-    deposited_from: Annotated[date | None, Query(description="Déposés ce jour ou après.")] = None,
-    deposited_to: Annotated[date | None, Query(description="Déposés ce jour ou avant.")] = None,
+    deposited_from: Annotated[Day | None, Query(description="Déposés ce jour ou après.")] = None,
+    deposited_to: Annotated[Day | None, Query(description="Déposés ce jour ou avant.")] = None,
 ) -> Page[IntakePublic]:
     query = policy.query(principal)
     if candidate_id is not None:

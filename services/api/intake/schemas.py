@@ -14,7 +14,17 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from services.api.validation import FieldError, InvalidValue, insee_code
+from services.api.candidates.residence import (
+    QPV_DECLARED,
+    QPV_DECLARED_CODE,
+    UNDECLARED_CODE,
+    UNPAIRED,
+    Address,
+    Latitude,
+    Longitude,
+    QpvCode,
+)
+from services.api.validation import CONSENT_REQUIRED, Day, FieldError, InvalidValue, insee_code
 from services.core.models.candidate import Need
 from services.core.models.intake import (
     INTAKE_SOURCE_LABELS,
@@ -88,10 +98,26 @@ class BorneForm(BaseModel):
         description="« Votre besoin aujourd'hui » : UN EMPLOI (`job`), UNE FORMATION "
         "(`training`), UN ACCOMPAGNEMENT (`support`), UN CONSEIL (`advice`).",
     )
-    consent: bool = Field(
-        default=False,
+    address: Address | None = Field(
+        default=None,
+        description="Adresse (numéro et voie), quand la personne la donne (elle n'est pas sur le "
+        "formulaire papier) : géocodée ensuite, hors de la requête, pour établir la résidence en "
+        "QPV (décisions 0013 et 0015).",
+    )
+    lon: Longitude | None = Field(
+        default=None, description="Longitude WGS84 du domicile, avec `lat` (décide le QPV)."
+    )
+    lat: Latitude | None = Field(
+        default=None, description="Latitude WGS84 du domicile, avec `lon` (décide le QPV)."
+    )
+    qpv_declared: bool | None = Field(default=None, description=QPV_DECLARED)
+    qpv_declared_code: QpvCode | None = Field(default=None, description=QPV_DECLARED_CODE)
+    consent: bool | None = Field(
+        default=None,
         description="« En déposant mon CV, j'autorise [structure] et/ou ses partenaires à me "
-        "recontacter dans le cadre de ma recherche d'emploi. »",
+        "recontacter dans le cadre de ma recherche d'emploi. » Obligatoire et vrai : sans ce "
+        "consentement personne ne peut rappeler la personne, et le dépôt est refusé (422, "
+        "erreur `consent_refused` sur ce champ).",
     )
     consent_text_version: ConsentVersion | None = Field(
         default=None,
@@ -113,6 +139,16 @@ class BorneForm(BaseModel):
     def form_errors(self, loc: list[str | int]) -> list[FieldError]:
         """Rules across fields, checked where a file may change them (multipart)."""
         errors: list[FieldError] = []
+        if self.consent is not True:
+            errors.append(
+                FieldError(loc=[*loc, "consent"], message=CONSENT_REQUIRED, type="consent_refused")
+            )
+        if (self.lon is None) != (self.lat is None):
+            errors.append(FieldError(loc=[*loc, "lon"], message=UNPAIRED, type="unpaired"))
+        if self.qpv_declared is False and self.qpv_declared_code is not None:
+            errors.append(
+                FieldError(loc=[*loc, "qpv_declared"], message=UNDECLARED_CODE, type="invalid")
+            )
         if self.consent and self.consent_text_version is None:
             errors.append(
                 FieldError(
@@ -140,10 +176,10 @@ class IntakeCreate(BorneForm):
         description="Lieu du dépôt (ex. l'agence du bailleur qui accueille la borne) ; par "
         "défaut, votre organisation.",
     )
-    collected_on: date | None = Field(
+    collected_on: Day | None = Field(
         default=None, description="Date du relevé de la boîte ; par défaut, aujourd'hui."
     )
-    deposit_date: date | None = Field(
+    deposit_date: Day | None = Field(
         default=None,
         description="Date du dépôt par la personne (le délai de rappel de 30 jours court à "
         "partir d'elle) ; par défaut, la date du relevé.",
@@ -154,7 +190,7 @@ class IntakeCreate(BorneForm):
 
 
 class BatchForm(BorneForm):
-    deposit_date: date | None = Field(
+    deposit_date: Day | None = Field(
         default=None, description="Date du dépôt quand elle est connue ; sinon, celle du relevé."
     )
 
@@ -171,7 +207,7 @@ class IntakeBatch(BaseModel):
     place_organisation_id: uuid.UUID | None = Field(
         default=None, description="Lieu de la borne ; par défaut, votre organisation."
     )
-    collected_on: date | None = Field(
+    collected_on: Day | None = Field(
         default=None, description="Date du relevé de la boîte ; par défaut, aujourd'hui."
     )
     # Each form is validated on its own (an invalid one does not refuse the batch).

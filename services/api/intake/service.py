@@ -24,7 +24,6 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,11 +53,13 @@ from services.api.intake.schemas import (
     BorneForm,
     IntakeOutcome,
 )
-from services.api.validation import FieldError, french_errors
+from services.api.validation import FieldError, merge_errors, validate_partly
 from services.core.clock import PARIS, now
-from services.core.contact import InvalidContact, normalise_email, normalise_phone
+from services.core.contact import InvalidContact, normalise_email, normalise_mobile
 from services.core.events import IntakeReceived
+from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvIndex
+from services.core.geo.residence import CoordinatesOutsideFrance
 from services.core.ids import uuid7
 from services.core.models.candidate import ShareReason
 from services.core.models.intake import IntakeSource
@@ -68,6 +69,7 @@ from services.core.security.principal import Principal
 EMPTY_FORM = (
     "le formulaire doit indiquer au moins le nom, le prénom, le téléphone portable ou l'e-mail"
 )
+UNKNOWN_QPV = "quartier prioritaire inconnu (code QPV 2024 attendu, ex. QN07511M)"
 STORAGE_FAILED = "le formulaire n'a pas pu être enregistré ; renvoyez-le seul"
 # What the database raises when it refuses a form (through SQLAlchemy, or asyncpg directly).
 REFUSED = (DBAPIError, asyncpg.PostgresError)
@@ -108,6 +110,15 @@ class Recorded:
     outcome: IntakeOutcome
     intake_id: uuid.UUID
     candidate_id: uuid.UUID
+
+
+class CollectionRefused(ValidationFailed):
+    """The place or the collection date refused; ``collection`` is what the forms would be
+    checked against all the same (their own errors go in the same answer)."""
+
+    def __init__(self, errors: Sequence[FieldError], collection: Collection) -> None:
+        super().__init__(errors)
+        self.collection = collection
 
 
 def _error(loc: Sequence[str | int], message: str, kind: str = "invalid") -> FieldError:
@@ -157,9 +168,7 @@ async def collection(
     day = collected_on or today()
     if day > today():
         errors.append(_error([*loc, "collected_on"], "la date du relevé ne peut pas être future"))
-    if errors:
-        raise ValidationFailed(errors)
-    return Collection(
+    where = Collection(
         principal=principal,
         source=source,
         place_organisation_id=place_id,
@@ -169,6 +178,9 @@ async def collection(
         qpv=qpv,
         communes=communes,
     )
+    if errors:
+        raise CollectionRefused(errors, where)
+    return where
 
 
 # -- checking forms -------------------------------------------------------------------------
@@ -196,10 +208,17 @@ def check(
         )
     if form.commune_insee is not None and form.commune_insee not in where.communes:
         errors.append(_error([*loc, "commune_insee"], "commune inconnue", "unknown"))
+    if form.lon is not None and form.lat is not None and not in_france(form.lon, form.lat):
+        outside = CoordinatesOutsideFrance()
+        errors.append(_error([*loc, "lon"], str(outside), outside.code))
+    if form.qpv_declared_code is not None and (
+        where.qpv is None or not where.qpv.has_code(form.qpv_declared_code)
+    ):
+        errors.append(_error([*loc, "qpv_declared_code"], UNKNOWN_QPV, "unknown"))
     phone = email = None
     if form.mobile_phone is not None:
         try:
-            phone = normalise_phone(form.mobile_phone)
+            phone = normalise_mobile(form.mobile_phone)
         except InvalidContact as exc:
             errors.append(_error([*loc, "mobile_phone"], str(exc)))
     if form.email is not None:
@@ -212,11 +231,16 @@ def check(
     return Checked(form=form, deposit_date=deposit, phone=phone, email=email)
 
 
-def parse_batch_form(raw: Any) -> BatchForm | list[FieldError]:
-    try:
-        return BatchForm.model_validate(raw)
-    except ValidationError as exc:
-        return french_errors(exc.errors())
+def check_batch_form(raw: Any, where: Collection) -> Checked | list[FieldError]:
+    """One form of a batch ready to record, or every problem found in it: its fields, and the
+    rules :func:`check` applies to those that could be read, in one list."""
+    form, errors = validate_partly(BatchForm, raw)
+    if form is None:
+        return errors
+    checked = check(form.form(), form.deposit_date, where)
+    if isinstance(checked, list):
+        return merge_errors(errors, checked)
+    return errors or checked
 
 
 # -- recording ------------------------------------------------------------------------------
@@ -231,6 +255,12 @@ def _row(line: int, checked: Checked) -> ValidRow:
         "phone": checked.phone,
         "email": checked.email,
         "commune_insee": form.commune_insee,
+        "address": form.address,
+        "lon": form.lon,
+        "lat": form.lat,
+        # A declared quartier is a declaration (CandidateCreate sets it the same way).
+        "qpv_declared": True if form.qpv_declared_code is not None else form.qpv_declared,
+        "qpv_declared_code": form.qpv_declared_code,
         "sectors_worked": list(form.sectors_worked),
         "sectors_worked_other": form.sectors_worked_other,
         "sectors_wanted": list(form.sectors_wanted),
@@ -363,17 +393,9 @@ async def record_batch(
 ) -> list[BatchItemResult]:
     """Every form of the box, each with its result; invalid forms leave nothing behind."""
     results: dict[int, BatchItemResult] = {}
-    parsed: list[tuple[int, BatchForm]] = []
-    for index, raw in enumerate(raw_forms):
-        form = parse_batch_form(raw)
-        if isinstance(form, list):
-            results[index] = BatchItemResult(index=index, status=IntakeOutcome.INVALID, errors=form)
-        else:
-            parsed.append((index, form))
-
     ready: list[tuple[int, Checked]] = []
-    for index, form in parsed:
-        checked = check(form.form(), form.deposit_date, where)
+    for index, raw in enumerate(raw_forms):
+        checked = check_batch_form(raw, where)
         if isinstance(checked, list):
             results[index] = BatchItemResult(
                 index=index, status=IntakeOutcome.INVALID, errors=checked

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from services.api.patch import refuse_null
-from services.api.validation import InvalidValue, insee_code
+from services.api.validation import Day, InvalidValue, NotBoolean, insee_code
 from services.core.models.offer import (
     CONTRACT_TYPE_LABELS,
     MAX_HOURS_PER_WEEK,
@@ -66,12 +66,14 @@ HoursPerWeek = Annotated[
     Field(gt=0, le=MAX_HOURS_PER_WEEK, max_digits=3, decimal_places=1),
     AfterValidator(_tenths),
 ]
-Positions = Annotated[int, Field(ge=1, le=MAX_POSITIONS, description="Nombre de postes.")]
-OpenPositions = Annotated[
-    int, Field(ge=0, le=MAX_POSITIONS, description="Postes restant à pourvoir.")
+Positions = Annotated[
+    int, Field(ge=1, le=MAX_POSITIONS, description="Nombre de postes."), NotBoolean
 ]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+OpenPositions = Annotated[
+    int, Field(ge=0, le=MAX_POSITIONS, description="Postes restant à pourvoir."), NotBoolean
+]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), NotBoolean]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), NotBoolean]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -111,8 +113,8 @@ class OfferCreate(_OfferFields):
     open_positions: OpenPositions | None = Field(
         default=None, description="Par défaut, le nombre de postes."
     )
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     commune_insee: CommuneInsee | None = None
     lon: Longitude | None = None
     lat: Latitude | None = None
@@ -137,8 +139,8 @@ class OfferUpdate(_OfferFields):
     hours_per_week: HoursPerWeek | None = None
     positions: Positions | None = None
     open_positions: OpenPositions | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     commune_insee: CommuneInsee | None = None
     lon: Longitude | None = None
     lat: Latitude | None = None

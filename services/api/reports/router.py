@@ -19,6 +19,7 @@ from services.api.callbacks.policy import COUNSELLORS
 from services.api.deps import SessionDep
 from services.api.errors import Forbidden, NotFound
 from services.api.reports.schemas import CallbackReportPublic
+from services.api.validation import QuarterText
 from services.callbacks.report import Quarter, callback_report
 from services.callbacks.report_files import (
     CSV_MEDIA_TYPE,
@@ -79,7 +80,7 @@ async def read_callback_report(
     principal: CurrentPrincipal,
     session: SessionDep,
     quarter: Annotated[
-        str,
+        QuarterText,
         # Year 1 to 9999: a calendar date has no year 0.
         Query(pattern=r"^[1-9]\d{3}-Q[1-4]$", description="Trimestre, par exemple `2026-Q3`."),
     ],

@@ -97,6 +97,7 @@ class QpvIndex:
         self.dataset = dataset
         self.margin_m = margin_m
         self._codes = [p.code for p in polygons]
+        self._known = frozenset(self._codes)
         self._names = [p.name for p in polygons]
         geometries = np.array([p.geometry for p in polygons], dtype=object)
         # Many published rings touch themselves after rounding; they are kept as is: the
@@ -144,6 +145,10 @@ class QpvIndex:
             distance_to_boundary_m=nearest_m if near else None,
             nearest_code=self._codes[nearest] if near and nearest is not None else None,
         )
+
+    def has_code(self, code: str) -> bool:
+        """Whether ``code`` names a quartier of the loaded dataset."""
+        return code in self._known
 
     def commune_hosts_qpv(self, insee: str) -> bool:
         """Whether any QPV lies (partly) in this commune; arrondissements count for their city."""

@@ -92,6 +92,8 @@ class Claimed:
     address: str
     commune_insee: str | None
     lease_until: datetime
+    # What the person said of their residence: the method when no point decides (0013).
+    declared: bool = False
 
 
 @dataclass(slots=True)
@@ -130,7 +132,12 @@ async def claim_due(sessionmaker: SessionMaker, *, limit: int, lease_seconds: in
             update(Candidate)
             .where(col(Candidate.id).in_(due))
             .values(geocoding_due_at=lease_until)
-            .returning(col(Candidate.id), col(Candidate.address), col(Candidate.commune_insee))
+            .returning(
+                col(Candidate.id),
+                col(Candidate.address),
+                col(Candidate.commune_insee),
+                col(Candidate.qpv_declared),
+            )
             .execution_options(synchronize_session=False)
         )
         return [
@@ -139,6 +146,7 @@ async def claim_due(sessionmaker: SessionMaker, *, limit: int, lease_seconds: in
                 address=row[1] or "",
                 commune_insee=row[2],
                 lease_until=lease_until,
+                declared=row[3] is True,
             )
             for row in rows.all()
         ]
@@ -162,7 +170,9 @@ async def geocode_round(
         qpv,
         geocoder,
         [
-            ResidenceInput(address=item.address, commune_insee=item.commune_insee)
+            ResidenceInput(
+                address=item.address, commune_insee=item.commune_insee, declared=item.declared
+            )
             for item in claimed
         ],
     )

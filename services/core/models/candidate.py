@@ -161,6 +161,10 @@ class Candidate(TableBase, table=True):
     qpv_polygon_version: str | None = Field(default=None, sa_type=String(64))
     qpv_checked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     qpv_near_boundary: bool = Field(default=False, nullable=False)
+    # What the person says of their residence (decision 0047): kept beside the decision, which
+    # it never makes (0013); ``None`` when nothing was said.
+    qpv_declared: bool | None = Field(default=None)
+    qpv_declared_code: str | None = Field(default=None, sa_type=String(10))
     # Set when the address must go through the geocoder: on a new or changed address, and again
     # (later, with backoff) when the geocoder was down. Cleared once an answer is stored.
     geocoding_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

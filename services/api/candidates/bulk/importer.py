@@ -95,7 +95,8 @@ class ImportReport:
 async def load_referentials(session: AsyncSession) -> Referentials:
     communes = frozenset(await session.scalars(select(col(Commune.insee))))
     rome = frozenset(await session.scalars(select(col(RomeFiche.code))))
-    return Referentials(communes=communes, rome_codes=rome)
+    qpv_codes = frozenset(await session.scalars(select(col(Qpv.code))))
+    return Referentials(communes=communes, rome_codes=rome, qpv_codes=qpv_codes)
 
 
 async def qpv_polygons(session: AsyncSession) -> tuple[QpvRows, DatasetVersion | None]:

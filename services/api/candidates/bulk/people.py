@@ -39,9 +39,13 @@ SCALARS: tuple[str, ...] = (
     "has_vehicle",
     "sex",
     "birth_year",
+    "qpv_declared",
+    "qpv_declared_code",
 )
 LISTS: tuple[str, ...] = ("sectors_worked", "sectors_wanted", "needs", "rome_wishes")
-RESIDENCE: frozenset[str] = frozenset({"commune_insee", "address", "lon", "lat"})
+RESIDENCE: frozenset[str] = frozenset(
+    {"commune_insee", "address", "lon", "lat", "qpv_declared", "qpv_declared_code"}
+)
 QPV_COLUMNS: tuple[str, ...] = (
     "qpv_status",
     "qpv_code",
@@ -161,7 +165,10 @@ class Person:
             )
         else:
             residence = residence or decide_qpv_residence(
-                qpv, coordinates=coordinates, commune_insee=values["commune_insee"]
+                qpv,
+                coordinates=coordinates,
+                commune_insee=values["commune_insee"],
+                declared=values["qpv_declared"] is True,
             )
             values.update(
                 qpv_status=residence.status.value,

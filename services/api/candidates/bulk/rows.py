@@ -3,8 +3,9 @@
 Format (documented in docs/decisions/0019-bulk-import.md and ``maillon import candidates
 --help``): UTF-8 (a byte-order mark is accepted), ``;`` or ``,`` between cells (the header line
 decides), one header line naming columns after the fields of ``POST /v1/candidates``
-(``first_name`` and ``last_name`` required, the others optional, in any order). An empty cell is
-a field not given. Lists (``sectors_worked``, ``sectors_wanted``, ``needs``, ``rome_wishes``)
+(``first_name`` and ``last_name`` required, the others optional, in any order), plus an optional
+``consent`` (a line saying ``false`` is refused: decision 0047). An empty cell is a field not
+given. Lists (``sectors_worked``, ``sectors_wanted``, ``needs``, ``rome_wishes``)
 separate their values with ``|``; booleans are ``true``/``false``, ``oui``/``non`` or ``1``/``0``;
 ``lon`` and ``lat`` accept a decimal comma. Line numbers count the header as line 1.
 
@@ -26,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.api.candidates.schemas import CandidateCreate
-from services.api.validation import french_errors
+from services.api.validation import CONSENT_REQUIRED, french_errors
 from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import (
@@ -37,13 +38,18 @@ from services.core.geo.residence import (
 
 LIST_SEPARATOR = "|"
 LIST_FIELDS = frozenset({"sectors_worked", "sectors_wanted", "needs", "rome_wishes"})
-BOOLEAN_FIELDS = frozenset({"has_driving_licence", "has_vehicle"})
+BOOLEAN_FIELDS = frozenset({"has_driving_licence", "has_vehicle", "qpv_declared", "consent"})
 DECIMAL_FIELDS = frozenset({"lon", "lat"})
 # Referents are people and organisations of this instance, not of the file being imported.
-COLUMNS: tuple[str, ...] = tuple(
-    name
-    for name in CandidateCreate.model_fields
-    if name not in {"referent_organisation_id", "referent_prescriber_id"}
+# ``consent``: the person's consent to be called back, when the file carries it; a line without
+# it (``false``) is refused, as an intake without it is.
+COLUMNS: tuple[str, ...] = (
+    *(
+        name
+        for name in CandidateCreate.model_fields
+        if name not in {"referent_organisation_id", "referent_prescriber_id"}
+    ),
+    "consent",
 )
 REQUIRED_COLUMNS = ("first_name", "last_name")
 _BOOLEANS = {
@@ -92,10 +98,11 @@ class ValidRow:
 
 @dataclass(frozen=True, slots=True)
 class Referentials:
-    """What a row is checked against: commune codes and ROME fiche codes."""
+    """What a row is checked against: commune codes, ROME fiche codes and QPV codes."""
 
     communes: frozenset[str]
     rome_codes: frozenset[str]
+    qpv_codes: frozenset[str] = frozenset()
 
 
 def _lines(source: Iterable[bytes]) -> Iterator[str]:
@@ -192,29 +199,46 @@ def check_row(
     line: int, cells: dict[str, str], known: Referentials, qpv: QpvIndex | None = None
 ) -> ValidRow | RowError:
     """The row ready to write, or every reason it is refused; with ``qpv``, its residence."""
+    values = _typed(cells)
+    reasons: list[str] = []
+    consent = values.pop("consent", "true")
+    if consent != "true":
+        reasons.append(
+            "consent : "
+            + (CONSENT_REQUIRED if consent == "false" else "booléen attendu (true ou false)")
+        )
     try:
-        data = CandidateCreate.model_validate(_typed(cells))
+        data = CandidateCreate.model_validate(values)
     except ValidationError as error:
         return RowError(
             line,
-            tuple(
-                f"{'.'.join(str(part) for part in e.loc) or 'ligne'} : {e.message}"
-                for e in french_errors(error.errors())
+            (
+                *reasons,
+                *(
+                    f"{'.'.join(str(part) for part in e.loc) or 'ligne'} : {e.message}"
+                    for e in french_errors(error.errors())
+                ),
             ),
         )
-    reasons: list[str] = []
     if data.commune_insee is not None and data.commune_insee not in known.communes:
         reasons.append("commune_insee : commune inconnue")
     if data.rome_wishes and not set(data.rome_wishes) <= known.rome_codes:
         reasons.append("rome_wishes : code ROME inconnu")
     if data.lon is not None and data.lat is not None and not in_france(data.lon, data.lat):
         reasons.append(f"lon : {_OUTSIDE_FRANCE}")
+    if data.qpv_declared_code is not None and data.qpv_declared_code not in known.qpv_codes:
+        reasons.append("qpv_declared_code : quartier prioritaire inconnu")
     if reasons:
         return RowError(line, tuple(reasons))
     if qpv is None:
         return ValidRow(line, data)
     point = (data.lon, data.lat) if data.lon is not None and data.lat is not None else None
-    residence = decide_qpv_residence(qpv, coordinates=point, commune_insee=data.commune_insee)
+    residence = decide_qpv_residence(
+        qpv,
+        coordinates=point,
+        commune_insee=data.commune_insee,
+        declared=data.qpv_declared is True,
+    )
     return ValidRow(line, data, residence)
 
 
