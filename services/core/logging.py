@@ -112,8 +112,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request with its full URL (query strings may carry search terms).
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # The embedded PostgreSQL narrates every pg_ctl call; Alembic every connection.
-    for chatty in ("pgserver", "alembic"):
+    # The embedded PostgreSQL narrates every pg_ctl call; Alembic every connection; the local
+    # mail catcher (aiosmtpd) every SMTP session.
+    for chatty in ("pgserver", "alembic", "mail.log"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
     arq_worker = logging.getLogger("arq.worker")
     if not any(isinstance(f, QuietIdleCronJobs) for f in arq_worker.filters):
