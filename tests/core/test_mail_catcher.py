@@ -39,10 +39,11 @@ def _maillon(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_a_message_sent_over_smtp_is_kept_and_listed(
     settings: Settings, tmp_path: Path
 ) -> None:
-    catcher = start_mail_catcher(tmp_path)
+    state_dir = tmp_path.resolve()  # noqa: ASYNC240  (a test's own temporary directory)
+    catcher = start_mail_catcher(state_dir)
     try:
         assert catcher.host == "127.0.0.1"
-        assert catcher.directory == mail_directory(tmp_path.resolve())
+        assert catcher.directory == mail_directory(state_dir)
         # The notifications worker's own channel, pointed at the catcher as `maillon up` does.
         channel = EmailChannel(
             settings.model_copy(
