@@ -276,6 +276,11 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own open":   (OK,  OK,   403,  403,  OK,   403, 401),
         "other open": (OK,  403,  403,  403,  403,  403, 401),
     },
+    # Deleting is for drafts only (an open offer is closed): who may change a draft may delete it.
+    "DELETE /v1/offers/{offer_id}": {  # a draft
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
     "POST /v1/offers/{offer_id}/publish": {  # a draft
         "own":        (OK,  OK,   404,  404,  OK,   403, 401),
         "other":      (OK,  404,  404,  404,  404,  403, 401),
@@ -1033,6 +1038,13 @@ async def _update_offer(case: Case) -> Call:
     )
 
 
+@drives("DELETE /v1/offers/{offer_id}")
+async def _delete_offer(case: Case) -> Call:
+    offer_id = await _offer(case, OfferStatus.DRAFT)
+    path = f"/v1/offers/{offer_id}"
+    return Call("DELETE", path, headers={"If-Match": "*"}, object_id=offer_id)
+
+
 @drives("POST /v1/offers/{offer_id}/publish")
 async def _publish_offer(case: Case) -> Call:
     offer_id = await _offer(case, OfferStatus.DRAFT)
@@ -1042,7 +1054,7 @@ async def _publish_offer(case: Case) -> Call:
 @drives("POST /v1/offers/{offer_id}/close")
 async def _close_offer(case: Case) -> Call:
     offer_id = await _offer(case, OfferStatus.OPEN)
-    body = {"reason": "Poste pourvu"}
+    body = {"reason": "filled"}
     return Call("POST", f"/v1/offers/{offer_id}/close", body=body, object_id=offer_id)
 
 
@@ -1128,7 +1140,12 @@ async def _update_candidate(case: Case) -> Call:
 @drives("DELETE /v1/candidates/{candidate_id}")
 async def _erase_candidate(case: Case) -> Call:
     candidate_id = await _candidate(case)
-    return Call("DELETE", f"/v1/candidates/{candidate_id}", object_id=candidate_id)
+    return Call(
+        "DELETE",
+        f"/v1/candidates/{candidate_id}",
+        headers={"If-Match": "*"},
+        object_id=candidate_id,
+    )
 
 
 @drives("GET /v1/candidates/{candidate_id}/export")

@@ -357,7 +357,7 @@ VALID_BODIES: Final[dict[str, tuple[str, Any]]] = {
         },
     ),
     "PATCH /v1/offers/{offer_id}": (_JSON, {"title": "Maçon ou maçonne VRD"}),
-    "POST /v1/offers/{offer_id}/close": (_JSON, {"reason": "Poste pourvu"}),
+    "POST /v1/offers/{offer_id}/close": (_JSON, {"reason": "filled"}),
     "POST /v1/candidates": (
         _JSON,
         {

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+import redis
+
+from services.api.intake.demo import PEOPLE
+from services.core.demo.territory import DEMO_DOMAIN, DEMO_PASSWORD
+from services.core.mail_catcher import list_messages
+from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +106,130 @@ def test_up_reaches_ready_on_embedded_servers_and_stops_everything(tmp_path: Pat
     time.sleep(0.5)
     assert [p for p in parts if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     assert _processes_under(tmp_path / "state") == []
+
+
+def _new_database(server_url: str) -> str:
+    """A database of its own on the test server: `up` migrates it and loads everything."""
+    name = f"maillon_up_{os.getpid()}_{secrets.token_hex(3)}"
+    _on_server(server_url)(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _on_server(server_url: str) -> Callable[[str], None]:
+    """Runs one statement on the server (outside the test's own event loop)."""
+
+    def run(statement: str) -> None:
+        async def go() -> None:
+            connection = await asyncpg.connect(server_url)
+            try:
+                await connection.execute(statement)
+            finally:
+                await connection.close()
+
+        asyncio.run(go())
+
+    return run
+
+
+def _token(base: str, local: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{base}/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": f"{local}@{DEMO_DOMAIN}",
+            "password": DEMO_PASSWORD,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_up_demo_shows_people_matches_and_an_alert_in_the_mail_catcher(
+    tmp_path: Path, server_database_url: str, redis_url: str
+) -> None:
+    """The newcomer's path: `up --demo`, then the printed accounts see candidates, their
+    matches, and the alert e-mailed to the counsellor, kept by the local mail catcher."""
+    database_url = _new_database(server_database_url)
+    redis.Redis.from_url(redis_url).flushdb()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        MAILLON_STATE_DIR=str(tmp_path / "state"),
+        MAILLON_HEARTBEAT_DIR=str(tmp_path / "heartbeats"),
+        MAILLON_LOG_JSON="false",
+    )
+    env.pop("MAILLON_SMTP_HOST", None)  # no SMTP server configured: the catcher takes the mail
+    # Into a file: the workers' logs would fill a pipe nobody reads while the test waits.
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [
+            sys.executable, "-m", "services.cli", "up", "--demo", "--port", str(port),
+            "--data", str(SHARED_DATA),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    mail = tmp_path / "state" / "mail"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # Waits (no speed asserted): ready, then the first alert caught.
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and up.poll() is None:
+            if mail.is_dir() and any(mail.glob("*.eml")):
+                break
+            time.sleep(0.5)
+        assert up.poll() is None, (tmp_path / "up.log").read_text()
+        caught = list_messages(mail)
+        assert caught, "no alert reached the mail catcher"
+        assert {m.recipients for m in caught} == {f"prescripteur.ft@{DEMO_DOMAIN}"}
+        assert all("nouveaux candidats suggérés" in m.subject for m in caught)
+
+        counsellor = _token(base, "prescripteur.ft")
+        people = httpx.get(f"{base}/v1/candidates", headers=counsellor, timeout=10)
+        assert people.status_code == 200, people.text
+        assert len(people.json()["items"]) == len(PEOPLE)
+        assert {"in_qpv", "outside_qpv"} <= {p["qpv_status"] for p in people.json()["items"]}
+        facilitator = _token(base, "facilitatrice")
+        offers = httpx.get(
+            f"{base}/v1/offers", params={"status": "open"}, headers=facilitator, timeout=10
+        ).json()["items"]
+        matched = 0
+        for offer in offers:
+            listed = httpx.get(
+                f"{base}/v1/offers/{offer['id']}/matches", headers=facilitator, timeout=10
+            )
+            assert listed.status_code == 200, listed.text
+            matched += len(listed.json()["items"])
+        assert matched >= 5
+
+        shown = subprocess.run(
+            [sys.executable, "-m", "services.cli", "mail", "list"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert caught[0].id in shown.stdout
+
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        log.close()
+        _on_server(server_database_url)(
+            f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path[1:]}" WITH (FORCE)'
+        )
+    text = (tmp_path / "up.log").read_text()
+    assert up.returncode == 0, text
+    assert f"{len(PEOPLE)} candidats déposés aux bornes" in text
+    assert "maillon mail list" in text

@@ -8,6 +8,7 @@ outside the error middleware so that browsers can read 500 and 503 problems.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import traceback
@@ -19,7 +20,7 @@ from asyncpg import exceptions as pg_errors
 from sqlalchemy import exc as sa_errors
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.context import REQUEST_ID_HEADER, set_request_id
@@ -40,6 +41,10 @@ error_log = get_logger("maillon.api.errors")
 _PROBES = frozenset({"/health/live", "/health/ready", "/metrics"})
 # Frames of an unhandled error's stack that are logged (the innermost ones).
 STACK_FRAMES = 8
+# Set in the scope when the client hung up before its answer: logged as status 499 (the client
+# closed the request, nginx's convention), neither a 500 nor an unhandled error.
+CLIENT_GONE = "maillon.client_gone"
+CLIENT_CLOSED_REQUEST = 499
 # A caller's id is kept when it is a short token that is safe to log and to echo.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
@@ -84,6 +89,8 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - started
                 in_progress.dec()
                 route = route_template(scope)
+                if scope.get(CLIENT_GONE) and status == 500:
+                    status = CLIENT_CLOSED_REQUEST
                 self.metrics.observe(method, route, status, elapsed)
                 (access_log.debug if route in _PROBES else access_log.info)(
                     "http_request",
@@ -127,6 +134,18 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(seen, sa_errors.DBAPIError) and seen.connection_invalidated:
             return True
         seen = seen.__cause__
+    return False
+
+
+def is_client_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the client hanging up while its request was read."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ClientDisconnect):
+            return True
+        seen = seen.__cause__ or seen.__context__
     return False
 
 
@@ -186,7 +205,18 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            # The server is stopping or the request's task was cancelled: not an error of ours,
+            # and the cancellation must go on.
+            scope[CLIENT_GONE] = True
+            error_log.info("request_cancelled", route=route_template(scope))
+            raise
         except Exception as exc:
+            if is_client_gone(exc):
+                # Nobody is left to answer; the request's transaction is rolled back.
+                scope[CLIENT_GONE] = True
+                error_log.info("client_disconnected", route=route_template(scope))
+                return
             if response_started:
                 raise
             route = route_template(scope)

@@ -76,7 +76,9 @@ async def sweep_callbacks(ctx: dict[str, Any]) -> dict[str, int]:
         now(),
         cast(aioredis.Redis, ctx["redis"]),
     )
-    log.info("callback_sweep", cases=result.cases, alerts=result.alerts, armed=result.armed)
+    # Every few minutes: a line only when the sweep did something (nothing to say when idle).
+    report = log.info if result.cases or result.alerts or result.armed else log.debug
+    report("callback_sweep", cases=result.cases, alerts=result.alerts, armed=result.armed)
     return {"cases": result.cases, "alerts": result.alerts, "armed": result.armed}
 
 

@@ -17,11 +17,12 @@ from sqlmodel import col
 from services.api.errors import MaillonError, ValidationFailed
 from services.api.organisations.schemas import OrganisationCreate
 from services.api.organisations.service import create_organisation
-from services.api.users.schemas import UserCreate, normalise_email
+from services.api.users.schemas import UserCreate
 from services.api.users.service import create_user
-from services.api.validation import FieldError, InvalidValue, french_errors
+from services.api.validation import FieldError, french_errors
 from services.cli.app import app
 from services.cli.runtime import run_with_database
+from services.core.contact import InvalidContact, normalise_email
 from services.core.db import SessionMaker, unit_of_work
 from services.core.models.geo import Commune
 from services.core.models.organisation import Organisation, OrganisationKind
@@ -153,7 +154,7 @@ def create_user_command(
         raise _fail("--create-organisation-kind demande aussi --commune.", 2)
     try:
         address = normalise_email(email)
-    except InvalidValue as error:
+    except InvalidContact as error:
         raise _fail(str(error), 2) from None
     secret = _password(password, generate_password)
     name = full_name or address.split("@", 1)[0]

@@ -10,7 +10,7 @@ from typing import TypeVar
 import typer
 
 from services.core.db import SessionMaker, create_engine, create_sessionmaker
-from services.core.embedded import start_postgres, start_redis
+from services.core.embedded import EmbeddedUnavailable, start_postgres, start_redis
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade
 from services.core.settings import Settings, get_settings
@@ -41,8 +41,19 @@ class Runtime:
 
 def resolve(settings: Settings, *, redis: bool = True) -> Runtime:
     """Settings with both URLs set, starting the embedded servers for those left unset."""
-    updates: dict[str, str] = {}
     runtime = Runtime(settings)
+    try:
+        _start_embedded(runtime, redis=redis)
+    except EmbeddedUnavailable as exc:  # a sentence saying what to do, not a traceback
+        runtime.stop()
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    return runtime
+
+
+def _start_embedded(runtime: Runtime, *, redis: bool) -> None:
+    settings = runtime.settings
+    updates: dict[str, str] = {}
     if settings.database_url is None:
         typer.echo(f"PostgreSQL embarqué ({settings.state_dir}/postgres)…", err=True)
         postgres = start_postgres(settings.state_dir)
@@ -54,7 +65,6 @@ def resolve(settings: Settings, *, redis: bool = True) -> Runtime:
         runtime._stops.append(server.stop)
         updates["redis_url"] = server.url
     runtime.settings = settings.model_copy(update=updates)
-    return runtime
 
 
 def require_configured(settings: Settings, *, redis: bool = True) -> Settings:

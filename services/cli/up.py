@@ -23,8 +23,9 @@ import typer
 
 from services.cli.app import app
 from services.cli.runtime import resolve
-from services.core.demo import load_demo
+from services.core.demo import DEMO_LOADERS, load_demo
 from services.core.logging import configure_logging
+from services.core.mail_catcher import MailCatcher, MailCatcherUnavailable, start_mail_catcher
 from services.core.migrate import upgrade
 from services.core.settings import Settings, get_settings
 
@@ -63,24 +64,33 @@ def up(
 
     runtime = resolve(settings)
     children: list[Child] = []
+    catcher: MailCatcher | None = None
     try:
         typer.echo("Migrations…")
         upgrade(runtime.database_url)
         asyncio.run(_prepare(runtime.settings, _reference_data_dir(data, settings), demo=demo))
         if stop.is_set():
             return
-        children = _start_children(runtime.settings, host, port)
+        catcher = _mail_catcher(settings)
+        children = _start_children(runtime.settings, host, port, catcher)
         base = f"http://{host}:{port}"
         if _wait_ready(f"{base}/health/ready", children, stop):
             typer.echo(
                 f"\nMaillon est prêt.\n  API           {base}/v1\n  Documentation {base}/docs"
             )
+            if catcher is not None:
+                typer.echo(
+                    f"  Courriels     retenus dans {catcher.directory} "
+                    "(maillon mail list, maillon mail show ID)"
+                )
             typer.echo("Ctrl-C pour tout arrêter.")
         code = _supervise(children, stop)
         if code:
             raise typer.Exit(code)
     finally:
         _stop_children(children)
+        if catcher is not None:
+            catcher.stop()
         runtime.stop()
         typer.echo("Maillon est arrêté.")
 
@@ -117,13 +127,34 @@ async def _prepare(settings: Settings, directory: Path | None, *, demo: bool) ->
                 typer.echo(f"Chargement des données de référence depuis {directory}…")
                 await load_reference_data(sessionmaker, directory, kinds=missing)
         if demo:
-            typer.echo(await load_demo(sessionmaker))
+            from services.api.intake.demo import load_demo_people
+
+            typer.echo(await load_demo(sessionmaker, [*DEMO_LOADERS, load_demo_people]))
     finally:
         await engine.dispose()
 
 
-def _start_children(settings: Settings, host: str, port: int) -> list[Child]:
+def _mail_catcher(settings: Settings) -> MailCatcher | None:
+    """The local mail catcher, when no SMTP server is configured (MAILLON_SMTP_HOST unset)."""
+    if "smtp_host" in settings.model_fields_set:
+        return None
+    try:
+        return start_mail_catcher(settings.state_dir)
+    except MailCatcherUnavailable as exc:
+        typer.echo(f"Courriels non envoyés : {exc}.", err=True)
+        return None
+
+
+def _start_children(
+    settings: Settings, host: str, port: int, catcher: MailCatcher | None = None
+) -> list[Child]:
     env = dict(os.environ)
+    if catcher is not None:  # the notifications worker sends its e-mail to the catcher
+        env.update(
+            MAILLON_SMTP_HOST=catcher.host,
+            MAILLON_SMTP_PORT=str(catcher.port),
+            MAILLON_SMTP_SECURITY="none",
+        )
     env["DATABASE_URL"] = settings.async_database_url
     env["REDIS_URL"] = settings.redis_url or ""
     env.setdefault("MAILLON_LOG_JSON", "false")  # a person reads these logs, not a collector

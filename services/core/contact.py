@@ -137,6 +137,16 @@ def normalise_email(value: str) -> str:
     return _any_email(text)
 
 
+def email_key(value: str) -> str:
+    """The address as :func:`normalise_email` stores it, or, when it is not a valid address, the
+    text in lower case: the key a look-up (signing in) compares, never refusing what was typed.
+    No stored address has an invalid form, so an invalid one simply matches nothing."""
+    try:
+        return normalise_email(value)
+    except InvalidContact:
+        return value.strip().lower()
+
+
 # The plain ASCII addresses almost every form carries (``prenom.nom@exemple.fr``): letters,
 # digits and ``_%+-`` in dot-separated parts, a domain of ordinary labels ending in a
 # letters-only top-level label. email_validator accepts each of them as it is, and its

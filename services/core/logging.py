@@ -7,6 +7,7 @@ replaced before rendering, whatever a caller passed.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -42,6 +43,33 @@ def redact_personal_data(
         if key.lower() in PERSONAL_KEYS:
             event_dict[key] = REDACTED
     return event_dict
+
+
+# arq's lines for a job starting and a job done (arq/worker.py), and the prefix of cron jobs.
+_ARQ_JOB_STARTED = "%6.2fs → %s(%s)%s"
+_ARQ_JOB_DONE = "%6.2fs ← %s ● %s"
+_NONZERO = re.compile(r"(?<![\w.])-?0*[1-9]\d*")
+
+
+class QuietIdleCronJobs(logging.Filter):
+    """Periodic jobs (deliveries every 10 s, sweeps) that found nothing to do log at DEBUG.
+
+    arq logs every job's start and end at INFO: an idle notifications worker wrote four lines
+    every 10 s, burying what matters. A cron job's start is DEBUG; its end stays INFO when its
+    result counts something (a message sent, a case raised), else it is DEBUG too. Event jobs,
+    retries and failures are untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or record.msg not in (_ARQ_JOB_STARTED, _ARQ_JOB_DONE):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) < 3 or not str(args[1]).startswith("cron:"):
+            return True
+        if record.msg == _ARQ_JOB_DONE and _NONZERO.search(str(args[2])):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
@@ -84,9 +112,13 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request with its full URL (query strings may carry search terms).
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # The embedded PostgreSQL narrates every pg_ctl call; Alembic every connection.
-    for chatty in ("pgserver", "alembic"):
+    # The embedded PostgreSQL narrates every pg_ctl call; Alembic every connection; the local
+    # mail catcher (aiosmtpd) every SMTP session.
+    for chatty in ("pgserver", "alembic", "mail.log"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
+    arq_worker = logging.getLogger("arq.worker")
+    if not any(isinstance(f, QuietIdleCronJobs) for f in arq_worker.filters):
+        arq_worker.addFilter(QuietIdleCronJobs())
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

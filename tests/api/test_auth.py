@@ -15,6 +15,7 @@ from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
+from tests.api.identity import make_network
 from tests.factories import PASSWORD, bearer, make_organisation, make_user
 
 
@@ -45,6 +46,34 @@ async def test_password_grant_then_me(client: httpx.AsyncClient, db_session: Asy
         )
     )
     assert logins == 1
+
+
+async def test_an_account_signs_in_with_its_address_as_typed_accents_included(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    """Accounts and sign-in read addresses the same way (services.core.contact): a keyboard
+    that types « é » as « e » plus a combining accent still finds the account."""
+    n = await make_network(db_session, settings)
+    typed = "  Jose\u0301.Conseiller@Mission-Locale.FR "
+    created = await client.post(
+        "/v1/users",
+        json={
+            "email": typed,
+            "full_name": "José Conseiller",
+            "password": "un mot de passe assez long",
+            "organisation_id": n.member_id,
+            "role": "prescriber",
+        },
+        headers=n.admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "jos\u00e9.conseiller@mission-locale.fr"
+    for username in (typed, "jos\u00e9.conseiller@mission-locale.fr"):
+        response = await _login(client, username, "un mot de passe assez long")
+        assert response.status_code == 200, response.text
+    # An address no account can have is a plain refusal, not a validation error.
+    refused = await _login(client, "pas une adresse", "un mot de passe assez long")
+    assert_problem(refused, 401, "invalid-credentials")
 
 
 async def test_wrong_password_and_unknown_email_look_the_same(

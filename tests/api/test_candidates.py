@@ -241,7 +241,8 @@ async def test_outside_ones_scope_a_candidate_does_not_exist(
             path, json={"first_name": "X"}, headers={**caller.headers, "If-Match": "*"}
         )
         assert_problem(patched, 404, "not-found")
-        assert_problem(await client.delete(path, headers=caller.headers), 404, "not-found")
+        erased = await client.delete(path, headers={**caller.headers, "If-Match": "*"})
+        assert_problem(erased, 404, "not-found")
         exported = await client.get(f"{path}/export", headers=caller.headers)
         assert_problem(exported, 404, "not-found")
         listed = await client.get(f"{path}/eligibility", headers=caller.headers)
@@ -252,7 +253,8 @@ async def test_outside_ones_scope_a_candidate_does_not_exist(
         path, json={"first_name": "X"}, headers={**n.desk.headers, "If-Match": "*"}
     )
     assert_problem(patched, 403, "forbidden")
-    assert_problem(await client.delete(path, headers=n.a1.headers), 403, "forbidden")
+    erased = await client.delete(path, headers={**n.a1.headers, "If-Match": "*"})
+    assert_problem(erased, 403, "forbidden")
     created = await client.post("/v1/candidates", json=_person(), headers=n.desk.headers)
     assert_problem(created, 403, "forbidden")
     assert_problem(await client.get("/v1/candidates"), 401, "unauthorized")
@@ -370,6 +372,37 @@ async def test_patch_needs_the_current_etag_and_audits_field_names(
     assert_problem(null_name, 422, "validation-failed")
     types = list(await db_session.scalars(select(col(OutboxEvent.type))))
     assert types == ["candidate.created", "candidate.updated"]
+
+
+async def test_erasure_needs_the_current_etag_like_a_patch(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    n = await make_network(db_session, settings)
+    created = await _create(client, n.facilitator)
+    path = f"/v1/candidates/{created['id']}"
+    read = await client.get(path, headers=n.facilitator.headers)
+    missing = await client.delete(path, headers=n.facilitator.headers)
+    assert_problem(missing, 428, "precondition-required")
+    # Someone changed the person since this copy was read: the erasure is refused.
+    changed = await client.patch(
+        path,
+        json={"hours_per_week": 35},
+        headers={**n.facilitator.headers, "If-Match": read.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    stale = await client.delete(
+        path, headers={**n.facilitator.headers, "If-Match": read.headers["etag"]}
+    )
+    assert_problem(stale, 412, "precondition-failed")
+    assert stale.headers["etag"] == changed.headers["etag"]
+    kept = await client.get(path, headers=n.facilitator.headers)
+    assert kept.json()["status"] != "anonymised"
+    erased = await client.delete(
+        path, headers={**n.facilitator.headers, "If-Match": changed.headers["etag"]}
+    )
+    assert erased.status_code == 204, erased.text
+    types = list(await db_session.scalars(select(col(OutboxEvent.type))))
+    assert types.count("candidate.anonymised") == 1
 
 
 async def test_sensitive_criteria_need_the_permission_to_be_created_or_seen(
@@ -500,7 +533,9 @@ async def test_erasure_leaves_no_personal_data_and_keeps_the_statistics(
     )
     await db_session.flush()
 
-    erased = await client.delete(f"/v1/candidates/{candidate_id}", headers=n.facilitator.headers)
+    path = f"/v1/candidates/{candidate_id}"
+    etag = (await client.get(path, headers=n.facilitator.headers)).headers["etag"]
+    erased = await client.delete(path, headers={**n.facilitator.headers, "If-Match": etag})
     assert erased.status_code == 204, erased.text
     row = await _fresh(db_session, candidate_id)
     for name in (
@@ -545,7 +580,7 @@ async def test_erasure_leaves_no_personal_data_and_keeps_the_statistics(
     # No personal data anywhere in the candidate's row or what the API shows.
     shown = await client.get(f"/v1/candidates/{candidate_id}", headers=n.facilitator.headers)
     assert "nali" not in shown.text and "612345678" not in shown.text
-    again = await client.delete(f"/v1/candidates/{candidate_id}", headers=n.facilitator.headers)
+    again = await client.delete(path, headers={**n.facilitator.headers, "If-Match": "*"})
     assert_problem(again, 409, "candidate-anonymised")
     # The person is new again if they come back.
     back = await _create(client, n.facilitator)

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import FrozenClock
@@ -512,11 +513,12 @@ async def test_filled_then_closed(
     # A filled offer is still visible to everyone, and can be closed.
     assert (await client.get(url, headers=world.prescriber)).status_code == 200
     closed = await client.post(
-        f"{url}/close", json={"reason": "Postes pourvus"}, headers=world.employer_staff
+        f"{url}/close", json={"reason": "filled"}, headers=world.employer_staff
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
-    assert closed.json()["close_reason"] == "Postes pourvus"
+    assert closed.json()["close_reason"] == "filled"
+    assert closed.json()["close_reason_label"] == "Postes pourvus"
     assert closed.json()["closed_at"] is not None
     assert [e.type for e in await events(db_session, "offer.updated")] == ["offer.updated"]
     [event] = await events(db_session, "offer.closed")
@@ -531,6 +533,71 @@ async def test_filled_then_closed(
     # Closed offers leave the public view.
     assert_problem(await client.get(url, headers=world.prescriber), 404, "not-found")
     assert len(await events(db_session, "offer.closed")) == 1
+
+
+async def test_a_close_reason_is_chosen_from_the_list_never_free_text(
+    client: httpx.AsyncClient, db_session: AsyncSession, world: Territory
+) -> None:
+    offer = await make_offer(db_session, world.employer, status=OfferStatus.OPEN)
+    url = f"/v1/offers/{offer.id}/close"
+    # Free text could name a person ("pourvu par M. Dupont"): refused, nothing changes.
+    free = await client.post(
+        url, json={"reason": "Pourvu par M. Dupont"}, headers=world.employer_staff
+    )
+    body = assert_problem(free, 422, "validation-failed")
+    assert errors_of(body)[0]["loc"] == ["body", "reason"]
+    assert await count(db_session, OutboxEvent) == 0
+    closed = await client.post(
+        url, json={"reason": "filled_elsewhere"}, headers=world.employer_staff
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["close_reason"] == "filled_elsewhere"
+    assert closed.json()["close_reason_label"] == "Postes pourvus par un autre canal"
+    # The database refuses an unlisted value too, whatever writes it.
+    with pytest.raises(IntegrityError):
+        async with db_session.begin_nested():
+            await db_session.execute(
+                text("UPDATE offer SET close_reason = 'pourvu par M. Dupont' WHERE id = :id"),
+                {"id": offer.id},
+            )
+
+
+async def test_only_a_draft_is_deleted_and_with_if_match(
+    client: httpx.AsyncClient, db_session: AsyncSession, world: Territory
+) -> None:
+    published = [
+        str(
+            (
+                await make_offer(
+                    db_session,
+                    world.employer,
+                    status=status,
+                    open_positions=0 if status is OfferStatus.FILLED else 1,
+                )
+            ).id
+        )
+        for status in (OfferStatus.OPEN, OfferStatus.FILLED, OfferStatus.CLOSED)
+    ]
+    draft = await create(client, world.employer_staff)
+    url = f"/v1/offers/{draft['id']}"
+    missing = await client.delete(url, headers=world.employer_staff)
+    assert_problem(missing, 428, "precondition-required")
+    stale = await client.delete(url, headers={**world.employer_staff, "If-Match": '"old"'})
+    assert_problem(stale, 412, "precondition-failed")
+    etag = (await client.get(url, headers=world.employer_staff)).headers["etag"]
+    deleted = await client.delete(url, headers={**world.employer_staff, "If-Match": etag})
+    assert deleted.status_code == 204, deleted.text
+    assert_problem(await client.get(url, headers=world.employer_staff), 404, "not-found")
+    assert await count(db_session, Offer) == 3
+    assert await count(db_session, OutboxEvent) == 0
+    # A published offer is closed, not deleted (its matches and events refer to it).
+    for offer_id in published:
+        refused = await client.delete(
+            f"/v1/offers/{offer_id}", headers={**world.facilitator, "If-Match": "*"}
+        )
+        body = assert_problem(refused, 409, "illegal-transition")
+        assert "brouillon" in str(body["detail"])
+    assert await count(db_session, Offer) == 3
 
 
 async def test_positions_added_are_open(

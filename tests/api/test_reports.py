@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.callbacks.report import COLUMNS, Quarter, median
+from services.callbacks.report_files import csv_cell
 from services.callbacks.schedule import due_at
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
@@ -289,7 +290,7 @@ def _number(value: Any) -> Any:
     if value in (None, ""):
         return None
     if isinstance(value, str):
-        return float(value) if "." in value else int(value)
+        return float(value.replace(",", ".")) if "," in value else int(value)
     return value
 
 
@@ -315,8 +316,14 @@ async def test_json_csv_and_xlsx_give_the_same_numbers(
     assert as_csv.status_code == 200, as_csv.text
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert 'filename="rappels-2026-Q1.csv"' in as_csv.headers["content-disposition"]
-    lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8"))))
+    # What French Excel opens as it is: a UTF-8 byte order mark, `;` and decimal commas.
+    assert as_csv.content.startswith(b"\xef\xbb\xbf")
+    text = as_csv.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == ";".join(label for _, label in COLUMNS)
+    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert lines[0] == [label for _, label in COLUMNS]
+    medians = [line[-1] for line in lines[1:] if line[-1]]
+    assert medians and all("," in median and "." not in median for median in medians)
     assert [line[3:] and [_number(v) for v in line[3:]] for line in lines[1:]] == expected
     assert [line[2] or None for line in lines[1:]] == names
 
@@ -415,6 +422,12 @@ async def test_the_command_writes_the_same_report(
     assert sheet is not None
     total = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
     assert total[0] == "Total" and total[3] == 7  # every organisation: the operator's view
+    as_csv = tmp_path / "rapport.csv"
+    written = maillon("--quarter", "2026-Q1", "--format", "csv", "--output", str(as_csv))
+    assert written.returncode == 0, written.stderr
+    content = as_csv.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")  # French Excel reads it as UTF-8
+    assert content.decode("utf-8-sig").splitlines()[1].startswith("Total;")
     unknown = maillon("--quarter", "2026-Q1", "--organisation", str(uuid.uuid4()))
     assert unknown.returncode == 2
     assert "aucune organisation" in unknown.stderr
@@ -434,3 +447,21 @@ def test_the_median_of_a_histogram_is_percentile_cont(
     histogram: dict[int, int], expected: float | None
 ) -> None:
     assert median(histogram) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (7, "7"),
+        (2.5, "2,5"),
+        ("Agence A", "Agence A"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+33 1 23", "'+33 1 23"),
+        ("@SOMME(A1)", "'@SOMME(A1)"),
+    ],
+)
+def test_a_csv_cell_is_what_french_excel_reads_never_a_formula(
+    value: str | int | float | None, cell: str
+) -> None:
+    assert csv_cell(value) == cell

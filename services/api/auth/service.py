@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from services.core import audit
 from services.core.clock import now
+from services.core.contact import email_key
 from services.core.models.user import RefreshToken, User
 from services.core.security.passwords import hash_password, needs_rehash, verify_password
 from services.core.security.principal import principal_for_user
@@ -30,16 +31,12 @@ class IssuedTokens:
     refresh_token: str
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def digest_email(email: str) -> str:
-    return digest(normalise_email(email))
+    return digest(email_key(email))
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    user = await session.scalar(select(User).where(col(User.email) == normalise_email(email)))
+    user = await session.scalar(select(User).where(col(User.email) == email_key(email)))
     # verify_password runs even for an unknown e-mail: same cost, no account enumeration.
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:

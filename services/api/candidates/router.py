@@ -219,16 +219,19 @@ async def update_candidate(
     summary="Effacer un candidat (anonymisation)",
     description="Droit à l'effacement : identité, coordonnées, adresse, position, textes libres, "
     "réponses brutes des dépôts, critères d'éligibilité et fichiers sont supprimés ; restent les "
-    "données statistiques (sexe, année de naissance, commune, statut QPV, secteurs, dates).",
+    "données statistiques (sexe, année de naissance, commune, statut QPV, secteurs, dates). "
+    "Exige `If-Match`, comme une modification : on n'efface que la fiche qu'on a lue.",
 )
 async def erase_candidate(
     candidate_id: uuid.UUID,
     principal: CurrentPrincipal,
+    if_match: IfMatchDep,
     session: SessionDep,
     request_id: RequestIdDep,
     storage: StorageDep,
 ) -> Response:
     candidate = await policy.get(session, principal, candidate_id, action=ERASE, for_update=True)
+    if_match.check(etag_of(CandidatePublic.of(candidate)))
     keys = await rights.anonymise(session, candidate, principal, request_id=request_id)
     # Before the commit: should it fail, the erasure is asked again and finds fewer files, never
     # a committed erasure whose files survived.

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from starlette.status import HTTP_201_CREATED
+from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
@@ -106,6 +106,26 @@ async def update_offer(
     if_match.check(etag_of(OfferPublic.of(offer)))
     await service.update_offer(session, offer, body, principal, request_id=request_id)
     return _respond(response, offer)
+
+
+@router.delete(
+    "/{offer_id}",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Supprimer une offre en brouillon",
+    description="Seule une offre jamais publiée (brouillon) se supprime ; une offre publiée se "
+    "clôt (409 sinon). Exige `If-Match`.",
+    responses={409: {"description": "L'offre n'est pas un brouillon."}},
+)
+async def delete_offer(
+    offer_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    if_match: IfMatchDep,
+    session: SessionDep,
+) -> Response:
+    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    if_match.check(etag_of(OfferPublic.of(offer)))
+    await service.delete_draft(session, offer)
+    return Response(status_code=HTTP_204_NO_CONTENT)
 
 
 @router.post(

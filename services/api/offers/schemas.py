@@ -19,9 +19,11 @@ from pydantic import (
 from services.api.patch import refuse_null
 from services.api.validation import Day, InvalidValue, NotBoolean, insee_code
 from services.core.models.offer import (
+    CLOSE_REASON_LABELS,
     CONTRACT_TYPE_LABELS,
     MAX_HOURS_PER_WEEK,
     OFFER_STATUS_LABELS,
+    CloseReason,
     ContractType,
     CoordinatesSource,
     Offer,
@@ -74,7 +76,6 @@ OpenPositions = Annotated[
 ]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), NotBoolean]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), NotBoolean]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class _OfferFields(BaseModel):
@@ -154,8 +155,12 @@ class OfferUpdate(_OfferFields):
 class OfferClose(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Reason | None = Field(
-        default=None, description="Motif de clôture, sans donnée personnelle."
+    reason: CloseReason | None = Field(
+        default=None,
+        description="Motif de clôture, dans une liste fermée (pas de texte libre, qui pourrait "
+        "contenir des données personnelles) : "
+        + " ; ".join(f"`{r.value}` : {label}" for r, label in CLOSE_REASON_LABELS.items())
+        + ".",
     )
 
 
@@ -187,7 +192,8 @@ class OfferPublic(BaseModel):
     status_label: str
     published_at: datetime | None
     closed_at: datetime | None
-    close_reason: str | None
+    close_reason: CloseReason | None
+    close_reason_label: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -222,6 +228,9 @@ class OfferPublic(BaseModel):
             published_at=offer.published_at,
             closed_at=offer.closed_at,
             close_reason=offer.close_reason,
+            close_reason_label=(
+                CLOSE_REASON_LABELS[offer.close_reason] if offer.close_reason else None
+            ),
             created_at=offer.created_at,
             updated_at=offer.updated_at,
         )

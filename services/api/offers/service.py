@@ -33,6 +33,7 @@ from services.core.models.geo import Commune
 from services.core.models.offer import (
     OFFER_STATUS_LABELS,
     PUBLISHED_STATUSES,
+    CloseReason,
     ContractType,
     CoordinatesSource,
     Offer,
@@ -366,7 +367,11 @@ async def publish(session: AsyncSession, offer: Offer, *, request_id: str | None
 
 
 async def close(
-    session: AsyncSession, offer: Offer, reason: str | None, *, request_id: str | None = None
+    session: AsyncSession,
+    offer: Offer,
+    reason: CloseReason | None,
+    *,
+    request_id: str | None = None,
 ) -> None:
     if offer.status not in PUBLISHED_STATUSES:
         raise IllegalTransition(
@@ -377,6 +382,18 @@ async def close(
     offer.closed_at = now()
     offer.close_reason = reason
     emit(session, OfferClosed(offer_id=offer.id), request_id=request_id)
+    await session.flush()
+
+
+async def delete_draft(session: AsyncSession, offer: Offer) -> None:
+    """A draft was never published: no event, match or notification refers to it."""
+    if offer.status != OfferStatus.DRAFT:
+        advice = " : clôturez-la plutôt." if offer.status in PUBLISHED_STATUSES else "."
+        raise IllegalTransition(
+            "Seule une offre en brouillon peut être supprimée ; celle-ci est "
+            f"« {OFFER_STATUS_LABELS[offer.status]} »{advice}"
+        )
+    await session.delete(offer)
     await session.flush()
 
 

@@ -4,11 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.api.patch import refuse_null
 from services.api.validation import InvalidValue
+from services.core.contact import InvalidContact, normalise_email
 from services.core.models.user import ROLE_LABELS, Permission, Role, User
 from services.core.security.passwords import MIN_PASSWORD_LENGTH
 
@@ -26,12 +26,12 @@ Permissions = Annotated[
 ]
 
 
-def normalise_email(value: str) -> str:
-    """The address as stored: checked (syntax only, no DNS) and lower-case."""
+def account_email(value: str) -> str:
+    """The address as stored, as for candidates (services.core.contact): checked, lower-case."""
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise InvalidValue("adresse e-mail invalide") from None
+        return normalise_email(value)
+    except InvalidContact as error:
+        raise InvalidValue(str(error)) from None
 
 
 def _unique(permissions: list[Permission] | None) -> list[Permission] | None:
@@ -49,7 +49,7 @@ class UserCreate(BaseModel):
     is_manager: bool = False
     permissions: Permissions = []
 
-    _check_email = field_validator("email")(normalise_email)
+    _check_email = field_validator("email")(account_email)
     _check_permissions = field_validator("permissions")(_unique)
 
 

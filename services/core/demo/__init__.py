@@ -6,7 +6,7 @@ candidates…). Loaders are idempotent: running ``up --demo`` twice loads nothin
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +18,11 @@ DemoLoader = Callable[[AsyncSession], Awaitable[str]]
 DEMO_LOADERS: list[DemoLoader] = [load_territory]
 
 
-async def load_demo(sessionmaker: SessionMaker) -> str:
-    """Run every demo loader in one transaction; return what was loaded, in French."""
+async def load_demo(
+    sessionmaker: SessionMaker, loaders: Sequence[DemoLoader] = DEMO_LOADERS
+) -> str:
+    """Run the demo loaders (by default the core's; the CLI adds those of the services) in one
+    transaction; return what was loaded, in French."""
     async with unit_of_work(sessionmaker) as session:
-        lines = [await loader(session) for loader in DEMO_LOADERS]
+        lines = [await loader(session) for loader in loaders]
     return "Jeu de démonstration :\n" + "\n".join(f"  {line}" for line in lines)

@@ -251,6 +251,7 @@ async def create_clause(
         start_in_days: int,
         *,
         published: bool = True,
+        eligibility: bool = True,
     ) -> Offer:
         row = Offer(
             contract_id=contract.id,
@@ -269,7 +270,7 @@ async def create_clause(
             lon=saint_denis.lon if saint_denis else None,
             lat=saint_denis.lat if saint_denis else None,
             coordinates_source=CoordinatesSource.COMMUNE_CENTROID if saint_denis else None,
-            requires_eligibility=True,
+            requires_eligibility=eligibility,
             status=OfferStatus.OPEN if published else OfferStatus.DRAFT,
             published_at=now() if published else None,
         )
@@ -279,10 +280,11 @@ async def create_clause(
     offers = [
         offer("Maçon / Maçonne — réhabilitation", "F1703", structural, territory.builder,
               ContractType.CDDI, "35", 3, 21),
+        # Open to anyone (no validated eligibility needed): the demo's people match at once.
         offer("Manœuvre bâtiment", "F1704", structural, territory.builder,
-              ContractType.MIS, "35", 4, 14),
+              ContractType.MIS, "35", 4, 14, eligibility=False),
         offer("Agent / Agente de nettoyage de chantier", "K2204", cleaning, territory.cleaner,
-              ContractType.CDD, "24", 2, 30),
+              ContractType.CDD, "24", 2, 30, eligibility=False),
         offer("Agent / Agente de propreté des halls (GUP)", "K2204", cleaning, territory.cleaner,
               ContractType.CDI, "28", 1, 45, published=False),
     ]  # fmt: skip

@@ -56,6 +56,30 @@ OFFER_STATUS_LABELS: dict[OfferStatus, str] = {
 PUBLISHED_STATUSES = (OfferStatus.OPEN, OfferStatus.FILLED)
 
 
+class CloseReason(StrEnum):
+    """Why an offer was closed: a fixed list, so that no free text (which could name a person)
+    is kept on the offer."""
+
+    FILLED = "filled"  # the positions were filled through Maillon
+    FILLED_ELSEWHERE = "filled_elsewhere"
+    CANCELLED = "cancelled"
+    CONTRACT_ENDED = "contract_ended"
+    NO_SUITABLE_CANDIDATE = "no_suitable_candidate"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+CLOSE_REASON_LABELS: dict[CloseReason, str] = {
+    CloseReason.FILLED: "Postes pourvus",
+    CloseReason.FILLED_ELSEWHERE: "Postes pourvus par un autre canal",
+    CloseReason.CANCELLED: "Besoin annulé par l'employeur",
+    CloseReason.CONTRACT_ENDED: "Marché terminé ou résilié",
+    CloseReason.NO_SUITABLE_CANDIDATE: "Aucune candidature adaptée",
+    CloseReason.DUPLICATE: "Offre en double",
+    CloseReason.OTHER: "Autre motif",
+}
+
+
 class CoordinatesSource(StrEnum):
     GIVEN = "given"  # sent by the client: the work site itself
     COMMUNE_CENTROID = "commune_centroid"  # only the commune is known
@@ -85,6 +109,12 @@ class Offer(TableBase, table=True):
         ),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="coordinates_paired"),
         CheckConstraint("lot_id IS NULL OR contract_id IS NOT NULL", name="lot_needs_contract"),
+        CheckConstraint(
+            "close_reason IS NULL OR close_reason IN ("
+            + ", ".join(f"'{reason.value}'" for reason in CloseReason)
+            + ")",
+            name="close_reason_known",
+        ),
         # Open offers whose work site lies in a candidate's reach box (matching, decision 0016).
         Index(
             "ix_offer_open_site",
@@ -128,4 +158,4 @@ class Offer(TableBase, table=True):
     )
     published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    close_reason: str | None = Field(default=None, sa_type=String(500))
+    close_reason: CloseReason | None = Field(default=None, sa_type=EnumText(CloseReason, 30))
