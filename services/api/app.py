@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from services.api import health, metrics, v1
+from services.api.body_limit import BodyLimitMiddleware
 from services.api.conditional import install_conditional_handlers
 from services.api.context import REQUEST_ID_HEADER
 from services.api.deps import Resources, settings_of
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             ),
             Middleware(UnhandledErrorMiddleware),
+            # Callers checked and bodies bounded before the idempotency middleware reads them.
+            Middleware(BodyLimitMiddleware),
             Middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours)),
         ],
     )
