@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
@@ -25,7 +26,7 @@ from services.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from services.api.referentials.indexes import ReferentialIndexes
-from services.core import collector
+from services.core import collector, liveness
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
@@ -58,10 +59,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
     app.state.referential_indexes = ReferentialIndexes(settings.referential_recheck_seconds)
+    probe = None
+    if settings.database_probe_seconds > 0:
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        probe = asyncio.create_task(
+            liveness.watch(
+                engine,
+                dsn,
+                every=settings.database_probe_seconds,
+                patience=settings.database_probe_timeout_seconds,
+            ),
+            name="maillon-database-probe",
+        )
     collector.settle(settings.gc_threshold)
     try:
         yield
     finally:
+        if probe is not None:
+            probe.cancel()
+            with suppress(asyncio.CancelledError):
+                await probe
         del app.state.resources
         del app.state.referential_indexes
         await redis.aclose()
