@@ -132,6 +132,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         storage_dir=TEST_STATE / "files",
         # Nothing talks to the internet: tests that geocode start a local fake BAN server.
         geocoder_url="http://127.0.0.1:9/search",
+        # No database probe in the apps of the tests: on a machine busy with the suite, a late
+        # answer would cut other tests' requests. tests/test_frozen_database.py turns it on.
+        database_probe_seconds=0,
     )
 
 
