@@ -42,9 +42,8 @@ def _free_port() -> int:
         return port
 
 
-def _as_postgres() -> dict[str, str]:
-    # PostgreSQL refuses to run as root: the cluster belongs to the postgres account then.
-    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+# PostgreSQL refuses to run as root: the cluster belongs to the postgres account then.
+OWNER = "postgres" if os.geteuid() == 0 else None
 
 
 @pytest.fixture
@@ -53,13 +52,14 @@ def own_postgres() -> Iterator[tuple[str, psutil.Process]]:
         pytest.fail(f"PostgreSQL 15 binaries expected in {BIN}")
     home = Path(tempfile.mkdtemp(prefix="maillon-frozen-"))
     data = home / "data"
-    if os.geteuid() == 0:
-        shutil.chown(home, "postgres", "postgres")
+    if OWNER is not None:
+        shutil.chown(home, OWNER, OWNER)
     subprocess.run(
         [str(BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"],
         check=True,
         capture_output=True,
-        **_as_postgres(),  # type: ignore[arg-type]
+        user=OWNER,
+        group=OWNER,
     )
     port = _free_port()
     server = subprocess.Popen(
@@ -76,7 +76,8 @@ def own_postgres() -> Iterator[tuple[str, psutil.Process]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        **_as_postgres(),  # type: ignore[arg-type]
+        user=OWNER,
+        group=OWNER,
     )  # fmt: skip
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:

@@ -608,7 +608,7 @@ async def exercise(
     # Bytes as they are: a generated header may hold characters outside ASCII, which a client
     # sends as raw bytes (httpx refuses to encode them from text).
     headers = {
-        name: value if isinstance(value, bytes) else value.encode()
+        name.encode(): value if isinstance(value, bytes) else value.encode()
         for name, value in request.headers.items()
     }
     try:

@@ -156,6 +156,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     pg_errors.CannotConnectNowError,
     pg_errors.TooManyConnectionsError,
     pg_errors.ConnectionDoesNotExistError,
+    # statement_timeout and lock_timeout (decision 0056): the database is too slow or too busy
+    # now, the request may be retried.
+    pg_errors.QueryCanceledError,
+    pg_errors.LockNotAvailableError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
