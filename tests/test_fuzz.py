@@ -13,8 +13,8 @@ document with a French title, whose messages never repeat what was sent.
 
 Schemathesis's phases run for every operation: examples and coverage (the schema's examples;
 boundary values, missing and wrong-typed parameters and fields: at most ``COVERAGE_CASES`` spread
-over the list), then fuzzing with valid and with broken input. The stateful phase has nothing to
-follow: the document declares no links between operations. Generation is derandomised (a fixed
+over the list), then fuzzing with valid and with broken input. The stateful phase is not run: the
+document declares no links between operations for it to follow. Generation is derandomised (a fixed
 seed: the same cases at every run) and bounded by ``MAX_EXAMPLES`` per operation and generation
 mode, about a minute in all. A failure lists one example of each kind of failure with the
 command that reproduces it.

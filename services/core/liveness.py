@@ -131,7 +131,7 @@ async def watch(engine: AsyncEngine, dsn: str, *, every: float, patience: float)
                         server_settings={"application_name": "maillon-api-probe"},
                     )
                 await probe.fetchval("SELECT 1", timeout=patience)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever it is, no answer: the probe itself never stops
                 if not state.down:
                     log.warning("database_probe_failed", error=type(exc).__name__)
                 state.mark_down()
