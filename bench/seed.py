@@ -1034,7 +1034,7 @@ async def seeded(
 ) -> AsyncIterator[tuple[SessionMaker, SeedReport]]:
     """For the benchmarks: reference data imported, the data seeded and committed, then
     ``VACUUM ANALYZE`` (a database at rest: visibility map set, statistics fresh)."""
-    engine = create_engine(settings, application_name="maillon-bench")
+    engine = create_engine(settings, application_name="maillon-bench", statement_timeout=0)
     try:
         sessionmaker = create_sessionmaker(engine)
         await load_reference_data(sessionmaker, data_dir)
@@ -1067,7 +1067,7 @@ async def existing(settings: Settings) -> AsyncIterator[SessionMaker]:
         await connection.execute("VACUUM (ANALYZE)")
     finally:
         await connection.close()
-    engine = create_engine(settings, application_name="maillon-bench")
+    engine = create_engine(settings, application_name="maillon-bench", statement_timeout=0)
     try:
         yield create_sessionmaker(engine)
     finally:

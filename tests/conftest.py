@@ -134,6 +134,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         geocoder_url="http://127.0.0.1:9/search",
         # Webhook receivers are local servers: loopback is let through (decision 0042).
         webhook_allowed_networks="127.0.0.0/8,::1/128",
+        # No database probe in the apps of the tests: on a machine busy with the suite, a late
+        # answer would cut other tests' requests. tests/test_frozen_database.py turns it on.
+        database_probe_seconds=0,
     )
 
 

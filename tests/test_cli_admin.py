@@ -175,6 +175,24 @@ async def test_an_account_in_an_existing_organisation_with_a_prompted_password(
             "Erreur : le mot de passe doit compter au moins 12 caractères.",
         ),
         (
+            ["--email", "operateur.principal@exemple.fr", "--password", "operateur.principal"],
+            None,
+            1,
+            "Erreur : le mot de passe ne peut pas reprendre l'adresse e-mail du compte.",
+        ),
+        (
+            ["--email", "a@exemple.fr", "--password", "Azertyuiop2026!"],
+            None,
+            1,
+            "Erreur : ce mot de passe est trop courant : choisissez-en un autre.",
+        ),
+        (
+            ["--email", "a@exemple.fr"],
+            "2026202620262026\n2026202620262026\n",
+            1,
+            "Erreur : le mot de passe ne peut pas être fait que de chiffres.",
+        ),
+        (
             ["--email", "a@exemple.fr"],
             f"{PASSWORD}\nautre chose tout à fait\n",
             1,

@@ -11,8 +11,12 @@ Every response must be no server error (5xx), have a status, a content type and 
 document declares for that operation, and, when it is an error, be an ``application/problem+json``
 document with a French title, whose messages never repeat what was sent.
 
-Generation is derandomised (the same cases at every run) and bounded by ``MAX_EXAMPLES`` per
-operation and generation mode. A failure lists one example of each kind of failure with the
+Schemathesis's phases run for every operation: examples and coverage (the schema's examples;
+boundary values, missing and wrong-typed parameters and fields: at most ``COVERAGE_CASES`` spread
+over the list), then fuzzing with valid and with broken input. The stateful phase is not run: the
+document declares no links between operations for it to follow. Generation is derandomised (a fixed
+seed: the same cases at every run) and bounded by ``MAX_EXAMPLES`` per operation and generation
+mode, about a minute in all. A failure lists one example of each kind of failure with the
 command that reproduces it.
 """
 
@@ -39,6 +43,11 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
+from schemathesis.generation.hypothesis.builder import (
+    HypothesisTestConfig,
+    HypothesisTestMode,
+    create_test,
+)
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -89,6 +98,8 @@ pytestmark = pytest.mark.usefixtures("reference_data", "clock")
 # Cases per operation and per generation mode (valid, then broken input). A deeper run, on
 # purpose: MAILLON_FUZZ_EXAMPLES=200 pytest tests/test_fuzz.py
 MAX_EXAMPLES: Final = int(os.environ.get("MAILLON_FUZZ_EXAMPLES", "10"))
+# Cases per operation from the examples and coverage phases (several hundred for some).
+COVERAGE_CASES: Final = int(os.environ.get("MAILLON_FUZZ_COVERAGE_CASES", "10"))
 
 CALLERS: Final = ("admin", "facilitator", "prescriber", "key")
 
@@ -445,6 +456,36 @@ def draws(operation: Any, mode: GenerationMode) -> list[Draw]:
     return found
 
 
+def phase_draws(operation: Any) -> list[Draw]:
+    """The cases of schemathesis's examples and coverage phases for ``operation`` (the schema's
+    examples; boundary values, missing and wrong-typed parameters and fields), at most
+    ``COVERAGE_CASES`` of them spread over the whole list, each by a caller in turn."""
+    found: list[schemathesis.Case[Any]] = []
+
+    def collect(case: schemathesis.Case[Any]) -> None:
+        found.append(case)
+
+    config = HypothesisTestConfig(
+        project=SCHEMA.config,
+        modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE],
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit],
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    create_test(operation=operation, test_func=collect, config=config)()
+    step = max(1.0, len(found) / COVERAGE_CASES)
+    chosen = [found[int(i * step)] for i in range(min(COVERAGE_CASES, len(found)))]
+    return [
+        Draw(case, CALLERS[i % len(CALLERS)], real_ids=i % 2 == 0, pick=i)
+        for i, case in enumerate(chosen)
+    ]
+
+
 def modes(operation: Any) -> list[GenerationMode]:
     """Valid input, then broken input where there is something to break: a parameter in the path
     or the query, or a body (a header alone, as If-None-Match, takes any text)."""
@@ -565,8 +606,10 @@ async def exercise(
     request = prepared(draw, territory)
     body = request.body.encode() if isinstance(request.body, str) else request.body
     assert body is None or isinstance(body, bytes)
+    # Bytes as they are: a generated header may hold characters outside ASCII, which a client
+    # sends as raw bytes (httpx refuses to encode them from text).
     headers = {
-        name: value.decode() if isinstance(value, bytes) else value
+        name.encode(): value if isinstance(value, bytes) else value.encode()
         for name, value in request.headers.items()
     }
     try:
@@ -647,8 +690,11 @@ async def test_fuzz(operation: str, api: httpx.AsyncClient, territory: Territory
     schema_operation = OPERATIONS[operation]
     failures: dict[str, str] = {}
     statuses: list[int] = []
-    for mode in modes(schema_operation):
-        for draw in draws(schema_operation, mode):
+    phases = [("examples+coverage", phase_draws(schema_operation))] + [
+        (f"fuzzing {mode.value}", draws(schema_operation, mode)) for mode in modes(schema_operation)
+    ]
+    for phase, cases in phases:
+        for draw in cases:
             if draw.real_ids:
                 with_real_ids(draw, territory)
             response, found = await exercise(api, territory, draw)
@@ -658,7 +704,7 @@ async def test_fuzz(operation: str, api: httpx.AsyncClient, territory: Territory
                 # One example of each kind of failure, reproducible with its curl command.
                 failures.setdefault(
                     failure,
-                    f"{failure}\n  as {draw.caller} ({mode.value}): "
+                    f"{failure}\n  as {draw.caller} ({phase}): "
                     + draw.case.as_curl_command(base_url="http://test")
                     + (f"\n  -> {response.status_code} {response.text[:500]}" if response else ""),
                 )

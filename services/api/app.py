@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from services.api import health, metrics, v1
+from services.api.body_limit import BodyLimitMiddleware
 from services.api.conditional import install_conditional_handlers
 from services.api.context import REQUEST_ID_HEADER
 from services.api.deps import Resources, settings_of
@@ -24,7 +26,7 @@ from services.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from services.api.referentials.indexes import ReferentialIndexes
-from services.core import collector
+from services.core import collector, liveness
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
@@ -57,10 +59,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
     app.state.referential_indexes = ReferentialIndexes(settings.referential_recheck_seconds)
+    probe = None
+    if settings.database_probe_seconds > 0:
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        probe = asyncio.create_task(
+            liveness.watch(
+                engine,
+                dsn,
+                every=settings.database_probe_seconds,
+                patience=settings.database_probe_timeout_seconds,
+            ),
+            name="maillon-database-probe",
+        )
     collector.settle(settings.gc_threshold)
     try:
         yield
     finally:
+        if probe is not None:
+            probe.cancel()
+            with suppress(asyncio.CancelledError):
+                await probe
         del app.state.resources
         del app.state.referential_indexes
         await redis.aclose()
@@ -104,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_age=600,
             ),
             Middleware(UnhandledErrorMiddleware),
+            # Callers checked and bodies bounded before the idempotency middleware reads them.
+            Middleware(BodyLimitMiddleware),
             Middleware(IdempotencyMiddleware, ttl=timedelta(hours=settings.idempotency_ttl_hours)),
         ],
     )

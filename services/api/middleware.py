@@ -1,9 +1,10 @@
 """Pure ASGI middlewares: request id, access log and metrics; CORS; the last-resort error page.
 
 Order, outermost first (see :func:`services.api.app.create_app`): request context, CORS,
-unhandled errors, idempotency. The request context sits outside everything so that every
-response, preflights and 500s included, carries ``X-Request-ID`` and is counted; CORS sits
-outside the error middleware so that browsers can read 500 and 503 problems.
+unhandled errors, body limit (:mod:`services.api.body_limit`), idempotency. The request context
+sits outside everything so that every response, preflights and 500s included, carries
+``X-Request-ID`` and is counted; CORS sits outside the error middleware so that browsers can read
+500 and 503 problems.
 """
 
 from __future__ import annotations
@@ -174,6 +175,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     pg_errors.CannotConnectNowError,
     pg_errors.TooManyConnectionsError,
     pg_errors.ConnectionDoesNotExistError,
+    # statement_timeout and lock_timeout (decision 0056): the database is too slow or too busy
+    # now, the request may be retried.
+    pg_errors.QueryCanceledError,
+    pg_errors.LockNotAvailableError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )

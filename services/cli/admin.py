@@ -27,7 +27,7 @@ from services.core.db import SessionMaker, unit_of_work
 from services.core.models.geo import Commune
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import ROLE_LABELS, Role
-from services.core.security.passwords import MIN_PASSWORD_LENGTH
+from services.core.security.password_policy import password_problem
 
 admin_app = typer.Typer(help="Administration de l'instance.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
@@ -53,7 +53,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _password(given: str | None, generate: bool) -> str:
+def _password(given: str | None, generate: bool, email: str) -> str:
     if given is not None and generate:
         raise _fail("--password et --generate-password s'excluent.", 2)
     if generate:
@@ -66,8 +66,10 @@ def _password(given: str | None, generate: bool) -> str:
         )
         if confirmed != given:
             raise _fail("les deux saisies du mot de passe diffèrent.")
-    if len(given) < MIN_PASSWORD_LENGTH:
-        raise _fail(f"le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.")
+    # Checked before the database is opened (the service checks it again).
+    problem = password_problem(given, email)
+    if problem is not None:
+        raise _fail(f"{problem}.")
     return given
 
 
@@ -156,7 +158,7 @@ def create_user_command(
         address = normalise_email(email)
     except InvalidContact as error:
         raise _fail(str(error), 2) from None
-    secret = _password(password, generate_password)
+    secret = _password(password, generate_password, address)
     name = full_name or address.split("@", 1)[0]
 
     async def work(sessionmaker: SessionMaker) -> Created:

@@ -77,7 +77,9 @@ def seed_command(
 
 
 async def _with_url(url: str, work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
-    engine = create_engine(Settings(database_url=url), application_name="maillon-bench")
+    engine = create_engine(
+        Settings(database_url=url), application_name="maillon-bench", statement_timeout=0
+    )
     try:
         return await work(create_sessionmaker(engine))
     finally:

@@ -92,7 +92,11 @@ async def _relay(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    engine = create_engine(settings, application_name="maillon-relay")
+    engine = create_engine(
+        settings,
+        application_name="maillon-relay",
+        statement_timeout=settings.worker_statement_timeout_seconds,
+    )
     redis_conf = redis_settings(settings)
     pool: ArqRedis | None = None
     while pool is None and not stop.is_set():

@@ -95,7 +95,10 @@ def run_with_database(work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
     runtime = resolve(settings, redis=False)
 
     async def main() -> _T:
-        engine = create_engine(runtime.settings, application_name="maillon-cli")
+        # Commands (imports, reports) have no statement limit: an operator runs them.
+        engine = create_engine(
+            runtime.settings, application_name="maillon-cli", statement_timeout=0
+        )
         try:
             return await work(create_sessionmaker(engine))
         finally:

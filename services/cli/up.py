@@ -107,7 +107,7 @@ async def _prepare(settings: Settings, directory: Path | None, *, demo: bool) ->
     from services.core.db import create_engine, create_sessionmaker
     from services.core.referentials.loader import load_reference_data, missing_reference_data
 
-    engine = create_engine(settings, application_name="maillon-up")
+    engine = create_engine(settings, application_name="maillon-up", statement_timeout=0)
     try:
         sessionmaker = create_sessionmaker(engine)
         missing = await missing_reference_data(sessionmaker)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session, SessionTransaction
 
+from services.core import liveness
 from services.core.settings import Settings
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -27,20 +28,49 @@ SessionMaker = async_sessionmaker[AsyncSession]
 PING_IDLE_SECONDS = 1.0
 
 
-def create_engine(settings: Settings, *, application_name: str = "maillon") -> AsyncEngine:
+# The driver's own limit on a statement, past PostgreSQL's statement_timeout: the server answers
+# first when it is alive; when it is not (frozen, unreachable), the driver gives up.
+COMMAND_TIMEOUT_MARGIN_SECONDS = 5.0
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(round(seconds * 1000))
+
+
+def create_engine(
+    settings: Settings,
+    *,
+    application_name: str = "maillon",
+    statement_timeout: float | None = None,
+) -> AsyncEngine:
+    """The engine of a process. ``statement_timeout``: seconds (0 none), by default the API's
+    ``database_statement_timeout_seconds``; the lock timeout is the same everywhere (decision
+    0056)."""
+    if statement_timeout is None:
+        statement_timeout = settings.database_statement_timeout_seconds
+    state = liveness.Liveness()
     engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_connect_timeout,
+        pool_timeout=settings.database_pool_timeout_seconds,
         connect_args={
+            "async_creator_fn": state.connect,
             "timeout": settings.database_connect_timeout,
-            "command_timeout": 60,
-            "server_settings": {"application_name": application_name, "timezone": "UTC"},
+            "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN_SECONDS
+            if statement_timeout
+            else None,
+            "server_settings": {
+                "application_name": application_name,
+                "timezone": "UTC",
+                "statement_timeout": _milliseconds(statement_timeout),
+                "lock_timeout": _milliseconds(settings.database_lock_timeout_seconds),
+            },
         },
     )
     event.listen(engine.sync_engine.pool, "checkin", _remember_checkin)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    liveness.install(engine, state)
     return engine
 
 

@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     # No overflow connections by default (decision 0034): a request waits for one of the pool's.
     database_max_overflow: int = Field(default=0, ge=0, le=200)
     database_connect_timeout: float = Field(default=5.0, gt=0)
+    # Longest statement, set on every connection (PostgreSQL's statement_timeout): the API's,
+    # and the workers' and relay's (which sweep whole days at once); commands have none.
+    # 0: no limit. The driver gives up a few seconds later on its own (decision 0056).
+    database_statement_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
+    worker_statement_timeout_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # Longest wait for a row or table lock (lock_timeout), every connection; 0: no limit.
+    database_lock_timeout_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # Longest wait for a free connection of the pool before a 503.
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # An API process asks PostgreSQL ``SELECT 1`` this often on a connection of its own; no
+    # answer within the timeout: PostgreSQL is taken as down, requests answer 503 at once and
+    # those waiting on it are cut off, until it answers again (decision 0056). 0: no probe.
+    database_probe_seconds: float = Field(default=0.5, ge=0, le=60)
+    database_probe_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
     # Allocations between two collections of Python's youngest generation in a service process,
     # its start-up heap frozen (decision 0032); 0: Python's defaults.
     gc_threshold: int = Field(default=20_000, ge=0, le=10_000_000)

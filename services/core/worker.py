@@ -55,7 +55,11 @@ def worker_settings(
     application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(settings, application_name=application)
+        engine = create_engine(
+            settings,
+            application_name=application,
+            statement_timeout=settings.worker_statement_timeout_seconds,
+        )
         ctx["engine"] = engine
         ctx["sessionmaker"] = create_sessionmaker(engine)
         ctx["settings"] = settings

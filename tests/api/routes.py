@@ -113,6 +113,20 @@ async def database(session: SessionDep) -> dict[str, int]:
     return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
 
 
+@router.get("/database/sleep")
+async def database_sleep(session: SessionDep) -> None:
+    await session.execute(text("SELECT pg_sleep(2)"))
+
+
+# Held by tests/api/test_errors.py to make this route wait for a lock.
+TEST_ADVISORY_KEY = 424242
+
+
+@router.get("/database/lock")
+async def database_lock(session: SessionDep) -> None:
+    await session.execute(text(f"SELECT pg_advisory_xact_lock({TEST_ADVISORY_KEY})"))
+
+
 @router.get("/missing")
 async def missing() -> None:
     raise NotFound("Ce candidat n'existe pas.")

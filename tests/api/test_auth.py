@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.auth import throttle
 from services.core.clock import FrozenClock
 from services.core.models.audit import AuditEntry
 from services.core.models.organisation import OrganisationKind
@@ -96,15 +97,17 @@ async def test_an_inactive_account_cannot_sign_in(
     assert_problem(await _login(client, user.email), 401, "invalid-credentials")
 
 
-async def test_repeated_failures_lock_the_account_for_a_while(
-    client: httpx.AsyncClient, db_session: AsyncSession, redis_client: object
+async def test_repeated_failures_slow_the_account_down_for_a_while(
+    client: httpx.AsyncClient, db_session: AsyncSession, redis_client: object, clock: FrozenClock
 ) -> None:
     email = (await make_user(db_session, await make_organisation(db_session))).email
-    for _ in range(10):
+    for _ in range(throttle.ACCOUNT.free + 1):
         assert (await _login(client, email, "mauvais")).status_code == 401
-    locked = await _login(client, email)  # even the right password now
-    assert_problem(locked, 429, "too-many-attempts")
-    assert locked.headers["retry-after"] == str(15 * 60)
+    slowed = await _login(client, email)  # even the right password, while the delay runs
+    assert_problem(slowed, 429, "too-many-attempts")
+    assert slowed.headers["retry-after"] == "1"
+    clock.advance(timedelta(seconds=1))
+    assert (await _login(client, email)).status_code == 200
 
 
 async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(

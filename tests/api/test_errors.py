@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 
+from services.core.settings import Settings
 from tests.api.conftest import UNREACHABLE_POSTGRES, ClientFactory, assert_problem
+from tests.api.routes import TEST_ADVISORY_KEY
 
 VALID_FORM = {
     "name": "Léa",
@@ -132,6 +135,26 @@ async def test_unreachable_database_is_a_503_for_a_route(client_for: ClientFacto
         response = await client.get("/test/database")
     assert_problem(response, 503, "service-unavailable")
     assert response.headers["retry-after"] == "5"
+
+
+async def test_a_statement_past_its_timeout_is_a_503(client_for: ClientFactory) -> None:
+    async with client_for(database_statement_timeout_seconds=0.2) as client:
+        response = await client.get("/test/database/sleep")
+    assert_problem(response, 503, "service-unavailable")
+
+
+async def test_a_lock_waited_for_past_its_timeout_is_a_503(
+    client_for: ClientFactory, settings: Settings
+) -> None:
+    assert settings.database_url is not None
+    holder = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        await holder.execute(f"SELECT pg_advisory_lock({TEST_ADVISORY_KEY})")
+        async with client_for(database_lock_timeout_seconds=0.2) as client:
+            response = await client.get("/test/database/lock")
+        assert_problem(response, 503, "service-unavailable")
+    finally:
+        await holder.close()
 
 
 @pytest.mark.parametrize("path", ["/test/boom", "/nowhere", "/test/missing"])

@@ -62,6 +62,9 @@ class TtlCache(Generic[K, V]):
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

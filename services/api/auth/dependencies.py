@@ -13,16 +13,19 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from starlette.applications import Starlette
 
 from services.api.auth.cache import principals, verified_tokens
 from services.api.auth.credentials import API_KEY_HEADER
-from services.api.deps import SessionDep, settings_of
+from services.api.auth.revocation import is_revoked
+from services.api.deps import SessionDep, resources_of, settings_of
 from services.api.errors import Unauthorized
 from services.core.clock import now
 from services.core.models.api_key import ApiKey
 from services.core.models.user import User
 from services.core.security.principal import Principal, principal_for_user, territory_of
 from services.core.security.tokens import (
+    AccessClaims,
     InvalidToken,
     decode_access_token,
     digest,
@@ -30,9 +33,10 @@ from services.core.security.tokens import (
 )
 
 TOKEN_URL = "/v1/auth/token"  # noqa: S105  (a path, not a secret)
+_INVALID_TOKEN = "Jeton d'accès invalide ou expiré."  # noqa: S105  (a message)
 
 # Declared for the OpenAPI document (the "Authorize" button); they do not reject by themselves.
-_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+bearer_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 
 
@@ -78,8 +82,12 @@ async def _from_api_key(request: Request, session: AsyncSession, key: str) -> Pr
     return principal
 
 
-async def _from_access_token(request: Request, session: AsyncSession, token: str) -> Principal:
-    settings = settings_of(request.app)
+async def access_claims(app: Starlette, token: str) -> AccessClaims:
+    """The claims of a valid access token: signed here, not expired, not revoked at sign-out.
+
+    Signature and revocation are checked once per ``auth_cache_seconds`` per token (decision
+    0029); the expiry at every use."""
+    settings = settings_of(app)
     ttl = settings.auth_cache_seconds
     key = digest(token)
     claims = verified_tokens.get(key, ttl)
@@ -87,10 +95,18 @@ async def _from_access_token(request: Request, session: AsyncSession, token: str
         try:
             claims = decode_access_token(token, settings)
         except InvalidToken:
-            raise NotAuthenticated("Jeton d'accès invalide ou expiré.") from None
+            raise NotAuthenticated(_INVALID_TOKEN) from None
+        if await is_revoked(resources_of(app).redis, claims):
+            raise NotAuthenticated("Jeton d'accès révoqué à la déconnexion : reconnectez-vous.")
         verified_tokens.put(key, claims, ttl)
     elif claims.expires_at <= now():
-        raise NotAuthenticated("Jeton d'accès invalide ou expiré.")
+        raise NotAuthenticated(_INVALID_TOKEN)
+    return claims
+
+
+async def _from_access_token(request: Request, session: AsyncSession, token: str) -> Principal:
+    settings = settings_of(request.app)
+    claims = await access_claims(request.app, token)
     cached = principals.get(("user", str(claims.user_id)), settings.auth_cache_seconds)
     if cached is not None:
         return cached
@@ -105,7 +121,7 @@ async def _from_access_token(request: Request, session: AsyncSession, token: str
 async def get_principal(
     request: Request,
     session: SessionDep,
-    bearer: Annotated[str | None, Depends(_bearer)],
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     if api_key:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
 
-from services.api.auth import service
-from services.api.auth.dependencies import CurrentPrincipal
+from services.api.auth import revocation, service, throttle
+from services.api.auth.dependencies import (
+    CurrentPrincipal,
+    NotAuthenticated,
+    access_claims,
+    bearer_scheme,
+)
 from services.api.auth.schemas import LogoutRequest, Me, MeOrganisation, TokenResponse
 from services.api.deps import RedisDep, RequestIdDep, SessionDep, SettingsDep
 from services.api.errors import (
@@ -20,11 +25,9 @@ from services.api.errors import (
 )
 from services.core.models.organisation import Organisation
 from services.core.models.user import ROLE_LABELS, User
+from services.core.security.tokens import looks_like_api_key
 
 router = APIRouter(tags=["authentification"])
-
-MAX_FAILURES = 10
-FAILURE_WINDOW_SECONDS = 15 * 60
 
 
 class InvalidGrant(Unauthorized):
@@ -37,10 +40,13 @@ class TooManyAttempts(MaillonError):
     status = 429
     code = "too-many-attempts"
     title = "Trop de tentatives"
-    default_detail = "Trop de tentatives de connexion pour ce compte. Réessayez dans 15 minutes."
+    default_detail = "Trop de tentatives de connexion."
 
-    def __init__(self) -> None:
-        super().__init__(headers={"Retry-After": str(FAILURE_WINDOW_SECONDS)})
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Trop de tentatives de connexion : réessayez dans {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 @router.post(
@@ -71,18 +77,25 @@ async def token(
     else:
         if not username or not password:
             raise BadRequest("username et password sont obligatoires pour grant_type=password.")
-        # Failures counted per account (hashed e-mail: no address in Redis keys).
-        counter = f"maillon:login-failures:{service.digest_email(username)}"
-        if int(await redis.get(counter) or 0) >= MAX_FAILURES:
-            raise TooManyAttempts()
+        # Attempts counted before the password is checked, per client address and per account
+        # (hashed e-mail: no address in Redis keys); a success forgets them.
+        address = throttle.address_key(request.client.host if request.client else "")
+        account = throttle.account_key(service.digest_email(username))
+        try:
+            await throttle.reserve(redis, address, throttle.ADDRESS)
+            try:
+                await throttle.reserve(redis, account, throttle.ACCOUNT)
+            except throttle.Throttled:
+                await throttle.give_back(redis, address)
+                raise
+        except throttle.Throttled as exc:
+            raise TooManyAttempts(exc.retry_after) from None
         try:
             user = await service.authenticate(session, username, password)
         except service.InvalidCredentials:
-            failures = await redis.incr(counter)
-            if failures == 1:
-                await redis.expire(counter, FAILURE_WINDOW_SECONDS)
             raise InvalidGrant() from None
-        await redis.delete(counter)
+        await throttle.forget(redis, account)
+        await throttle.give_back(redis, address)
         issued = await service.issue_tokens(session, user, settings, request_id=request_id)
     return TokenResponse(
         access_token=issued.access_token,
@@ -92,11 +105,29 @@ async def token(
 
 
 @router.post(
-    "/auth/logout", status_code=HTTP_204_NO_CONTENT, summary="Révoquer un jeton de rafraîchissement"
+    "/auth/logout",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Se déconnecter : révoquer le jeton de rafraîchissement et le jeton d'accès",
+    description="Le jeton de rafraîchissement envoyé est révoqué avec toute sa famille ; le jeton "
+    "d'accès présenté dans `Authorization`, s'il y en a un, cesse d'être accepté (dans toute "
+    "l'instance au plus tard après `MAILLON_AUTH_CACHE_SECONDS`).",
 )
-async def logout(body: LogoutRequest, session: SessionDep) -> Response:
+async def logout(
+    request: Request,
+    body: LogoutRequest,
+    session: SessionDep,
+    redis: RedisDep,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+) -> Response:
     # Unknown tokens answer the same: nothing to learn from this endpoint.
     await service.logout(session, body.refresh_token)
+    if bearer and not looks_like_api_key(bearer):
+        try:
+            claims = await access_claims(request.app, bearer)
+        except NotAuthenticated:
+            pass  # already unusable
+        else:
+            await revocation.revoke(redis, bearer, claims)
     return Response(status_code=HTTP_204_NO_CONTENT)
 
 

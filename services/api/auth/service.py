@@ -14,7 +14,11 @@ from services.core import audit
 from services.core.clock import now
 from services.core.contact import email_key
 from services.core.models.user import RefreshToken, User
-from services.core.security.passwords import hash_password, needs_rehash, verify_password
+from services.core.security.passwords import (
+    hash_password_off_loop,
+    needs_rehash,
+    verify_password_off_loop,
+)
 from services.core.security.principal import principal_for_user
 from services.core.security.tokens import create_access_token, digest, new_secret
 from services.core.settings import Settings
@@ -38,11 +42,11 @@ def digest_email(email: str) -> str:
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await session.scalar(select(User).where(col(User.email) == email_key(email)))
     # verify_password runs even for an unknown e-mail: same cost, no account enumeration.
-    valid = verify_password(user.password_hash if user else None, password)
+    valid = await verify_password_off_loop(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         raise InvalidCredentials
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_off_loop(password)
     user.last_login_at = now()
     return user
 

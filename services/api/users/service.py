@@ -18,7 +18,8 @@ from services.core import audit
 from services.core.clock import now
 from services.core.models.organisation import Organisation
 from services.core.models.user import Permission, RefreshToken, User
-from services.core.security.passwords import hash_password, verify_password
+from services.core.security.password_policy import password_problem
+from services.core.security.passwords import hash_password_off_loop, verify_password_off_loop
 from services.core.security.principal import Principal
 
 EMAIL_CONSTRAINT = "uq_user_account_email"
@@ -51,6 +52,15 @@ class OutsideTerritory(Forbidden):
     )
 
 
+def check_password(password: str, email: str, field: str) -> None:
+    """The password policy (decision 0055): a French 422 naming the field, never the value."""
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise ValidationFailed(
+            [FieldError(loc=["body", field], message=problem, type="weak_password")]
+        )
+
+
 async def create_user(
     session: AsyncSession,
     data: UserCreate,
@@ -71,10 +81,11 @@ async def create_user(
         if not actor.sees(data.organisation_id):
             raise OutsideTerritory()
         policy.check_grants(actor, role=data.role, added_permissions=frozenset(data.permissions))
+    check_password(data.password, data.email, "password")
     user = User(
         email=data.email,
         full_name=data.full_name,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_off_loop(data.password),
         organisation_id=data.organisation_id,
         role=data.role,
         is_manager=data.is_manager,
@@ -161,9 +172,10 @@ async def change_password(
                     )
                 ]
             )
-        if not verify_password(user.password_hash, data.current_password):
+        if not await verify_password_off_loop(user.password_hash, data.current_password):
             raise WrongPassword()
-    user.password_hash = hash_password(data.new_password)
+    check_password(data.new_password, user.email, "new_password")
+    user.password_hash = await hash_password_off_loop(data.new_password)
     await revoke_refresh_tokens(session, user.id)
     audit.record(
         session,

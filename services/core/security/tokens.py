@@ -27,6 +27,7 @@ class InvalidToken(Exception):
 class AccessClaims:
     user_id: uuid.UUID
     expires_at: datetime
+    token_id: str  # ``jti``: what sign-out revokes
 
 
 def create_access_token(user_id: uuid.UUID, settings: Settings) -> tuple[str, datetime]:
@@ -52,16 +53,21 @@ def decode_access_token(token: str, settings: Settings) -> AccessClaims:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat"], "verify_exp": False},
+            options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False},
         )
         expires = int(claims["exp"])
         user_id = uuid.UUID(str(claims["sub"]))
+        token_id = str(claims["jti"])
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise InvalidToken from exc
     # Expiry against the injectable clock, not the wall clock, so tests can move time.
     if expires <= now().timestamp():
         raise InvalidToken
-    return AccessClaims(user_id=user_id, expires_at=datetime.fromtimestamp(expires, now().tzinfo))
+    return AccessClaims(
+        user_id=user_id,
+        expires_at=datetime.fromtimestamp(expires, now().tzinfo),
+        token_id=token_id,
+    )
 
 
 def new_secret() -> str:
