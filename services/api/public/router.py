@@ -5,7 +5,7 @@ account (decision 0062). Three shapes of the same list: JSON (the project's pagi
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 
 from services.api.conditional import IfNoneMatch, IfNoneMatchDep, NotModified, etag_of
 from services.api.deps import SessionDep
-from services.api.errors import Problem
+from services.api.errors import PROBLEM_MEDIA_TYPE
 from services.api.pagination import Page, PaginationDep
 from services.api.public import feed
 from services.api.public.france_travail import OffreFranceTravail
@@ -28,19 +28,33 @@ MAX_RADIUS_KM = 200
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+
+def _problem(description: str, *schemas: str) -> dict[str, Any]:
+    """A problem response documented under its own media type, whatever the route's."""
+    refs = [{"$ref": f"#/components/schemas/{name}"} for name in schemas]
+    schema = refs[0] if len(refs) == 1 else {"anyOf": refs}
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+
+
 router = APIRouter(
     prefix="/public/offers",
     tags=["offres publiques"],
     dependencies=[Depends(limit_rate)],
     responses={
-        304: {"description": "La copie du client (If-None-Match) est à jour."},
-        429: {
-            "model": Problem,
-            "description": "Trop de requêtes depuis cette adresse (`/problems/too-many-requests`,"
-            " en-tête Retry-After).",
-        },
+        429: _problem(
+            "Trop de requêtes depuis cette adresse (`/problems/too-many-requests`, en-tête "
+            "Retry-After).",
+            "Problem",
+        )
     },
 )
+# The JSON-LD route's media type is not JSON's: its errors are declared as problems here, not
+# filed under application/ld+json.
+_JSON_LD_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    422: _problem("Filtres invalides", "ValidationProblem", "Problem"),
+    "4XX": _problem("Erreur du client", "Problem"),
+    "5XX": _problem("Erreur du serveur", "Problem"),
+}
 
 
 class JsonLdResponse(JSONResponse):
@@ -127,6 +141,7 @@ async def list_public_offers(
     response_model=JobPostingList,
     response_class=JsonLdResponse,
     response_model_exclude_none=True,
+    responses=_JSON_LD_PROBLEMS,
     summary="Lister les offres publiques (schema.org JobPosting, JSON-LD)",
     description="Les mêmes offres, filtres et pages que `GET /v1/public/offers`, en `ItemList` "
     "de `JobPosting` (`application/ld+json`) pour les sites d'emploi et moteurs de recherche. "
