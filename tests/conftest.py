@@ -137,6 +137,9 @@ def settings(database_url: str, redis_url: str) -> Settings:
         # No database probe in the apps of the tests: on a machine busy with the suite, a late
         # answer would cut other tests' requests. tests/test_frozen_database.py turns it on.
         database_probe_seconds=0,
+        # Every test client comes from 127.0.0.1 and shares one counter: the limit itself is
+        # tested with its own app (tests/api/test_public_offers.py).
+        public_rate_limit_per_minute=100_000,
     )
 
 

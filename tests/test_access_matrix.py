@@ -289,6 +289,24 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":        (OK,  OK,   403,  403,  OK,   403, 401),
         "other":      (OK,  403,  403,  403,  403,  403, 401),
     },
+    # -- public offers (decision 0062): open offers marked public, listed for everyone, the
+    # anonymous caller included, whatever the credentials; nothing else. ``own`` / ``other``:
+    # an open public offer of territory A's / B's employer; ``own private``: open, not public;
+    # ``own draft``: public, not yet published.
+    **{
+        operation: {
+            #              admin facil presc recep emplo  key  anon
+            "own":         (IN,  IN,   IN,   IN,   IN,   IN,  IN),
+            "other":       (IN,  IN,   IN,   IN,   IN,   IN,  IN),
+            "own private": (OUT, OUT,  OUT,  OUT,  OUT,  OUT, OUT),
+            "own draft":   (OUT, OUT,  OUT,  OUT,  OUT,  OUT, OUT),
+        }
+        for operation in (
+            "GET /v1/public/offers",
+            "GET /v1/public/offers/json-ld",
+            "GET /v1/public/offers/france-travail",
+        )
+    },
     # -- candidates (decision 0011): seen through their shares. ``own``: shared with agency A
     # (prescriber A's) and keyed in by reception A; ``other``: the same in territory B;
     # ``operator``: shared with the admin's own organisation. The admin is no counsellor: it sees
@@ -535,6 +553,15 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
+
+# Operations anyone may call (their rows say what each caller gets).
+OPEN_TO_ANONYMOUS: Final = frozenset(
+    {
+        "GET /v1/public/offers",
+        "GET /v1/public/offers/json-ld",
+        "GET /v1/public/offers/france-travail",
+    }
+)
 
 # Reads of personal data: each 2xx writes one audit entry.
 USER_READS: Final = frozenset({"GET /v1/users", "GET /v1/users/{user_id}"})
@@ -1058,6 +1085,37 @@ async def _close_offer(case: Case) -> Call:
     return Call("POST", f"/v1/offers/{offer_id}/close", body=body, object_id=offer_id)
 
 
+async def _public_offer(case: Case) -> str:
+    world = case.world
+    territory = territory_of_target(case.target)
+    draft = case.target.endswith("draft")
+    offer = await make_offer(
+        world.session,
+        await world.organisation(f"employer {territory}"),
+        status=OfferStatus.DRAFT if draft else OfferStatus.OPEN,
+    )
+    offer.is_public = not case.target.endswith("private")
+    await world.session.flush()
+    return str(offer.id)
+
+
+@drives("GET /v1/public/offers")
+async def _list_public_offers(case: Case) -> Call:
+    return Call("GET", "/v1/public/offers?limit=200", listed=await _public_offer(case))
+
+
+@drives("GET /v1/public/offers/json-ld")
+async def _list_public_job_postings(case: Case) -> Call:
+    return Call("GET", "/v1/public/offers/json-ld?limit=200", listed=await _public_offer(case))
+
+
+@drives("GET /v1/public/offers/france-travail")
+async def _export_public_offers(case: Case) -> Call:
+    return Call(
+        "GET", "/v1/public/offers/france-travail?limit=200", listed=await _public_offer(case)
+    )
+
+
 # candidates
 
 
@@ -1274,7 +1332,11 @@ def _outcome(response: httpx.Response, call: Call) -> Outcome:
         return response.status_code
     if call.listed is None:
         return OK
-    listed = {item["id"] for item in response.json()["items"]}
+    body = response.json()
+    if "itemListElement" in body:  # JSON-LD: an ItemList of JobPostings
+        listed = {e["item"]["identifier"]["value"] for e in body["itemListElement"]}
+    else:
+        listed = {item["id"] for item in body["items"]}
     return IN if call.listed in listed else OUT
 
 
@@ -1370,8 +1432,10 @@ def test_every_row_names_each_caller() -> None:
         for target, outcomes in row.items():
             assert len(outcomes) == len(CALLERS), (operation, target)
             assert all(o in (OK, IN, OUT, NA, 401, 403, 404) for o in outcomes), (operation, target)
-            # Anonymous callers are always turned away, before anything else.
-            assert outcomes[-1] in (401, NA), (operation, target)
+            # Anonymous callers are always turned away, before anything else, but where
+            # the operation is open to them by design.
+            if operation not in OPEN_TO_ANONYMOUS:
+                assert outcomes[-1] in (401, NA), (operation, target)
 
 
 # -- public endpoints, by design -----------------------------------------------------------------

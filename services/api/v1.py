@@ -21,6 +21,7 @@ from services.api.matches.standing import router as standings_router
 from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
+from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
 from services.api.reports.router import router as reports_router
 from services.api.users.router import router as users_router
@@ -54,6 +55,7 @@ router.include_router(api_keys_router)
 router.include_router(audit_router)
 router.include_router(contracts_router)
 router.include_router(offers_router)
+router.include_router(public_router)
 router.include_router(candidates_router)
 router.include_router(matches_router)
 router.include_router(standings_router)

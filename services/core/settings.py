@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     referential_recheck_seconds: float = Field(default=5.0, ge=0, le=300)
     page_size_default: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
+    # Requests per minute a client address may send to the public offers (/v1/public/offers,
+    # decision 0062) before 429; IPv6 clients count per /64. Behind a proxy, the address is the
+    # one it forwards (uvicorn's FORWARDED_ALLOW_IPS must name the proxy).
+    public_rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
     # Swagger UI at /docs and the schema at /openapi.json (assets served locally, never a CDN).
     docs_enabled: bool = True
 

@@ -76,6 +76,10 @@ OpenPositions = Annotated[
 ]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), NotBoolean]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), NotBoolean]
+PUBLIC_DESCRIPTION = (
+    "Diffusée sans authentification aux sites d'emploi et partenaires tant qu'elle est ouverte "
+    "(`/v1/public/offers`), sans aucune donnée personnelle."
+)
 
 
 class _OfferFields(BaseModel):
@@ -122,6 +126,7 @@ class OfferCreate(_OfferFields):
     requires_eligibility: bool = Field(
         default=False, description="Les personnes recrutées doivent être des publics éligibles."
     )
+    is_public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
 
 
 class OfferUpdate(_OfferFields):
@@ -146,9 +151,16 @@ class OfferUpdate(_OfferFields):
     lon: Longitude | None = None
     lat: Latitude | None = None
     requires_eligibility: bool | None = None
+    is_public: bool | None = Field(default=None, description=PUBLIC_DESCRIPTION)
 
     _not_null = field_validator(
-        "employer_id", "title", "rome_code", "positions", "open_positions", "requires_eligibility"
+        "employer_id",
+        "title",
+        "rome_code",
+        "positions",
+        "open_positions",
+        "requires_eligibility",
+        "is_public",
     )(refuse_null)
 
 
@@ -188,6 +200,7 @@ class OfferPublic(BaseModel):
         description="`given` : le lieu de travail ; `commune_centroid` : le centre de la commune."
     )
     requires_eligibility: bool
+    is_public: bool = Field(description=PUBLIC_DESCRIPTION)
     status: OfferStatus
     status_label: str
     published_at: datetime | None
@@ -223,6 +236,7 @@ class OfferPublic(BaseModel):
             lat=offer.lat,
             coordinates_source=offer.coordinates_source,
             requires_eligibility=offer.requires_eligibility,
+            is_public=offer.is_public,
             status=offer.status,
             status_label=OFFER_STATUS_LABELS[offer.status],
             published_at=offer.published_at,

@@ -93,6 +93,7 @@ class OfferFields:
     lon: float | None
     lat: float | None
     requires_eligibility: bool
+    is_public: bool
 
     @classmethod
     def of(cls, offer: Offer) -> OfferFields:
@@ -298,6 +299,7 @@ async def create_offer(session: AsyncSession, data: OfferCreate, principal: Prin
         lon=data.lon,
         lat=data.lat,
         requires_eligibility=data.requires_eligibility,
+        is_public=data.is_public,
     )
     checked = await _check(session, principal, values, new_contract=True)
     offer = Offer(**checked.columns(), status=OfferStatus.DRAFT)

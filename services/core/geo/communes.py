@@ -34,3 +34,12 @@ def parent_commune(insee: str) -> str:
             if number in codes:
                 return city
     return insee
+
+
+def with_arrondissements(insee: str) -> list[str]:
+    """The commune and, for Paris, Lyon or Marseille, each of its arrondissements: a search for
+    the city finds a work site recorded in one of them."""
+    for codes, city in _ARRONDISSEMENTS:
+        if insee == city:
+            return [insee, *(str(number) for number in codes)]
+    return [insee]

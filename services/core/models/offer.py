@@ -122,6 +122,13 @@ class Offer(TableBase, table=True):
             postgresql_using="gist",
             postgresql_where=text("status = 'open'"),
         ),
+        # The public feed (decision 0062): open offers marked public, newest first.
+        Index(
+            "ix_offer_public_open",
+            "published_at",
+            "id",
+            postgresql_where=text("is_public AND status = 'open'"),
+        ),
     )
 
     contract_id: uuid.UUID | None = Field(
@@ -153,6 +160,10 @@ class Offer(TableBase, table=True):
         default=None, sa_type=EnumText(CoordinatesSource, 20)
     )
     requires_eligibility: bool = Field(default=False, nullable=False)
+    # Served without authentication to job boards and partners while open (decision 0062).
+    is_public: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": text("false")}
+    )
     status: OfferStatus = Field(
         default=OfferStatus.DRAFT, sa_type=EnumText(OfferStatus, 20), nullable=False, index=True
     )
