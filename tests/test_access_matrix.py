@@ -38,8 +38,9 @@ an API key of employer A acting as ``employer`` with the scope ``offers:read`` o
 
 Actions get the object in the state they need (``activate``: a draft contract with a holder;
 ``confirm``: a discovered one; contract ``close``: an active one without open offers;
-``publish``: a complete draft; offer ``close``: an open offer), and every write a valid body with the current ``If-Match``, so that an
-allowed call succeeds and a refused one is refused for access reasons only.
+``publish``: a complete draft; offer ``close``: an open offer), and every write a valid body with
+the current ``If-Match``, so that an allowed call succeeds and a refused one is refused for access
+reasons only.
 """
 
 from __future__ import annotations

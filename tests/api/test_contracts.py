@@ -513,5 +513,5 @@ async def test_a_discovered_contract_is_confirmed_by_a_facilitator_of_its_territ
 
     again = await client.post(f"{url}/confirm", headers={**world.facilitator, "If-Match": "*"})
     body = assert_problem(again, 409, "illegal-transition")
-    assert "Brouillon" in body["detail"]
+    assert "Brouillon" in str(body["detail"])
     assert len(await events(db_session, "contract.confirmed")) == 1
