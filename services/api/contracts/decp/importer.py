@@ -47,7 +47,7 @@ from services.core.models.organisation import Organisation, OrganisationKind
 
 # Called as the work goes: (phase, done, total).
 Progress = Callable[[str, int, int | None], None]
-READING = "Lecture du fichier"
+READING = "Lecture du fichier (octets)"
 WRITING = "Enregistrement des marchés"
 
 # The fields the open data decides while a contract is discovered.
