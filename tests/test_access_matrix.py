@@ -37,9 +37,10 @@ an API key of employer A acting as ``employer`` with the scope ``offers:read`` o
 - ``-``: the endpoint concerns no particular object (``/v1/me``, referentials).
 
 Actions get the object in the state they need (``activate``: a draft contract with a holder;
-contract ``close``: an active one without open offers; ``publish``: a complete draft; offer
-``close``: an open offer), and every write a valid body with the current ``If-Match``, so that an
-allowed call succeeds and a refused one is refused for access reasons only.
+``confirm``: a discovered one; contract ``close``: an active one without open offers;
+``publish``: a complete draft; offer ``close``: an open offer), and every write a valid body with
+the current ``If-Match``, so that an allowed call succeeds and a refused one is refused for access
+reasons only.
 """
 
 from __future__ import annotations
@@ -248,6 +249,10 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
     "POST /v1/contracts/{contract_id}/close": {
+        "own":       (OK,  OK,   404,  404,  403,  403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/contracts/{contract_id}/confirm": {  # a contract found in open data (0064)
         "own":       (OK,  OK,   404,  404,  403,  403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
@@ -1012,6 +1017,14 @@ async def _activate_contract(case: Case) -> Call:
 async def _close_contract(case: Case) -> Call:
     contract_id = await _contract(case, ContractStatus.ACTIVE)  # no open offer
     return Call("POST", f"/v1/contracts/{contract_id}/close", object_id=contract_id)
+
+
+@drives("POST /v1/contracts/{contract_id}/confirm")
+async def _confirm_contract(case: Case) -> Call:
+    contract_id = await _contract(case, ContractStatus.DISCOVERED)
+    path = f"/v1/contracts/{contract_id}"
+    etag = await case.world.etag(case.api, path)
+    return Call("POST", f"{path}/confirm", headers={"If-Match": etag}, object_id=contract_id)
 
 
 # offers

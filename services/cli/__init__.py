@@ -4,6 +4,7 @@ from services.cli import (  # noqa: F401  (registers commands)
     admin,
     bench,
     candidates,
+    decp,
     mail,
     reference,
     report,

@@ -256,3 +256,21 @@ class CallbackOverdue(Event):
     type: ClassVar[str] = "callback.overdue"
     consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
     callback_id: uuid.UUID
+
+
+class ContractDiscovered(Event):
+    """A contract created or changed by the import of the public buyers' open data (decision
+    0064). No worker acts on it yet: it is kept in the outbox for the record and for later
+    consumers."""
+
+    type: ClassVar[str] = "contract.discovered"
+    consumers: ClassVar[frozenset[Consumer]] = frozenset()
+    contract_id: uuid.UUID
+
+
+class ContractConfirmed(Event):
+    """A facilitator confirmed a discovered contract: Maillon follows it from now on."""
+
+    type: ClassVar[str] = "contract.confirmed"
+    consumers: ClassVar[frozenset[Consumer]] = frozenset()
+    contract_id: uuid.UUID

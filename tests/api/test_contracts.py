@@ -470,3 +470,48 @@ async def test_the_list_is_paginated_filtered_and_scoped(
     body = page.json()
     assert body["pagination"] == {"page": 1, "limit": 2, "total_count": 3, "max_page": 2}
     assert [item["holder_ids"] for item in body["items"]] == [[world.employer_id]] * 2
+
+
+async def test_a_discovered_contract_is_confirmed_by_a_facilitator_of_its_territory(
+    client: httpx.AsyncClient, db_session: AsyncSession, world: Territory
+) -> None:
+    contract = await make_contract(
+        db_session, world.buyer, holders=[world.employer], status=ContractStatus.DISCOVERED
+    )
+    url = f"/v1/contracts/{contract.id}"
+    read = await client.get(url, headers=world.facilitator)
+    assert read.json()["status_label"] == "Découvert dans les données ouvertes, à confirmer"
+    etag = read.headers["etag"]
+    # A discovered contract is not followed yet: it cannot be put under way before confirming.
+    assert_problem(
+        await client.post(f"{url}/activate", headers=world.facilitator), 409, "illegal-transition"
+    )
+    assert_problem(
+        await client.post(f"{url}/confirm", headers=world.facilitator),
+        428,
+        "precondition-required",
+    )
+    for outsider in (world.other_facilitator, world.competitor_staff, world.prescriber):
+        assert_problem(
+            await client.post(f"{url}/confirm", headers={**outsider, "If-Match": etag}),
+            404,
+            "not-found",
+        )
+    assert_problem(
+        await client.post(f"{url}/confirm", headers={**world.buyer_staff, "If-Match": etag}),
+        403,
+        "forbidden",
+    )
+    assert await events(db_session, "contract.confirmed") == []
+
+    confirmed = await client.post(f"{url}/confirm", headers={**world.facilitator, "If-Match": etag})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "draft"
+    assert confirmed.headers["etag"] == (await client.get(url, headers=world.admin)).headers["etag"]
+    (event,) = await events(db_session, "contract.confirmed")
+    assert event.payload == {"contract_id": str(contract.id)}
+
+    again = await client.post(f"{url}/confirm", headers={**world.facilitator, "If-Match": "*"})
+    body = assert_problem(again, 409, "illegal-transition")
+    assert "Brouillon" in str(body["detail"])
+    assert len(await events(db_session, "contract.confirmed")) == 1

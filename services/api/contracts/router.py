@@ -115,3 +115,24 @@ async def close_contract(
     contract_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, response: Response
 ) -> ContractPublic:
     return await _transition(session, principal, contract_id, ContractStatus.CLOSED, response)
+
+
+@router.post(
+    "/{contract_id}/confirm",
+    summary="Confirmer un marché découvert (découvert → brouillon)",
+    description="Un marché trouvé dans les données essentielles de la commande publique "
+    "(`maillon import decp`) devient un brouillon suivi par Maillon ; l'import ne le modifie "
+    "plus. Exige `If-Match`.",
+)
+async def confirm_contract(
+    contract_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    request_id: RequestIdDep,
+    response: Response,
+) -> ContractPublic:
+    contract = await policy.get(session, principal, contract_id, action=UPDATE, for_update=True)
+    if_match.check(etag_of(ContractPublic.of(contract)))
+    await service.confirm(session, contract, request_id=request_id)
+    return _respond(response, contract)

@@ -174,6 +174,10 @@ class ContractPublic(BaseModel):
     required_insertion_hours: Decimal
     status: ContractStatus
     status_label: str
+    decp_uid: str | None = Field(
+        description="Identifiant (uid) du marché dans les données essentielles de la commande "
+        "publique, pour un marché trouvé dans les données ouvertes."
+    )
     lots: list[LotPublic] = Field(description="Par numéro croissant.")
     holder_ids: list[uuid.UUID]
     created_at: datetime
@@ -196,6 +200,7 @@ class ContractPublic(BaseModel):
             required_insertion_hours=contract.required_insertion_hours,
             status=contract.status,
             status_label=CONTRACT_STATUS_LABELS[contract.status],
+            decp_uid=contract.decp_uid,
             # Sorted here, not only by the loader: a lot or holder added in this request is at
             # the end of the list until the next read, and the ETag must not differ.
             lots=[LotPublic.of(lot) for lot in sorted(contract.lots, key=lambda lot: lot.number)],

@@ -21,7 +21,7 @@ from services.api.errors import Conflict, ValidationFailed
 from services.api.integrity import unique_or_conflict
 from services.api.validation import FieldError
 from services.core.clock import now
-from services.core.events import OfferUpdated, emit
+from services.core.events import ContractConfirmed, OfferUpdated, emit
 from services.core.models.contract import (
     CONTRACT_STATUS_LABELS,
     Contract,
@@ -39,6 +39,7 @@ REFERENCE_CONSTRAINT = "uq_contract_buyer_id_reference"
 MATCHING_FIELDS = ("is_npnru", "qpv_priority")
 
 TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
+    ContractStatus.DISCOVERED: frozenset({ContractStatus.DRAFT}),
     ContractStatus.DRAFT: frozenset({ContractStatus.ACTIVE}),
     ContractStatus.ACTIVE: frozenset({ContractStatus.CLOSED}),
     ContractStatus.CLOSED: frozenset(),
@@ -287,6 +288,15 @@ async def transition(session: AsyncSession, contract: Contract, target: Contract
         raise OffersStillOpen()
     contract.status = target
     await session.flush()
+
+
+async def confirm(
+    session: AsyncSession, contract: Contract, *, request_id: str | None = None
+) -> None:
+    """A discovered contract becomes a draft Maillon follows; the open data no longer changes
+    it (decision 0064)."""
+    await transition(session, contract, ContractStatus.DRAFT)
+    emit(session, ContractConfirmed(contract_id=contract.id), request_id=request_id)
 
 
 def search(

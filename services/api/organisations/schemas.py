@@ -84,7 +84,10 @@ class OrganisationPublic(BaseModel):
     kind_label: str
     siret: str | None
     address: str | None
-    commune_insee: str
+    commune_insee: str | None = Field(
+        description="Commune INSEE ; absente pour une organisation trouvée dans les données "
+        "ouvertes de la commande publique, tant que personne ne l'a renseignée."
+    )
     parent_id: uuid.UUID | None
     is_active: bool
     retention_months: int | None

@@ -39,12 +39,16 @@ class QpvPriority(StrEnum):
 
 
 class ContractStatus(StrEnum):
+    # Found in the public buyers' open data (DECP, decision 0064), not yet followed by Maillon:
+    # a facilitator confirms it (→ draft) or leaves it aside.
+    DISCOVERED = "discovered"
     DRAFT = "draft"
     ACTIVE = "active"
     CLOSED = "closed"
 
 
 CONTRACT_STATUS_LABELS: dict[ContractStatus, str] = {
+    ContractStatus.DISCOVERED: "Découvert dans les données ouvertes, à confirmer",
     ContractStatus.DRAFT: "Brouillon",
     ContractStatus.ACTIVE: "En cours",
     ContractStatus.CLOSED: "Clos",
@@ -80,6 +84,9 @@ class Contract(TableBase, table=True):
         default=QpvPriority.NONE, sa_type=EnumText(QpvPriority, 20), nullable=False
     )
     required_insertion_hours: Decimal = Field(sa_type=HOURS, nullable=False)
+    # The DECP ``uid`` (buyer SIRET + the buyer's own id) of a contract found in open data: what a
+    # new run of the import finds it again by.
+    decp_uid: str | None = Field(default=None, sa_type=String(100), unique=True)
     status: ContractStatus = Field(
         default=ContractStatus.DRAFT,
         sa_type=EnumText(ContractStatus, 20),

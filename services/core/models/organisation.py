@@ -67,7 +67,9 @@ class Organisation(TableBase, table=True):
     address: str | None = Field(default=None, sa_type=String(300))
     # Checked against the commune referential on write; no foreign key, so that a new official
     # commune file (communes merge every year) never blocks on old rows.
-    commune_insee: str = Field(sa_type=String(5), nullable=False)
+    # None only for an organisation found in open data by its SIRET (decision 0064), whose
+    # address nobody has given yet.
+    commune_insee: str | None = Field(default=None, sa_type=String(5))
     parent_id: uuid.UUID | None = Field(
         default=None, foreign_key="organisation.id", index=True, ondelete="RESTRICT"
     )
