@@ -127,27 +127,35 @@ async def create_intake(
         body, uploads = await files.read_multipart(request)
     else:
         body, uploads = await files.read_json(request), []
-    where = await _collection(request, session, principal, body, request_id)
-    form = body.form()
-    checked = service.check(form, body.deposit_date, where, loc=["body"], has_files=bool(uploads))
-    if isinstance(checked, list):
-        raise ValidationFailed(checked)
-    if uploads:
-        # The intake and its files are stored together or not at all.
-        async with session.begin_nested():
+    # The checked files wait in spools (a temporary file each past 1 MiB) until stored.
+    try:
+        where = await _collection(request, session, principal, body, request_id)
+        form = body.form()
+        checked = service.check(
+            form, body.deposit_date, where, loc=["body"], has_files=bool(uploads)
+        )
+        if isinstance(checked, list):
+            raise ValidationFailed(checked)
+        if uploads:
+            # The intake and its files are stored together or not at all.
+            async with session.begin_nested():
+                (recorded,) = await service.record(session, where, [checked])
+                stored = await files.store(session, storage, recorded.intake_id, uploads)
+        else:
             (recorded,) = await service.record(session, where, [checked])
-            stored = await files.store(session, storage, recorded.intake_id, uploads)
-    else:
-        (recorded,) = await service.record(session, where, [checked])
-        stored = []
-    response.headers["Location"] = location(request, "read_intake", intake_id=recorded.intake_id)
-    return IntakeCreated(
-        intake_id=recorded.intake_id,
-        candidate_id=recorded.candidate_id,
-        status=recorded.outcome,
-        identified=form.identifies(),
-        files=[IntakeFilePublic.of(row) for row in stored],
-    )
+            stored = []
+        response.headers["Location"] = location(
+            request, "read_intake", intake_id=recorded.intake_id
+        )
+        return IntakeCreated(
+            intake_id=recorded.intake_id,
+            candidate_id=recorded.candidate_id,
+            status=recorded.outcome,
+            identified=form.identifies(),
+            files=[IntakeFilePublic.of(row) for row in stored],
+        )
+    finally:
+        files.close(uploads)
 
 
 @router.post(
