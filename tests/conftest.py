@@ -33,6 +33,7 @@ from services.core.geo.qpv import QpvIndex, load_qpv_index
 from services.core.migrate import upgrade
 from services.core.referentials.loader import ImportSummary, load_reference_data
 from services.core.settings import Settings
+from tests.s3_server import S3Server, running_s3_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -112,6 +113,13 @@ def redis_url(embedded_redis: EmbeddedRedis | None) -> str:
     url = os.environ.get("REDIS_URL") or os.environ["MAILLON_REDIS_URL"]
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}", query=""))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-protocol server process on loopback, with one bucket (tests/s3_server.py)."""
+    with running_s3_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

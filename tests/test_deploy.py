@@ -34,7 +34,25 @@ KUSTOMIZATION = K8S / "kustomization.yaml"
 NOT_IN_KUSTOMIZATION = {"secret.example.yaml", "reference-data-job.yaml"}
 
 SECRET_NAME = "maillon-secrets"
+# In every pod, and required: the pod does not start without them.
 SECRET_KEYS = {"DATABASE_URL", "REDIS_URL", "MAILLON_SECRET_KEY"}
+# The bucket's keys (decision 0060): required where files are read or written.
+S3_SECRET_KEYS = {"MAILLON_S3_ACCESS_KEY_ID", "MAILLON_S3_SECRET_ACCESS_KEY"}
+# Optional references (`optional: true`): a relay without login, no SMS provider.
+OPTIONAL_SECRET_KEYS = {
+    "MAILLON_SMTP_USERNAME",
+    "MAILLON_SMTP_PASSWORD",
+    "MAILLON_SMS_API_KEY",
+    "MAILLON_SMS_CALLBACK_SECRET",
+}
+# Which credentials each workload receives beyond SECRET_KEYS: the API stores and serves files
+# and checks the SMS provider's callbacks; the notifications worker sends e-mail and SMS and
+# deletes the files of anonymised candidates (retention).
+EXTRA_SECRETS: dict[str, set[str]] = {
+    "Deployment/maillon-api": S3_SECRET_KEYS | {"MAILLON_SMS_CALLBACK_SECRET"},
+    "Deployment/maillon-notifications": S3_SECRET_KEYS
+    | {"MAILLON_SMTP_USERNAME", "MAILLON_SMTP_PASSWORD", "MAILLON_SMS_API_KEY"},
+}
 CONFIGMAP_NAME = "maillon-config"
 API_PORT = 8000
 UID = 10001
@@ -557,24 +575,83 @@ def test_k8s_env_names_are_settings() -> None:
             assert refs == [CONFIGMAP_NAME], name
 
 
+def secret_refs(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
 def test_secret_keys_are_the_documented_ones() -> None:
     documented = DEPLOY_README.read_text(encoding="utf-8")
-    for key in SECRET_KEYS:
+    every_key = SECRET_KEYS | S3_SECRET_KEYS | OPTIONAL_SECRET_KEYS
+    for key in every_key:
         assert f"`{key}`" in documented, key
+    assert "Not wired" not in documented
     for name, workload in workloads().items():
         for container in pod_containers(workload):
             assert all("secretRef" not in e for e in container["envFrom"]), name
-            refs = {
-                e["name"]: e["valueFrom"]["secretKeyRef"]
-                for e in container["env"]
-                if "secretKeyRef" in e.get("valueFrom", {})
-            }
+            refs = secret_refs(container)
             assert {r["name"] for r in refs.values()} == {SECRET_NAME}, name
-            assert {r["key"] for r in refs.values()} == SECRET_KEYS, name
+            assert set(refs) == SECRET_KEYS | EXTRA_SECRETS.get(name, set()), name
             assert all(env == ref["key"] for env, ref in refs.items()), name
+            for env, ref in refs.items():
+                assert ref.get("optional", False) is (env in OPTIONAL_SECRET_KEYS), (name, env)
     example = of_kind("Secret", include_not_applied=True)[SECRET_NAME]
-    assert set(example["stringData"]) == SECRET_KEYS
+    assert set(example["stringData"]) == every_key
     assert all("CHANGE_ME" in v for v in example["stringData"].values())
+
+
+def test_every_credential_setting_reaches_the_pods_as_a_secret() -> None:
+    """Each SecretStr setting but the signing key's own default is wired from the Secret, and
+    none is in the ConfigMap or written in a manifest."""
+    secret_settings = {
+        f"MAILLON_{name.upper()}"
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    }
+    assert "MAILLON_S3_SECRET_ACCESS_KEY" in secret_settings
+    assert "MAILLON_SMTP_PASSWORD" in secret_settings
+    wired = {
+        env
+        for workload in workloads().values()
+        for container in pod_containers(workload)
+        for env in secret_refs(container)
+    }
+    assert secret_settings <= wired, secret_settings - wired
+    configmap = of_kind("ConfigMap")[CONFIGMAP_NAME]["data"]
+    assert not (set(configmap) & (wired | S3_SECRET_KEYS | {"MAILLON_S3_ACCESS_KEY_ID"}))
+    for name, workload in workloads().items():
+        for container in pod_containers(workload):
+            plain = {e["name"] for e in container.get("env", []) if "value" in e}
+            assert not plain & wired, (name, plain & wired)
+
+
+def test_k8s_keeps_files_in_s3_and_compose_in_its_minio() -> None:
+    configmap = of_kind("ConfigMap")[CONFIGMAP_NAME]["data"]
+    assert configmap["MAILLON_STORAGE_BACKEND"] == "s3"
+    assert configmap["MAILLON_S3_BUCKET"]
+    assert configmap["MAILLON_S3_SSE"] == "AES256"
+    services = compose_services()
+    environment = maillon_services()["api"]["environment"]
+    assert environment["MAILLON_STORAGE_BACKEND"] == "s3"
+    store = next(n for n, s in services.items() if str(s.get("image", "")).startswith("minio/"))
+    assert environment["MAILLON_S3_ENDPOINT_URL"] == f"http://{store}:9000"
+    assert any(v.endswith(":/data") for v in services[store]["volumes"])
+    assert "healthcheck" in services[store]
+    # The bucket is made before any Maillon process starts (the API checks it at start-up).
+    bucket = environment["MAILLON_S3_BUCKET"]
+    makers = [
+        n
+        for n, s in services.items()
+        if str(s.get("image", "")).startswith("minio/mc") and bucket in " ".join(s["entrypoint"])
+    ]
+    assert len(makers) == 1
+    for process in PROCESSES:
+        depends = maillon_services()[process]["depends_on"]
+        assert depends[makers[0]]["condition"] == "service_completed_successfully", process
+    assert services[makers[0]]["depends_on"][store]["condition"] == "service_healthy"
 
 
 def test_k8s_settings_load_and_refuse_the_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -588,6 +665,7 @@ def test_k8s_settings_load_and_refuse_the_placeholder(monkeypatch: pytest.Monkey
     }
     settings = settings_from(k8s_env(real), monkeypatch)
     assert settings.environment == "production"
+    assert (settings.storage_backend, settings.s3_sse) == ("s3", "AES256")
     assert settings.api_port == API_PORT
     assert settings.log_json is True
     assert settings.state_dir.is_relative_to(TMP)

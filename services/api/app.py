@@ -30,7 +30,7 @@ from services.core import collector, liveness
 from services.core.db import create_engine, create_sessionmaker
 from services.core.logging import configure_logging
 from services.core.settings import Settings, get_settings
-from services.core.storage import create_storage
+from services.core.storage import open_storage
 
 REDIS_TIMEOUT_SECONDS = 5.0
 
@@ -48,14 +48,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings.log_level, json=settings.log_json)
     if settings.redis_url is None:
         raise RuntimeError("REDIS_URL n'est pas défini (lancez l'API avec « maillon up »)")
+    # First, so that an unusable store (missing bucket, refused credentials, unreachable
+    # endpoint) stops the API at start-up with a French message, not at the first upload.
+    storage = await open_storage(settings)
     engine = create_engine(settings, application_name="maillon-api")
     redis: aioredis.Redis = aioredis.Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
-    # Made here so that a storage misconfiguration stops the API at start-up, not at an upload.
-    storage = create_storage(settings)
     app.state.resources = Resources(engine, create_sessionmaker(engine), redis, storage)
     # ROME and QPV indexes: built on first use, then once per imported version.
     app.state.referential_indexes = ReferentialIndexes(settings.referential_recheck_seconds)
@@ -83,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         del app.state.referential_indexes
         await redis.aclose()
         await engine.dispose()
+        await storage.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

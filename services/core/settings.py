@@ -100,14 +100,22 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(default=2.0, gt=0)
     job_retry_max_seconds: float = Field(default=600.0, gt=0)
 
-    # Files (CVs, scanned forms): see docs/decisions/0012-file-storage.md.
+    # Files (CVs, scanned forms): see docs/decisions/0012-file-storage.md and 0060 (S3). Several
+    # API replicas need "s3": a local directory is seen by one machine only.
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path = Path(".maillon/files")
-    s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
-    s3_access_key: str | None = None
-    s3_secret_key: SecretStr | None = None
+    # Unset: AWS S3 itself; otherwise the store's URL (MinIO, Ceph, Scaleway, OVH…).
+    s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    # Unset: the client's usual chain (environment, pod identity, instance profile).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Server-side encryption asked for every object: "AES256" (SSE-S3), "aws:kms", or "" to
+    # leave the bucket's default (a store without encryption refuses the header).
+    s3_sse: Literal["AES256", "aws:kms", ""] = "AES256"
+    # Objects are named <prefix>/<key> when set (a bucket shared with other data).
+    s3_prefix: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9._/-]*$")
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 
     # Address geocoding (BAN): see docs/decisions/0013-geocoding-and-qpv-residence.md.

@@ -27,6 +27,7 @@ from services.core.jobs import EventConsumer
 from services.core.logging import configure_logging, get_logger
 from services.core.queue import SERIALIZERS
 from services.core.settings import Settings
+from services.core.storage import open_storage
 
 log = get_logger(__name__)
 
@@ -48,13 +49,21 @@ def worker_settings(
     cron_jobs: Sequence[CronJob] = (),
     max_jobs: int = 20,
     lane: Lane = Lane.DEFAULT,
+    files: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane."""
+    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane.
+
+    ``files``: the consumer's jobs touch stored files; its default lane opens the storage
+    (``ctx["storage"]``) at start-up."""
     name = consumer.consumer.value
     default = lane is Lane.DEFAULT
     application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
 
     async def on_startup(ctx: dict[str, Any]) -> None:
+        if default and files:
+            # The default lane runs the jobs that touch files (retention); an unusable store
+            # stops the worker here with a French message (StorageConfigurationError).
+            ctx["storage"] = await open_storage(settings)
         engine = create_engine(
             settings,
             application_name=application,
@@ -78,6 +87,9 @@ def worker_settings(
         engine = ctx.get("engine")
         if engine is not None:
             await engine.dispose()
+        storage = ctx.get("storage")
+        if storage is not None:
+            await storage.aclose()
         log.info("worker_stopped", worker=name, lane=lane.value)
 
     return {

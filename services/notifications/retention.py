@@ -37,7 +37,6 @@ from services.core.models.candidate import Candidate, CandidateShare, CandidateS
 from services.core.models.organisation import Organisation
 from services.core.models.user import Role, User
 from services.core.settings import Settings
-from services.core.storage import create_storage
 from services.core.storage.base import Storage
 from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 
@@ -224,7 +223,7 @@ async def run_retention(ctx: dict[str, Any]) -> dict[str, int]:
     """Nightly cron job of the notifications worker."""
     settings = cast(Settings, ctx["settings"])
     done = await retention_sweep(
-        cast(SessionMaker, ctx["sessionmaker"]), create_storage(settings), settings
+        cast(SessionMaker, ctx["sessionmaker"]), cast(Storage, ctx["storage"]), settings
     )
     return {"warned": done.warned, "anonymised": done.anonymised, "files": done.files_deleted}
 

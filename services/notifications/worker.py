@@ -69,12 +69,17 @@ def functions() -> list[Function]:
 
 def settings_for(settings: Settings, lane: Lane = Lane.DEFAULT) -> dict[str, Any]:
     return worker_settings(
-        consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings), lane=lane
+        consumer,
+        settings,
+        functions=functions(),
+        cron_jobs=cron_jobs(settings),
+        lane=lane,
+        files=True,  # the nightly retention deletes the files of anonymised candidates
     )
 
 
 def main(settings: Settings) -> None:
-    run(consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings))
+    run(consumer, settings, functions=functions(), cron_jobs=cron_jobs(settings), files=True)
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -125,7 +127,8 @@ async def test_accepted_files(
 ) -> None:
     upload = await validate_upload(_Reader(content), filename=name, max_bytes=MAX)
     assert upload.file_type is file_type
-    assert upload.data == content and upload.size == len(content)
+    assert await upload.read() == content and upload.size == len(content)
+    upload.close()
     assert upload.filename == stored_name
     assert upload.media_type == {"pdf": "application/pdf", "png": "image/png"}.get(
         file_type.value, "image/jpeg"
@@ -153,6 +156,35 @@ async def test_eleven_megabytes_refused_without_reading_it_all() -> None:
         await read_limited(content, MAX)
     # Exactly the limit passes.
     assert len(await read_limited(_Reader(b"x" * MAX), MAX)) == MAX
+
+
+async def test_an_accepted_file_waits_on_disk_past_one_mebibyte_and_is_read_back_in_chunks() -> (
+    None
+):
+    """Nine mebibytes go through in 64 KiB reads to a temporary file, not to one bytes object."""
+    content = b"%PDF-1.7\n" + os.urandom(9 * 1024 * 1024) + b"\n%%EOF\n"
+    reader = _Reader(content)
+    upload = await validate_upload(reader, filename="scan.pdf", max_bytes=MAX)
+    try:
+        assert reader.read_total == len(content)
+        assert upload.size == len(content)
+        assert upload.sha256 == hashlib.sha256(content).hexdigest()
+        assert upload.spool._rolled  # type: ignore[attr-defined]  # spilled to a file on disk
+        chunks = []
+        while chunk := await upload.read(64 * 1024):
+            chunks.append(chunk)
+        assert max(map(len, chunks)) == 64 * 1024 and b"".join(chunks) == content
+    finally:
+        upload.close()
+    # A file arriving as a stream of chunks is checked the same way (type, end of the PDF).
+    truncated = [content[: 1 << 20], content[1 << 20 : 5 << 20]]
+
+    async def stream() -> AsyncIterator[bytes]:
+        for part in truncated:
+            yield part
+
+    with pytest.raises(UploadRejected, match="incomplet"):
+        await validate_upload(stream(), filename="scan.pdf", max_bytes=MAX)
 
 
 async def test_executable_renamed_pdf_refused() -> None:
@@ -195,7 +227,9 @@ async def test_truncated_pdf_refused() -> None:
     error = await _rejected(pdf[: len(pdf) // 2], "cv.pdf")
     assert (error.code, error.status) == ("damaged-file", 422)
     # Padding after %%EOF, as some producers write, is accepted.
-    assert (await validate_upload(pdf + b"\n" * 500, filename="a.pdf", max_bytes=MAX)).size
+    padded = await validate_upload(pdf + b"\n" * 500, filename="a.pdf", max_bytes=MAX)
+    assert padded.size == len(pdf) + 500
+    padded.close()
 
 
 async def test_empty_file_refused() -> None:

@@ -236,5 +236,6 @@ async def test_the_nightly_job_of_the_notifications_worker(
         ctx = {
             "settings": settings.model_copy(update={"storage_dir": tmp_path / "files"}),
             "sessionmaker": committing_sessionmaker,
+            "storage": LocalStorage(tmp_path / "files"),
         }
         assert await run_retention(ctx) == {"warned": 1, "anonymised": 0, "files": 0}

@@ -2,8 +2,10 @@
 paper form (decision 0012 for the checks and the storage).
 
 Every file is read and checked (size, magic bytes, name) before anything is written: a refused
-file means no row and no file. The accepted files are stored after the rows are flushed; if
-storing one fails, those already stored are deleted and the request fails (nothing committed).
+file means no row and no file. Checked files wait in spools (memory up to 1 MiB, a temporary
+file beyond), closed by the caller (:func:`close`). The accepted files are streamed to the
+storage after the rows are flushed; if storing one fails, those already stored are deleted and
+the request fails (nothing committed).
 """
 
 from __future__ import annotations
@@ -110,9 +112,19 @@ async def read_multipart(request: Request) -> Received:
             try:
                 checked = await validate_upload(item, filename=item.filename, max_bytes=max_bytes)
             except UploadRejected as exc:
+                close(uploads)
                 raise _rejected(key, exc) from None
+            except BaseException:
+                close(uploads)
+                raise
             uploads.append(Upload(kind=kind, file=checked))
     return Received(body=body, uploads=uploads, errors=[], has_files=bool(uploads))
+
+
+def close(uploads: list[Upload]) -> None:
+    """Drop the spooled copies of the files (a temporary file each past 1 MiB)."""
+    for upload in uploads:
+        upload.file.close()
 
 
 def _rejected(
@@ -141,7 +153,9 @@ async def store(
     try:
         for upload in uploads:
             key = new_key()
-            await storage.put(key, upload.file.data)
+            # Streamed from the spool: the storage reads it in chunks.
+            upload.file.rewind()
+            await storage.put(key, upload.file)
             stored.append(key)
             row = IntakeFile(
                 intake_id=intake_id,

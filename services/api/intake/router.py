@@ -128,40 +128,46 @@ async def create_intake(
     else:
         received = await files.read_json(request)
     body, uploads, errors = received.body, received.uploads, received.errors
-    checked: service.Checked | list[FieldError] = []
-    where: service.Collection | None = None
-    if body is not None:
-        # The rules are checked even when some fields were refused: every error of the request
-        # is reported at once.
-        try:
-            where = await _collection(request, session, principal, body, request_id)
-        except service.CollectionRefused as refused:
-            errors = merge_errors(errors, refused.errors)
-            where = refused.collection
-        checked = service.check(
-            body.form(), body.deposit_date, where, loc=["body"], has_files=received.has_files
-        )
-        if isinstance(checked, list):
-            errors = merge_errors(errors, checked)
-    if errors or not isinstance(checked, service.Checked) or where is None:
-        raise ValidationFailed(errors)
-    form = checked.form
-    if uploads:
-        # The intake and its files are stored together or not at all.
-        async with session.begin_nested():
+    # The checked files wait in spools (a temporary file each past 1 MiB) until stored.
+    try:
+        checked: service.Checked | list[FieldError] = []
+        where: service.Collection | None = None
+        if body is not None:
+            # The rules are checked even when some fields were refused: every error of the
+            # request is reported at once.
+            try:
+                where = await _collection(request, session, principal, body, request_id)
+            except service.CollectionRefused as refused:
+                errors = merge_errors(errors, refused.errors)
+                where = refused.collection
+            checked = service.check(
+                body.form(), body.deposit_date, where, loc=["body"], has_files=received.has_files
+            )
+            if isinstance(checked, list):
+                errors = merge_errors(errors, checked)
+        if errors or not isinstance(checked, service.Checked) or where is None:
+            raise ValidationFailed(errors)
+        form = checked.form
+        if uploads:
+            # The intake and its files are stored together or not at all.
+            async with session.begin_nested():
+                (recorded,) = await service.record(session, where, [checked])
+                stored = await files.store(session, storage, recorded.intake_id, uploads)
+        else:
             (recorded,) = await service.record(session, where, [checked])
-            stored = await files.store(session, storage, recorded.intake_id, uploads)
-    else:
-        (recorded,) = await service.record(session, where, [checked])
-        stored = []
-    response.headers["Location"] = location(request, "read_intake", intake_id=recorded.intake_id)
-    return IntakeCreated(
-        intake_id=recorded.intake_id,
-        candidate_id=recorded.candidate_id,
-        status=recorded.outcome,
-        identified=form.identifies(),
-        files=[IntakeFilePublic.of(row) for row in stored],
-    )
+            stored = []
+        response.headers["Location"] = location(
+            request, "read_intake", intake_id=recorded.intake_id
+        )
+        return IntakeCreated(
+            intake_id=recorded.intake_id,
+            candidate_id=recorded.candidate_id,
+            status=recorded.outcome,
+            identified=form.identifies(),
+            files=[IntakeFilePublic.of(row) for row in stored],
+        )
+    finally:
+        files.close(uploads)
 
 
 @router.post(

@@ -1,7 +1,7 @@
 """Files kept outside the database (CVs, scanned forms) behind a small storage interface.
 
 Keys are made by the system (:func:`new_key`), never from a name a client sent; see
-docs/decisions/0012-file-storage.md.
+docs/decisions/0012-file-storage.md and 0060-s3-storage.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from services.core.storage.base import (
     is_valid_key,
     new_key,
 )
-from services.core.storage.factory import create_storage
+from services.core.storage.factory import create_storage, open_storage
 from services.core.storage.local import LocalStorage
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "create_storage",
     "is_valid_key",
     "new_key",
+    "open_storage",
 ]

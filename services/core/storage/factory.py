@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from services.core.settings import Settings
-from services.core.storage.base import Storage, StorageConfigurationError
+from services.core.storage.base import Storage
 from services.core.storage.local import LocalStorage
-
-S3_UNAVAILABLE = (
-    "Le stockage S3 (MAILLON_STORAGE_BACKEND=s3) nécessite l'extra « s3 » et sa bibliothèque "
-    "cliente, absents de cette installation : utilisez MAILLON_STORAGE_BACKEND=local "
-    "(répertoire MAILLON_STORAGE_DIR)."
-)
 
 
 def create_storage(settings: Settings) -> Storage:
-    """The configured storage; :class:`StorageConfigurationError` when it cannot run.
+    """The configured storage, not yet checked: call ``await storage.check()`` at start-up so a
+    wrong configuration (:class:`StorageConfigurationError`) stops the process before any
+    upload, and ``await storage.aclose()`` at shutdown."""
+    if settings.storage_backend == "s3":
+        # Imported here: the S3 client library is only loaded by instances that use it.
+        from services.core.storage.s3 import S3Storage
 
-    Call it at start-up so a wrong configuration stops the process before any upload.
-    """
-    if settings.storage_backend == "local":
-        return LocalStorage(settings.storage_dir)
-    raise StorageConfigurationError(S3_UNAVAILABLE)
+        return S3Storage.from_settings(settings)
+    return LocalStorage(settings.storage_dir)
+
+
+async def open_storage(settings: Settings) -> Storage:
+    """The configured storage, checked (:class:`StorageConfigurationError` when unusable)."""
+    storage = create_storage(settings)
+    try:
+        await storage.check()
+    except BaseException:
+        await storage.aclose()
+        raise
+    return storage

@@ -14,6 +14,7 @@ from typing import IO
 from services.core.storage.base import (
     Content,
     InvalidStorageKey,
+    StorageConfigurationError,
     StoredFileNotFound,
     StoredObject,
     is_valid_key,
@@ -106,6 +107,24 @@ class LocalStorage:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_of(key).is_file)
+
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self.root.mkdir, mode=0o700, parents=True, exist_ok=True)
+            writable = await asyncio.to_thread(os.access, self.root, os.W_OK | os.X_OK)
+        except OSError as error:
+            raise StorageConfigurationError(
+                f"Stockage des fichiers : le répertoire MAILLON_STORAGE_DIR ne peut être créé "
+                f"({error.strerror})."
+            ) from None
+        if not writable:
+            raise StorageConfigurationError(
+                "Stockage des fichiers : le répertoire MAILLON_STORAGE_DIR n'est pas accessible "
+                "en écriture."
+            )
+
+    async def aclose(self) -> None:
+        """Nothing to release: every call opens and closes its own file."""
 
 
 def _open_temporary(path: Path) -> tuple[IO[bytes], Path]:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import unicodedata
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import IO, Literal
 from urllib.parse import quote
 
 from services.core.storage.base import Content
+from services.core.storage.local import iter_content
 
 MAX_NAME_LENGTH = 120
 DEFAULT_NAME = "document"
@@ -100,9 +102,18 @@ def invalid_name() -> UploadRejected:
     return UploadRejected("invalid-file-name", "nom de fichier invalide", 422)
 
 
-@dataclass(frozen=True, slots=True)
+# An accepted file is kept in memory up to this size, in a temporary file beyond.
+SPOOL_IN_MEMORY = 1024 * 1024
+# Enough of the start of a file for :func:`sniff` (the PNG signature and its IHDR chunk).
+_HEAD = 16
+
+
+@dataclass(slots=True)
 class ValidatedUpload:
-    data: bytes
+    """A checked file, read back in chunks (``await read(size)``, as storage ``put`` takes it)
+    from a spool: never held whole in memory past ``SPOOL_IN_MEMORY``. Close it when done."""
+
+    spool: IO[bytes]
     file_type: FileType
     filename: str  # cleaned, with the extension of ``file_type``
     size: int
@@ -111,6 +122,15 @@ class ValidatedUpload:
     @property
     def media_type(self) -> str:
         return self.file_type.media_type
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.spool.read(size)
+
+    def rewind(self) -> None:
+        self.spool.seek(0)
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 def sniff(data: bytes) -> FileType | None:
@@ -210,23 +230,72 @@ async def read_limited(content: Content, max_bytes: int) -> bytes:
         parts.append(chunk)
 
 
+async def _limited_chunks(content: Content, max_bytes: int) -> AsyncIterator[bytes]:
+    """The chunks of ``content``; :class:`UploadRejected` once more than ``max_bytes`` came
+    (a reader is never asked for more than ``max_bytes + 1`` bytes in total)."""
+    total = 0
+    if isinstance(content, bytes | bytearray | memoryview | AsyncIterable):
+        chunks = iter_content(content)
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > max_bytes:
+                raise file_too_large(max_bytes)
+            yield chunk
+        return
+    while chunk := await content.read(min(_CHUNK, max_bytes + 1 - total)):
+        total += len(chunk)
+        if total > max_bytes:
+            raise file_too_large(max_bytes)
+        yield chunk
+
+
 async def validate_upload(
     content: Content, *, filename: str | None, max_bytes: int
 ) -> ValidatedUpload:
     """Read and check one uploaded file: name, size, emptiness, type (magic bytes), PDF end.
 
+    The file goes through in chunks to a spool (memory up to 1 MiB, a private temporary file
+    beyond): only its first bytes and its last kilobyte are kept aside for the checks.
     ``max_bytes`` is ``settings.upload_max_bytes``. Raises :class:`UploadRejected`.
     """
     check_name(filename)
-    data = await read_limited(content, max_bytes)
-    file_type = check_content(data)
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        digest = hashlib.sha256()
+        head = b""
+        tail = b""
+        size = 0
+        async for chunk in _limited_chunks(content, max_bytes):
+            digest.update(chunk)
+            size += len(chunk)
+            if len(head) < _HEAD:
+                head += chunk[: _HEAD - len(head)]
+            tail = (tail + chunk)[-_PDF_EOF_WINDOW:]
+            spool.write(chunk)
+        file_type = _check_ends(head, tail, size)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
     return ValidatedUpload(
-        data=data,
+        spool=spool,
         file_type=file_type,
         filename=clean_filename(filename, file_type),
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        sha256=digest.hexdigest(),
     )
+
+
+def _check_ends(head: bytes, tail: bytes, size: int) -> FileType:
+    """:func:`check_content` from the first bytes and the last kilobyte of a file."""
+    if size == 0:
+        raise empty_file()
+    file_type = sniff(head)
+    if file_type is None:
+        raise unsupported_type()
+    if file_type is FileType.PDF and b"%%EOF" not in tail:
+        raise damaged_pdf()
+    return file_type
 
 
 def content_disposition(filename: str) -> str:
