@@ -4,22 +4,28 @@ A worker process serves each lane of its consumer (:func:`services.core.events.l
 an arq worker of its own, in the same event loop and with its own database pool: a job on the
 priority lane never waits behind the default lane's jobs, nor for one of its connections
 (decision 0027). The cron jobs and the heartbeat belong to the default lane; when any lane stops,
-the process stops (and its supervisor restarts it).
+they all stop. Redis going away stops them too; the process then waits for it and starts them
+again (:func:`serve`, decision 0058); any other failure ends the process (and its supervisor
+restarts it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Function, Worker
+from redis.exceptions import RedisError
 
 from services.core import collector
+from services.core.backoff import exponential_seconds
 from services.core.db import create_engine, create_sessionmaker
 from services.core.events import Lane, lanes_of, queue_name
 from services.core.heartbeat import Heartbeat
@@ -31,6 +37,10 @@ from services.core.settings import Settings
 log = get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+RECONNECT_BASE_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 30.0
+# What Redis going away raises, from arq's start-up, its polls or its close.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, ConnectionError)
 STOP_SECONDS = 5.0  # a lane's main loop ends at its next poll; past this it is cancelled
 
 
@@ -66,15 +76,16 @@ def worker_settings(
         log.info("worker_started", worker=name, lane=lane.value)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        task = ctx.get("heartbeat_task")
+        # Idempotent: called again by :func:`_close` when arq's own close failed half-way.
+        task = ctx.pop("heartbeat_task", None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        engine = ctx.get("engine")
+        engine = ctx.pop("engine", None)
         if engine is not None:
             await engine.dispose()
-        log.info("worker_stopped", worker=name, lane=lane.value)
+            log.info("worker_stopped", worker=name, lane=lane.value)
 
     return {
         "functions": [consumer.job_function(settings), *(functions if default else ())],
@@ -138,10 +149,26 @@ async def _stop_lanes(workers: Sequence[Worker], runs: Sequence[asyncio.Task[Non
         task.cancel()
     await _cancel_jobs(workers)  # any taken by a poll that was under way
     for worker in workers:
-        await worker.close()
+        await _close(worker)
     for task in runs:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _close(worker: Worker) -> None:
+    """arq's close, which talks to Redis first (its health key): with Redis gone it stops there,
+    so the database pool and the heartbeat are released here, and the Redis pool dropped."""
+    try:
+        await worker.close()
+    except REDIS_UNAVAILABLE:
+        if worker.on_shutdown is not None:
+            await worker.on_shutdown(worker.ctx)
+        # arq offers no other way to drop a broken pool.
+        pool = worker._pool
+        worker._pool = None
+        if pool is not None:
+            with contextlib.suppress(*REDIS_UNAVAILABLE):
+                await pool.close(close_connection_pool=True)
 
 
 async def _cancel_jobs(workers: Sequence[Worker]) -> None:
@@ -153,6 +180,35 @@ async def _cancel_jobs(workers: Sequence[Worker]) -> None:
         worker.tasks.clear()  # arq's close() and burst end would re-raise their cancellations
 
 
+async def serve(
+    consumer: EventConsumer, settings: Settings, stop: asyncio.Event, **kwargs: Any
+) -> None:
+    """Run the lanes until ``stop`` is set, through Redis outages: when Redis is unreachable (at
+    start or later) the lanes stop, the process waits with a growing delay (≤ 30 s) and starts
+    them again. Jobs cut short are not lost: Redis still has them (arq retries them), or it lost
+    its data and the outbox reconciler enqueues their events again (decision 0058)."""
+    failures = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+            return
+        except REDIS_UNAVAILABLE as exc:
+            if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                failures = 0  # it ran a good while: a new outage, start from the shortest delay
+            failures += 1
+            delay = exponential_seconds(failures, RECONNECT_BASE_SECONDS, RECONNECT_MAX_SECONDS)
+            delay *= random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not security)
+            log.warning(
+                "worker_redis_unavailable",
+                worker=consumer.consumer.value,
+                error=type(exc).__name__,
+                retry_in_s=round(delay, 2),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
 def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
     """Run a worker process (every lane) in the foreground until SIGINT / SIGTERM."""
     configure_logging(settings.log_level, json=settings.log_json)
@@ -162,6 +218,6 @@ def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+        await serve(consumer, settings, stop, **kwargs)
 
     asyncio.run(main())
