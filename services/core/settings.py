@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # Liveness files of the workers and the relay (checked by `maillon health …`).
     heartbeat_dir: Path = Path(tempfile.gettempdir())
     job_max_tries: int = Field(default=5, ge=1, le=50)
+    # How long one job may run; a job cut short by a killed worker is taken again after this
+    # (+ 10 s), when arq's in-progress mark expires.
+    job_timeout_seconds: int = Field(default=300, ge=1, le=3600)
     job_retry_base_seconds: float = Field(default=2.0, gt=0)
     job_retry_max_seconds: float = Field(default=600.0, gt=0)
 

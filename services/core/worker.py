@@ -37,6 +37,7 @@ from services.core.settings import Settings
 log = get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+SCHEDULE_QUEUE = "{}:schedule"  # the cron jobs' own queue, beside the consumer's lanes
 RECONNECT_BASE_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 30.0
 # What Redis going away raises, from arq's start-up, its polls or its close.
@@ -58,11 +59,16 @@ def worker_settings(
     cron_jobs: Sequence[CronJob] = (),
     max_jobs: int = 20,
     lane: Lane = Lane.DEFAULT,
+    schedule: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane."""
+    """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane;
+    ``schedule``: the worker of the cron jobs alone, on a queue of their own
+    (:func:`lane_workers`)."""
     name = consumer.consumer.value
-    default = lane is Lane.DEFAULT
+    default = lane is Lane.DEFAULT and not schedule
     application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
+    if schedule:
+        application = f"maillon-{name}-schedule"
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings, application_name=application)
@@ -88,15 +94,19 @@ def worker_settings(
             log.info("worker_stopped", worker=name, lane=lane.value)
 
     return {
-        "functions": [consumer.job_function(settings), *(functions if default else ())],
-        "cron_jobs": list(cron_jobs) if default else [],
-        "queue_name": queue_name(consumer.consumer, lane),
+        "functions": []
+        if schedule
+        else [consumer.job_function(settings), *(functions if default else ())],
+        "cron_jobs": list(cron_jobs) if default or schedule else [],
+        "queue_name": SCHEDULE_QUEUE.format(queue_name(consumer.consumer))
+        if schedule
+        else queue_name(consumer.consumer, lane),
         "redis_settings": redis_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": max_jobs,
         "poll_delay": settings.worker_poll_delay,
-        "job_timeout": 300,
+        "job_timeout": settings.job_timeout_seconds,
         # Results are kept a day: the relay's re-enqueue of the same job id is refused meanwhile.
         "keep_result": 24 * 3600,
         "max_tries": settings.job_max_tries,
@@ -112,13 +122,27 @@ async def _beat_forever(heartbeat: Heartbeat) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-def lane_workers(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> list[Worker]:
-    """One arq worker per lane of ``consumer``, for the running event loop; signals are the
-    caller's (:func:`run_lanes`)."""
-    return [
+def lane_workers(
+    consumer: EventConsumer, settings: Settings, *, cron_jobs: Sequence[CronJob] = (), **kwargs: Any
+) -> list[Worker]:
+    """One arq worker per lane of ``consumer``, and one for the cron jobs, for the running event
+    loop; signals are the caller's (:func:`run_lanes`).
+
+    The cron jobs run apart because arq keeps a job it started marked in progress for the
+    longest timeout of its worker's functions: beside a nightly job allowed an hour, an event
+    job cut short by a killed process would wait an hour before any worker took it again. Apart,
+    it waits ``job_timeout_seconds`` + 10 s (decision 0058)."""
+    workers = [
         Worker(**worker_settings(consumer, settings, lane=lane, **kwargs), handle_signals=False)
         for lane in lanes_of(consumer.consumer)
     ]
+    if cron_jobs:
+        kwargs.pop("functions", None)
+        scheduled = worker_settings(
+            consumer, settings, cron_jobs=cron_jobs, schedule=True, **kwargs
+        )
+        workers.append(Worker(**scheduled, handle_signals=False))
+    return workers
 
 
 async def run_lanes(workers: Sequence[Worker], stop: asyncio.Event) -> None:
