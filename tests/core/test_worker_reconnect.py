@@ -1,4 +1,5 @@
-"""A worker process outlives Redis going away: it waits, reconnects and goes on (decision 0058).
+"""A worker process outlives Redis going away: it waits, reconnects and goes on; a job cut short
+is taken again after its own timeout (decision 0058).
 
 Redis here is a server of the test's own on a loopback port, stopped and started again (empty).
 """
@@ -11,15 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from arq.cron import cron
 
 from bench.servers import VolatileRedis
 from services.core.db import SessionMaker, unit_of_work
-from services.core.events import Consumer, emit
+from services.core.events import Consumer, emit, lanes_of, queue_name
 from services.core.jobs import EventConsumer, HandlerContext
 from services.core.queue import create_queue_pool
-from services.core.relay import relay_once
+from services.core.relay import JOB_FUNCTION, relay_once
 from services.core.settings import Settings
-from services.core.worker import serve
+from services.core.worker import lane_workers, serve
 from tests.core.events_support import Pinged
 
 
@@ -106,3 +108,28 @@ async def test_worker_started_while_redis_is_down_serves_once_it_comes_up(
     finally:
         stop.set()
         await asyncio.wait_for(worker, timeout=30)
+
+
+async def test_an_event_job_cut_short_is_not_held_for_the_longest_cron_timeout(
+    settings: Settings,
+) -> None:
+    async def nightly(ctx: dict[str, object]) -> None:
+        return None
+
+    consumer = EventConsumer(Consumer.NOTIFICATIONS)
+    workers = lane_workers(
+        consumer,
+        settings,
+        cron_jobs=[cron(nightly, name="nightly", hour={3}, minute={17}, timeout=3600)],
+    )
+    *lanes, scheduled = workers
+    # arq marks a started job in progress for its worker's longest timeout (+10 s): the event
+    # lanes, free of the nightly job, take a killed worker's event again after the job timeout.
+    assert [w.queue_name for w in lanes] == [
+        queue_name(Consumer.NOTIFICATIONS, lane) for lane in lanes_of(Consumer.NOTIFICATIONS)
+    ]
+    assert {w.in_progress_timeout_s for w in lanes} == {settings.job_timeout_seconds + 10}
+    assert all(not w.cron_jobs for w in lanes)
+    assert scheduled.queue_name == "maillon:notifications:schedule"
+    assert [job.name for job in scheduled.cron_jobs] == ["nightly"]
+    assert JOB_FUNCTION not in scheduled.functions
