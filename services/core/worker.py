@@ -37,6 +37,7 @@ from services.core.settings import Settings
 log = get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+CRON_TIMEOUT_SECONDS = 300
 SCHEDULE_QUEUE = "{}:schedule"  # the cron jobs' own queue, beside the consumer's lanes
 RECONNECT_BASE_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 30.0
@@ -106,7 +107,9 @@ def worker_settings(
         "on_shutdown": on_shutdown,
         "max_jobs": max_jobs,
         "poll_delay": settings.worker_poll_delay,
-        "job_timeout": settings.job_timeout_seconds,
+        # The cron jobs keep arq's usual bound (those that need more say so); the event lanes
+        # take the setting, which is also how long a job cut short waits to be taken again.
+        "job_timeout": CRON_TIMEOUT_SECONDS if schedule else settings.job_timeout_seconds,
         # Results are kept a day: the relay's re-enqueue of the same job id is refused meanwhile.
         "keep_result": 24 * 3600,
         "max_tries": settings.job_max_tries,

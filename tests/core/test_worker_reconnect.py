@@ -132,4 +132,5 @@ async def test_an_event_job_cut_short_is_not_held_for_the_longest_cron_timeout(
     assert all(not w.cron_jobs for w in lanes)
     assert scheduled.queue_name == "maillon:notifications:schedule"
     assert [job.name for job in scheduled.cron_jobs] == ["nightly"]
+    assert scheduled.job_timeout_s == 300  # cron jobs keep arq's usual bound
     assert JOB_FUNCTION not in scheduled.functions
