@@ -27,26 +27,21 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bench.common import machine, scratch_database, server_urls
 from bench.intake import FIRST_NAMES, LAST_NAMES, NEEDS, SECTORS
 from bench.seed import to_plain_url
-from bench.servers import VolatileRedis, free_port
+from bench.servers import Mailbox, Parts, SmtpServer, VolatileRedis, free_port
 from services.core.db import create_engine, create_sessionmaker, unit_of_work
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role, User
@@ -66,86 +61,6 @@ class Plan:
     smtp_down: float = 20.0
     reconcile_after: float = 10.0
     settle_limit: float = 300.0
-
-
-class Mailbox:
-    """aiosmtpd handler: every message accepted, counted by ``Message-ID``."""
-
-    def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
-
-    def total(self) -> int:
-        return sum(self.received.values())
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = (envelope.original_content or b"").decode("utf-8", "replace")
-        for line in content.splitlines():
-            if line.lower().startswith("message-id:"):
-                self.received[line.split(":", 1)[1].strip()] += 1
-                break
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpServer:
-    """aiosmtpd on a fixed loopback port, stopped and started again (a new controller each time:
-    one does not start twice)."""
-
-    mailbox: Mailbox
-    port: int = field(default_factory=free_port)
-    controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@dataclass
-class Parts:
-    """The system's processes, each started again when the run kills it."""
-
-    env: dict[str, str]
-    api_port: int
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    kills: Counter[str] = field(default_factory=Counter)
-
-    def commands(self) -> dict[str, list[str]]:
-        base = [sys.executable, "-m", "services.cli"]
-        return {
-            "api": [*base, "api", "--port", str(self.api_port)],
-            "relay": [*base, "relay"],
-            "matching": [*base, "worker", "matching"],
-            "notifications": [*base, "worker", "notifications"],
-        }
-
-    def start(self, name: str) -> None:
-        # Our own interpreter and arguments, no shell.
-        self.processes[name] = subprocess.Popen(  # noqa: S603
-            self.commands()[name], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL
-        )
-
-    def kill(self, name: str) -> None:
-        process = self.processes[name]
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        self.kills[name] += 1
-        self.start(name)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @dataclass

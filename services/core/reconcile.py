@@ -129,8 +129,12 @@ async def reconcile_once(
             )
         result.handled = len(handled)
         result.waiting = len(rows) - len(handled) - len(republished)
-    for consumer, event_id in result.requeued:
-        log.warning("event_requeued", consumer=consumer.value, event_id=str(event_id))
+    if result.requeued:  # one line per pass: after Redis lost its data there may be thousands
+        log.warning(
+            "events_requeued",
+            jobs=len(result.requeued),
+            consumers=sorted({c.value for c, _ in result.requeued}),
+        )
     for consumer, event_id in result.given_up:
         log.error("event_unhandled", consumer=consumer.value, event_id=str(event_id))
     return result
