@@ -8,10 +8,11 @@ Everything runs as in production, as separate processes: the API (``maillon api`
 (loopback, nothing kept on disk) and an SMTP server of its own (aiosmtpd, loopback). A desk agent
 sends the intakes through the HTTP API (one form per request, each with an ``Idempotency-Key``,
 sent again if the answer is lost). Meanwhile the matching and notifications workers are killed
-(SIGKILL) in turn every ``--kill-every`` seconds and started again; Redis is killed and started
-again empty once, a third of the way through the intakes; the SMTP server is down for
-``--smtp-down`` seconds once a tenth of the alerts arrived (sending is under way); the killing
-goes on until the intakes are in and the SMTP server is back. Each intake opens a callback case
+(SIGKILL) in turn every ``--kill-every`` seconds (one still starting is spared that time) and
+started again; Redis is killed and started again empty once, a third of the way through the
+intakes; the SMTP server is down for ``--smtp-down`` seconds once a tenth of the alerts arrived
+(sending is under way); the killing goes on until the intakes are in and the SMTP server is
+back. Each intake opens a callback case
 whose ``assigned`` alert is due at once (office hours set to the whole day) and goes by e-mail to
 the desk's manager.
 
@@ -214,7 +215,7 @@ async def chaos(plan: Plan, state: Path, server: str | None = None) -> Outcome:
                 # A job cut short by a kill is taken again 30 s later (arq's in-progress mark).
                 MAILLON_JOB_TIMEOUT_SECONDS="20",
             )
-            parts = Parts(env, free_port())
+            parts = Parts(env, free_port(), state)
             try:
                 for name in parts.commands():
                     parts.start(name)
@@ -258,9 +259,10 @@ async def _run_faults(
     turn = 0
     # Killing goes on until the intakes are in and the SMTP server is back, each worker at least
     # once (a short run may send its intakes within seconds).
-    while not (sending.done() and outage.done() and turn >= len(victims)):
+    while not (sending.done() and outage.done() and all(parts.kills[v] for v in victims)):
         await asyncio.wait({sending, outage}, timeout=plan.kill_every)
-        parts.kill(victims[turn % 2])
+        if parts.up(victims[turn % 2]):  # never one still starting: it would never work
+            parts.kill(victims[turn % 2])
         turn += 1
         if not redis_done and outcome.accepted >= plan.intakes / 3:
             redis.restart_empty()  # every queued job is gone

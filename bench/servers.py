@@ -126,7 +126,9 @@ class Parts:
 
     env: dict[str, str]
     api_port: int
+    heartbeats: Path  # the parts' MAILLON_HEARTBEAT_DIR
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
     kills: Counter[str] = field(default_factory=Counter)
 
     def commands(self) -> dict[str, list[str]]:
@@ -138,7 +140,16 @@ class Parts:
             "notifications": [*base, "worker", "notifications"],
         }
 
+    def up(self, name: str) -> bool:
+        """Whether worker ``name`` is serving: its heartbeat beat since it was (re)started."""
+        path = self.heartbeats / f"maillon-worker-{name}.heartbeat"
+        try:
+            return path.stat().st_mtime >= self.started[name]
+        except FileNotFoundError:
+            return False
+
     def start(self, name: str) -> None:
+        self.started[name] = time.time()
         # Our own interpreter and arguments, no shell.
         self.processes[name] = subprocess.Popen(  # noqa: S603
             self.commands()[name], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL

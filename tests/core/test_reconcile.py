@@ -115,7 +115,8 @@ async def test_events_lost_with_redis_data_are_requeued_and_handled_exactly_once
     )
     async with committing_sessionmaker() as session:
         attempts = set((await session.scalars(select(col(OutboxEvent.publish_attempts)))).all())
-    assert attempts == {2}  # published once, enqueued again once
+    # Each enqueued again (a pass racing a job's end may enqueue one twice: a duplicate, no effect).
+    assert min(attempts) >= 2
 
 
 async def test_a_job_still_queued_is_not_enqueued_twice(
