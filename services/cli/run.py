@@ -85,6 +85,7 @@ async def _relay(settings: Settings) -> None:
 
     from services.core.db import create_engine, create_sessionmaker
     from services.core.queue import SERIALIZERS
+    from services.core.reconcile import ReconcileRules, run_reconciler
     from services.core.relay import run_relay
     from services.core.worker import redis_settings
 
@@ -108,13 +109,20 @@ async def _relay(settings: Settings) -> None:
     collector.settle(settings.gc_threshold)
     try:
         if pool is not None:
-            await run_relay(
-                create_sessionmaker(engine),
-                pool,
-                batch_size=settings.relay_batch_size,
-                poll_interval=settings.relay_poll_interval,
-                stop=stop,
-                heartbeat=Heartbeat(settings.heartbeat_dir, "relay"),
+            sessionmaker = create_sessionmaker(engine)
+            await asyncio.gather(
+                run_relay(
+                    sessionmaker,
+                    pool,
+                    batch_size=settings.relay_batch_size,
+                    poll_interval=settings.relay_poll_interval,
+                    stop=stop,
+                    heartbeat=Heartbeat(settings.heartbeat_dir, "relay"),
+                ),
+                # Published is not done: events Redis lost are enqueued again (decision 0057).
+                run_reconciler(
+                    sessionmaker, pool, ReconcileRules.from_settings(settings), stop=stop
+                ),
             )
     finally:
         if pool is not None:

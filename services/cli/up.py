@@ -1,7 +1,8 @@
 """``maillon up``: the whole system in one command, for a laptop or a demo.
 
 Migrates, loads reference data when missing, then runs the API, both workers and the outbox relay
-as child processes, and stops them all (then the embedded servers) on Ctrl-C or SIGTERM.
+as child processes, starts again one that dies (a limited number of times), and stops them all
+(then the embedded servers) on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -33,10 +34,34 @@ DEFAULT_SHARED_DATA = Path("../shared/data")
 STOP_TIMEOUT = 15.0
 
 
+# A part that dies is started again after a second, at most this many times in this window; one
+# more exit and Maillon stops (decision 0058): a part that cannot stay up needs a person.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 300.0
+RESTART_DELAY_SECONDS = 1.0
+
+
 @dataclass
 class Child:
     name: str
+    args: list[str]
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
+    restarts: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+
+    @classmethod
+    def start(cls, name: str, args: list[str], env: dict[str, str]) -> Child:
+        return cls(name, args, env, _spawn(args, env))
+
+    def restart(self) -> None:
+        self.process = _spawn(self.args, self.env)
+        self.restart_at = None
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # Own session: Ctrl-C reaches this supervisor only, which stops the parts in order.
+    return subprocess.Popen(args, env=env, start_new_session=True)  # noqa: S603
 
 
 @app.command()
@@ -167,11 +192,7 @@ def _start_children(
         "notifications": [*command, "worker", "notifications"],
         "relay": [*command, "relay"],
     }
-    # Own sessions: Ctrl-C reaches this supervisor only, which stops the parts in order.
-    return [
-        Child(name, subprocess.Popen(args, env=env, start_new_session=True))  # noqa: S603
-        for name, args in parts.items()
-    ]
+    return [Child.start(name, args, env) for name, args in parts.items()]
 
 
 def _wait_ready(url: str, children: list[Child], stop: threading.Event) -> bool:
@@ -189,12 +210,33 @@ def _wait_ready(url: str, children: list[Child], stop: threading.Event) -> bool:
 
 
 def _supervise(children: list[Child], stop: threading.Event) -> int:
-    while not stop.wait(0.5):
+    """Start again a part that exits, a second later; past :data:`MAX_RESTARTS` in
+    :data:`RESTART_WINDOW_SECONDS` for one part, stop everything (return 1)."""
+    while not stop.wait(0.25):
+        moment = time.monotonic()
         for child in children:
             code = child.process.poll()
-            if code is not None:
-                typer.echo(f"{child.name} s'est arrêté (code {code}) : arrêt de Maillon.", err=True)
-                return 1
+            if code is None:
+                continue
+            if child.restart_at is None:
+                child.restarts = [t for t in child.restarts if moment - t < RESTART_WINDOW_SECONDS]
+                minutes = round(RESTART_WINDOW_SECONDS / 60)
+                if len(child.restarts) >= MAX_RESTARTS:
+                    typer.echo(
+                        f"{child.name} s'est arrêté (code {code}) après {MAX_RESTARTS} redémarrages"
+                        f" en {minutes} minutes : arrêt de Maillon.",
+                        err=True,
+                    )
+                    return 1
+                child.restarts.append(moment)
+                child.restart_at = moment + RESTART_DELAY_SECONDS
+                typer.echo(
+                    f"{child.name} s'est arrêté (code {code}) : redémarrage"
+                    f" ({len(child.restarts)}/{MAX_RESTARTS} en {minutes} minutes).",
+                    err=True,
+                )
+            elif moment >= child.restart_at:
+                child.restart()
     return 0
 
 

@@ -1,4 +1,5 @@
-"""arq queues: JSON job encoding and a batched, duplicate-free enqueue for the relay."""
+"""arq queues: JSON job encoding, a batched, duplicate-free enqueue for the relay, and the
+reconciler's re-enqueue (decision 0057)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,14 @@ async def enqueue_unique(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> int:
     """Enqueue ``jobs`` as ``ArqRedis.enqueue_job`` would, in one call; return how many were new."""
     if not jobs:
         return 0
+    keys, argv = _job_arguments(jobs)
+    added = await redis.eval(_ENQUEUE_UNIQUE, len(keys), *keys, *argv)  # type: ignore[misc]
+    return int(added)
+
+
+def _job_arguments(jobs: Sequence[QueuedJob]) -> tuple[list[str], list[Any]]:
+    """The scripts' keys (job, result, queue for each job) and arguments (expiry, score, then the
+    payload and id of each job), as ``ArqRedis.enqueue_job`` would write them."""
     enqueued_at = timestamp_ms()
     keys: list[str] = []
     argv: list[Any] = [expires_extra_ms, enqueued_at]
@@ -68,5 +77,43 @@ async def enqueue_unique(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> int:
         keys += [job_key_prefix + job.job_id, result_key_prefix + job.job_id, job.queue]
         payload = serialize_job(job.function, job.args, {}, None, enqueued_at, serializer=serialize)
         argv += [payload, job.job_id]
-    added = await redis.eval(_ENQUEUE_UNIQUE, len(keys), *keys, *argv)  # type: ignore[misc]
-    return int(added)
+    return keys, argv
+
+
+# For each job: skip it while the job exists (queued, deferred for a retry or running), else drop
+# any result arq kept (a run that ended without the consumer's mark) and enqueue it afresh.
+_REQUEUE = """
+local added = {}
+local jobs = #KEYS / 3
+for i = 0, jobs - 1 do
+  local job_key, result_key, queue_key = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  if redis.call('EXISTS', job_key) == 0 then
+    redis.call('DEL', result_key)
+    redis.call('PSETEX', job_key, ARGV[1], ARGV[3 + i * 2])
+    redis.call('ZADD', queue_key, ARGV[2], ARGV[4 + i * 2])
+    added[#added + 1] = i
+  end
+end
+return added
+"""
+
+
+async def requeue(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
+    """Enqueue again those of ``jobs`` that are neither queued nor running, whatever result arq
+    kept of an earlier run, in one atomic call; return the jobs enqueued (decision 0057)."""
+    if not jobs:
+        return []
+    keys, argv = _job_arguments(jobs)
+    added = await redis.eval(_REQUEUE, len(keys), *keys, *argv)  # type: ignore[misc]
+    return [jobs[int(i)] for i in added]
+
+
+async def jobs_present(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> list[bool]:
+    """Whether each of ``jobs`` is queued, deferred or running."""
+    if not jobs:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for job in jobs:
+            pipe.exists(job_key_prefix + job.job_id)
+        found = await pipe.execute()
+    return [bool(n) for n in found]

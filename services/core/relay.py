@@ -9,6 +9,10 @@ is unreachable the transaction rolls back and the events stay pending until it i
 enqueued but not yet marked (crash between the two) is enqueued again under the same job id, which
 arq's rule (and ours, :func:`enqueue_unique`) refuses while the first job or its result exists,
 and the consumers are idempotent anyway.
+
+Published is not done: the relay process also runs the reconciler (``reconcile.py``, decision
+0057), which enqueues again the events a consumer has not handled a while after their
+publication — those Redis lost.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlmodel import col
 
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
-from services.core.events import consumers_of, job_id, lane_of, queue_name
+from services.core.events import Consumer, consumers_of, job_id, lane_of, queue_name
 from services.core.heartbeat import Heartbeat
 from services.core.logging import get_logger
 from services.core.models.outbox import OutboxEvent
@@ -35,6 +39,16 @@ from services.core.queue import QueuedJob, enqueue_unique
 log = get_logger(__name__)
 
 JOB_FUNCTION = "handle_event"
+
+
+def event_job(consumer: Consumer, row: OutboxEvent) -> QueuedJob:
+    """The arq job of one event for one consumer, on the consumer's queue for its lane."""
+    return QueuedJob(
+        queue_name(consumer, lane_of(consumer, row.type, row.payload)),
+        job_id(consumer, row.id),
+        JOB_FUNCTION,
+        (str(row.id),),
+    )
 
 
 async def claim_pending(session: AsyncSession, *, batch_size: int) -> Sequence[OutboxEvent]:
@@ -67,12 +81,7 @@ async def relay_once(sessionmaker: SessionMaker, redis: ArqRedis, *, batch_size:
         await enqueue_unique(
             redis,
             [
-                QueuedJob(
-                    queue_name(consumer, lane_of(consumer, row.type, row.payload)),
-                    job_id(consumer, row.id),
-                    JOB_FUNCTION,
-                    (str(row.id),),
-                )
+                event_job(consumer, row)
                 for row in rows
                 for consumer in sorted(consumers_of(row.type))
             ],

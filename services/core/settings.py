@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # would add half a second to each hop of offer → matches → alert, quality.md P3).
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
     outbox_retention_days: int = Field(default=30, ge=1)
+    # End-to-end delivery (decision 0057): an event published this many seconds ago that a
+    # consumer has not handled is enqueued again (Redis may have lost it); the relay looks every
+    # `outbox_reconcile_interval_seconds`, and after `outbox_max_publications` publications an
+    # event still unhandled is recorded as failed for that consumer.
+    outbox_reconcile_after_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    outbox_reconcile_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    outbox_max_publications: int = Field(default=5, ge=1, le=100)
     # Candidates without activity are anonymised after this many months (product.md §9; an
     # organisation may choose 1–36), their organisation warned this many days ahead.
     retention_months: int = Field(default=24, ge=1, le=36)
@@ -97,6 +104,9 @@ class Settings(BaseSettings):
     # Liveness files of the workers and the relay (checked by `maillon health …`).
     heartbeat_dir: Path = Path(tempfile.gettempdir())
     job_max_tries: int = Field(default=5, ge=1, le=50)
+    # How long one job may run; a job cut short by a killed worker is taken again after this
+    # (+ 10 s), when arq's in-progress mark expires.
+    job_timeout_seconds: int = Field(default=300, ge=1, le=3600)
     job_retry_base_seconds: float = Field(default=2.0, gt=0)
     job_retry_max_seconds: float = Field(default=600.0, gt=0)
 

@@ -4,22 +4,28 @@ A worker process serves each lane of its consumer (:func:`services.core.events.l
 an arq worker of its own, in the same event loop and with its own database pool: a job on the
 priority lane never waits behind the default lane's jobs, nor for one of its connections
 (decision 0027). The cron jobs and the heartbeat belong to the default lane; when any lane stops,
-the process stops (and its supervisor restarts it).
+they all stop. Redis going away stops them too; the process then waits for it and starts them
+again (:func:`serve`, decision 0058); any other failure ends the process (and its supervisor
+restarts it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Function, Worker
+from redis.exceptions import RedisError
 
 from services.core import collector
+from services.core.backoff import exponential_seconds
 from services.core.db import create_engine, create_sessionmaker
 from services.core.events import Lane, lanes_of, queue_name
 from services.core.heartbeat import Heartbeat
@@ -32,6 +38,12 @@ from services.core.storage import open_storage
 log = get_logger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+CRON_TIMEOUT_SECONDS = 300
+SCHEDULE_QUEUE = "{}:schedule"  # the cron jobs' own queue, beside the consumer's lanes
+RECONNECT_BASE_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 30.0
+# What Redis going away raises, from arq's start-up, its polls or its close.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, ConnectionError)
 STOP_SECONDS = 5.0  # a lane's main loop ends at its next poll; past this it is cancelled
 
 
@@ -50,19 +62,24 @@ def worker_settings(
     max_jobs: int = 20,
     lane: Lane = Lane.DEFAULT,
     files: bool = False,
+    schedule: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane.
 
-    ``files``: the consumer's jobs touch stored files; its default lane opens the storage
-    (``ctx["storage"]``) at start-up."""
+    ``files``: the consumer's cron jobs touch stored files; the worker running them opens the
+    storage (``ctx["storage"]``) at start-up. ``schedule``: the worker of the cron jobs alone,
+    on a queue of their own (:func:`lane_workers`)."""
     name = consumer.consumer.value
-    default = lane is Lane.DEFAULT
+    default = lane is Lane.DEFAULT and not schedule
     application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
+    if schedule:
+        application = f"maillon-{name}-schedule"
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        if default and files:
-            # The default lane runs the jobs that touch files (retention); an unusable store
-            # stops the worker here with a French message (StorageConfigurationError).
+        if files and (default or schedule):
+            # The worker of the cron jobs runs the jobs that touch files (retention), as the
+            # default lane does under arq's own command; an unusable store stops the worker here
+            # with a French message (StorageConfigurationError).
             ctx["storage"] = await open_storage(settings)
         engine = create_engine(
             settings,
@@ -79,29 +96,36 @@ def worker_settings(
         log.info("worker_started", worker=name, lane=lane.value)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        task = ctx.get("heartbeat_task")
+        # Idempotent: called again by :func:`_close` when arq's own close failed half-way.
+        task = ctx.pop("heartbeat_task", None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        engine = ctx.get("engine")
-        if engine is not None:
-            await engine.dispose()
-        storage = ctx.get("storage")
+        storage = ctx.pop("storage", None)
         if storage is not None:
             await storage.aclose()
-        log.info("worker_stopped", worker=name, lane=lane.value)
+        engine = ctx.pop("engine", None)
+        if engine is not None:
+            await engine.dispose()
+            log.info("worker_stopped", worker=name, lane=lane.value)
 
     return {
-        "functions": [consumer.job_function(settings), *(functions if default else ())],
-        "cron_jobs": list(cron_jobs) if default else [],
-        "queue_name": queue_name(consumer.consumer, lane),
+        "functions": []
+        if schedule
+        else [consumer.job_function(settings), *(functions if default else ())],
+        "cron_jobs": list(cron_jobs) if default or schedule else [],
+        "queue_name": SCHEDULE_QUEUE.format(queue_name(consumer.consumer))
+        if schedule
+        else queue_name(consumer.consumer, lane),
         "redis_settings": redis_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": max_jobs,
         "poll_delay": settings.worker_poll_delay,
-        "job_timeout": 300,
+        # The cron jobs keep arq's usual bound (those that need more say so); the event lanes
+        # take the setting, which is also how long a job cut short waits to be taken again.
+        "job_timeout": CRON_TIMEOUT_SECONDS if schedule else settings.job_timeout_seconds,
         # Results are kept a day: the relay's re-enqueue of the same job id is refused meanwhile.
         "keep_result": 24 * 3600,
         "max_tries": settings.job_max_tries,
@@ -117,13 +141,27 @@ async def _beat_forever(heartbeat: Heartbeat) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
-def lane_workers(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> list[Worker]:
-    """One arq worker per lane of ``consumer``, for the running event loop; signals are the
-    caller's (:func:`run_lanes`)."""
-    return [
+def lane_workers(
+    consumer: EventConsumer, settings: Settings, *, cron_jobs: Sequence[CronJob] = (), **kwargs: Any
+) -> list[Worker]:
+    """One arq worker per lane of ``consumer``, and one for the cron jobs, for the running event
+    loop; signals are the caller's (:func:`run_lanes`).
+
+    The cron jobs run apart because arq keeps a job it started marked in progress for the
+    longest timeout of its worker's functions: beside a nightly job allowed an hour, an event
+    job cut short by a killed process would wait an hour before any worker took it again. Apart,
+    it waits ``job_timeout_seconds`` + 10 s (decision 0058)."""
+    workers = [
         Worker(**worker_settings(consumer, settings, lane=lane, **kwargs), handle_signals=False)
         for lane in lanes_of(consumer.consumer)
     ]
+    if cron_jobs:
+        kwargs.pop("functions", None)
+        scheduled = worker_settings(
+            consumer, settings, cron_jobs=cron_jobs, schedule=True, **kwargs
+        )
+        workers.append(Worker(**scheduled, handle_signals=False))
+    return workers
 
 
 async def run_lanes(workers: Sequence[Worker], stop: asyncio.Event) -> None:
@@ -154,10 +192,26 @@ async def _stop_lanes(workers: Sequence[Worker], runs: Sequence[asyncio.Task[Non
         task.cancel()
     await _cancel_jobs(workers)  # any taken by a poll that was under way
     for worker in workers:
-        await worker.close()
+        await _close(worker)
     for task in runs:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _close(worker: Worker) -> None:
+    """arq's close, which talks to Redis first (its health key): with Redis gone it stops there,
+    so the database pool and the heartbeat are released here, and the Redis pool dropped."""
+    try:
+        await worker.close()
+    except REDIS_UNAVAILABLE:
+        if worker.on_shutdown is not None:
+            await worker.on_shutdown(worker.ctx)
+        # arq offers no other way to drop a broken pool.
+        pool = worker._pool
+        worker._pool = None
+        if pool is not None:
+            with contextlib.suppress(*REDIS_UNAVAILABLE):
+                await pool.close(close_connection_pool=True)
 
 
 async def _cancel_jobs(workers: Sequence[Worker]) -> None:
@@ -169,6 +223,35 @@ async def _cancel_jobs(workers: Sequence[Worker]) -> None:
         worker.tasks.clear()  # arq's close() and burst end would re-raise their cancellations
 
 
+async def serve(
+    consumer: EventConsumer, settings: Settings, stop: asyncio.Event, **kwargs: Any
+) -> None:
+    """Run the lanes until ``stop`` is set, through Redis outages: when Redis is unreachable (at
+    start or later) the lanes stop, the process waits with a growing delay (≤ 30 s) and starts
+    them again. Jobs cut short are not lost: Redis still has them (arq retries them), or it lost
+    its data and the outbox reconciler enqueues their events again (decision 0058)."""
+    failures = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+            return
+        except REDIS_UNAVAILABLE as exc:
+            if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                failures = 0  # it ran a good while: a new outage, start from the shortest delay
+            failures += 1
+            delay = exponential_seconds(failures, RECONNECT_BASE_SECONDS, RECONNECT_MAX_SECONDS)
+            delay *= random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not security)
+            log.warning(
+                "worker_redis_unavailable",
+                worker=consumer.consumer.value,
+                error=type(exc).__name__,
+                retry_in_s=round(delay, 2),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
 def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
     """Run a worker process (every lane) in the foreground until SIGINT / SIGTERM."""
     configure_logging(settings.log_level, json=settings.log_json)
@@ -178,6 +261,6 @@ def run(consumer: EventConsumer, settings: Settings, **kwargs: Any) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+        await serve(consumer, settings, stop, **kwargs)
 
     asyncio.run(main())

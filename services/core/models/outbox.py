@@ -28,6 +28,13 @@ class OutboxEvent(SQLModel, table=True):
             "occurred_at",
             postgresql_where=text("published_at IS NULL"),
         ),
+        # The reconciler only ever scans published events not yet handled by every consumer
+        # (decision 0057): a minute or so of events, whatever the outbox's size.
+        Index(
+            "ix_outbox_event_unhandled",
+            "published_at",
+            postgresql_where=text("published_at IS NOT NULL AND handled_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
@@ -38,6 +45,9 @@ class OutboxEvent(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     publish_attempts: int = Field(default=0, sa_type=Integer, nullable=False)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # Set by the reconciler once every consumer has handled the event (a ``processed_event`` row)
+    # or recorded it as failed (a ``failed_event`` row): the event needs nothing more.
+    handled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class ProcessedEvent(SQLModel, table=True):
