@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -40,12 +40,13 @@ from services.api.candidates.schemas import (
 )
 from services.api.errors import Conflict, Forbidden, ValidationFailed
 from services.api.patch import sent
-from services.api.validation import FieldError
+from services.api.validation import FieldError, merge_errors
 from services.core import audit
 from services.core.clock import now
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
 from services.core.events import CandidateCreated, CandidateUpdated, emit
 from services.core.geo.communes import normalise_name
+from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import CoordinatesOutsideFrance, decide_qpv_residence
 from services.core.geocoding.queue import queue_geocoding, store_residence
@@ -217,7 +218,11 @@ def _error(field: str, message: str) -> FieldError:
     return FieldError(loc=["body", field], message=message, type="unknown")
 
 
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
+async def reference_errors(session: AsyncSession, values: dict[str, Any]) -> list[FieldError]:
+    """What the referentials and the map say of ``values`` (columns): unknown commune, quartier,
+    ROME code, organisation or prescriber, a point outside France. Checked on the fields a
+    request could read, so that they are reported with the errors of the others (decision
+    0047)."""
     errors: list[FieldError] = []
     commune = values.get("commune_insee")
     if (
@@ -249,6 +254,20 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
         prescriber = await session.get(User, prescriber_id)
         if prescriber is None or prescriber.role not in (Role.PRESCRIBER, Role.FACILITATOR):
             errors.append(_error("referent_prescriber_id", "prescripteur inconnu"))
+    lon, lat = values.get("lon"), values.get("lat")
+    if lon is not None and lat is not None and not in_france(lon, lat):
+        # Sent together (the schema pairs them): refused here rather than when the residence
+        # is decided, after the person was looked for.
+        outside = CoordinatesOutsideFrance()
+        errors.append(FieldError(loc=["body", "lon"], message=str(outside), type=outside.code))
+    return errors
+
+
+async def _check(
+    session: AsyncSession, values: dict[str, Any], refused: Sequence[FieldError]
+) -> None:
+    """422 with the fields' errors (``refused``) and the references', if there is any."""
+    errors = merge_errors(refused, await reference_errors(session, values))
     if errors:
         raise ValidationFailed(errors)
 
@@ -298,10 +317,14 @@ async def create_candidate(
     qpv: QpvIndex | None,
     *,
     request_id: str,
+    refused: Sequence[FieldError] = (),
 ) -> tuple[Candidate, bool]:
-    """The candidate, and whether it already existed (found again by phone or e-mail)."""
+    """The candidate, and whether it already existed (found again by phone or e-mail).
+
+    ``refused``: the errors of the request's fields ``data`` goes without, reported with those
+    of the references (nothing is written then)."""
     values = _columns(data, data.model_fields_set | {"first_name", "last_name"})
-    await _check_references(session, values)
+    await _check(session, values, refused)
     existing = await find_person(session, data.phone, data.email, found_among(principal))
     if existing is not None:
         await _link(session, existing, values, principal, qpv, request_id=request_id)
@@ -417,12 +440,14 @@ async def update_candidate(
     qpv: QpvIndex | None,
     *,
     request_id: str,
+    refused: Sequence[FieldError] = (),
 ) -> list[str]:
-    """Apply the fields sent; the names of those that changed."""
+    """Apply the fields sent; the names of those that changed (``refused``: as for
+    :func:`create_candidate`)."""
     if candidate.status is CandidateStatus.ANONYMISED:
         raise CandidateAnonymised()
     values = _columns(data, sent(data))
-    await _check_references(session, values)
+    await _check(session, values, refused)
     changes = {name: value for name, value in values.items() if getattr(candidate, name) != value}
     if not changes:
         return []

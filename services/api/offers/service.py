@@ -9,6 +9,7 @@ communes). Events go to the outbox in the request's transaction: no event for a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -24,7 +25,7 @@ from services.api.contracts.service import ContractClosed, IllegalTransition
 from services.api.errors import Conflict, ValidationFailed
 from services.api.offers.policy import policy
 from services.api.offers.schemas import OfferCreate, OfferUpdate
-from services.api.validation import FieldError
+from services.api.validation import FieldError, merge_errors
 from services.core.clock import PARIS, now
 from services.core.events import OfferClosed, OfferPublished, OfferUpdated, emit
 from services.core.geo.france import in_france
@@ -129,9 +130,15 @@ def _error(field: str, message: str, kind: str = "invalid") -> FieldError:
 
 
 async def _check(
-    session: AsyncSession, principal: Principal, values: OfferFields, *, new_contract: bool
+    session: AsyncSession,
+    principal: Principal,
+    values: OfferFields,
+    *,
+    new_contract: bool,
+    refused: Sequence[FieldError] = (),
 ) -> _Checked:
-    """All the checks of an offer as it will be; every problem found is reported at once (422).
+    """All the checks of an offer as it will be; every problem found is reported at once (422),
+    after those of the request's fields (``refused``, decision 0047).
 
     ``new_contract``: the contract is being attached now, so the caller must see it and it must
     not be closed (an offer already attached keeps its contract).
@@ -203,6 +210,7 @@ async def _check(
         elif contract is not None and values.lot_id not in {lot.id for lot in contract.lots}:
             errors.append(_error("lot_id", "ce lot n'appartient pas au marché", "unknown"))
 
+    errors = merge_errors(refused, errors)
     if errors:
         raise ValidationFailed(errors)
     if new_contract and contract is not None and contract.status == ContractStatus.CLOSED:
@@ -278,7 +286,15 @@ async def _require_publishable(
         raise ContractNotActive()
 
 
-async def create_offer(session: AsyncSession, data: OfferCreate, principal: Principal) -> Offer:
+async def create_offer(
+    session: AsyncSession,
+    data: OfferCreate,
+    principal: Principal,
+    *,
+    refused: Sequence[FieldError] = (),
+) -> Offer:
+    """A draft offer; ``refused``: the errors of the request's fields ``data`` goes without
+    (422 with those of the checks, nothing written)."""
     values = OfferFields(
         contract_id=data.contract_id,
         lot_id=data.lot_id,
@@ -298,7 +314,7 @@ async def create_offer(session: AsyncSession, data: OfferCreate, principal: Prin
         lat=data.lat,
         requires_eligibility=data.requires_eligibility,
     )
-    checked = await _check(session, principal, values, new_contract=True)
+    checked = await _check(session, principal, values, new_contract=True, refused=refused)
     offer = Offer(**checked.columns(), status=OfferStatus.DRAFT)
     # An employer writes its own organisation's offers; a facilitator, those of its territory.
     policy.authorize(principal, CREATE, offer)
@@ -329,12 +345,17 @@ async def update_offer(
     principal: Principal,
     *,
     request_id: str | None = None,
+    refused: Sequence[FieldError] = (),
 ) -> None:
     if offer.status == OfferStatus.CLOSED:
         raise OfferIsClosed()
     values = _laid_over(offer, data)
     checked = await _check(
-        session, principal, values, new_contract=values.contract_id != offer.contract_id
+        session,
+        principal,
+        values,
+        new_contract=values.contract_id != offer.contract_id,
+        refused=refused,
     )
     changes = {
         name: value for name, value in checked.columns().items() if getattr(offer, name) != value
