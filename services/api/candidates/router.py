@@ -15,7 +15,7 @@ from starlette.status import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from services.api.access import CREATE, READ, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.body import Partly, body_schema, partly
-from services.api.candidates import rights, service
+from services.api.candidates import eligibility, rights, service
 from services.api.candidates.policy import ERASE, EXPORT, MERGE, VALIDATE_ELIGIBILITY, policy
 from services.api.candidates.schemas import (
     CandidateCreate,
@@ -308,7 +308,7 @@ async def list_criteria(
     request_id: RequestIdDep,
 ) -> list[EligibilityPublic]:
     await policy.get(session, principal, candidate_id, request_id=request_id)
-    criteria = await session.scalars(service.criteria_query(candidate_id, principal))
+    criteria = await session.scalars(eligibility.criteria_query(candidate_id, principal))
     return [EligibilityPublic.of(criterion) for criterion in criteria]
 
 
@@ -329,7 +329,7 @@ async def add_criterion(
     candidate = await policy.get(
         session, principal, candidate_id, action=VALIDATE_ELIGIBILITY, for_update=True
     )
-    criterion = await service.add_criterion(
+    criterion = await eligibility.add_criterion(
         session, candidate, body, principal, request_id=request_id
     )
     return EligibilityPublic.of(criterion)
@@ -351,11 +351,13 @@ async def remove_criterion(
         session, principal, candidate_id, action=VALIDATE_ELIGIBILITY, for_update=True
     )
     criterion = await session.scalar(
-        service.criteria_query(candidate_id, principal).where(
+        eligibility.criteria_query(candidate_id, principal).where(
             col(EligibilityCriterion.id) == criterion_id
         )
     )
     if criterion is None:
         raise NotFound()
-    await service.remove_criterion(session, candidate, criterion, principal, request_id=request_id)
+    await eligibility.remove_criterion(
+        session, candidate, criterion, principal, request_id=request_id
+    )
     return Response(status_code=HTTP_204_NO_CONTENT)
