@@ -13,7 +13,14 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from services.core.clock import PARIS, now
@@ -145,6 +152,38 @@ def _not_boolean(value: Any) -> Any:
 NotBoolean = BeforeValidator(_not_boolean)
 
 
+# -- birth years ------------------------------------------------------------------------------
+
+# Nobody the service helps was born before 1900, nor is younger than 14 (the youngest an
+# apprenticeship or a work placement takes): a year outside is a typing error.
+EARLIEST_BIRTH_YEAR = 1900
+YOUNGEST_AGE = 14
+
+
+def plausible_birth_year(value: int) -> int:
+    """Schema validator: a birth year from 1900 to this year minus 14 (moves with the clock)."""
+    latest = today().year - YOUNGEST_AGE
+    if not EARLIEST_BIRTH_YEAR <= value <= latest:
+        raise PydanticCustomError(
+            "year_out_of_range",
+            "year out of range",
+            {"earliest": EARLIEST_BIRTH_YEAR, "latest": latest},
+        )
+    return value
+
+
+# Statistics only (product.md): the person's birth year, when given.
+BirthYear = Annotated[
+    int,
+    Field(
+        ge=EARLIEST_BIRTH_YEAR,
+        description="Statistiques seulement ; de 1900 à l'année en cours moins 14.",
+    ),
+    NotBoolean,
+    AfterValidator(plausible_birth_year),
+]
+
+
 CONSENT_REQUIRED = (
     "consentement obligatoire : sans la phrase « En déposant mon CV, j'autorise… » acceptée, "
     "personne ne peut rappeler la personne, et rien n'est enregistré"
@@ -227,6 +266,7 @@ MESSAGES: Mapping[str, str] = {
     "date_past": "la date doit être dans le passé",
     "date_out_of_range": "date hors de la plage acceptée (du {earliest} au {latest})",
     "date_future": "la date doit être dans le futur",
+    "year_out_of_range": "année hors de la plage acceptée (de {earliest} à {latest})",
     "datetime_type": _DATETIME,
     "datetime_parsing": _DATETIME,
     "datetime_from_date_parsing": _DATETIME,

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from services.api.candidates.bulk import writer
 from services.api.candidates.bulk.rows import ValidRow
-from services.api.intake import service
+from services.api.intake import recording, service
 from services.api.intake.schemas import BorneForm, IntakeOutcome
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
@@ -81,8 +81,8 @@ class Calls:
             self.reads += 1
             return await original_find(*args)
 
-        monkeypatch.setattr(service, "insert_new_person", new_person)
-        monkeypatch.setattr(service, "find_people", find)
+        monkeypatch.setattr(recording, "insert_new_person", new_person)
+        monkeypatch.setattr(recording, "find_people", find)
 
 
 async def _record(
@@ -173,7 +173,7 @@ async def test_a_form_waits_for_whoever_holds_the_phone_then_links_to_them(
 ) -> None:
     where = await _where(committing_sessionmaker)
     organisation_id = where.principal.organisation_id
-    row = ValidRow(line=0, data=service._row(0, _form(where)).data)
+    row = ValidRow(line=0, data=recording._row(0, _form(where)).data)
 
     async with committing_sessionmaker() as holder:
         driver = await writer.SessionDriver.of(holder)
@@ -212,7 +212,7 @@ async def test_a_refused_form_leaves_nothing(
         writes.events[0]["type"] = None  # NOT NULL: the database refuses the statement
         return await original(driver, rows, writes, among)
 
-    monkeypatch.setattr(service, "insert_new_person", broken)
+    monkeypatch.setattr(recording, "insert_new_person", broken)
     with pytest.raises(service.REFUSED):
         await _record(committing_sessionmaker, where, _form(where))
     for table in (Candidate, Intake, OutboxEvent):

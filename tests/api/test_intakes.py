@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from services.api.candidates.bulk.rows import ValidRow
 from services.api.deps import get_storage
-from services.api.intake import service
+from services.api.intake import recording, service
 from services.core.clock import FrozenClock
 from services.core.models.audit import AuditEntry
 from services.core.models.candidate import Candidate, CandidateShare
@@ -677,7 +677,7 @@ async def test_a_form_the_database_refuses_leaves_nothing_behind(
     db_session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = service._row
+    real = recording._row
 
     def breaking(line: int, checked: service.Checked) -> ValidRow:
         row = real(line, checked)
@@ -685,7 +685,7 @@ async def test_a_form_the_database_refuses_leaves_nothing_behind(
             return ValidRow(line=row.line, data=row.data.model_copy(update={"birth_year": 1}))
         return row
 
-    monkeypatch.setattr(service, "_row", breaking)
+    monkeypatch.setattr(recording, "_row", breaking)
     forms = batch_forms(6, 1)  # the last form is the first person again
     response = await client.post("/v1/intakes/batch", json={"forms": forms}, headers=world.desk)
     assert response.status_code == 200, response.text

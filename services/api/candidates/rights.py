@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.api.candidates.eligibility import criteria_query
 from services.api.candidates.export_activity import activity
 from services.api.candidates.schemas import (
     AuditExport,
@@ -28,7 +29,6 @@ from services.api.candidates.schemas import (
 )
 from services.api.candidates.service import (
     CandidateAnonymised,
-    criteria_query,
     lock_contacts,
     search_name,
     share,

@@ -7,14 +7,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlmodel import col
 from starlette.status import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.api.access import CREATE, READ, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.candidates import rights, service
+from services.api.body import Partly, body_schema, partly
+from services.api.candidates import eligibility, rights, service
 from services.api.candidates.policy import ERASE, EXPORT, MERGE, VALIDATE_ELIGIBILITY, policy
 from services.api.candidates.schemas import (
     CandidateCreate,
@@ -154,10 +155,11 @@ async def list_duplicates(
     "personne connue seulement d'une autre organisation n'est ni retrouvée ni révélée : vous "
     "obtenez votre propre fiche, avec la réponse donnée pour une personne nouvelle (201).",
     responses={200: {"description": "Personne déjà connue de votre organisation, retrouvée."}},
+    openapi_extra=body_schema(CandidateCreate),
 )
 async def create_candidate(
-    body: CandidateCreate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[CandidateCreate], Depends(partly(CandidateCreate))],
     session: SessionDep,
     request_id: RequestIdDep,
     request: Request,
@@ -166,7 +168,7 @@ async def create_candidate(
     policy.authorize(principal, CREATE)
     qpv = await indexes_of(request.app).qpv_if_loaded(session)
     candidate, matched = await service.create_candidate(
-        session, body, principal, qpv, request_id=request_id
+        session, body.readable(), principal, qpv, request_id=request_id, refused=body.errors
     )
     if matched:
         response.status_code = HTTP_200_OK
@@ -195,11 +197,12 @@ async def read_candidate(
     summary="Modifier un candidat",
     description="Seuls les champs envoyés changent. Exige `If-Match`. Un changement de commune, "
     "d'adresse ou de coordonnées redécide la résidence QPV (coordonnées, sinon commune).",
+    openapi_extra=body_schema(CandidateUpdate),
 )
 async def update_candidate(
     candidate_id: uuid.UUID,
-    body: CandidateUpdate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[CandidateUpdate], Depends(partly(CandidateUpdate))],
     if_match: IfMatchDep,
     session: SessionDep,
     request_id: RequestIdDep,
@@ -209,7 +212,15 @@ async def update_candidate(
     candidate = await policy.get(session, principal, candidate_id, action=UPDATE, for_update=True)
     if_match.check(etag_of(CandidatePublic.of(candidate)))
     qpv = await indexes_of(request.app).qpv_if_loaded(session)
-    await service.update_candidate(session, candidate, body, principal, qpv, request_id=request_id)
+    await service.update_candidate(
+        session,
+        candidate,
+        body.readable(),
+        principal,
+        qpv,
+        request_id=request_id,
+        refused=body.errors,
+    )
     return _respond(response, candidate)
 
 
@@ -300,7 +311,7 @@ async def list_criteria(
     request_id: RequestIdDep,
 ) -> list[EligibilityPublic]:
     await policy.get(session, principal, candidate_id, request_id=request_id)
-    criteria = await session.scalars(service.criteria_query(candidate_id, principal))
+    criteria = await session.scalars(eligibility.criteria_query(candidate_id, principal))
     return [EligibilityPublic.of(criterion) for criterion in criteria]
 
 
@@ -321,7 +332,7 @@ async def add_criterion(
     candidate = await policy.get(
         session, principal, candidate_id, action=VALIDATE_ELIGIBILITY, for_update=True
     )
-    criterion = await service.add_criterion(
+    criterion = await eligibility.add_criterion(
         session, candidate, body, principal, request_id=request_id
     )
     return EligibilityPublic.of(criterion)
@@ -343,11 +354,13 @@ async def remove_criterion(
         session, principal, candidate_id, action=VALIDATE_ELIGIBILITY, for_update=True
     )
     criterion = await session.scalar(
-        service.criteria_query(candidate_id, principal).where(
+        eligibility.criteria_query(candidate_id, principal).where(
             col(EligibilityCriterion.id) == criterion_id
         )
     )
     if criterion is None:
         raise NotFound()
-    await service.remove_criterion(session, candidate, criterion, principal, request_id=request_id)
+    await eligibility.remove_criterion(
+        session, candidate, criterion, principal, request_id=request_id
+    )
     return Response(status_code=HTTP_204_NO_CONTENT)

@@ -30,7 +30,15 @@ from services.api.candidates.residence import (
     QpvCode,
 )
 from services.api.patch import refuse_null
-from services.api.validation import Day, InvalidValue, NotBoolean, PastDay, insee_code, today
+from services.api.validation import (
+    BirthYear,
+    Day,
+    InvalidValue,
+    NotBoolean,
+    PastDay,
+    insee_code,
+    today,
+)
 from services.core.contact import InvalidContact, normalise_email, normalise_phone
 from services.core.models.candidate import (
     CANDIDATE_STATUS_LABELS,
@@ -65,9 +73,6 @@ Needs = Annotated[list[Need], Field(max_length=4)]
 RomeWishes = Annotated[list[str], Field(max_length=20, description="Codes ROME v4 souhaités.")]
 HoursPerWeek = Annotated[int, Field(gt=0, le=MAX_HOURS_PER_WEEK), NotBoolean]
 Radius = Annotated[int, Field(ge=0, le=500, description="Rayon de mobilité en km."), NotBoolean]
-BirthYear = Annotated[
-    int, Field(ge=1900, le=2100, description="Statistiques seulement."), NotBoolean
-]
 
 
 def phone_or_none(value: str | None) -> str | None:

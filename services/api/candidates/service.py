@@ -1,4 +1,4 @@
-"""Creating, finding again, changing and searching candidates; their eligibility criteria.
+"""Creating, finding again, changing and searching candidates.
 
 A person is found again by normalised phone or e-mail among the candidates already shared with the
 caller's organisations (decision 0044): creating someone the caller's side already holds links the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -32,13 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.candidates.policy import found_among
+from services.api.candidates.references import check
 from services.api.candidates.schemas import (
     CandidateCreate,
     CandidateUpdate,
-    EligibilityCreate,
     _CandidateFields,
 )
-from services.api.errors import Conflict, Forbidden, ValidationFailed
+from services.api.errors import Conflict, ValidationFailed
 from services.api.patch import sent
 from services.api.validation import FieldError
 from services.core import audit
@@ -57,11 +57,7 @@ from services.core.models.candidate import (
     QpvStatus,
     ShareReason,
 )
-from services.core.models.eligibility import SENSITIVE_KINDS, EligibilityCriterion, EligibilityKind
-from services.core.models.geo import Commune, Qpv
-from services.core.models.organisation import Organisation
-from services.core.models.referentials import RomeFiche
-from services.core.models.user import Permission, Role, User
+from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.referentials.sectors import SectorCode
 from services.core.security.principal import Principal
 
@@ -75,21 +71,6 @@ class CandidateAnonymised(Conflict):
     code = "candidate-anonymised"
     title = "Candidat anonymisé"
     default_detail = "Ce candidat a été anonymisé : il ne peut plus être modifié."
-
-
-class QpvNotEstablished(Conflict):
-    code = "qpv-not-established"
-    title = "Résidence en QPV non établie"
-    default_detail = (
-        "Le critère « habitant d'un QPV » suit la résidence enregistrée : elle doit d'abord être "
-        "établie (statut QPV « in_qpv »)."
-    )
-
-
-class SensitiveDataForbidden(Forbidden):
-    code = "sensitive-data-forbidden"
-    title = "Donnée sensible"
-    default_detail = "Ce critère est une donnée sensible : la permission « sensitive_data » manque."
 
 
 def search_name(first_name: str | None, last_name: str | None) -> str | None:
@@ -210,49 +191,6 @@ async def share(
     return True
 
 
-# -- checks ----------------------------------------------------------------------------------
-
-
-def _error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], message=message, type="unknown")
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    errors: list[FieldError] = []
-    commune = values.get("commune_insee")
-    if (
-        commune is not None
-        and await session.scalar(select(col(Commune.id)).where(col(Commune.insee) == commune))
-        is None
-    ):
-        errors.append(_error("commune_insee", "commune inconnue"))
-    declared = values.get("qpv_declared_code")
-    if (
-        declared is not None
-        and await session.scalar(select(col(Qpv.id)).where(col(Qpv.code) == declared)) is None
-    ):
-        errors.append(_error("qpv_declared_code", "quartier prioritaire inconnu"))
-    wishes = values.get("rome_wishes") or []
-    if wishes:
-        known = set(
-            await session.scalars(
-                select(col(RomeFiche.code)).where(col(RomeFiche.code).in_(wishes))
-            )
-        )
-        if set(wishes) - known:
-            errors.append(_error("rome_wishes", "code ROME inconnu"))
-    organisation_id = values.get("referent_organisation_id")
-    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
-        errors.append(_error("referent_organisation_id", "organisation inconnue"))
-    prescriber_id = values.get("referent_prescriber_id")
-    if prescriber_id is not None:
-        prescriber = await session.get(User, prescriber_id)
-        if prescriber is None or prescriber.role not in (Role.PRESCRIBER, Role.FACILITATOR):
-            errors.append(_error("referent_prescriber_id", "prescripteur inconnu"))
-    if errors:
-        raise ValidationFailed(errors)
-
-
 def _columns(data: _CandidateFields, names: Iterable[str]) -> dict[str, Any]:
     """Schema fields → columns (``phone`` is stored as ``phone_e164``)."""
     columns: dict[str, Any] = {}
@@ -298,10 +236,14 @@ async def create_candidate(
     qpv: QpvIndex | None,
     *,
     request_id: str,
+    refused: Sequence[FieldError] = (),
 ) -> tuple[Candidate, bool]:
-    """The candidate, and whether it already existed (found again by phone or e-mail)."""
+    """The candidate, and whether it already existed (found again by phone or e-mail).
+
+    ``refused``: the errors of the request's fields ``data`` goes without, reported with those
+    of the references (nothing is written then)."""
     values = _columns(data, data.model_fields_set | {"first_name", "last_name"})
-    await _check_references(session, values)
+    await check(session, values, refused)
     existing = await find_person(session, data.phone, data.email, found_among(principal))
     if existing is not None:
         await _link(session, existing, values, principal, qpv, request_id=request_id)
@@ -417,12 +359,14 @@ async def update_candidate(
     qpv: QpvIndex | None,
     *,
     request_id: str,
+    refused: Sequence[FieldError] = (),
 ) -> list[str]:
-    """Apply the fields sent; the names of those that changed."""
+    """Apply the fields sent; the names of those that changed (``refused``: as for
+    :func:`create_candidate`)."""
     if candidate.status is CandidateStatus.ANONYMISED:
         raise CandidateAnonymised()
     values = _columns(data, sent(data))
-    await _check_references(session, values)
+    await check(session, values, refused)
     changes = {name: value for name, value in values.items() if getattr(candidate, name) != value}
     if not changes:
         return []
@@ -433,78 +377,3 @@ async def update_candidate(
     await session.flush()
     await session.refresh(candidate)
     return sorted(changes)
-
-
-# -- eligibility -----------------------------------------------------------------------------
-
-
-def criteria_query(candidate_id: uuid.UUID, principal: Principal) -> Select[EligibilityCriterion]:
-    """The candidate's criteria the caller may see: sensitive ones need the permission."""
-    query = select(EligibilityCriterion).where(
-        col(EligibilityCriterion.candidate_id) == candidate_id
-    )
-    if not principal.has(Permission.SENSITIVE_DATA):
-        query = query.where(col(EligibilityCriterion.sensitive).is_(False))
-    return query.order_by(col(EligibilityCriterion.created_at), col(EligibilityCriterion.id))
-
-
-async def add_criterion(
-    session: AsyncSession,
-    candidate: Candidate,
-    data: EligibilityCreate,
-    principal: Principal,
-    *,
-    request_id: str,
-) -> EligibilityCriterion:
-    if candidate.status is CandidateStatus.ANONYMISED:
-        raise CandidateAnonymised()
-    sensitive = data.sensitive or data.kind in SENSITIVE_KINDS
-    if sensitive and not principal.has(Permission.SENSITIVE_DATA):
-        raise SensitiveDataForbidden()
-    if data.kind is EligibilityKind.QPV_RESIDENT and candidate.qpv_status is not QpvStatus.IN_QPV:
-        raise QpvNotEstablished()
-    criterion = EligibilityCriterion(
-        candidate_id=candidate.id,
-        kind=data.kind,
-        sensitive=sensitive,
-        validated_on=data.validated_on or now().date(),
-        validated_by_user_id=principal.id if principal.kind == "user" else None,
-        expires_on=data.expires_on,
-        comment=data.comment,
-    )
-    session.add(criterion)
-    candidate.last_activity_at = now()
-    await session.flush()
-    await session.refresh(criterion)
-    audit.record(
-        session,
-        principal,
-        "create",
-        "eligibility_criterion",
-        criterion.id,
-        request_id=request_id,
-        details={"candidate_id": str(candidate.id), "fields": sorted(data.model_fields_set)},
-    )
-    emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)
-    return criterion
-
-
-async def remove_criterion(
-    session: AsyncSession,
-    candidate: Candidate,
-    criterion: EligibilityCriterion,
-    principal: Principal,
-    *,
-    request_id: str,
-) -> None:
-    await session.delete(criterion)
-    audit.record(
-        session,
-        principal,
-        "delete",
-        "eligibility_criterion",
-        criterion.id,
-        request_id=request_id,
-        details={"candidate_id": str(candidate.id)},
-    )
-    emit(session, CandidateUpdated(candidate_id=candidate.id), request_id=request_id)

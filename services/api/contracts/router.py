@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.status import HTTP_201_CREATED
 
 from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
+from services.api.body import Partly, body_schema, partly
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.contracts import service
 from services.api.contracts.policy import policy
@@ -56,16 +57,23 @@ async def read_contract(
     return if_none_match.answer(response, contract)
 
 
-@router.post("", status_code=HTTP_201_CREATED, summary="Enregistrer un marché (en brouillon)")
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    openapi_extra=body_schema(ContractCreate),
+    summary="Enregistrer un marché (en brouillon)",
+)
 async def create_contract(
-    body: ContractCreate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[ContractCreate], Depends(partly(ContractCreate))],
     session: SessionDep,
     request: Request,
     response: Response,
 ) -> ContractPublic:
     policy.authorize(principal, CREATE)
-    contract = await service.create_contract(session, body, principal)
+    contract = await service.create_contract(
+        session, body.readable(), principal, refused=body.errors
+    )
     response.headers["Location"] = location(request, "read_contract", contract_id=contract.id)
     return _respond(response, contract)
 
@@ -75,11 +83,12 @@ async def create_contract(
     summary="Modifier un marché",
     description="Seuls les champs envoyés changent. `lots` et `holder_ids`, s'ils sont envoyés, "
     "remplacent la liste entière ; les lots sont reconnus par leur numéro. Exige `If-Match`.",
+    openapi_extra=body_schema(ContractUpdate),
 )
 async def update_contract(
     contract_id: uuid.UUID,
-    body: ContractUpdate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[ContractUpdate], Depends(partly(ContractUpdate))],
     if_match: IfMatchDep,
     session: SessionDep,
     request_id: RequestIdDep,
@@ -87,7 +96,9 @@ async def update_contract(
 ) -> ContractPublic:
     contract = await policy.get(session, principal, contract_id, action=UPDATE, for_update=True)
     if_match.check(etag_of(ContractPublic.of(contract)))
-    await service.update_contract(session, contract, body, principal, request_id=request_id)
+    await service.update_contract(
+        session, contract, body.readable(), principal, request_id=request_id, refused=body.errors
+    )
     return _respond(response, contract)
 
 

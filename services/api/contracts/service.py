@@ -7,7 +7,7 @@ transaction rolls back whatever was flushed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import Select, exists, select
@@ -19,7 +19,7 @@ from services.api.contracts.policy import policy
 from services.api.contracts.schemas import ContractCreate, ContractUpdate, LotIn
 from services.api.errors import Conflict, ValidationFailed
 from services.api.integrity import unique_or_conflict
-from services.api.validation import FieldError
+from services.api.validation import FieldError, merge_errors
 from services.core.clock import now
 from services.core.events import ContractConfirmed, OfferUpdated, emit
 from services.core.models.contract import (
@@ -104,8 +104,11 @@ async def _check(
     end_date: date,
     buyer_id: uuid.UUID | None,
     holder_ids: list[uuid.UUID] | None,
+    refused: Sequence[FieldError] = (),
 ) -> None:
-    """The checks of a contract as it will be once written; ``None``: left as it is."""
+    """The checks of a contract as it will be once written; ``None``: left as it is.
+
+    ``refused``: the errors of the request's fields, reported with these (decision 0047)."""
     errors: list[FieldError] = []
     if end_date < start_date:
         errors.append(_error("end_date", "la date de fin précède la date de début"))
@@ -123,6 +126,7 @@ async def _check(
                     type="unknown",
                 )
             )
+    errors = merge_errors(refused, errors)
     if errors:
         raise ValidationFailed(errors)
 
@@ -138,14 +142,21 @@ def _lot(contract: Contract, data: LotIn) -> ContractLot:
 
 
 async def create_contract(
-    session: AsyncSession, data: ContractCreate, principal: Principal
+    session: AsyncSession,
+    data: ContractCreate,
+    principal: Principal,
+    *,
+    refused: Sequence[FieldError] = (),
 ) -> Contract:
+    """A draft contract; ``refused``: the errors of the request's fields ``data`` goes without
+    (422 with those of the checks, nothing written)."""
     await _check(
         session,
         start_date=data.start_date,
         end_date=data.end_date,
         buyer_id=data.buyer_id,
         holder_ids=data.holder_ids,
+        refused=refused,
     )
     contract = Contract(
         buyer_id=data.buyer_id,
@@ -240,6 +251,7 @@ async def update_contract(
     principal: Principal,
     *,
     request_id: str | None = None,
+    refused: Sequence[FieldError] = (),
 ) -> None:
     if contract.status == ContractStatus.CLOSED:
         raise ContractClosed()
@@ -252,6 +264,7 @@ async def update_contract(
         end_date=changes.get("end_date", contract.end_date),
         buyer_id=changes.get("buyer_id"),
         holder_ids=data.holder_ids if "holder_ids" in sent else None,
+        refused=refused,
     )
     async with unique_or_conflict(session, {REFERENCE_CONSTRAINT: ReferenceTaken()}):
         for name, value in changes.items():

@@ -19,6 +19,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
+from services.api.body import in_body
 from services.api.deps import settings_of
 from services.api.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from services.api.intake.schemas import IntakeCreate
@@ -50,15 +51,9 @@ class Received:
     has_files: bool = False
 
 
-def _in_body(errors: list[FieldError]) -> list[FieldError]:
-    for error in errors:
-        error.loc = ["body", *error.loc]
-    return errors
-
-
 async def read_json(request: Request) -> Received:
     body, errors = validate_partly(IntakeCreate, await request.body())
-    return Received(body=body, uploads=[], errors=_in_body(errors))
+    return Received(body=body, uploads=[], errors=in_body(errors))
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -94,7 +89,7 @@ async def read_multipart(request: Request) -> Received:
                     FieldError(loc=["body", key], message="un seul fichier", type="too_long")
                 )
         body, refused = validate_partly(IntakeCreate, _fields(form))
-        errors += _in_body(refused)
+        errors += in_body(refused)
         has_files = any(form.get(key) is not None for key in FILE_FIELDS)
         if errors:
             # The files are checked once the fields are right: the rules across the fields

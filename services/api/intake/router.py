@@ -14,6 +14,7 @@ from starlette.status import HTTP_201_CREATED
 
 from services.api.access import CREATE
 from services.api.auth.dependencies import CurrentPrincipal
+from services.api.body import json_schema
 from services.api.deps import RequestIdDep, SessionDep, StorageDep, settings_of
 from services.api.errors import NotFound, ValidationFailed
 from services.api.intake import files, service
@@ -37,20 +38,7 @@ from services.core.storage.uploads import content_disposition
 router = APIRouter(prefix="/intakes", tags=["dépôts"])
 
 
-def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
-    """``schema`` with its local ``$ref``s replaced by their definitions (no recursion here)."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inlined(definitions[ref.removeprefix("#/$defs/")], definitions)
-        return {k: _inlined(v, definitions) for k, v in schema.items() if k != "$defs"}
-    if isinstance(schema, list):
-        return [_inlined(item, definitions) for item in schema]
-    return schema
-
-
-_JSON_SCHEMA = IntakeCreate.model_json_schema()
-_JSON_BODY_SCHEMA: dict[str, Any] = _inlined(_JSON_SCHEMA, _JSON_SCHEMA.get("$defs", {}))
+_JSON_BODY_SCHEMA: dict[str, Any] = json_schema(IntakeCreate)
 _FORM_FIELDS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Les champs du formulaire (comme en JSON ; les listes en champs répétés) et "

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
+from services.api.body import Partly, body_schema, partly
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep
 from services.api.locations import location
@@ -73,16 +74,21 @@ async def read_offer(
     return if_none_match.answer(response, offer)
 
 
-@router.post("", status_code=HTTP_201_CREATED, summary="Créer une offre (en brouillon)")
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    openapi_extra=body_schema(OfferCreate),
+    summary="Créer une offre (en brouillon)",
+)
 async def create_offer(
-    body: OfferCreate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[OfferCreate], Depends(partly(OfferCreate))],
     session: SessionDep,
     request: Request,
     response: Response,
 ) -> OfferPublic:
     policy.authorize(principal, CREATE)
-    offer = await service.create_offer(session, body, principal)
+    offer = await service.create_offer(session, body.readable(), principal, refused=body.errors)
     response.headers["Location"] = location(request, "read_offer", offer_id=offer.id)
     return _respond(response, offer)
 
@@ -92,11 +98,12 @@ async def create_offer(
     summary="Modifier une offre",
     description="Seuls les champs envoyés changent. Exige `If-Match`. La modification d'une "
     "offre publiée émet l'événement `offer.updated` ; une offre close ne se modifie plus.",
+    openapi_extra=body_schema(OfferUpdate),
 )
 async def update_offer(
     offer_id: uuid.UUID,
-    body: OfferUpdate,
     principal: CurrentPrincipal,
+    body: Annotated[Partly[OfferUpdate], Depends(partly(OfferUpdate))],
     if_match: IfMatchDep,
     session: SessionDep,
     request_id: RequestIdDep,
@@ -104,7 +111,9 @@ async def update_offer(
 ) -> OfferPublic:
     offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
     if_match.check(etag_of(OfferPublic.of(offer)))
-    await service.update_offer(session, offer, body, principal, request_id=request_id)
+    await service.update_offer(
+        session, offer, body.readable(), principal, request_id=request_id, refused=body.errors
+    )
     return _respond(response, offer)
 
 
