@@ -2,7 +2,7 @@
 
 Revision ID: 0024
 Revises: 0022
-Create Date: 2026-12-07 03:00:00+00:00
+Create Date: 2026-12-07 03:25:00+00:00
 
 A free-text close reason could carry personal data ("pourvu par M. Dupont"). The reason is now
 one of ``CloseReason`` (services/core/models/offer.py), checked by the database too. Existing

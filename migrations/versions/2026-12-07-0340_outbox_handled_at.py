@@ -2,7 +2,7 @@
 
 Revision ID: 0026
 Revises: 0029
-Create Date: 2026-12-07 03:00:00+00:00
+Create Date: 2026-12-07 03:40:00+00:00
 
 An event was done once enqueued; Redis losing its queues lost it for good. The reconciler
 (decision 0057) marks an event handled once every consumer has a ``processed_event`` (or a

@@ -2,7 +2,7 @@
 
 Revision ID: 0019
 Revises: 0020
-Create Date: 2026-12-07 03:20:00+00:00
+Create Date: 2026-12-07 03:10:00+00:00
 
 A person who gave no mobility radius was profiled with the default radius (20 km) and scored as
 if they had declared it: more distance points than someone who declared 15 km at the same

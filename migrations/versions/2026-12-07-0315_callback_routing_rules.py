@@ -2,7 +2,7 @@
 
 Revision ID: 0023
 Revises: 0019
-Create Date: 2026-12-07 03:00:00+00:00
+Create Date: 2026-12-07 03:15:00+00:00
 
 See docs/decisions/0048-callback-routing.md.
 """

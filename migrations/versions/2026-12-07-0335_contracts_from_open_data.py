@@ -2,7 +2,7 @@
 
 Revision ID: 0029
 Revises: 0028
-Create Date: 2026-12-07 03:40:00+00:00
+Create Date: 2026-12-07 03:35:00+00:00
 
 ``maillon import decp`` (decision 0064) creates ``discovered`` contracts, found again by their
 DECP ``uid``; the buyers and holders it does not know yet are created by SIRET, without a commune

@@ -2,7 +2,7 @@
 
 Revision ID: 0020
 Revises: 0021
-Create Date: 2026-12-07 03:00:00+00:00
+Create Date: 2026-12-07 03:05:00+00:00
 
 A subscription receives what a caller of its role in its organisation may read through the API
 (decision 0041): the role is its creator's. Existing subscriptions take their creating user's

@@ -2,7 +2,7 @@
 
 Revision ID: 0022
 Revises: 0023
-Create Date: 2026-12-07 03:00:00+00:00
+Create Date: 2026-12-07 03:20:00+00:00
 
 What a person says of their residence (decision 0047) is kept beside the QPV decision, which it
 never makes (decision 0013): ``qpv_declared`` (null when nothing was said) and the quartier they

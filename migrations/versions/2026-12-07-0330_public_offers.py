@@ -2,7 +2,7 @@
 
 Revision ID: 0028
 Revises: 0024
-Create Date: 2026-12-07 03:40:00+00:00
+Create Date: 2026-12-07 03:30:00+00:00
 
 Who may edit an offer marks it public; open public offers are listed without authentication
 (decision 0062). Existing offers stay private. The partial index serves the public feed, newest
