@@ -13,10 +13,15 @@ from services.core.ranking.weights import UNKNOWN_SHARE, Weights
 
 def km_sql(home: str, site_lon: str, site_lat: str) -> str:
     """Distance in km between ``home`` (a point: lon, lat) and the site: equirectangular
-    approximation, within 0.1 % of the great circle at the radii used (≤ 500 km)."""
+    approximation, within 0.1 % of the great circle at the radii used (≤ 500 km).
+
+    Each gap is taken as at least 1e-9° (0.1 mm): PostgreSQL refuses a product that underflows
+    (``value out of range: underflow``), and one stored point must never fail a whole ranking."""
+    dlat = f"greatest(abs({home}[1] - {site_lat}), 1e-9)"
+    dlon = f"greatest(abs({home}[0] - {site_lon}), 1e-9)"
     return (
-        f"6371.0088 * sqrt(power(radians({home}[1] - {site_lat}), 2) + "
-        f"power(cos(radians(({home}[1] + {site_lat}) / 2)) * radians({home}[0] - {site_lon}), 2))"
+        f"6371.0088 * sqrt(power(radians({dlat}), 2) + "
+        f"power(cos(radians(({home}[1] + {site_lat}) / 2)) * radians({dlon}), 2))"
     )
 
 
