@@ -106,23 +106,49 @@ def _routes(application: Starlette) -> list[_Route]:
     return table
 
 
+@dataclass(frozen=True)
+class _Table:
+    """The routes by method: a path without parameters found at once (most bodies go to one,
+    e.g. ``POST /v1/intakes``), the others tried in order as Starlette would."""
+
+    static: dict[tuple[str, str], _Route]
+    templated: dict[str, list[_Route]]
+
+    @classmethod
+    def of(cls, routes: list[_Route]) -> _Table:
+        static: dict[tuple[str, str], _Route] = {}
+        templated: dict[str, list[_Route]] = {}
+        for route in routes:
+            for method in route.methods:
+                if "{" in route.path:
+                    templated.setdefault(method, []).append(route)
+                else:
+                    static.setdefault((method, route.path), route)
+        return cls(static, templated)
+
+    def find(self, method: str, path: str) -> _Route | None:
+        found = self.static.get((method, path))
+        if found is not None:
+            return found
+        for route in self.templated.get(method, ()):
+            if route.regex.match(path):
+                return route
+        return None
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._table: list[_Route] | None = None
+        self._table: _Table | None = None
 
     def _route(self, application: Starlette, scope: Scope) -> _Route | None:
         if self._table is None:
-            self._table = _routes(application)
+            self._table = _Table.of(_routes(application))
         path: str = scope["path"]
         root: str = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        method = scope["method"]
-        for route in self._table:
-            if method in route.methods and route.regex.match(path):
-                return route
-        return None
+        return self._table.find(scope["method"], path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
