@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
@@ -26,7 +27,12 @@ from services.api.intake.schemas import IntakeCreate
 from services.api.validation import FieldError, validate_partly
 from services.core.models.intake import IntakeFile, IntakeFileKind
 from services.core.storage.base import Storage, new_key
-from services.core.storage.uploads import UploadRejected, ValidatedUpload, validate_upload
+from services.core.storage.uploads import (
+    UploadRejected,
+    ValidatedUpload,
+    content_disposition,
+    validate_upload,
+)
 
 FILE_FIELDS: dict[str, IntakeFileKind] = {"cv": IntakeFileKind.CV, "form_scan": IntakeFileKind.FORM}
 _LIST_FIELDS = frozenset({"sectors_worked", "sectors_wanted", "needs"})
@@ -169,3 +175,17 @@ async def store(
             await storage.delete(key)
         raise
     return rows
+
+
+def download(storage: Storage, stored: IntakeFile) -> StreamingResponse:
+    """A stored file streamed back as it was received: never cached, never sniffed."""
+    return StreamingResponse(
+        storage.open(stored.storage_key),
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": content_disposition(stored.original_name),
+            "Content-Length": str(stored.size),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

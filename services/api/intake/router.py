@@ -33,7 +33,6 @@ from services.api.referentials.indexes import indexes_of
 from services.api.validation import Day, FieldError, merge_errors
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
 from services.core.security.principal import Principal
-from services.core.storage.uploads import content_disposition
 
 router = APIRouter(prefix="/intakes", tags=["dépôts"])
 
@@ -277,13 +276,4 @@ async def download_file(
         request_id=request_id,
         details={"file_id": str(stored.id), "kind": stored.kind.value},
     )
-    return StreamingResponse(
-        storage.open(stored.storage_key),
-        media_type=stored.content_type,
-        headers={
-            "Content-Disposition": content_disposition(stored.original_name),
-            "Content-Length": str(stored.size),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return files.download(storage, stored)

@@ -26,13 +26,13 @@ from services.api.auth.dependencies import CurrentPrincipal
 from services.api.candidates.policy import policy as candidates_policy
 from services.api.deps import RequestIdDep, SessionDep, StorageDep
 from services.api.errors import Conflict, NotFound
+from services.api.intake.files import download
 from services.api.matches.policy import policy
 from services.core.models.candidate import Candidate, CandidateStatus
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind
 from services.core.models.match import Match, MatchStatus
 from services.core.models.user import Role
 from services.core.security.principal import Principal
-from services.core.storage.uploads import content_disposition
 
 router = APIRouter(tags=["rapprochements"])
 
@@ -170,13 +170,4 @@ async def download_match_cv(
         request_id=request_id,
         details={"match_id": str(match.id), "file_id": str(stored.id), "kind": "cv"},
     )
-    return StreamingResponse(
-        storage.open(stored.storage_key),
-        media_type=stored.content_type,
-        headers={
-            "Content-Disposition": content_disposition(stored.original_name),
-            "Content-Length": str(stored.size),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return download(storage, stored)
