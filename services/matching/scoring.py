@@ -45,6 +45,7 @@ from services.core.models.offer import OfferStatus
 from services.core.ranking import explain
 from services.core.ranking.score import SCORE_SQL as _SCORE
 from services.core.ranking.score import km_sql as _km
+from services.core.ranking.score import offer_points_sql as _offer_points
 from services.core.ranking.score import points_sql as _points
 from services.core.ranking.score import reach_km
 from services.core.ranking.score import weight_params as _weight_params
@@ -659,22 +660,7 @@ async def rank_candidates_for_terms(
 
 def offers_sql() -> str:
     km = _km("p.home", "o.lon", "o.lat")
-    points = _points(
-        strong="(o.sector IS NULL OR p.wanted @> ARRAY[o.sector]::varchar(30)[])",
-        in_qpv="p.in_qpv",
-        qpv_weight=(
-            "CASE WHEN coalesce(c.is_npnru, false) OR c.qpv_priority IN ('preferred', 'required')"
-            " THEN CAST(:w_qpv_priority AS float8) ELSE CAST(:w_qpv AS float8) END"
-        ),
-        available_from="p.available_from",
-        reference="r.reference",
-        candidate_hours="p.hours_per_week",
-        offer_hours="CAST(o.hours_per_week AS float8)",
-        km="d.km",
-        radius="p.radius_km",
-        eligible_until="p.eligible_until",
-        eligibility_applies="(o.requires_eligibility OR o.contract_id IS NOT NULL)",
-    )
+    points = _offer_points("c")
     return f"""
 SELECT s.*, {_SCORE} AS score FROM (
   SELECT o.id AS offer_id, o.sector, o.rome_code, o.start_date, o.hours_per_week AS offer_hours,

@@ -23,7 +23,7 @@ from services.core.models.contract import QpvPriority
 from services.core.models.match_profile import DEFAULT_RADIUS_KM
 from services.core.models.offer import OFFER_STATUS_LABELS, OfferStatus
 from services.core.ranking import explain
-from services.core.ranking.score import SCORE_SQL, km_sql, points_sql, weight_params
+from services.core.ranking.score import SCORE_SQL, km_sql, offer_points_sql, weight_params
 from services.core.ranking.weights import Criterion, Weights
 from services.core.referentials.sectors import SectorCode, get_sector
 
@@ -111,22 +111,7 @@ WHERE c.id = :candidate_id AND o.id = :offer_id
 
 
 def _statement() -> str:
-    points = points_sql(
-        strong="(o.sector IS NULL OR p.wanted @> CAST(ARRAY[o.sector] AS varchar(30)[]))",
-        in_qpv="p.in_qpv",
-        qpv_weight=(
-            "CASE WHEN coalesce(k.is_npnru, false) OR k.qpv_priority IN ('preferred', 'required')"
-            " THEN CAST(:w_qpv_priority AS float8) ELSE CAST(:w_qpv AS float8) END"
-        ),
-        available_from="p.available_from",
-        reference="r.reference",
-        candidate_hours="p.hours_per_week",
-        offer_hours="CAST(o.hours_per_week AS float8)",
-        km="d.km",
-        radius="p.radius_km",
-        eligible_until="p.eligible_until",
-        eligibility_applies="(o.requires_eligibility OR o.contract_id IS NOT NULL)",
-    )
+    points = offer_points_sql("k")
     inner = _SQL.format(points=points, km=km_sql("p.home", "o.lon", "o.lat"))
     return f"SELECT s.*, {SCORE_SQL} AS score FROM ({inner}) AS s"  # noqa: S608  (constants)
 

@@ -37,6 +37,29 @@ def reach_km(radius: str) -> str:
     return f"coalesce({radius}, {DEFAULT_RADIUS_KM})"
 
 
+def offer_points_sql(contract: str) -> str:
+    """:func:`points_sql` of a profile ``p`` for an offer ``o`` of the contract ``contract``
+    (outer joined), the reference day ``r.reference`` and the distance ``d.km``: the statement
+    ranking offers for one person and the explanation of one pair write the same points."""
+    return points_sql(
+        strong="(o.sector IS NULL OR p.wanted @> CAST(ARRAY[o.sector] AS varchar(30)[]))",
+        in_qpv="p.in_qpv",
+        qpv_weight=(
+            f"CASE WHEN coalesce({contract}.is_npnru, false)"
+            f" OR {contract}.qpv_priority IN ('preferred', 'required')"
+            " THEN CAST(:w_qpv_priority AS float8) ELSE CAST(:w_qpv AS float8) END"
+        ),
+        available_from="p.available_from",
+        reference="r.reference",
+        candidate_hours="p.hours_per_week",
+        offer_hours="CAST(o.hours_per_week AS float8)",
+        km="d.km",
+        radius="p.radius_km",
+        eligible_until="p.eligible_until",
+        eligibility_applies="(o.requires_eligibility OR o.contract_id IS NOT NULL)",
+    )
+
+
 def points_sql(
     *,
     strong: str,
