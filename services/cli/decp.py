@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from services.api.contracts.decp.importer import READING, DecpReport, import_decp
 from services.api.contracts.decp.rows import REQUIRED_COLUMNS, FileRefused
 from services.api.contracts.decp.territory import UnknownTerritory
+from services.cli.progress import progress_bars
 from services.cli.reference import import_app
 from services.cli.runtime import run_with_database
 from services.core.db import SessionMaker
@@ -49,35 +48,18 @@ def import_decp_command(
     réservé) exécutés ou achetés sur le territoire, comme marchés « découverts » qu'un
     facilitateur confirme ensuite. Un même fichier importé deux fois ne change rien. Les lignes
     refusées sont listées avec leur numéro, la colonne et la raison (statut de sortie 3)."""
-    # The bar goes to stderr: stdout keeps the summary and the refused lines, for scripts.
-    console = Console(stderr=True)
-    tasks: dict[str, TaskID] = {}
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-
-        def advance(phase: str, done: int, total: int | None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
+    with progress_bars() as bars:
 
         async def work(sessionmaker: SessionMaker) -> DecpReport:
             with path.open("rb") as stream:
-                return await import_decp(sessionmaker, stream, territory or [], progress=advance)
+                return await import_decp(sessionmaker, stream, territory or [], progress=bars)
 
         try:
             report = run_with_database(work)
         except (FileRefused, UnknownTerritory) as error:
             typer.echo(f"Erreur : {error}", err=True)
             raise typer.Exit(1) from None
-        if READING in tasks:
-            bar.remove_task(tasks[READING])
+        bars.remove(READING)
     typer.echo(
         f"Import terminé : {report.lines} lignes, {report.contracts} marchés, "
         f"{report.created} marchés découverts créés, {report.updated} mis à jour, "

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from services.cli.app import app
+from services.cli.progress import ProgressBars, progress_bars
 from services.cli.runtime import run_with_database
 from services.core.db import SessionMaker, unit_of_work
 from services.core.referentials.communes_import import import_communes
@@ -30,34 +29,12 @@ LabelOption = Annotated[
 ]
 
 
-class _ProgressBars:
-    """A :class:`~services.core.referentials.files.ProgressCallback` drawing one bar per step."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, TaskID] = {}
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        task = self._tasks.get(step)
-        if task is None:
-            task = self._tasks[step] = self._progress.add_task(step, total=total)
-        self._progress.update(task, completed=done, total=total)
-
-
-def _import(run: Callable[[SessionMaker, _ProgressBars], Awaitable[ImportSummary]]) -> None:
+def _import(run: Callable[[SessionMaker, ProgressBars], Awaitable[ImportSummary]]) -> None:
     """Run one import with progress bars (on stderr), then print its summary."""
-    console = Console(stderr=True)
 
     async def work(sessionmaker: SessionMaker) -> ImportSummary:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        ) as bars:
-            return await run(sessionmaker, _ProgressBars(bars))
+        with progress_bars() as bars:
+            return await run(sessionmaker, bars)
 
     try:
         summary = run_with_database(work)
@@ -85,7 +62,7 @@ def import_rome_command(
 ) -> None:
     """Importe le ROME v4 : grands domaines, domaines professionnels, fiches, appellations."""
 
-    async def run(sessionmaker: SessionMaker, progress: _ProgressBars) -> ImportSummary:
+    async def run(sessionmaker: SessionMaker, progress: ProgressBars) -> ImportSummary:
         async with unit_of_work(sessionmaker) as session:
             return await import_rome(session, directory, progress=progress, label=label)
 
@@ -100,7 +77,7 @@ def import_communes_command(
 ) -> None:
     """Importe les communes (centres) et leurs codes postaux."""
 
-    async def run(sessionmaker: SessionMaker, progress: _ProgressBars) -> ImportSummary:
+    async def run(sessionmaker: SessionMaker, progress: ProgressBars) -> ImportSummary:
         async with unit_of_work(sessionmaker) as session:
             return await import_communes(
                 session, communes_csv, postal_codes_csv, progress=progress, label=label
@@ -117,7 +94,7 @@ def import_qpv_command(
     """Importe les polygones des quartiers prioritaires (QPV)."""
     from services.core.referentials.qpv_import import import_qpv  # shapely: only when needed
 
-    async def run(sessionmaker: SessionMaker, progress: _ProgressBars) -> ImportSummary:
+    async def run(sessionmaker: SessionMaker, progress: ProgressBars) -> ImportSummary:
         async with unit_of_work(sessionmaker) as session:
             return await import_qpv(session, geojson, progress=progress, label=label)
 
