@@ -195,6 +195,11 @@ class FieldError(BaseModel):
     message: str
     type: str
 
+    @classmethod
+    def of_body(cls, field: str, message: str, kind: str = "invalid") -> FieldError:
+        """An error on a field of the request body (a rule's, found after the fields parsed)."""
+        return cls(loc=["body", field], message=message, type=kind)
+
 
 _DATE = "date invalide (format AAAA-MM-JJ attendu)"
 _DATETIME = "date et heure invalides (format ISO 8601 attendu, avec fuseau horaire)"

@@ -47,6 +47,8 @@ NOT_COUNSELLING = frozenset(
     {OrganisationKind.EMPLOYER, OrganisationKind.BUYER, OrganisationKind.SOCIAL_LANDLORD}
 )
 
+_error = FieldError.of_body
+
 
 class RoutingPolicy(Policy[CallbackRoutingRule]):
     model = CallbackRoutingRule
@@ -118,10 +120,6 @@ class RuleExists(Conflict):
         "Cette organisation a déjà une règle pour ce lieu : supprimez-la avant d'en créer "
         "une autre."
     )
-
-
-def _error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], message=message, type="invalid")
 
 
 def _may_route_for(principal: Principal, organisation_id: uuid.UUID) -> bool:

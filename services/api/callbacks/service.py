@@ -43,6 +43,8 @@ from services.core.security.principal import Principal
 from services.core.settings import Settings
 from services.notifications.alerts import cancel_alerts
 
+_error = FieldError.of_body
+
 # A client's clock may run a little ahead of ours.
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
@@ -208,10 +210,6 @@ async def record_outcome(
         details={"outcome": outcome.value},
     )
     await session.flush()
-
-
-def _error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], message=message, type="invalid")
 
 
 async def assign(

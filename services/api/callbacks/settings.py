@@ -47,6 +47,8 @@ FIELDS = (
     "office_end_hour",
 )
 
+_error = FieldError.of_body
+
 Day = Annotated[int | None, Field(ge=1, le=365)]
 
 
@@ -116,10 +118,6 @@ async def _organisation(
     if not allowed:
         raise Forbidden("Seuls les responsables de l'organisation règlent ses alertes de rappel.")
     return organisation
-
-
-def _error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], message=message, type="invalid")
 
 
 def _check(policy: AlertPolicy) -> None:

@@ -20,9 +20,7 @@ from services.core.models.organisation import Organisation
 from services.core.models.referentials import RomeFiche
 from services.core.models.user import Role, User
 
-
-def _error(field: str, message: str) -> FieldError:
-    return FieldError(loc=["body", field], message=message, type="unknown")
+_error = FieldError.of_body
 
 
 async def reference_errors(session: AsyncSession, values: dict[str, Any]) -> list[FieldError]:
@@ -37,13 +35,13 @@ async def reference_errors(session: AsyncSession, values: dict[str, Any]) -> lis
         and await session.scalar(select(col(Commune.id)).where(col(Commune.insee) == commune))
         is None
     ):
-        errors.append(_error("commune_insee", "commune inconnue"))
+        errors.append(_error("commune_insee", "commune inconnue", "unknown"))
     declared = values.get("qpv_declared_code")
     if (
         declared is not None
         and await session.scalar(select(col(Qpv.id)).where(col(Qpv.code) == declared)) is None
     ):
-        errors.append(_error("qpv_declared_code", "quartier prioritaire inconnu"))
+        errors.append(_error("qpv_declared_code", "quartier prioritaire inconnu", "unknown"))
     wishes = values.get("rome_wishes") or []
     if wishes:
         known = set(
@@ -52,15 +50,15 @@ async def reference_errors(session: AsyncSession, values: dict[str, Any]) -> lis
             )
         )
         if set(wishes) - known:
-            errors.append(_error("rome_wishes", "code ROME inconnu"))
+            errors.append(_error("rome_wishes", "code ROME inconnu", "unknown"))
     organisation_id = values.get("referent_organisation_id")
     if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
-        errors.append(_error("referent_organisation_id", "organisation inconnue"))
+        errors.append(_error("referent_organisation_id", "organisation inconnue", "unknown"))
     prescriber_id = values.get("referent_prescriber_id")
     if prescriber_id is not None:
         prescriber = await session.get(User, prescriber_id)
         if prescriber is None or prescriber.role not in (Role.PRESCRIBER, Role.FACILITATOR):
-            errors.append(_error("referent_prescriber_id", "prescripteur inconnu"))
+            errors.append(_error("referent_prescriber_id", "prescripteur inconnu", "unknown"))
     lon, lat = values.get("lon"), values.get("lat")
     if lon is not None and lat is not None and not in_france(lon, lat):
         # Sent together (the schema pairs them): refused here rather than when the residence

@@ -33,6 +33,8 @@ from services.core.models.offer import PUBLISHED_STATUSES, Offer
 from services.core.models.organisation import Organisation
 from services.core.security.principal import Principal
 
+_error = FieldError.of_body
+
 REFERENCE_CONSTRAINT = "uq_contract_buyer_id_reference"
 
 # Contract fields the matching worker reads when it ranks candidates for the contract's offers.
@@ -81,10 +83,6 @@ class OffersStillOpen(Conflict):
         "Ce marché a encore des offres ouvertes ou pourvues : clôturez-les avant de clore le "
         "marché."
     )
-
-
-def _error(field: str, message: str, kind: str = "invalid") -> FieldError:
-    return FieldError(loc=["body", field], message=message, type=kind)
 
 
 async def _unknown_organisations(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

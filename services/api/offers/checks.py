@@ -30,6 +30,8 @@ from services.core.models.referentials import RomeAppellation, RomeFiche
 from services.core.referentials.sectors import SectorCode, sector_for_rome
 from services.core.security.principal import Principal
 
+_error = FieldError.of_body
+
 
 @dataclass(frozen=True)
 class OfferFields:
@@ -84,10 +86,6 @@ class Checked:
             coordinates_source=self.coordinates_source,
         )
         return columns
-
-
-def _error(field: str, message: str, kind: str = "invalid") -> FieldError:
-    return FieldError(loc=["body", field], message=message, type=kind)
 
 
 async def check(
