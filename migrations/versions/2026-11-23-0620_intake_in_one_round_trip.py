@@ -26,6 +26,8 @@ depends_on: str | Sequence[str] | None = None
 # later migration embedding its own text; the current text lives in
 # services/api/candidates/bulk/sql/.
 
+# One JSON array a table, the columns as the writer sends them. Foreign keys are checked at the end
+# of the statement: intakes may name the candidates inserted beside them.
 PEOPLE_WRITE = """
 CREATE FUNCTION people_write(
   candidates jsonb, updates jsonb, shares jsonb, intakes jsonb, events jsonb, audits jsonb
@@ -41,6 +43,9 @@ END
 $fn$
 """
 
+# The contact keys' locks as ``candidates_by_contact`` takes them, then the write without the
+# updates: ``candidate``'s update (its indexes opened, its statement trigger fired for no row) is
+# not even set up.
 INTAKE_NEW_PERSON = """
 CREATE FUNCTION intake_new_person(
   phones text[], emails text[], candidates jsonb, shares jsonb, intakes jsonb, events jsonb,

@@ -27,6 +27,13 @@ depends_on: str | Sequence[str] | None = None
 # later migration embedding its own text; the current text lives in
 # services/matching/sql/.
 
+# Batches of ``batch`` ids taken with SKIP LOCKED: two workers flushing at once build different
+# profiles, neither waits. The flush never waits on a writer either: a candidate that another
+# transaction is writing (locked FOR UPDATE / NO KEY UPDATE: an intake, an import, a change) is put
+# back in the queue for the next flush, and the others are locked against writers until the flush's
+# transaction ends — a writer takes the candidate before its profile, so no writer can hold the
+# profile the flush builds, and no cycle of waits can form. A candidate gone meanwhile, or not
+# rankable, simply gets no profile.
 FLUSH = """
 CREATE FUNCTION match_profile_flush(batch integer DEFAULT 5000) RETURNS integer
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$

@@ -26,6 +26,8 @@ depends_on: str | Sequence[str] | None = None
 # later migration embedding its own text; the current text lives in
 # services/api/candidates/bulk/sql/.
 
+# Among the candidates shared with ``organisations``: the share's primary key (candidate_id,
+# organisation_id) answers for each living person found by a key.
 INTAKE_NEW_PERSON = """
 CREATE FUNCTION intake_new_person(
   phones text[], emails text[], organisations uuid[], candidates jsonb, shares jsonb,

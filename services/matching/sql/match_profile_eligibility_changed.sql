@@ -2,6 +2,10 @@
 -- profile gets its new eligibility, once the candidate is locked as a writer locks it, so that a
 -- flush building the profile meanwhile never loses the change (decision 0037).
 -- Current text installed by migration 0018 (2026-11-23-0640_profiles_built_by_matching.py).
+--
+-- A flush building the profile meanwhile is waited for (and the profile then updated), or, if
+-- the change came first, the flush leaves the candidate queued and reads the criterion once
+-- stored.
 
 CREATE OR REPLACE FUNCTION match_profile_eligibility_changed() RETURNS trigger
 LANGUAGE plpgsql

@@ -3,6 +3,14 @@
 -- (decision 0037). Called by services/matching/profiles.py (build_queued_profiles) before every
 -- ranking job.
 -- Current text installed by migration 0018 (2026-11-23-0640_profiles_built_by_matching.py).
+--
+-- Batches of `batch` ids are taken with SKIP LOCKED: two workers flushing at once build
+-- different profiles, neither waits. The flush never waits on a writer either: a candidate that
+-- another transaction is writing (locked FOR UPDATE / NO KEY UPDATE: an intake, an import, a
+-- change) is put back in the queue for the next flush, and the others are locked against writers
+-- until the flush's transaction ends. A writer takes the candidate before its profile, so no
+-- writer can hold the profile the flush builds, and no cycle of waits can form. A candidate gone
+-- meanwhile, or not rankable, simply gets no profile.
 
 CREATE OR REPLACE FUNCTION match_profile_flush(batch integer DEFAULT 5000) RETURNS integer
 LANGUAGE plpgsql VOLATILE

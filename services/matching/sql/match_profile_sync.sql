@@ -3,6 +3,14 @@
 -- match_profile_candidate_updated, match_profile_flush and services/matching/profiles.py
 -- (build_profile_of).
 -- Current text installed by migration 0030 (2026-12-07-0345_function_text_laid_out.py).
+--
+-- Candidates and communes are read one index probe per id whatever the statistics say (a hash
+-- join over a whole table would make a small write cost a full scan). The reach box uses the
+-- declared radius or 20 km, widened in longitude with the cosine of its most poleward latitude
+-- so that it always contains the circle (the ranking then checks the exact distance); radius_km
+-- stays NULL when the person gave none (decision 0038). A sector is linked when named in the
+-- lists or by a ROME wish: the wishes are joined as one upper-case string, each preceded by a
+-- comma, so a sector's ROME prefixes are one regular expression.
 
 CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void
 LANGUAGE plpgsql

@@ -3,6 +3,12 @@
 -- person has those keys, the write of people_write without its updates; says whether it wrote.
 -- Called by services/api/candidates/bulk/writer.py.
 -- Current text installed by migration 0030 (2026-12-07-0345_function_text_laid_out.py).
+--
+-- The contact keys' locks are taken as candidates_by_contact takes them; the check that follows
+-- is a new statement, with a snapshot taken after them. Among the people shared with
+-- `organisations`, the share's primary key (candidate_id, organisation_id) answers for each
+-- living person found by a key. Without updates, candidate's update (its indexes opened, its
+-- statement trigger fired for no row) is not even set up.
 
 CREATE OR REPLACE FUNCTION intake_new_person(
   phones text[], emails text[], organisations uuid[], candidates jsonb, shares jsonb,

@@ -3,6 +3,9 @@
 -- (tests/core/test_people_write.py compares them). Called by
 -- services/api/candidates/bulk/writer.py.
 -- Current text installed by migration 0030 (2026-12-07-0345_function_text_laid_out.py).
+--
+-- Foreign keys are checked at the end of the statement: intakes may name the candidates inserted
+-- beside them.
 
 CREATE OR REPLACE FUNCTION people_write(
   candidates jsonb, updates jsonb, shares jsonb, intakes jsonb, events jsonb, audits jsonb
