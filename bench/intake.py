@@ -69,7 +69,7 @@ from services.core.referentials.loader import load_reference_data
 from services.core.security.passwords import hash_password
 from services.core.security.tokens import create_access_token
 from services.core.settings import Settings
-from services.matching.refresh import build_queued_profiles
+from services.matching.profiles import build_queued_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_NAMES = ["Aïcha", "Jean", "Léa", "Mamadou", "Sofia", "Karim", "Inès", "Lucas", "Fatou"]

@@ -10,7 +10,7 @@ and P2), each with ``--offers`` open offers.
 - P1: ``rank_candidates_for_offer(session, offer_id, settings=…, limit=50, today=…)`` for offers
   drawn at random, top 50 with their per-criterion points.
   The worker stores the points only; the explanations' French labels are built when first read
-  (services/matching/scoring.py): a second P1 row times the same call with every label of the
+  (services/matching/labels.py): a second P1 row times the same call with every label of the
   top 50 read, the whole "top 50 with explanations".
 - P2: ``rank_offers_for_candidate(session, candidate_id, settings=…, limit=50, today=…)`` for
   rankable candidates drawn at random, against every open offer.
@@ -18,11 +18,11 @@ and P2), each with ``--offers`` open offers.
 What is timed is the worker's path: the call on a session whose connection is already held,
 as the worker's job holds it (the job checks it out and claims its event before ranking); the
 ranking runs its statements on that connection's asyncpg driver, each prepared once
-(services/matching/scoring.py). For each call, the statements the function sent (traced by the
-module, and any sent through the engine) are replayed just after on a plain asyncpg connection
-with the same parameters, the same plan setting (``plan_cache_mode = force_generic_plan``) and
-every statement kept prepared (asyncpg's cache, its size limit raised): the bare SQL of the same
-query.
+(services/matching/statement_cache.py). For each call, the statements the function sent (traced
+by the module, and any sent through the engine) are replayed just after on a plain asyncpg
+connection with the same parameters, the same plan setting (``plan_cache_mode =
+force_generic_plan``) and every statement kept prepared (asyncpg's cache, its size limit
+raised): the bare SQL of the same query.
 Warm-up: as many other offers (candidates) as measured ones go through both paths first, and
 for P1 one other offer of each statement shape (sector, QPV required, eligibility required: the
 text of an offer's statement depends on those), so statements are prepared and planned as in a
@@ -58,10 +58,10 @@ from bench.seed import existing, seeded, to_plain_url
 from services.core import collector
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker
-from services.core.ranking.weights import UNKNOWN_SHARE
+from services.core.ranking.weights import UNKNOWN_SHARE, Weights
 from services.core.referentials.sectors import sector_for_rome
 from services.core.settings import Settings
-from services.matching.scoring import TRACE
+from services.matching.statement_cache import TRACE
 
 LIMIT = 50
 
@@ -264,7 +264,7 @@ async def naive_candidate(
 
 
 def matching_module() -> Any:
-    """The worker's module (services/matching/ranking.py): its two entry points and weights."""
+    """The worker's module (services/matching/ranking.py): its two entry points."""
     return importlib.import_module("services.matching.ranking")
 
 
@@ -314,7 +314,7 @@ async def sample_ids(
 async def one_of_each_shape(
     connection: asyncpg.Connection, measured: list[uuid.UUID]
 ) -> list[uuid.UUID]:
-    """An open offer of each statement shape of P1 (services/matching/scoring.py: the sector,
+    """An open offer of each statement shape of P1 (services/matching/queries.py: the sector,
     whether the contract requires QPV residents, whether the offer requires eligibility), none
     of the ``measured`` ones."""
     rows = await connection.fetch(
@@ -375,7 +375,7 @@ async def bench_database(
     matching = matching_module()
     # The worker's process settles its collector once started (decision 0032): so does this one.
     collector.settle(settings.gc_threshold)
-    weights = matching.Weights.from_settings(settings)
+    weights = Weights.from_settings(settings)
     today = now().astimezone(PARIS).date()
     capture = Capture()
     capture.attach(sessionmaker.kw["bind"])

@@ -70,9 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rome_appellation")),
         sa.UniqueConstraint("code", name=op.f("uq_rome_appellation_code")),
     )
-    op.create_index(
-        op.f("ix_rome_appellation_rome_code"), "rome_appellation", ["rome_code"]
-    )
+    op.create_index(op.f("ix_rome_appellation_rome_code"), "rome_appellation", ["rome_code"])
 
     # Communes and postal codes (INSEE, La Poste)
     op.create_table(

@@ -51,7 +51,7 @@ def _function(people: str) -> str:
   ORDER BY c.created_at, c.id
   FOR UPDATE;
 END
-$fn$"""
+$fn$"""  # noqa: S608  (this file's constants)
 
 
 def upgrade() -> None:

@@ -13,10 +13,7 @@ and joins, which PostgreSQL set up again at every statement (decision 0035): sam
 eight sectors, sorted, each once — for every value the API accepts.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -25,88 +22,179 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The text each statement installs, frozen here as it ran (decision 0068): a later change is a
+# later migration embedding its own text; the current text lives in
+# services/matching/sql/.
 
-def _revision_0009() -> ModuleType:
-    """Revision 0009, whose sectors, ROME prefixes and functions' text this one starts from."""
-    path = Path(__file__).with_name("2026-11-22-2250_matching_profile.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0009", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_0009 = _revision_0009()
-_SETTINGS = (
-    "SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off"
+# match_profile_sync computing the sector lists one expression per sector.
+SYNC = """
+CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+DELETE FROM match_profile p
+WHERE p.candidate_id = ANY(ARRAY(
+  SELECT x.id FROM unnest(ids) AS x(id)
+  WHERE NOT coalesce((
+    SELECT true FROM candidate c
+    WHERE c.id = x.id
+      AND c.status IN ('new', 'active')
+      AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND (c.lon IS NOT NULL
+           OR (SELECT true FROM commune m WHERE m.insee = c.commune_insee LIMIT 1))
+    LIMIT 1
+  ), false)
+));
+INSERT INTO match_profile AS p (
+  candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
+  available_from, hours_per_week, eligible_until
 )
-_SYNC_SQL_HEAD = "CREATE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE sql AS $fn$"
-_SYNC_HEAD = (
-    "CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE plpgsql "
-    f"{_SETTINGS} AS $fn$\nBEGIN"
-)
-# The candidate's ROME wishes as one upper-case string, each preceded by a comma (a ROME code is
-# letters and digits): a sector's prefixes are then one regular expression.
-_WISHES = "(',' || upper(array_to_string(c.rome_wishes, ',')))"
-
-
-def _sectors(*lists: str) -> str:
-    """The sectors named in ``lists`` (columns of ``c``) or by a ROME wish, sorted, each once."""
-    prefixes: dict[str, list[str]] = {}
-    for prefix, sector in _0009.ROME_PREFIXES:
-        prefixes.setdefault(sector, []).append(prefix)
-    cases = []
-    for sector in sorted(_0009.SECTORS):
-        named = " OR ".join(f"c.{name} @> '{{{sector}}}'" for name in lists)
-        wished = f"{_WISHES} ~ ',({'|'.join(prefixes[sector])})'"
-        cases.append(
-            f"CASE WHEN {named}\n      OR (cardinality(c.rome_wishes) > 0 AND {wished})"
-            f" THEN '{sector}' END"
-        )
-    return "array_remove(ARRAY[\n    " + ",\n    ".join(cases) + "\n  ]::varchar(30)[], NULL)"
-
-
-# The three lists as revision 0009 computes them (its function's text, from the sectors' list up
-# to the QPV flag), and as this one does.
-_SYNC_TEXT: str = _0009.SYNC_FUNCTION
-_OLD_LISTS = _SYNC_TEXT[
-    _SYNC_TEXT.index("  ARRAY(\n    SELECT DISTINCT s FROM (") : _SYNC_TEXT.index("  c.qpv_status = 'in_qpv',")
-]
-_LISTS = f"""  {_sectors("sectors_wanted", "sectors_worked")},
-  {_sectors("sectors_wanted")},
-  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{{}}'::varchar(5)[] ELSE
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  r.km,
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}' OR c.sectors_worked @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}' OR c.sectors_worked @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}' OR c.sectors_worked @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}' OR c.sectors_worked @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}' OR c.sectors_worked @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}' OR c.sectors_worked @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}' OR c.sectors_worked @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}' OR c.sectors_worked @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{}'::varchar(5)[] ELSE
     ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
       ::varchar(5)[] END,
-"""
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+   WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
+FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
+CROSS JOIN LATERAL (
+  SELECT * FROM candidate WHERE candidate.id = x.id LIMIT 1  -- one index probe per id
+) AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune WHERE commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
+) AS h
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
+) AS r
+WHERE c.status IN ('new', 'active')
+  AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+  AND h.lon IS NOT NULL AND h.lat IS NOT NULL
+ON CONFLICT (candidate_id) DO UPDATE SET
+  reach = excluded.reach, home = excluded.home, radius_km = excluded.radius_km,
+  sectors = excluded.sectors, wanted = excluded.wanted, rome_wishes = excluded.rome_wishes,
+  in_qpv = excluded.in_qpv, available_from = excluded.available_from,
+  hours_per_week = excluded.hours_per_week, eligible_until = excluded.eligible_until
+WHERE NOT (p.reach ~= excluded.reach AND p.home ~= excluded.home)
+   OR (p.radius_km, p.sectors, p.wanted, p.rome_wishes, p.in_qpv, p.available_from,
+       p.hours_per_week, p.eligible_until)
+      IS DISTINCT FROM
+      (excluded.radius_km, excluded.sectors, excluded.wanted, excluded.rome_wishes,
+       excluded.in_qpv, excluded.available_from, excluded.hours_per_week,
+       excluded.eligible_until);
+END
+$fn$"""
 
-
-def _sync(lists: str) -> str:
-    """``match_profile_sync`` in PL/pgSQL (revision 0012) computing the lists with ``lists``."""
-    text: str = _0009.SYNC_FUNCTION
-    assert _SYNC_SQL_HEAD in text and _OLD_LISTS in text
-    body = text.rstrip().removesuffix("$fn$").replace(_SYNC_SQL_HEAD, _SYNC_HEAD)
-    return body.replace(_OLD_LISTS, lists) + "END\n$fn$"
-
-
-def _profile_select() -> str:
-    """The sync function's ``SELECT`` of the profiles (its list of columns, up to ``FROM``)."""
-    text: str = _0009.SYNC_FUNCTION
-    start = text.index("SELECT\n  c.id,")
-    return text[start : text.index("FROM (SELECT DISTINCT x.id", start)]
-
-
-_ELIGIBILITY = """(SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
-   WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)"""
-# No criterion can name a candidate before its row exists.
-_INSERTED = f"""
+# The insert trigger making the new rows' profiles itself.
+INSERTED = """
 CREATE OR REPLACE FUNCTION match_profile_candidate_inserted() RETURNS trigger LANGUAGE plpgsql
-{_SETTINGS} AS $fn$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
 BEGIN
 INSERT INTO match_profile (
   candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
   available_from, hours_per_week, eligible_until
 )
-{_profile_select().replace(_OLD_LISTS, _LISTS).replace(_ELIGIBILITY, "NULL::date")}FROM new_rows AS c
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  r.km,
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}' OR c.sectors_worked @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}' OR c.sectors_worked @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}' OR c.sectors_worked @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}' OR c.sectors_worked @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}' OR c.sectors_worked @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}' OR c.sectors_worked @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}' OR c.sectors_worked @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}' OR c.sectors_worked @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{}'::varchar(5)[] ELSE
+    ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
+      ::varchar(5)[] END,
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  NULL::date
+FROM new_rows AS c
 LEFT JOIN LATERAL (
   SELECT commune.lon, commune.lat FROM commune
   WHERE c.lon IS NULL AND commune.insee = c.commune_insee LIMIT 1
@@ -115,7 +203,7 @@ CROSS JOIN LATERAL (
   SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
 ) AS h
 CROSS JOIN LATERAL (
-  SELECT coalesce(c.mobility_radius_km, {_0009.DEFAULT_RADIUS_KM})::float8 AS km
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
 ) AS r
 WHERE c.status IN ('new', 'active')
   AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
@@ -123,8 +211,10 @@ WHERE c.status IN ('new', 'active')
 RETURN NULL;
 END
 $fn$
-"""  # noqa: S608  (built from constants)
-_INSERTED_BEFORE = """
+"""
+
+# The insert trigger as revision 0009 made it.
+INSERTED_BEFORE = """
 CREATE OR REPLACE FUNCTION match_profile_candidate_inserted() RETURNS trigger LANGUAGE plpgsql
 AS $fn$
 BEGIN
@@ -134,13 +224,95 @@ END
 $fn$
 """
 
+# match_profile_sync as revisions 0012 and 0014 left it.
+SYNC_BEFORE = """
+CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+DELETE FROM match_profile p
+WHERE p.candidate_id = ANY(ARRAY(
+  SELECT x.id FROM unnest(ids) AS x(id)
+  WHERE NOT coalesce((
+    SELECT true FROM candidate c
+    WHERE c.id = x.id
+      AND c.status IN ('new', 'active')
+      AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND (c.lon IS NOT NULL
+           OR (SELECT true FROM commune m WHERE m.insee = c.commune_insee LIMIT 1))
+    LIMIT 1
+  ), false)
+));
+INSERT INTO match_profile AS p (
+  candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
+  available_from, hours_per_week, eligible_until
+)
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  r.km,
+  ARRAY(
+    SELECT DISTINCT s FROM (
+      SELECT unnest(c.sectors_wanted) UNION SELECT unnest(c.sectors_worked)
+      UNION SELECT w.sector FROM unnest(c.rome_wishes) AS x(wish)
+        JOIN (VALUES ('F', 'construction'), ('N11', 'logistics'), ('N12', 'logistics'), ('N13', 'logistics'), ('A12', 'green_spaces'), ('G14', 'hospitality'), ('G15', 'hospitality'), ('G16', 'hospitality'), ('G17', 'hospitality'), ('G18', 'hospitality'), ('H', 'industry'), ('K22', 'cleaning'), ('K23', 'cleaning'), ('N2', 'transport'), ('N3', 'transport'), ('N4', 'transport'), ('M12', 'administrative'), ('M14', 'administrative'), ('M15', 'administrative'), ('M16', 'administrative')) AS w(prefix, sector) ON starts_with(upper(x.wish), w.prefix)
+    ) AS linked(s) ORDER BY s
+  )::varchar(30)[],
+  ARRAY(
+    SELECT DISTINCT s FROM (
+      SELECT unnest(c.sectors_wanted)
+      UNION SELECT w.sector FROM unnest(c.rome_wishes) AS x(wish)
+        JOIN (VALUES ('F', 'construction'), ('N11', 'logistics'), ('N12', 'logistics'), ('N13', 'logistics'), ('A12', 'green_spaces'), ('G14', 'hospitality'), ('G15', 'hospitality'), ('G16', 'hospitality'), ('G17', 'hospitality'), ('G18', 'hospitality'), ('H', 'industry'), ('K22', 'cleaning'), ('K23', 'cleaning'), ('N2', 'transport'), ('N3', 'transport'), ('N4', 'transport'), ('M12', 'administrative'), ('M14', 'administrative'), ('M15', 'administrative'), ('M16', 'administrative')) AS w(prefix, sector) ON starts_with(upper(x.wish), w.prefix)
+    ) AS strong(s) ORDER BY s
+  )::varchar(30)[],
+  ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
+    ::varchar(5)[],
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+   WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
+FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
+CROSS JOIN LATERAL (
+  SELECT * FROM candidate WHERE candidate.id = x.id LIMIT 1  -- one index probe per id
+) AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune WHERE commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
+) AS h
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
+) AS r
+WHERE c.status IN ('new', 'active')
+  AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+  AND h.lon IS NOT NULL AND h.lat IS NOT NULL
+ON CONFLICT (candidate_id) DO UPDATE SET
+  reach = excluded.reach, home = excluded.home, radius_km = excluded.radius_km,
+  sectors = excluded.sectors, wanted = excluded.wanted, rome_wishes = excluded.rome_wishes,
+  in_qpv = excluded.in_qpv, available_from = excluded.available_from,
+  hours_per_week = excluded.hours_per_week, eligible_until = excluded.eligible_until
+WHERE NOT (p.reach ~= excluded.reach AND p.home ~= excluded.home)
+   OR (p.radius_km, p.sectors, p.wanted, p.rome_wishes, p.in_qpv, p.available_from,
+       p.hours_per_week, p.eligible_until)
+      IS DISTINCT FROM
+      (excluded.radius_km, excluded.sectors, excluded.wanted, excluded.rome_wishes,
+       excluded.in_qpv, excluded.available_from, excluded.hours_per_week,
+       excluded.eligible_until);
+END
+$fn$"""
+
 
 def upgrade() -> None:
-    assert _OLD_LISTS in _profile_select() and _ELIGIBILITY in _profile_select()
-    op.execute(_sync(_LISTS))
-    op.execute(_INSERTED)
+    op.execute(SYNC)
+    op.execute(INSERTED)
 
 
 def downgrade() -> None:
-    op.execute(_INSERTED_BEFORE)
-    op.execute(_sync(_OLD_LISTS))
+    op.execute(INSERTED_BEFORE)
+    op.execute(SYNC_BEFORE)

@@ -14,10 +14,7 @@ writer locks them, and a criterion's change now takes the candidate's lock first
 is never lost between a queued candidate and its profile.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -26,44 +23,25 @@ down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-def _revision_0016() -> ModuleType:
-    path = Path(__file__).with_name("2026-11-23-0600_profiles_from_new_rows.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0016", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The text each statement installs, frozen here as it ran (decision 0068): a later change is a
+# later migration embedding its own text; the current text lives in
+# services/matching/sql/.
 
-
-_SETTINGS = (
-    "SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off"
-)
-_QUEUE = f"""
-CREATE OR REPLACE FUNCTION match_profile_candidate_inserted() RETURNS trigger LANGUAGE plpgsql
-{_SETTINGS} AS $fn$
-BEGIN
-  INSERT INTO match_profile_pending (candidate_id)
-  SELECT id FROM new_rows
-  ON CONFLICT DO NOTHING;
-  RETURN NULL;
-END
-$fn$
-"""
 # Batches of ``batch`` ids taken with SKIP LOCKED: two workers flushing at once build different
 # profiles, neither waits. The flush never waits on a writer either: a candidate that another
-# transaction is writing (locked FOR UPDATE / NO KEY UPDATE: an intake, an import, a change) is
-# put back in the queue for the next flush, and the others are locked against writers until the
-# flush's transaction ends — a writer takes the candidate before its profile, so no writer can
-# hold the profile the flush builds, and no cycle of waits can form. A candidate gone meanwhile,
-# or not rankable, simply gets no profile.
-_FLUSH = f"""
+# transaction is writing (locked FOR UPDATE / NO KEY UPDATE: an intake, an import, a change) is put
+# back in the queue for the next flush, and the others are locked against writers until the flush's
+# transaction ends — a writer takes the candidate before its profile, so no writer can hold the
+# profile the flush builds, and no cycle of waits can form. A candidate gone meanwhile, or not
+# rankable, simply gets no profile.
+FLUSH = """
 CREATE FUNCTION match_profile_flush(batch integer DEFAULT 5000) RETURNS integer
-LANGUAGE plpgsql VOLATILE {_SETTINGS} AS $fn$
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
 DECLARE
   ids uuid[];
   locked uuid[];
   skipped uuid[];
-  busy uuid[] := '{{}}';
+  busy uuid[] := '{}';
   built integer := 0;
 BEGIN
   LOOP
@@ -97,16 +75,23 @@ END
 $fn$
 """
 
+# The insert trigger queueing the new candidates' ids.
+QUEUE = """
+CREATE OR REPLACE FUNCTION match_profile_candidate_inserted() RETURNS trigger LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+  INSERT INTO match_profile_pending (candidate_id)
+  SELECT id FROM new_rows
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$fn$
+"""
 
-# A criterion's change reaches the profile once the candidate is locked as a writer locks it: a
-# flush building the profile meanwhile is waited for (and the profile then updated), or, if the
-# change came first, the flush leaves the candidate queued and reads the criterion once stored.
-_ELIGIBILITY_BEFORE: str = _revision_0016()._0009.TRIGGER_FUNCTIONS[2].replace(
-    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
-)
-_ELIGIBILITY = _ELIGIBILITY_BEFORE.replace(
-    "BEGIN\n",
-    """BEGIN
+# A criterion's change reaches the profile once the candidate is locked as a writer locks it.
+ELIGIBILITY = """
+CREATE OR REPLACE FUNCTION match_profile_eligibility_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
   PERFORM 1 FROM candidate AS c
   WHERE c.id IN (
     CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.candidate_id END,
@@ -114,9 +99,118 @@ _ELIGIBILITY = _ELIGIBILITY_BEFORE.replace(
   )
   ORDER BY c.id
   FOR NO KEY UPDATE;
-""",
-    1,
+  UPDATE match_profile p
+  SET eligible_until = (
+    SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+    WHERE e.candidate_id = p.candidate_id AND e.validated_on IS NOT NULL
+  )
+  WHERE p.candidate_id IN (
+    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.candidate_id END,
+    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.candidate_id END
+  );
+  RETURN NULL;
+END
+$fn$
+"""
+
+# The insert trigger as revision 0016 made it.
+INSERTED_BEFORE = """
+CREATE OR REPLACE FUNCTION match_profile_candidate_inserted() RETURNS trigger LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+INSERT INTO match_profile (
+  candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
+  available_from, hours_per_week, eligible_until
 )
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  r.km,
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}' OR c.sectors_worked @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}' OR c.sectors_worked @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}' OR c.sectors_worked @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}' OR c.sectors_worked @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}' OR c.sectors_worked @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}' OR c.sectors_worked @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}' OR c.sectors_worked @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}' OR c.sectors_worked @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{}'::varchar(5)[] ELSE
+    ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
+      ::varchar(5)[] END,
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  NULL::date
+FROM new_rows AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune
+  WHERE c.lon IS NULL AND commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
+) AS h
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
+) AS r
+WHERE c.status IN ('new', 'active')
+  AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+  AND h.lon IS NOT NULL AND h.lat IS NOT NULL;
+RETURN NULL;
+END
+$fn$
+"""
+
+# The criterion trigger as revision 0009 made it.
+ELIGIBILITY_BEFORE = """
+CREATE OR REPLACE FUNCTION match_profile_eligibility_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE match_profile p
+  SET eligible_until = (
+    SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+    WHERE e.candidate_id = p.candidate_id AND e.validated_on IS NOT NULL
+  )
+  WHERE p.candidate_id IN (
+    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.candidate_id END,
+    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.candidate_id END
+  );
+  RETURN NULL;
+END
+$fn$
+"""
 
 
 def upgrade() -> None:
@@ -124,15 +218,15 @@ def upgrade() -> None:
         "CREATE TABLE match_profile_pending ("
         "candidate_id UUID NOT NULL, CONSTRAINT pk_match_profile_pending PRIMARY KEY (candidate_id))"
     )
-    op.execute(_FLUSH)
-    op.execute(_QUEUE)
-    op.execute(_ELIGIBILITY)
+    op.execute(FLUSH)
+    op.execute(QUEUE)
+    op.execute(ELIGIBILITY)
 
 
 def downgrade() -> None:
     # The profiles queued are built, and revision 0016's trigger builds them again at insert.
     op.execute("SELECT match_profile_flush()")
-    op.execute(_revision_0016()._INSERTED)
-    op.execute(_ELIGIBILITY_BEFORE)
+    op.execute(INSERTED_BEFORE)
+    op.execute(ELIGIBILITY_BEFORE)
     op.execute("DROP FUNCTION match_profile_flush(integer)")
     op.execute("DROP TABLE match_profile_pending")

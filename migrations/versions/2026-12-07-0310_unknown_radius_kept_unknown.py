@@ -11,10 +11,7 @@ change), but ``radius_km`` is now NULL when the person gave none, so the ranking
 unknown radius below a declared one (decision 0038).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -23,30 +20,226 @@ down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The text each statement installs, frozen here as it ran (decision 0068): a later change is a
+# later migration embedding its own text; the current text lives in
+# services/matching/sql/.
 
-def _revision_0016() -> ModuleType:
-    """Revision 0016, whose ``match_profile_sync`` is the one in place."""
-    path = Path(__file__).with_name("2026-11-23-0600_profiles_from_new_rows.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0016", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# match_profile_sync storing the declared radius (NULL when none).
+SYNC = """
+CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+DELETE FROM match_profile p
+WHERE p.candidate_id = ANY(ARRAY(
+  SELECT x.id FROM unnest(ids) AS x(id)
+  WHERE NOT coalesce((
+    SELECT true FROM candidate c
+    WHERE c.id = x.id
+      AND c.status IN ('new', 'active')
+      AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND (c.lon IS NOT NULL
+           OR (SELECT true FROM commune m WHERE m.insee = c.commune_insee LIMIT 1))
+    LIMIT 1
+  ), false)
+));
+INSERT INTO match_profile AS p (
+  candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
+  available_from, hours_per_week, eligible_until
+)
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  c.mobility_radius_km,
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}' OR c.sectors_worked @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}' OR c.sectors_worked @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}' OR c.sectors_worked @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}' OR c.sectors_worked @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}' OR c.sectors_worked @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}' OR c.sectors_worked @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}' OR c.sectors_worked @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}' OR c.sectors_worked @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{}'::varchar(5)[] ELSE
+    ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
+      ::varchar(5)[] END,
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+   WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
+FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
+CROSS JOIN LATERAL (
+  SELECT * FROM candidate WHERE candidate.id = x.id LIMIT 1  -- one index probe per id
+) AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune WHERE commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
+) AS h
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
+) AS r
+WHERE c.status IN ('new', 'active')
+  AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+  AND h.lon IS NOT NULL AND h.lat IS NOT NULL
+ON CONFLICT (candidate_id) DO UPDATE SET
+  reach = excluded.reach, home = excluded.home, radius_km = excluded.radius_km,
+  sectors = excluded.sectors, wanted = excluded.wanted, rome_wishes = excluded.rome_wishes,
+  in_qpv = excluded.in_qpv, available_from = excluded.available_from,
+  hours_per_week = excluded.hours_per_week, eligible_until = excluded.eligible_until
+WHERE NOT (p.reach ~= excluded.reach AND p.home ~= excluded.home)
+   OR (p.radius_km, p.sectors, p.wanted, p.rome_wishes, p.in_qpv, p.available_from,
+       p.hours_per_week, p.eligible_until)
+      IS DISTINCT FROM
+      (excluded.radius_km, excluded.sectors, excluded.wanted, excluded.rome_wishes,
+       excluded.in_qpv, excluded.available_from, excluded.hours_per_week,
+       excluded.eligible_until);
+END
+$fn$"""
 
-
-_0016 = _revision_0016()
-_SYNC_BEFORE: str = _0016._sync(_0016._LISTS)
-# The profile's radius column: the radius the reach was drawn with, now the declared one.
-_RADIUS_BEFORE = "  point(h.lon, h.lat),\n  r.km,\n"
-_RADIUS = "  point(h.lon, h.lat),\n  c.mobility_radius_km,\n"
-_SYNC = _SYNC_BEFORE.replace(_RADIUS_BEFORE, _RADIUS, 1)
-_DEFAULT_RADIUS_KM: int = _0016._0009.DEFAULT_RADIUS_KM
+# match_profile_sync as revision 0016 made it.
+SYNC_BEFORE = """
+CREATE OR REPLACE FUNCTION match_profile_sync(ids uuid[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+DELETE FROM match_profile p
+WHERE p.candidate_id = ANY(ARRAY(
+  SELECT x.id FROM unnest(ids) AS x(id)
+  WHERE NOT coalesce((
+    SELECT true FROM candidate c
+    WHERE c.id = x.id
+      AND c.status IN ('new', 'active')
+      AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND (c.lon IS NOT NULL
+           OR (SELECT true FROM commune m WHERE m.insee = c.commune_insee LIMIT 1))
+    LIMIT 1
+  ), false)
+));
+INSERT INTO match_profile AS p (
+  candidate_id, reach, home, radius_km, sectors, wanted, rome_wishes, in_qpv,
+  available_from, hours_per_week, eligible_until
+)
+SELECT
+  c.id,
+  box(
+    point(h.lon - r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat - r.km / 111.195),
+    point(h.lon + r.km / (111.195 * cos(radians(least(89.0, abs(h.lat) + r.km / 111.195)))),
+          h.lat + r.km / 111.195)
+  ),
+  point(h.lon, h.lat),
+  r.km,
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}' OR c.sectors_worked @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}' OR c.sectors_worked @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}' OR c.sectors_worked @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}' OR c.sectors_worked @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}' OR c.sectors_worked @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}' OR c.sectors_worked @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}' OR c.sectors_worked @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}' OR c.sectors_worked @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  array_remove(ARRAY[
+    CASE WHEN c.sectors_wanted @> '{administrative}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(M12|M14|M15|M16)') THEN 'administrative' END,
+    CASE WHEN c.sectors_wanted @> '{cleaning}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(K22|K23)') THEN 'cleaning' END,
+    CASE WHEN c.sectors_wanted @> '{construction}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(F)') THEN 'construction' END,
+    CASE WHEN c.sectors_wanted @> '{green_spaces}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(A12)') THEN 'green_spaces' END,
+    CASE WHEN c.sectors_wanted @> '{hospitality}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(G14|G15|G16|G17|G18)') THEN 'hospitality' END,
+    CASE WHEN c.sectors_wanted @> '{industry}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(H)') THEN 'industry' END,
+    CASE WHEN c.sectors_wanted @> '{logistics}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N11|N12|N13)') THEN 'logistics' END,
+    CASE WHEN c.sectors_wanted @> '{transport}'
+      OR (cardinality(c.rome_wishes) > 0 AND (',' || upper(array_to_string(c.rome_wishes, ','))) ~ ',(N2|N3|N4)') THEN 'transport' END
+  ]::varchar(30)[], NULL),
+  CASE WHEN cardinality(c.rome_wishes) = 0 THEN '{}'::varchar(5)[] ELSE
+    ARRAY(SELECT DISTINCT upper(x.wish) FROM unnest(c.rome_wishes) AS x(wish) ORDER BY 1)
+      ::varchar(5)[] END,
+  c.qpv_status = 'in_qpv',
+  c.available_from,
+  c.hours_per_week,
+  (SELECT max(coalesce(e.expires_on, 'infinity'::date)) FROM eligibility_criterion e
+   WHERE e.candidate_id = c.id AND e.validated_on IS NOT NULL)
+FROM (SELECT DISTINCT x.id FROM unnest(ids) AS x(id)) AS x
+CROSS JOIN LATERAL (
+  SELECT * FROM candidate WHERE candidate.id = x.id LIMIT 1  -- one index probe per id
+) AS c
+LEFT JOIN LATERAL (
+  SELECT commune.lon, commune.lat FROM commune WHERE commune.insee = c.commune_insee LIMIT 1
+) AS m ON true
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.lon, m.lon) AS lon, coalesce(c.lat, m.lat) AS lat
+) AS h
+CROSS JOIN LATERAL (
+  SELECT coalesce(c.mobility_radius_km, 20)::float8 AS km
+) AS r
+WHERE c.status IN ('new', 'active')
+  AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+  AND h.lon IS NOT NULL AND h.lat IS NOT NULL
+ON CONFLICT (candidate_id) DO UPDATE SET
+  reach = excluded.reach, home = excluded.home, radius_km = excluded.radius_km,
+  sectors = excluded.sectors, wanted = excluded.wanted, rome_wishes = excluded.rome_wishes,
+  in_qpv = excluded.in_qpv, available_from = excluded.available_from,
+  hours_per_week = excluded.hours_per_week, eligible_until = excluded.eligible_until
+WHERE NOT (p.reach ~= excluded.reach AND p.home ~= excluded.home)
+   OR (p.radius_km, p.sectors, p.wanted, p.rome_wishes, p.in_qpv, p.available_from,
+       p.hours_per_week, p.eligible_until)
+      IS DISTINCT FROM
+      (excluded.radius_km, excluded.sectors, excluded.wanted, excluded.rome_wishes,
+       excluded.in_qpv, excluded.available_from, excluded.hours_per_week,
+       excluded.eligible_until);
+END
+$fn$"""
 
 
 def upgrade() -> None:
-    assert _SYNC_BEFORE.count(_RADIUS_BEFORE) == 1
     op.execute("ALTER TABLE match_profile ALTER COLUMN radius_km DROP NOT NULL")
-    op.execute(_SYNC)
+    op.execute(SYNC)
     op.execute(
         "UPDATE match_profile AS p SET radius_km = NULL FROM candidate AS c"
         " WHERE c.id = p.candidate_id AND c.mobility_radius_km IS NULL"
@@ -54,8 +247,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_SYNC_BEFORE)
-    op.execute(
-        f"UPDATE match_profile SET radius_km = {_DEFAULT_RADIUS_KM} WHERE radius_km IS NULL"  # noqa: S608
-    )
+    op.execute(SYNC_BEFORE)
+    op.execute("UPDATE match_profile SET radius_km = 20 WHERE radius_km IS NULL")
     op.execute("ALTER TABLE match_profile ALTER COLUMN radius_km SET NOT NULL")

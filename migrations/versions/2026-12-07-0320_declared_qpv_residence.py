@@ -11,10 +11,7 @@ declaration): the two functions an intake writes with (migration 0017) insert an
 new columns too, as the writer sends them (tests/core/test_people_write.py compares them).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,77 +21,126 @@ down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The text each statement installs, frozen here as it ran (decision 0068): a later change is a
+# later migration embedding its own text; the current text lives in
+# services/api/candidates/bulk/sql/.
 
-def _revision_0017() -> ModuleType:
-    """Revision 0017, whose statements are written again here with the new columns."""
-    path = Path(__file__).with_name("2026-11-23-0620_intake_in_one_round_trip.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0017", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# people_write (0017) inserting and updating the two new columns.
+PEOPLE_WRITE = """
+CREATE OR REPLACE FUNCTION people_write(
+  candidates jsonb, updates jsonb, shares jsonb, intakes jsonb, events jsonb, audits jsonb
+) RETURNS void LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+  WITH new_candidates AS (INSERT INTO candidate (id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, qpv_declared, qpv_declared_code, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at) SELECT id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, qpv_declared, qpv_declared_code, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at FROM jsonb_populate_recordset(NULL::candidate, candidates)),
+  updated AS (UPDATE candidate AS c SET first_name = u.first_name, last_name = u.last_name, phone_e164 = u.phone_e164, email = u.email, commune_insee = u.commune_insee, address = u.address, sectors_worked_other = u.sectors_worked_other, sectors_wanted_other = u.sectors_wanted_other, available_from = u.available_from, hours_per_week = u.hours_per_week, mobility_radius_km = u.mobility_radius_km, has_driving_licence = u.has_driving_licence, has_vehicle = u.has_vehicle, sex = u.sex, birth_year = u.birth_year, qpv_declared = u.qpv_declared, qpv_declared_code = u.qpv_declared_code, search_name = u.search_name, lon = u.lon, lat = u.lat, sectors_worked = u.sectors_worked, sectors_wanted = u.sectors_wanted, needs = u.needs, rome_wishes = u.rome_wishes, qpv_status = u.qpv_status, qpv_code = u.qpv_code, qpv_method = u.qpv_method, geocoding_score = u.geocoding_score, qpv_polygon_version = u.qpv_polygon_version, qpv_checked_at = u.qpv_checked_at, qpv_near_boundary = u.qpv_near_boundary, geocoding_due_at = u.geocoding_due_at, updated_at = u.updated_at, last_activity_at = u.updated_at FROM jsonb_populate_recordset(NULL::candidate, updates) AS u WHERE c.id = u.id),
+  new_shares AS (INSERT INTO candidate_share (candidate_id, organisation_id, reason, created_at) SELECT candidate_id, organisation_id, reason, created_at FROM jsonb_populate_recordset(NULL::candidate_share, shares)),
+  new_intakes AS (INSERT INTO intake (id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id) SELECT id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id FROM jsonb_populate_recordset(NULL::intake, intakes)),
+  new_events AS (INSERT INTO outbox_event (id, type, payload, occurred_at, request_id, publish_attempts) SELECT id, type, payload, occurred_at, request_id, publish_attempts FROM jsonb_populate_recordset(NULL::outbox_event, events))
+  INSERT INTO audit_entry (id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details) SELECT id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details FROM jsonb_populate_recordset(NULL::audit_entry, audits);
+END
+$fn$
+"""
 
+# intake_new_person (0021) inserting the two new columns.
+INTAKE_NEW_PERSON = """
+CREATE OR REPLACE FUNCTION intake_new_person(
+  phones text[], emails text[], organisations uuid[], candidates jsonb, shares jsonb,
+  intakes jsonb, events jsonb, audits jsonb
+) RETURNS boolean LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+  PERFORM count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0)))
+  FROM (
+    SELECT k FROM (
+      SELECT 'phone:' || v FROM unnest(phones) AS p(v)
+      UNION SELECT 'email:' || v FROM unnest(emails) AS e(v)
+    ) AS keys(k)
+    ORDER BY k
+  ) AS ordered;
+  -- A new statement, a new snapshot: whoever held a key before us has committed by now.
+  IF EXISTS (
+    SELECT 1 FROM candidate AS c
+    WHERE c.phone_e164 = ANY(phones) AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND EXISTS (SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = ANY(organisations))
+  ) OR EXISTS (
+    SELECT 1 FROM candidate AS c
+    WHERE c.email = ANY(emails) AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND EXISTS (SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = ANY(organisations))
+  ) THEN
+    RETURN false;
+  END IF;
+  WITH new_candidates AS (INSERT INTO candidate (id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, qpv_declared, qpv_declared_code, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at) SELECT id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, qpv_declared, qpv_declared_code, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at FROM jsonb_populate_recordset(NULL::candidate, candidates)),
+  new_shares AS (INSERT INTO candidate_share (candidate_id, organisation_id, reason, created_at) SELECT candidate_id, organisation_id, reason, created_at FROM jsonb_populate_recordset(NULL::candidate_share, shares)),
+  new_intakes AS (INSERT INTO intake (id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id) SELECT id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id FROM jsonb_populate_recordset(NULL::intake, intakes)),
+  new_events AS (INSERT INTO outbox_event (id, type, payload, occurred_at, request_id, publish_attempts) SELECT id, type, payload, occurred_at, request_id, publish_attempts FROM jsonb_populate_recordset(NULL::outbox_event, events))
+  INSERT INTO audit_entry (id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details) SELECT id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details FROM jsonb_populate_recordset(NULL::audit_entry, audits);
+  RETURN true;
+END
+$fn$
+"""
 
-def _revision_0021() -> ModuleType:
-    """Revision 0021, whose ``intake_new_person`` (among shared people) is the one written again."""
-    path = Path(__file__).with_name("2026-12-07-0300_intake_new_person_among_shared.py")
-    spec = importlib.util.spec_from_file_location("maillon_migration_0021", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# people_write as revision 0017 made it.
+PEOPLE_WRITE_BEFORE = """
+CREATE OR REPLACE FUNCTION people_write(
+  candidates jsonb, updates jsonb, shares jsonb, intakes jsonb, events jsonb, audits jsonb
+) RETURNS void LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+  WITH new_candidates AS (INSERT INTO candidate (id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at) SELECT id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at FROM jsonb_populate_recordset(NULL::candidate, candidates)),
+  updated AS (UPDATE candidate AS c SET first_name = u.first_name, last_name = u.last_name, phone_e164 = u.phone_e164, email = u.email, commune_insee = u.commune_insee, address = u.address, sectors_worked_other = u.sectors_worked_other, sectors_wanted_other = u.sectors_wanted_other, available_from = u.available_from, hours_per_week = u.hours_per_week, mobility_radius_km = u.mobility_radius_km, has_driving_licence = u.has_driving_licence, has_vehicle = u.has_vehicle, sex = u.sex, birth_year = u.birth_year, search_name = u.search_name, lon = u.lon, lat = u.lat, sectors_worked = u.sectors_worked, sectors_wanted = u.sectors_wanted, needs = u.needs, rome_wishes = u.rome_wishes, qpv_status = u.qpv_status, qpv_code = u.qpv_code, qpv_method = u.qpv_method, geocoding_score = u.geocoding_score, qpv_polygon_version = u.qpv_polygon_version, qpv_checked_at = u.qpv_checked_at, qpv_near_boundary = u.qpv_near_boundary, geocoding_due_at = u.geocoding_due_at, updated_at = u.updated_at, last_activity_at = u.updated_at FROM jsonb_populate_recordset(NULL::candidate, updates) AS u WHERE c.id = u.id),
+  new_shares AS (INSERT INTO candidate_share (candidate_id, organisation_id, reason, created_at) SELECT candidate_id, organisation_id, reason, created_at FROM jsonb_populate_recordset(NULL::candidate_share, shares)),
+  new_intakes AS (INSERT INTO intake (id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id) SELECT id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id FROM jsonb_populate_recordset(NULL::intake, intakes)),
+  new_events AS (INSERT INTO outbox_event (id, type, payload, occurred_at, request_id, publish_attempts) SELECT id, type, payload, occurred_at, request_id, publish_attempts FROM jsonb_populate_recordset(NULL::outbox_event, events))
+  INSERT INTO audit_entry (id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details) SELECT id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details FROM jsonb_populate_recordset(NULL::audit_entry, audits);
+END
+$fn$
+"""
 
-
-_0017 = _revision_0017()
-_0021 = _revision_0021()
-_OLD_COLUMNS: tuple[str, ...] = _0017.CANDIDATE_COLUMNS
-_AFTER = _OLD_COLUMNS.index("birth_year") + 1
-# The writer's column lists (services/api/candidates/bulk/writer.py), frozen here: the two new
-# columns close the scalars a row may fill.
-CANDIDATE_COLUMNS = (
-    *_OLD_COLUMNS[:_AFTER],
-    "qpv_declared",
-    "qpv_declared_code",
-    *_OLD_COLUMNS[_AFTER:],
-)
-UPDATED_COLUMNS = CANDIDATE_COLUMNS[3:35]  # first_name … geocoding_due_at
-
-
-def _update(columns: Sequence[str]) -> str:
-    return (
-        "UPDATE candidate AS c SET "  # noqa: S608  (constants)
-        + ", ".join(f"{name} = u.{name}" for name in columns)
-        + ", updated_at = u.updated_at, last_activity_at = u.updated_at "
-        "FROM jsonb_populate_recordset(NULL::candidate, updates) AS u WHERE c.id = u.id"
-    )
-
-
-def _functions(candidate_columns: Sequence[str], updated_columns: Sequence[str]) -> list[str]:
-    """``people_write`` (0017) and ``intake_new_person`` (0021), written with these column lists."""
-    old_write = {updates: _0017._write(updates) for updates in (True, False)}
-    saved = (_0017.CANDIDATE_COLUMNS, _0017._UPDATE)
-    _0017.CANDIDATE_COLUMNS, _0017._UPDATE = tuple(candidate_columns), _update(updated_columns)
-    try:
-        new_write = {updates: _0017._write(updates) for updates in (True, False)}
-    finally:
-        _0017.CANDIDATE_COLUMNS, _0017._UPDATE = saved
-    statements = []
-    for source, updates in ((_0017.PEOPLE_WRITE, True), (_0021.INTAKE_NEW_PERSON, False)):
-        assert old_write[updates] in source
-        statement = source.replace(old_write[updates], new_write[updates])
-        statements.append(statement.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
-    return statements
+# intake_new_person as revision 0021 made it.
+INTAKE_NEW_PERSON_BEFORE = """
+CREATE OR REPLACE FUNCTION intake_new_person(
+  phones text[], emails text[], organisations uuid[], candidates jsonb, shares jsonb,
+  intakes jsonb, events jsonb, audits jsonb
+) RETURNS boolean LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off AS $fn$
+BEGIN
+  PERFORM count(pg_advisory_xact_lock(hashtextextended('maillon:contact:' || k, 0)))
+  FROM (
+    SELECT k FROM (
+      SELECT 'phone:' || v FROM unnest(phones) AS p(v)
+      UNION SELECT 'email:' || v FROM unnest(emails) AS e(v)
+    ) AS keys(k)
+    ORDER BY k
+  ) AS ordered;
+  -- A new statement, a new snapshot: whoever held a key before us has committed by now.
+  IF EXISTS (
+    SELECT 1 FROM candidate AS c
+    WHERE c.phone_e164 = ANY(phones) AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND EXISTS (SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = ANY(organisations))
+  ) OR EXISTS (
+    SELECT 1 FROM candidate AS c
+    WHERE c.email = ANY(emails) AND c.anonymised_at IS NULL AND c.merged_into_id IS NULL
+      AND EXISTS (SELECT 1 FROM candidate_share AS s WHERE s.candidate_id = c.id AND s.organisation_id = ANY(organisations))
+  ) THEN
+    RETURN false;
+  END IF;
+  WITH new_candidates AS (INSERT INTO candidate (id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at) SELECT id, created_at, updated_at, first_name, last_name, phone_e164, email, commune_insee, address, sectors_worked_other, sectors_wanted_other, available_from, hours_per_week, mobility_radius_km, has_driving_licence, has_vehicle, sex, birth_year, search_name, lon, lat, sectors_worked, sectors_wanted, needs, rome_wishes, qpv_status, qpv_code, qpv_method, geocoding_score, qpv_polygon_version, qpv_checked_at, qpv_near_boundary, geocoding_due_at, geocoding_attempts, status, last_activity_at FROM jsonb_populate_recordset(NULL::candidate, candidates)),
+  new_shares AS (INSERT INTO candidate_share (candidate_id, organisation_id, reason, created_at) SELECT candidate_id, organisation_id, reason, created_at FROM jsonb_populate_recordset(NULL::candidate_share, shares)),
+  new_intakes AS (INSERT INTO intake (id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id) SELECT id, created_at, updated_at, candidate_id, organisation_id, source, place_organisation_id, deposit_date, collected_on, batch_id, answers, consent_given, consent_text_version, consent_at, entered_by_user_id, entered_by_api_key_id FROM jsonb_populate_recordset(NULL::intake, intakes)),
+  new_events AS (INSERT INTO outbox_event (id, type, payload, occurred_at, request_id, publish_attempts) SELECT id, type, payload, occurred_at, request_id, publish_attempts FROM jsonb_populate_recordset(NULL::outbox_event, events))
+  INSERT INTO audit_entry (id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details) SELECT id, occurred_at, actor_type, actor_id, organisation_id, action, resource_type, resource_id, request_id, details FROM jsonb_populate_recordset(NULL::audit_entry, audits);
+  RETURN true;
+END
+$fn$
+"""
 
 
 def upgrade() -> None:
     op.add_column("candidate", sa.Column("qpv_declared", sa.Boolean(), nullable=True))
     op.add_column("candidate", sa.Column("qpv_declared_code", sa.String(10), nullable=True))
-    for statement in _functions(CANDIDATE_COLUMNS, UPDATED_COLUMNS):
-        op.execute(statement)
+    op.execute(PEOPLE_WRITE)
+    op.execute(INTAKE_NEW_PERSON)
 
 
 def downgrade() -> None:
-    for statement in _functions(_OLD_COLUMNS, _0017.UPDATED_COLUMNS):
-        op.execute(statement)
+    op.execute(PEOPLE_WRITE_BEFORE)
+    op.execute(INTAKE_NEW_PERSON_BEFORE)
     op.drop_column("candidate", "qpv_declared_code")
     op.drop_column("candidate", "qpv_declared")

@@ -47,7 +47,7 @@ _MAPPING = (
 def upgrade() -> None:
     cases = " ".join(f"WHEN {_FOLD} ~ '{pattern}' THEN '{code}'" for code, pattern in _MAPPING)
     op.execute(
-        "UPDATE offer SET close_reason = CASE "
+        "UPDATE offer SET close_reason = CASE "  # noqa: S608  (this file's constants)
         f"WHEN close_reason IN ({', '.join(repr(r) for r in REASONS)}) THEN close_reason "
         f"{cases} ELSE 'other' END "
         "WHERE close_reason IS NOT NULL"

@@ -19,8 +19,8 @@ from services.core.events import (
 )
 from services.core.jobs import EventConsumer, HandlerContext
 from services.core.logging import get_logger
+from services.matching.match_rows import RefreshResult
 from services.matching.refresh import (
-    RefreshResult,
     refresh_candidate_matches,
     refresh_offer_matches,
     retire_offer_matches,

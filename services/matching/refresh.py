@@ -5,7 +5,7 @@ A recomputation never changes a match's status and never deletes a match a human
 ``is_current`` when its offer closes or its candidate stops being rankable. Suggested matches
 that leave a list are deleted. A pair entering a list for the first time ever is announced once
 (the ``match_suggestion`` ledger remembers it): each refresh emits ONE ``MatchSuggested`` carrying
-all the pairs it announces (decision 0025), at most :data:`PAIRS_PER_EVENT` a piece.
+all the pairs it announces (decision 0025), at most ``match_rows.PAIRS_PER_EVENT`` a piece.
 
 Two writers of the same offer's list are serialised by a transaction-level advisory lock per
 offer, taken in a fixed order.
@@ -14,250 +14,27 @@ offer, taken in a fixed order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Boolean, literal_column, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from services.core.clock import now
-from services.core.events import MatchSuggested, SuggestedMatch, emit
-from services.core.ids import uuid7
-from services.core.models.match import Match, MatchStatus
-from services.core.models.match_profile import MatchSuggestion
+from services.core.models.match import MatchStatus
 from services.core.models.offer import OfferStatus
-from services.core.ranking.weights import Criterion
 from services.core.settings import Settings
-from services.matching.scoring import (
-    Explanation,
-    load_offer_terms,
-    rank_candidates_for_terms,
-    rank_offers_for_candidate,
+from services.matching.match_rows import (
+    Pair,
+    RefreshResult,
+    announce,
+    lock_offers,
+    renumber,
+    upsert,
 )
-
-PAIRS_PER_EVENT = 500
-"""An event's pairs are capped (the outbox row and a webhook body stay small): a refresh that
-announces more (a candidate entering hundreds of lists) emits one event per 500."""
-
-
-@dataclass
-class RefreshResult:
-    inserted: int = 0  # new matches
-    updated: int = 0  # matches already there, score and rank refreshed
-    removed: int = 0  # suggested matches deleted (out of a list)
-    retired: int = 0  # acted-on matches taken out of a list, kept
-    suggestions: list[SuggestedMatch] = field(default_factory=list)  # pairs announced
-    events: int = 0  # MatchSuggested events emitted
-
-    @property
-    def suggested(self) -> int:
-        return len(self.suggestions)
-
-    def add(self, other: RefreshResult) -> None:
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.removed += other.removed
-        self.retired += other.retired
-        self.suggestions += other.suggestions
-        self.events += other.events
-
-
-def announce(
-    session: AsyncSession, result: RefreshResult, *, offer_list: bool = False
-) -> RefreshResult:
-    """Emit the refresh's new pairs: one ``MatchSuggested`` (per :data:`PAIRS_PER_EVENT`), in
-    the refresh's transaction; none when nothing is new. ``offer_list``: the pairs of an offer's
-    list ranked again, alerted ahead of candidate refreshes (decision 0027)."""
-    pairs = sorted(result.suggestions, key=lambda m: (m.offer_id, m.candidate_id))
-    for start in range(0, len(pairs), PAIRS_PER_EVENT):
-        batch = tuple(pairs[start : start + PAIRS_PER_EVENT])
-        emit(session, MatchSuggested(matches=batch, offer_list=offer_list))
-        result.events += 1
-    return result
-
-
-async def build_queued_profiles(session: AsyncSession) -> int:
-    """Build the match profiles of the candidates created since the last call (queued by the
-    insert trigger, decision 0037), in batches; how many were taken. Every ranking job starts
-    with it, so that nobody created before the job is missed."""
-    return int(await session.scalar(text("SELECT match_profile_flush()")) or 0)
-
-
-async def build_profile_of(session: AsyncSession, candidate_id: uuid.UUID) -> bool:
-    """Make sure a queued candidate's profile is built before they are ranked; whether this job
-    built it. ``match_profile_flush`` skips what another job is flushing (``SKIP LOCKED``): the
-    jobs of one batch, running at once, would otherwise find no profile for their own candidate
-    and rank nobody (issue 13). Here the job waits instead, as a writer does: on the candidate's
-    row (held by a flush building the profile, or by a writer), then on the queue's row. It holds
-    nothing else yet, so no cycle of waits can form. A flush that meets the candidate locked by
-    this job queues them again: the loop takes them back until none is left."""
-    queued = text("SELECT EXISTS (SELECT 1 FROM match_profile_pending WHERE candidate_id = :id)")
-    if not await session.scalar(queued, {"id": candidate_id}):
-        return False  # built (or not rankable): the profile is what the last writer left
-    await session.execute(
-        text("SELECT 1 FROM candidate WHERE id = :id FOR NO KEY UPDATE"), {"id": candidate_id}
-    )
-    taken = False
-    while True:
-        deleted = await session.execute(
-            text(
-                "DELETE FROM match_profile_pending WHERE candidate_id = :id RETURNING candidate_id"
-            ),
-            {"id": candidate_id},
-        )
-        taken = deleted.first() is not None or taken
-        if not await session.scalar(queued, {"id": candidate_id}):
-            break
-    if taken:
-        await session.execute(
-            text("SELECT match_profile_sync(ARRAY[CAST(:id AS uuid)])"), {"id": candidate_id}
-        )
-    return taken
-
-
-async def lock_offers(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
-    """Serialise the writers of these offers' lists until the end of the transaction."""
-    ids = sorted(set(offer_ids))
-    if not ids:
-        return
-    await session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(s.k) FROM ("
-            " SELECT DISTINCT hashtextextended('match:' || CAST(x AS text), 0) AS k"
-            " FROM unnest(CAST(:ids AS uuid[])) AS x ORDER BY 1) AS s"
-        ),
-        {"ids": ids},
-    )
-
-
-def _points_values(explanation: Explanation) -> dict[str, float]:
-    return {
-        "sector_points": explanation.points(Criterion.SECTOR),
-        "qpv_points": explanation.points(Criterion.QPV),
-        "availability_points": explanation.points(Criterion.AVAILABILITY),
-        "distance_points": explanation.points(Criterion.DISTANCE),
-        "eligibility_points": explanation.points(Criterion.ELIGIBILITY),
-    }
-
-
-@dataclass(frozen=True)
-class _Pair:
-    offer_id: uuid.UUID
-    candidate_id: uuid.UUID
-    score: float
-    explanation: Explanation
-    distance_km: float
-    rank: int
-
-
-async def _upsert(
-    session: AsyncSession, pairs: Sequence[_Pair], result: RefreshResult
-) -> dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID]:
-    """Insert or refresh the pairs (never their status); the ids of the pairs inserted."""
-    if not pairs:
-        return {}
-    stamp = now()
-    rows: list[dict[str, Any]] = [
-        {
-            "id": uuid7(),
-            "created_at": stamp,
-            "updated_at": stamp,
-            "offer_id": pair.offer_id,
-            "candidate_id": pair.candidate_id,
-            "status": MatchStatus.SUGGESTED,
-            "score": pair.score,
-            **_points_values(pair.explanation),
-            "distance_km": pair.distance_km,
-            "rank": pair.rank,
-            "computed_at": stamp,
-            "is_current": True,
-        }
-        for pair in pairs
-    ]
-    statement = pg_insert(Match).values(rows)
-    excluded = statement.excluded
-    upsert = statement.on_conflict_do_update(
-        index_elements=[col(Match.offer_id), col(Match.candidate_id)],
-        set_={
-            "score": excluded.score,
-            "sector_points": excluded.sector_points,
-            "qpv_points": excluded.qpv_points,
-            "availability_points": excluded.availability_points,
-            "distance_points": excluded.distance_points,
-            "eligibility_points": excluded.eligibility_points,
-            "distance_km": excluded.distance_km,
-            "rank": excluded.rank,
-            "computed_at": excluded.computed_at,
-            "is_current": True,
-            "updated_at": excluded.updated_at,
-        },
-    ).returning(
-        col(Match.id),
-        col(Match.offer_id),
-        col(Match.candidate_id),
-        literal_column("xmax = 0", Boolean()),
-    )
-    inserted: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
-    ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
-    for match_id, offer_id, candidate_id, fresh in await session.execute(upsert):
-        ids[(offer_id, candidate_id)] = match_id
-        if fresh:
-            inserted[(offer_id, candidate_id)] = match_id
-    result.inserted += len(inserted)
-    result.updated += len(ids) - len(inserted)
-    await _announce(session, ids, result)
-    return inserted
-
-
-async def _announce(
-    session: AsyncSession,
-    ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID],
-    result: RefreshResult,
-) -> None:
-    """The pairs never announced before join the refresh's announcement."""
-    if not ids:
-        return
-    stamp = now()
-    statement = (
-        pg_insert(MatchSuggestion)
-        .values(
-            [
-                {"offer_id": offer_id, "candidate_id": candidate_id, "suggested_at": stamp}
-                for offer_id, candidate_id in ids
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(col(MatchSuggestion.offer_id), col(MatchSuggestion.candidate_id))
-    )
-    new_pairs = sorted((row[0], row[1]) for row in await session.execute(statement))
-    result.suggestions += [
-        SuggestedMatch(
-            match_id=ids[(offer_id, candidate_id)], offer_id=offer_id, candidate_id=candidate_id
-        )
-        for offer_id, candidate_id in new_pairs
-    ]
-
-
-async def _renumber(session: AsyncSession, offer_ids: Iterable[uuid.UUID]) -> None:
-    """Positions 1..n of each list, in the ranking's order."""
-    ids = sorted(set(offer_ids))
-    if not ids:
-        return
-    await session.execute(
-        text(
-            "UPDATE match m SET rank = x.position FROM ("
-            " SELECT m2.id, row_number() OVER (PARTITION BY m2.offer_id ORDER BY m2.score DESC,"
-            "  p.available_from ASC NULLS LAST, m2.candidate_id) AS position"
-            " FROM match m2 LEFT JOIN match_profile p ON p.candidate_id = m2.candidate_id"
-            " WHERE m2.offer_id = ANY(CAST(:ids AS uuid[])) AND m2.rank IS NOT NULL) AS x"
-            " WHERE m.id = x.id AND m.rank IS DISTINCT FROM x.position"
-        ),
-        {"ids": ids},
-    )
+from services.matching.offer_terms import load_offer_terms
+from services.matching.profiles import build_profile_of, build_queued_profiles
+from services.matching.ranking import rank_candidates_for_terms, rank_offers_for_candidate
 
 
 async def retire_offer_matches(session: AsyncSession, offer_id: uuid.UUID) -> RefreshResult:
@@ -308,10 +85,10 @@ async def _refresh_offer(
         session, terms, settings=settings, limit=settings.matching_top_n, today=today
     )
     result = RefreshResult()
-    await _upsert(
+    await upsert(
         session,
         [
-            _Pair(
+            Pair(
                 offer_id,
                 r.candidate_id,
                 r.score,
@@ -448,7 +225,7 @@ async def _refresh_candidate(
                 key=order_key(row[4], row[5], row[6]) if row[2] is not None else None,
             )
 
-    entering: list[_Pair] = []
+    entering: list[Pair] = []
     evicted: list[tuple[uuid.UUID, MatchStatus]] = []
     leaving: list[tuple[uuid.UUID, MatchStatus]] = []
     refill: list[uuid.UUID] = []
@@ -461,7 +238,7 @@ async def _refresh_candidate(
             key = order_key(offer_rank.score, available_from, candidate_id)
             if stats.count < top_n or (stats.key is not None and key < stats.key):
                 entering.append(
-                    _Pair(
+                    Pair(
                         offer_id,
                         candidate_id,
                         offer_rank.score,
@@ -478,7 +255,7 @@ async def _refresh_candidate(
             if in_list and offer_rank is None and stats.count >= top_n - 1:
                 refill.append(offer_id)
 
-    await _upsert(session, entering, result)
+    await upsert(session, entering, result)
     stamp = now()
     gone = [match_id for match_id, status in (*leaving, *evicted) if status == "suggested"]
     if gone:
@@ -504,7 +281,7 @@ async def _refresh_candidate(
             ),
             {"candidate": candidate_id, "stamp": stamp},
         )
-    await _renumber(session, affected)
+    await renumber(session, affected)
     for offer_id in refill:
         result.add(await _refresh_offer(session, offer_id, settings=settings, today=today))
     return result

@@ -27,7 +27,8 @@ from services.core.models.offer import Offer, OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.referentials.sectors import SectorCode, get_sector
 from services.core.settings import Settings
-from services.matching.refresh import build_queued_profiles, refresh_offer_matches
+from services.matching.profiles import build_queued_profiles
+from services.matching.refresh import refresh_offer_matches
 from tests.api.conftest import assert_problem
 from tests.api.identity import Network, audit_entries, make_network
 from tests.factories import make_candidate, make_offer, make_organisation

@@ -21,7 +21,7 @@ from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import OutboxEvent
 from services.core.queue import create_queue_pool
 from services.core.relay import relay_once
-from services.matching.refresh import build_queued_profiles
+from services.matching.profiles import build_queued_profiles
 from tests.factories import make_candidate, make_organisation
 
 pytestmark = pytest.mark.usefixtures("reference_data")

@@ -16,7 +16,7 @@ from services.core.models.eligibility import EligibilityCriterion, EligibilityKi
 from services.core.models.offer import Offer, OfferStatus
 from services.core.models.organisation import Organisation
 from services.core.referentials.sectors import SectorCode
-from services.matching.refresh import build_queued_profiles
+from services.matching.profiles import build_queued_profiles
 from tests.factories import make_offer
 
 SITE = (2.3574, 48.9362)  # Saint-Denis

@@ -18,7 +18,7 @@ from services.core.ranking import explain
 from services.core.ranking.weights import Weights
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
-from services.matching.scoring import _Labels, _Side
+from services.matching.labels import Labels, Side
 
 TODAY = date(2026, 11, 23)
 
@@ -59,8 +59,8 @@ def test_every_label_is_the_sentence_of_the_rows_own_values(
 ) -> None:
     weights = Weights.from_settings(Settings())
     reference = max(start, TODAY) if start is not None else TODAY
-    side = _Side(
-        labels=_Labels(weights, TODAY),
+    side = Side(
+        labels=Labels(weights, TODAY),
         sector=sector,
         rome_code="F1703",
         is_npnru=is_npnru,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.referentials.sectors import SectorCode, sector_for_rome
-from services.matching.refresh import build_queued_profiles
+from services.matching.profiles import build_queued_profiles
 from tests.matching.support import east_of_site
 
 # ROME codes of every sector, of none (J: health; D: trade), in either case.

@@ -13,7 +13,7 @@ from services.core.db import SessionMaker, unit_of_work
 from services.core.models.candidate import Candidate, CandidateStatus, QpvStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.referentials.sectors import SectorCode
-from services.matching.refresh import build_profile_of, build_queued_profiles
+from services.matching.profiles import build_profile_of, build_queued_profiles
 from tests.matching.support import east_of_site
 
 pytestmark = pytest.mark.usefixtures("reference_data")

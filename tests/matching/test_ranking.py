@@ -13,15 +13,11 @@ from services.core.models.candidate import CandidateStatus
 from services.core.models.contract import QpvPriority
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.ranking.weights import Criterion
 from services.core.referentials.sectors import SectorCode
 from services.core.settings import Settings
-from services.matching.ranking import (
-    Criterion,
-    Explanation,
-    RankedCandidate,
-    rank_candidates_for_offer,
-    rank_offers_for_candidate,
-)
+from services.matching.ranking import rank_candidates_for_offer, rank_offers_for_candidate
+from services.matching.results import Explanation, RankedCandidate
 from tests.factories import make_contract, make_organisation
 from tests.matching.support import (
     START,

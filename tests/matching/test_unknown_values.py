@@ -18,7 +18,7 @@ from services.core.ranking.score import points_sql as _points
 from services.core.ranking.score import weight_params as _weight_params
 from services.core.ranking.weights import UNKNOWN_SHARE, Weights
 from services.core.settings import Settings
-from services.matching.scoring import fetch
+from services.matching.statement_cache import fetch
 
 TODAY = date(2026, 11, 23)
 WEIGHTS = Weights.from_settings(Settings())

@@ -1,5 +1,5 @@
 """The score of a (candidate, offer) pair as SQL expressions (product.md §5, decisions 0016 and
-0038): the ranking's statements (``services/matching/scoring.py``) and the explanation of one
+0038): the ranking's statements (``services/matching/queries.py``) and the explanation of one
 pair (the API) write the same expressions, so a pair gets the same points whoever asks."""
 
 from __future__ import annotations
