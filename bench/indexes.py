@@ -397,11 +397,20 @@ class Timings:
     path_ms: list[float] = field(default_factory=list)
     sql_ms: list[float] = field(default_factory=list)
     full: int = 0
+    # CPU time of the bare SQL's PostgreSQL backend over all the calls: the work itself, which
+    # the machine's load does not stretch as it stretches the wall-clock times.
+    sql_cpu_ms: float = 0.0
 
     def add(self, other: Timings) -> None:
         self.path_ms += other.path_ms
         self.sql_ms += other.sql_ms
         self.full += other.full
+        self.sql_cpu_ms += other.sql_cpu_ms
+
+
+def backend_cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 async def timed(
@@ -415,6 +424,7 @@ async def timed(
     """Worker path then bare SQL, one id after the other (as ``bench.ranking.timed_calls``),
     keeping each result's ids and scores."""
     timings = Timings()
+    backend = bare.get_server_pid()
     for object_id in ids:
         capture.statements.clear()
         async with sessionmaker() as session:
@@ -425,9 +435,11 @@ async def timed(
                 timings.path_ms.append((time.perf_counter() - started) * 1000)
             await session.rollback()
         statements = list(capture.statements)
+        cpu = backend_cpu_ms(backend)
         started = time.perf_counter()
         await replay(bare, statements)
         timings.sql_ms.append((time.perf_counter() - started) * 1000)
+        timings.sql_cpu_ms += backend_cpu_ms(backend) - cpu
         timings.full += len(result) >= LIMIT
         if tops is not None:
             tops[object_id] = [
@@ -688,8 +700,8 @@ def report(
         "| design | candidates | indexes (+ pkey) | index size MB | build s | P1 n | P1 p50 / p95 "
         "/ p99 / max ms | P1 bare SQL p50 / p95 ms | worker / SQL (p50) | P1 p95 by round | P2 "
         "n | P2 p50 / p95 / p99 ms | full top 50 | one profile's sync p50 / p95 ms, generic plan "
-        "| same, planned each call |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| same, planned each call | P1 bare SQL, PostgreSQL CPU ms a call | P2 same |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in args.sizes:
         for design in designs:
@@ -709,7 +721,8 @@ def report(
                 f"{a:.1f} / {b:.1f} / {c:.1f} / {d:.1f} | {s50:.1f} / {s95:.1f} | "
                 f"{a / s50:.2f}× | {by_round} | {len(p2.path_ms)} | {e:.1f} / {f:.1f} / {g:.1f} "
                 f"| {p1.full}/{len(p1.path_ms)} | {fmt_sync(runs, 'sync_ms')} | "
-                f"{fmt_sync(runs, 'sync_custom_ms')} |"
+                f"{fmt_sync(runs, 'sync_custom_ms')} | {p1.sql_cpu_ms / len(p1.sql_ms):.2f} | "
+                f"{p2.sql_cpu_ms / len(p2.sql_ms):.2f} |"
             )
     lines += ["", *(f"- {check}" for check in checks)]
     if imported:
