@@ -48,7 +48,6 @@ from services.core.db import (
     unit_of_work,
 )
 from services.core.migrate import upgrade
-from services.core.models.match_profile import Tier
 from services.core.ranking.score import SCORE_SQL, km_sql, points_sql, reach_km
 from services.core.ranking.weights import Weights
 from services.core.referentials.loader import load_reference_data
@@ -150,19 +149,28 @@ def _sector(sector: str) -> str:
     return f"ARRAY['{SectorCode(sector).value}']::varchar(30)[]"
 
 
+def _tier64(wanted: bool, qpv: bool, eligible: bool, alias: str = "") -> str:
+    """A tier's predicate, ``{s}`` standing for the sector's literal array."""
+    return (
+        f"{alias}sectors @> {{s}}"
+        f" AND {'' if wanted else 'NOT '}{alias}wanted @> {{s}}"
+        f" AND {'' if qpv else 'NOT '}{alias}in_qpv"
+        f" AND {alias}eligible_until IS {'NOT ' if eligible else ''}NULL"
+    )
+
+
+FOUR = [(w, q, e) for w in (True, False) for q in (True, False) for e in (True, False)]
+
+
 def tiers64_indexes() -> list[str]:
-    """The current design (migration 0009): sector × wanted or worked × QPV × eligibility."""
-    statements = []
-    for sector in SectorCode:
-        for wanted in (True, False):
-            for qpv in (True, False):
-                for eligible in (True, False):
-                    tier = Tier(sector, wanted, qpv, eligible)
-                    statements.append(
-                        f"CREATE INDEX {tier.index_name} ON match_profile USING gist (reach)"
-                        f" INCLUDE ({', '.join(COVERED)}) WHERE {tier.predicate()}"
-                    )
-    return [*statements, ROME_WISHES_INDEX]
+    """The design of migration 0009: sector × wanted or worked × QPV × eligibility."""
+    return [
+        f"CREATE INDEX ix_match_profile_{sector.value}_{'wanted' if w else 'worked'}_"
+        f"{'qpv' if q else 'other'}_{'elig' if e else 'none'} ON match_profile USING gist (reach)"
+        f" INCLUDE ({', '.join(COVERED)}) WHERE {_tier64(w, q, e).format(s=_sector(sector))}"
+        for sector in SectorCode
+        for w, q, e in FOUR
+    ] + [ROME_WISHES_INDEX]
 
 
 def tiers16_indexes() -> list[str]:
@@ -288,6 +296,17 @@ def bound(part: Part, terms: scoring.OfferTerms, weights: Weights) -> float:
 
 SECTOR_LINK = "p.sectors @> {s}"
 FLAT = (Part(SECTOR_LINK, "p.wanted @> {s}", "p.in_qpv", wanted=True),)
+TIERS64 = tuple(
+    Part(
+        _tier64(w, q, e, "p."),
+        "true" if w else "false",
+        "true" if q else "false",
+        wanted=w,
+        qpv=q,
+        eligible=e,
+    )
+    for w, q, e in FOUR
+)
 BY_LINK = (
     Part(SECTOR_LINK + " AND p.wanted @> {s}", "true", "p.in_qpv", wanted=True),
     Part(SECTOR_LINK + " AND NOT p.wanted @> {s}", "false", "p.in_qpv", wanted=False),
@@ -307,7 +326,13 @@ def ranked_rows_with(parts: tuple[Part, ...]) -> Callable[..., Any]:
         shape = scoring.Shape.of(terms)
         if terms.sector is None:
             return await scoring.fetch(connection, scoring.candidates_sql(shape, None), params)
-        ordered = sorted(parts, key=lambda part: -bound(part, terms, weights))
+        kept = [
+            part
+            for part in parts
+            if (part.qpv is not False or not shape.qpv_required)
+            and (part.eligible is not False or not shape.requires_eligibility)
+        ]
+        ordered = sorted(kept, key=lambda part: -bound(part, terms, weights))
         bounds = {f"bound_{k}": bound(part, terms, weights) for k, part in enumerate(ordered)}
         sql = parts_sql(shape, terms.sector.value, tuple(ordered))
         return await scoring.fetch(
@@ -322,8 +347,8 @@ class Design:
     name: str
     what: str
     indexes: Callable[[], list[str]]
-    # None: the module's own statements (the 64 tiers); else the parts of a sector's statement.
-    parts: tuple[Part, ...] | None
+    # The parts of a sector's statement, read best first.
+    parts: tuple[Part, ...]
     plan_mode: str = "force_generic_plan"
 
 
@@ -331,9 +356,11 @@ DESIGNS = {
     d.name: d
     for d in (
         Design("tiers64", "64 partial GiST tiers (sector × wanted/worked × QPV × eligibility), "
-               "8 tier statements a sector (current)", tiers64_indexes, None),
+               "8 tiers a sector (current)", tiers64_indexes, TIERS64),
         Design("tiers16", "16 partial GiST (sector × wanted/worked), 2 parts a sector",
                tiers16_indexes, BY_LINK),
+        Design("tiers16-auto", "as tiers16, PostgreSQL's default plan cache mode (no forced "
+               "generic plans)", tiers16_indexes, BY_LINK, "auto"),
         Design("sector8", "8 partial GiST, one covering index per sector, one scan",
                sector8_indexes, FLAT),
         Design("sector8-auto", "as sector8, PostgreSQL's default plan cache mode (no forced "
@@ -348,8 +375,7 @@ DESIGNS = {
 def design_statements(design: Design) -> Iterator[None]:
     """The ranking module's statements for ``design``, and its plan cache mode."""
     saved_rows, saved_driver = scoring._ranked_rows, scoring.driver
-    if design.parts is not None:
-        scoring._ranked_rows = ranked_rows_with(design.parts)
+    scoring._ranked_rows = ranked_rows_with(design.parts)
     if design.plan_mode != "force_generic_plan":
 
         async def driver(session: Any) -> asyncpg.Connection:
