@@ -31,10 +31,10 @@ from services.callbacks.cases import RaiseAlert
 from services.callbacks.report import Quarter, callback_report
 from services.callbacks.report_files import to_csv, to_xlsx
 from services.callbacks.sweep import raise_due
+from services.core.alerts.raising import AlertRequest
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, create_sessionmaker, unit_of_work
 from services.core.settings import Settings
-from services.notifications.alerts import AlertRequest
 
 ORGANISATIONS = 200
 CHUNK = 20_000

@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 
+from services.core.alerts.kinds import AlertKind
 from services.core.models.notification import (
     DIGEST_KIND,
     WEBHOOK_DISABLED_KIND,
     NotificationChannel,
 )
-from services.notifications.alerts import AlertKind
 from services.notifications.channels.gsm7 import is_gsm7, segments, septets, to_gsm7
 from services.notifications.channels.sms import SmsTooLong, sms_text
 from services.notifications.rendering import render

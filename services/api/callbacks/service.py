@@ -27,6 +27,7 @@ from services.api.validation import FieldError
 from services.callbacks.cases import COUNSELLOR_ROLES, Policies, Recipients, advance
 from services.callbacks.schedule import case_key_prefix, local
 from services.core import audit
+from services.core.alerts.raising import cancel_alerts
 from services.core.models.callback import (
     MAX_ATTEMPTS,
     AttemptChannel,
@@ -41,7 +42,6 @@ from services.core.models.organisation import Organisation
 from services.core.models.user import User
 from services.core.security.principal import Principal
 from services.core.settings import Settings
-from services.notifications.alerts import cancel_alerts
 
 _error = FieldError.of_body
 
