@@ -88,7 +88,7 @@ from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
-from services.notifications.channels.webhook import new_secret
+from services.core.webhooks import new_secret
 from tests.api.shared_app import TestTransaction, shared_app
 from tests.factories import (
     PASSWORD,

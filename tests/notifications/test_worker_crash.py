@@ -37,7 +37,8 @@ from services.core.models.user import Role
 from services.core.queue import create_queue_pool
 from services.core.relay import JOB_FUNCTION
 from services.core.settings import Settings
-from services.notifications.channels.webhook import new_secret, verify
+from services.core.webhooks import new_secret
+from services.notifications.channels.webhook import verify
 from tests.factories import make_candidate, make_match, make_offer, make_organisation, make_user
 from tests.notifications.conftest import Team
 from tests.notifications.servers import Request, SmtpSink, http_server, smtp_server
