@@ -62,8 +62,8 @@ from sqlmodel import col
 
 from services.api.app import create_app
 from services.api.referentials.indexes import RomeIndex, load_rome_index
-from services.callbacks.schedule import due_at as callback_due_at
 from services.core import audit
+from services.core.callbacks.schedule import due_at as callback_due_at
 from services.core.clock import FrozenClock, now
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex

@@ -59,7 +59,7 @@ from services.api.api_keys.schemas import SCOPES
 from services.api.app import create_app
 from services.api.errors import MaillonError
 from services.api.referentials.indexes import RomeIndex, load_rome_index
-from services.callbacks.schedule import due_at as callback_due_at
+from services.core.callbacks.schedule import due_at as callback_due_at
 from services.core.clock import FrozenClock
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex

@@ -17,7 +17,7 @@ from services.notifications.channels.sms import SmsTooLong, sms_text
 from services.notifications.rendering import render
 
 CASE_ID = uuid.UUID("01a2055a-18f4-7370-ac14-2ff79e903c66")
-# What the callbacks domain gives (services/callbacks/cases.alert_context), at its longest.
+# What the callbacks domain gives (services/core/callbacks/cases.alert_context), at its longest.
 CALLBACK_CONTEXT: dict[str, str | int | None] = {
     "case_id": str(CASE_ID),
     "case_path": f"/v1/callbacks/{CASE_ID}",
