@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import typer
 
@@ -89,3 +90,20 @@ def test_each_command_comes_from_the_modules_named_for_it() -> None:
     assert {m for modules in COMMAND_MODULES.values() for m in modules} == set(MODULES)
     for name, modules in registered.items():
         assert modules <= {f"services.cli.{m}" for m in COMMAND_MODULES[name]}, name
+
+
+def test_bench_seed_is_refused_outside_a_checkout(tmp_path: Path) -> None:
+    """The generator is run as ``python -m bench.seed`` from the root of a checkout, never
+    found by editing ``sys.path``: elsewhere, a sentence says where to run it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "bench", "seed", "--candidates", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "lancez la commande depuis sa racine" in done.stderr
