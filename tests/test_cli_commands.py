@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 
 from services.cli import COMMAND_MODULES, MODULES, commands
@@ -33,8 +34,9 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _loaded(script: str) -> list[str]:
+def _run(script: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    env.update(COLUMNS="200")  # the help on one line per item
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -45,7 +47,11 @@ def _loaded(script: str) -> list[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return done
+
+
+def _loaded(script: str) -> list[str]:
+    loaded: list[str] = json.loads(_run(script).stdout.splitlines()[-1])
     return loaded
 
 
@@ -64,6 +70,22 @@ def test_the_help_lists_every_command() -> None:
         "try:\n    main()\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))"
     )
     assert {f"services.cli.{m}" for m in MODULES} <= set(loaded)
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_MODULES))
+def test_each_command_runs_with_only_its_modules(command: str) -> None:
+    """``maillon <command>`` loads only the modules named for it, and they are enough."""
+    done = _run(
+        "import json, sys\nfrom services.cli import main\n"
+        f"sys.argv = ['maillon', {command!r}, '--help']\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    # The command's own help (a single command registered stays a command of the group).
+    assert f"Usage: maillon {command} " in done.stdout
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    ours = {m.removeprefix("services.cli.") for m in loaded if m.startswith("services.cli.")}
+    assert ours - {"app", "progress", "runtime"} == set(COMMAND_MODULES[command])
 
 
 def _callback_modules(group: typer.Typer) -> set[str]:
