@@ -25,12 +25,7 @@ from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.egress import Resolver, system_resolver
 from services.core.events import (
-    CallbackOverdue,
-    CandidatePlaced,
     Event,
-    MatchSuggested,
-    OfferClosed,
-    OfferPublished,
 )
 from services.core.ids import uuid7
 from services.core.logging import get_logger
@@ -46,20 +41,12 @@ from services.core.models.notification import (
 )
 from services.core.models.user import Role, User
 from services.core.settings import Settings
+from services.core.webhooks import PUBLIC_EVENTS
 from services.notifications.channels import webhook as signing
 from services.notifications.delivery import retry_delay
 from services.notifications.webhook_audience import Subscriber, events_for
 
 log = get_logger(__name__)
-
-PUBLIC_EVENTS: dict[str, str] = {
-    OfferPublished.type: "Offre publiée",
-    OfferClosed.type: "Offre clôturée",
-    MatchSuggested.type: "Candidats suggérés pour des offres",
-    CallbackOverdue.type: "Délai de rappel de 30 jours dépassé",
-    CandidatePlaced.type: "Candidat recruté",
-}
-"""Event types a subscription may choose, with their French labels."""
 
 
 def body_of(event: Event, occurred_at: datetime) -> str:

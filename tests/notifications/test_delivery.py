@@ -11,6 +11,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alert
+from services.core.alerts.sms_status import SIGNATURE_HEADER, signature
 from services.core.clock import FrozenClock
 from services.core.db import SessionMaker
 from services.core.models.notification import (
@@ -24,9 +27,7 @@ from services.core.models.notification import (
 from services.core.models.user import User
 from services.core.settings import Settings
 from services.notifications import delivery, tasks
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 from services.notifications.channels.gsm7 import is_gsm7, segments
-from services.notifications.sms_status import SIGNATURE_HEADER, signature
 from tests.api.conftest import ClientFactory
 from tests.notifications.conftest import Team
 from tests.notifications.servers import Request, SmtpSink, free_port, http_server, smtp_server

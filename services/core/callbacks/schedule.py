@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-import holidays
-
+from services.core.calendar import add_working_days, is_working_day, local, next_working_day
 from services.core.clock import PARIS
 from services.core.models.callback import (
     MAX_ATTEMPTS,
@@ -63,38 +62,6 @@ class AlertPolicy:
     @property
     def office_start(self) -> time:
         return time(self.office_start_hour)
-
-
-# -- calendar ------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("FR", years=year).keys())
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday, French public holidays excluded."""
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def next_working_day(day: date) -> date:
-    """The first working day strictly after ``day``."""
-    day += timedelta(days=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def add_working_days(day: date, count: int) -> date:
-    for _ in range(count):
-        day = next_working_day(day)
-    return day
-
-
-def local(day: date, at: time) -> datetime:
-    """A Paris wall-clock moment, in UTC."""
-    return datetime.combine(day, at, tzinfo=PARIS).astimezone(UTC)
 
 
 def office_moment(at: datetime, policy: AlertPolicy) -> datetime:

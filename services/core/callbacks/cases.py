@@ -17,8 +17,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.callbacks.routing import Route, route
-from services.callbacks.schedule import (
+from services.core import audit
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, cancel_alerts, raise_alert
+from services.core.callbacks.routing import Route, route
+from services.core.callbacks.schedule import (
     AlertPolicy,
     CaseState,
     PlannedAlert,
@@ -28,7 +31,6 @@ from services.callbacks.schedule import (
     due_alerts,
     due_at,
 )
-from services.core import audit
 from services.core.clock import PARIS
 from services.core.events import CallbackOverdue, Event, emit
 from services.core.models.callback import (
@@ -42,7 +44,6 @@ from services.core.models.candidate import Candidate, CandidateShare, CandidateS
 from services.core.models.intake import Intake
 from services.core.models.user import Role, User
 from services.core.settings import Settings
-from services.notifications.alerts import AlertKind, AlertRequest, cancel_alerts, raise_alert
 
 ALERT_KINDS: dict[CallbackAlertKind, AlertKind] = {
     CallbackAlertKind.ASSIGNED: AlertKind.CALLBACK_ASSIGNED,

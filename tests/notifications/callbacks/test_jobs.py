@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.callbacks import service
-from services.callbacks import jobs
-from services.callbacks.cases import open_for_intake
-from services.callbacks.sweep import alert_job_id, raise_due, sweep
+from services.core.callbacks.cases import open_for_intake
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
 from services.core.events import (
@@ -47,6 +45,8 @@ from services.core.queue import create_queue_pool
 from services.core.relay import JOB_FUNCTION
 from services.core.security.principal import Principal
 from services.core.settings import Settings
+from services.notifications.callbacks import jobs
+from services.notifications.callbacks.sweep import alert_job_id, raise_due, sweep
 from services.notifications.consumer import consumer
 from tests.core.events_support import burst_worker
 from tests.factories import make_candidate, make_organisation, make_user

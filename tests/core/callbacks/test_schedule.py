@@ -1,4 +1,5 @@
-"""The alert schedule as pure functions: working days, office hours, DST, the ladder."""
+"""The alert schedule as pure functions: office hours, DST, the ladder (working days:
+tests/core/test_calendar.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,14 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from services.callbacks.schedule import (
+from services.core.calendar import local
+from services.core.callbacks.schedule import (
     AlertPolicy,
     CaseState,
-    add_working_days,
     day_moment,
     days_left,
     due_alerts,
     due_at,
-    is_working_day,
-    local,
     next_alert,
     office_moment,
 )
@@ -51,17 +50,6 @@ def state(
         closed=closed,
         raised=raised,
     )
-
-
-def test_working_days_skip_weekends_and_french_public_holidays() -> None:
-    assert is_working_day(date(2026, 4, 30))  # Thursday
-    assert not is_working_day(date(2026, 5, 1))  # fête du Travail, a Friday
-    assert not is_working_day(date(2026, 5, 2))  # Saturday
-    assert not is_working_day(date(2026, 7, 14))
-    assert not is_working_day(date(2026, 12, 25))
-    assert not is_working_day(date(2026, 4, 6))  # lundi de Pâques
-    assert add_working_days(date(2026, 4, 30), 1) == date(2026, 5, 4)
-    assert add_working_days(date(2026, 5, 7), 2) == date(2026, 5, 12)  # 8 May is a holiday
 
 
 @pytest.mark.parametrize(

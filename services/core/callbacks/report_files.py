@@ -13,7 +13,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from services.callbacks.report import COLUMNS, Report, flat
+from services.core.callbacks.report import COLUMNS, Report, flat
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, cancel_alerts, raise_alert
 from services.core.models.notification import (
     DeliveryMode,
     Notification,
@@ -17,7 +19,6 @@ from services.core.models.notification import (
     NotificationStatus,
 )
 from services.core.models.organisation import OrganisationKind
-from services.notifications.alerts import AlertKind, AlertRequest, cancel_alerts, raise_alert
 from tests.factories import make_organisation, make_user
 
 

@@ -34,14 +34,14 @@ from arq.utils import timestamp_ms
 from sqlalchemy import select, text
 from sqlmodel import col
 
-from services.callbacks.cases import Policies, RaiseAlert, Recipients, raise_planned, state_of
-from services.callbacks.schedule import due_alerts
+from services.core.alerts.raising import AlertRequest, raise_alerts
+from services.core.callbacks.cases import Policies, RaiseAlert, Recipients, raise_planned, state_of
+from services.core.callbacks.schedule import due_alerts
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import Consumer, Event, emit_many, queue_name
 from services.core.models.callback import CallbackCase
 from services.core.queue import serialize
 from services.core.settings import Settings
-from services.notifications.alerts import AlertRequest, raise_alerts
 
 SWEEP_MINUTES = 10
 ALERT_JOB = "callback_alert"

@@ -1,4 +1,4 @@
-"""Alerts: what other domains call to notify people (issue 6 contract).
+"""Raising and cancelling alerts: what the domains call to notify people (issue 6 contract).
 
 :func:`raise_alert` writes, in the caller's transaction, one ``notification`` row per recipient
 and channel chosen by the recipient's preferences; the notifications worker sends them after
@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.alerts.kinds import MANDATORY_KINDS, AlertKind
 from services.core.clock import now
 from services.core.ids import uuid7
 from services.core.models.notification import (
@@ -29,31 +29,6 @@ from services.core.models.notification import (
     NotificationStatus,
 )
 from services.core.models.user import User
-
-
-class AlertKind(StrEnum):
-    CALLBACK_ASSIGNED = "callback.assigned"  # a case assigned to a prescriber / organisation
-    CALLBACK_REMINDER = "callback.reminder"  # no attempt by day 14
-    CALLBACK_URGENT = "callback.urgent"  # day 25
-    CALLBACK_OVERDUE = "callback.overdue"  # day 30 — to the organisation's managers; mandatory
-    CALLBACK_FOLLOW_UP = "callback.follow_up"  # next follow-up, 2 working days after a failure
-    MATCH_SUGGESTED = "match.suggested"  # new top match for an offer
-    CANDIDATE_RETENTION = "candidate.retention"  # anonymised in 30 days for want of activity
-
-
-ALERT_KIND_LABELS: dict[AlertKind, str] = {
-    AlertKind.CALLBACK_ASSIGNED: "Rappel à effectuer (nouvelle attribution)",
-    AlertKind.CALLBACK_REMINDER: "Relance : aucune tentative de rappel au 14e jour",
-    AlertKind.CALLBACK_URGENT: "Rappel urgent : 25e jour",
-    AlertKind.CALLBACK_OVERDUE: "Délai de rappel de 30 jours dépassé",
-    AlertKind.CALLBACK_FOLLOW_UP: "Nouvelle tentative de rappel à faire",
-    AlertKind.MATCH_SUGGESTED: "Nouveau candidat suggéré pour une offre",
-    AlertKind.CANDIDATE_RETENTION: "Dossier sans activité bientôt anonymisé",
-}
-
-MANDATORY_KINDS: frozenset[AlertKind] = frozenset({AlertKind.CALLBACK_OVERDUE})
-"""Kinds nobody may opt out of; they are also always sent immediately (never held for the
-digest)."""
 
 DEFAULT_CHANNELS: tuple[NotificationChannel, ...] = (NotificationChannel.EMAIL,)
 

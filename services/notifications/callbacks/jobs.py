@@ -12,14 +12,13 @@ from arq.worker import Function, func
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.callbacks.cases import (
+from services.core.callbacks.cases import (
     Policies,
     Recipients,
     advance,
     close_for_erasure,
     open_for_intake,
 )
-from services.callbacks.sweep import ALERT_JOB, SWEEP_MINUTES, sweep
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import CandidateAnonymised, IntakeReceived
@@ -27,6 +26,7 @@ from services.core.jobs import HandlerContext
 from services.core.logging import get_logger
 from services.core.models.callback import CallbackCase
 from services.core.settings import Settings
+from services.notifications.callbacks.sweep import ALERT_JOB, SWEEP_MINUTES, sweep
 from services.notifications.consumer import consumer
 
 log = get_logger(__name__)
