@@ -2,7 +2,8 @@
 
 An event is a small pydantic model carrying ids, never personal data. Each type declares the
 consumers (worker services) that receive it; :func:`emit` writes it to the outbox in the caller's
-transaction, and the relay publishes it after commit.
+transaction, and the relay publishes it after commit. Every outbox row, added through the session
+or written set-based beside the rows it describes, is built by :func:`outbox_row`.
 """
 
 from __future__ import annotations
