@@ -144,6 +144,8 @@ async def create_intake(
                 (recorded,) = await record(session, where, [checked])
                 stored = await files.store(session, storage, recorded.intake_id, uploads)
         else:
+            # With no transaction open on the session, the write commits its own before the
+            # answer (the one exception to "one request = one transaction": decision 0069).
             (recorded,) = await record(session, where, [checked])
             stored = []
         response.headers["Location"] = location(
