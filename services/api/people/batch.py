@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.intake.checks import Checked, Collection, check_batch_form
-from services.api.intake.recording import REFUSED, Recorded, record
 from services.api.intake.schemas import BatchItemResult, IntakeOutcome
+from services.api.people.intakes import REFUSED, Recorded, record
 from services.api.validation import FieldError
 
 STORAGE_FAILED = "le formulaire n'a pas pu être enregistré ; renvoyez-le seul"

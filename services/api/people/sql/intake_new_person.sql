@@ -1,7 +1,7 @@
 -- intake_new_person: A form naming nobody known among the caller's organisations' people,
 -- written in one round trip (decisions 0036, 0044): the contact keys' locks, then, if no such
 -- person has those keys, the write of people_write without its updates; says whether it wrote.
--- Called by services/api/candidates/bulk/writer.py.
+-- Called by services/api/people/store.py.
 -- Current text installed by migration 0030 (2026-12-07-0345_function_text_laid_out.py).
 --
 -- The contact keys' locks are taken as candidates_by_contact takes them; the check that follows

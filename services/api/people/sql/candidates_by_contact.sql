@@ -1,6 +1,6 @@
 -- candidates_by_contact: Takes the contact keys' advisory locks (sorted, as POST /v1/candidates
 -- takes them), then reads and locks the people those phones and e-mails name, oldest first
--- (decisions 0030, 0033). Called by services/api/candidates/bulk/writer.py.
+-- (decisions 0030, 0033). Called by services/api/people/store.py.
 -- Current text installed by migration 0015 (2026-11-23-0500_contact_lookup_without_join.py).
 
 CREATE OR REPLACE FUNCTION candidates_by_contact(phones text[], emails text[]) RETURNS SETOF candidate

@@ -1,7 +1,9 @@
-"""Finding the people of a chunk again, exactly as intakes do (decision 0014), in memory.
+"""Laying rows over people, in memory: the same for an intake's forms and an import's chunk
+(decision 0014).
 
-The stored candidates named by the chunk's phones and e-mails are read once (oldest first); then
-each row, in file order, is laid over the person its phone (first) or e-mail already names —
+A row (:class:`ValidRow`) is one checked form or one checked line of a file. The stored
+candidates named by the rows' phones and e-mails are read once (oldest first); then each row, in
+order, is laid over the person its phone (first) or e-mail already names —
 stored, or created by an earlier row of the file — or makes a new person. Laying a row over a
 person fills blanks and completes lists, never overwrites (as ``POST /v1/candidates`` on a known
 person). Where a person lives is decided once all their rows are read (:meth:`Person.settle`).
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.api.candidates.bulk.rows import ValidRow
+from services.api.candidates.schemas import CandidateCreate
 from services.api.candidates.service import search_name
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import QpvResidence, decide_qpv_residence
@@ -67,6 +69,26 @@ STORED_COLUMNS: tuple[str, ...] = (
     *QPV_COLUMNS,
 )
 _POINT_METHODS = frozenset({QpvMethod.COORDINATES.value, QpvMethod.GEOCODED_ADDRESS.value})
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    """A person as one checked form or file line names them (values already checked)."""
+
+    line: int
+    data: CandidateCreate
+    # Where the row alone says the person lives (decision 0013), decided with the row when the
+    # QPV polygons are at hand: the writer reuses it unless other rows change the place.
+    residence: QpvResidence | None = None
+
+    def contact_keys(self) -> list[str]:
+        """How the person is found again: ``phone:+336…`` then ``email:…`` (as intakes)."""
+        keys = []
+        if self.data.phone:
+            keys.append(f"phone:{self.data.phone}")
+        if self.data.email:
+            keys.append(f"email:{self.data.email}")
+        return keys
 
 
 def _row_values(row: ValidRow) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 -- people_write: Everything an intake writes, in one statement: one JSON array per table, an
 -- empty array writes nothing (decision 0028). The column lists are the writer's
--- (tests/core/test_people_write.py compares them). Called by
--- services/api/candidates/bulk/writer.py.
+-- (services/api/people/columns.py; tests/core/test_people_write.py compares them). Called by
+-- services/api/people/store.py.
 -- Current text installed by migration 0030 (2026-12-07-0345_function_text_laid_out.py).
 --
 -- Foreign keys are checked at the end of the statement: intakes may name the candidates inserted

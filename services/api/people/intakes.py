@@ -2,9 +2,11 @@
 e-mail — among the stored candidates and the forms of the same request — or created; the intake
 keeps the answers as keyed, the consent and who entered it; ``intake.received`` and
 ``candidate.created|updated`` go to the outbox in the same transaction. Only the people already
-shared with the caller's organisations are found again (decision 0044). People are found and
-laid over exactly as the bulk import does (one code: :mod:`services.api.candidates.bulk.writer`),
-and everything a request records is written in one statement (decision 0028)."""
+shared with the caller's organisations are found again (decision 0044). A form is a row of the
+people writer (:func:`_row`), found and laid over exactly as an import's line; the intake adds its
+own rows (the intake, its event, its audit entry), and everything a request records is written in
+one statement (decision 0028).
+"""
 
 from __future__ import annotations
 
@@ -18,26 +20,21 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.candidates.bulk.people import resolve
-from services.api.candidates.bulk.rows import ValidRow
-from services.api.candidates.bulk.writer import (
-    Driver,
-    Found,
-    SessionDriver,
-    Writes,
-    audit_row,
-    event_row,
-    find_people,
-    insert_new_person,
-    insert_writes,
-    plan_people,
-)
 from services.api.candidates.policy import found_among
 from services.api.candidates.schemas import CandidateCreate
 from services.api.intake.checks import Checked, Collection
 from services.api.intake.schemas import IntakeOutcome
+from services.api.people.persons import ValidRow, resolve
+from services.api.people.plan import Found, Writes, audit_row, plan_people
+from services.api.people.store import (
+    Driver,
+    SessionDriver,
+    find_people,
+    insert_new_person,
+    insert_writes,
+)
 from services.core.clock import now
-from services.core.events import IntakeReceived
+from services.core.events import IntakeReceived, outbox_row
 from services.core.ids import uuid7
 from services.core.models.candidate import ShareReason
 
@@ -165,9 +162,7 @@ def _plan(
             }
         )
         received = IntakeReceived(intake_id=intake_id, candidate_id=person.id)
-        writes.events.append(
-            event_row(received.type, received.model_dump(mode="json"), moment, where.request_id)
-        )
+        writes.events.append(outbox_row(received, moment=moment, request_id=where.request_id))
         writes.audits.append(
             audit_row(
                 moment,

@@ -1,12 +1,12 @@
-"""Writing people set-based: one chunk of the import, or the forms of one intake request.
+"""Reading and writing people on PostgreSQL: the round trips of the write path.
 
-Contact keys are locked (the advisory locks intakes and ``POST /v1/candidates`` take), the stored
-people they name are read and locked (:func:`find_people`), the rows are laid over them in memory
-(:mod:`.people`) and turned into the rows to write (:func:`plan_people`): new candidates, their
-shares, ``candidate.created`` / ``candidate.updated`` in the outbox, and for the import one audit
-entry per person. The import writes them with ``COPY`` (:func:`copy_writes`, the people found
-again updated from a temporary table in one ``UPDATE … FROM``); an intake request, a handful of
-rows, writes them with its intakes in one statement (:func:`insert_writes`).
+Contact keys are locked (the advisory locks intakes and ``POST /v1/candidates`` take) and the
+stored people they name read and locked (:func:`find_people`); once :mod:`.plan` has made the
+rows, the import writes them with ``COPY`` (:func:`copy_writes`, the people found again updated
+from a temporary table in one ``UPDATE … FROM``) and an intake request, a handful of rows, in one
+statement (:func:`insert_writes`, or :func:`insert_new_person` for a form naming somebody new).
+Statements go to asyncpg directly, on the import's connection or on a request's
+(:class:`SessionDriver`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import operator
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence, Set
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -24,39 +23,18 @@ import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.candidates.bulk.people import (
-    LISTS,
-    QPV_COLUMNS,
-    SCALARS,
-    STORED_COLUMNS,
-    Resolution,
-    resolve,
+from services.api.people.columns import (
+    AUDIT_COLUMNS,
+    EVENT_COLUMNS,
+    INTAKE_COLUMNS,
+    JSON_COLUMNS,
+    NEW_COLUMNS,
+    SHARE_COLUMNS,
+    UPDATED_COLUMNS,
 )
-from services.api.candidates.bulk.rows import ValidRow
+from services.api.people.persons import STORED_COLUMNS, ValidRow, resolve
+from services.api.people.plan import Found, Row, Writes
 from services.core.db import session_driver
-from services.core.events import CandidateCreated, CandidateUpdated
-from services.core.geo.qpv import QpvIndex
-from services.core.ids import uuid7
-from services.core.models.candidate import ShareReason
-
-# Every column of a new candidate the import writes; the database fills the rest (generated
-# search vector, server defaults).
-NEW_COLUMNS: tuple[str, ...] = (
-    "id",
-    "created_at",
-    "updated_at",
-    *SCALARS,
-    "search_name",
-    "lon",
-    "lat",
-    *LISTS,
-    *QPV_COLUMNS,
-    "geocoding_attempts",
-    "status",
-    "last_activity_at",
-)
-# What a row may change on a stored person.
-UPDATED_COLUMNS: tuple[str, ...] = (*SCALARS, "search_name", "lon", "lat", *LISTS, *QPV_COLUMNS)
 
 # The contact keys' advisory locks taken (as intakes and ``POST /v1/candidates`` take them), then
 # the stored people they name read and locked, oldest first: one round trip (migration 0013: one
@@ -76,50 +54,6 @@ _SHARED = (
     "GROUP BY candidate_id"
 )
 _UPDATE_TABLE = "bulk_candidate_update"
-
-
-SHARE_COLUMNS: tuple[str, ...] = ("candidate_id", "organisation_id", "reason", "created_at")
-EVENT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "type",
-    "payload",
-    "occurred_at",
-    "request_id",
-    "publish_attempts",
-)
-AUDIT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "occurred_at",
-    "actor_type",
-    "actor_id",
-    "organisation_id",
-    "action",
-    "resource_type",
-    "resource_id",
-    "request_id",
-    "details",
-)
-INTAKE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "created_at",
-    "updated_at",
-    "candidate_id",
-    "organisation_id",
-    "source",
-    "place_organisation_id",
-    "deposit_date",
-    "collected_on",
-    "batch_id",
-    "answers",
-    "consent_given",
-    "consent_text_version",
-    "consent_at",
-    "entered_by_user_id",
-    "entered_by_api_key_id",
-)
-_JSON_COLUMNS = frozenset({"payload", "details", "answers"})
-
-Row = dict[str, Any]
 
 
 class Driver(Protocol):
@@ -191,71 +125,6 @@ class SessionDriver:
         return cast(Sequence[Mapping[str, Any]], await self._driver.fetch(query, *args))
 
 
-@dataclass
-class ChunkResult:
-    created: int = 0
-    linked: int = 0  # rows laid over a stored person
-    updated: int = 0  # stored people whose profile changed
-    shared: int = 0  # stored people newly shared (a facilitator's form: one of its territory)
-    duplicates: int = 0  # rows laid over a person created earlier in the file
-    created_ids: list[uuid.UUID] = field(default_factory=list)
-
-
-@dataclass
-class Writes:
-    """The rows to write, column name → value (JSON columns as Python values)."""
-
-    candidates: list[Row] = field(default_factory=list)
-    updates: list[Row] = field(default_factory=list)  # id, UPDATED_COLUMNS, updated_at
-    shares: list[Row] = field(default_factory=list)
-    events: list[Row] = field(default_factory=list)
-    audits: list[Row] = field(default_factory=list)
-    intakes: list[Row] = field(default_factory=list)
-    result: ChunkResult = field(default_factory=ChunkResult)
-
-
-@dataclass
-class Found:
-    resolution: Resolution
-    already_shared: set[uuid.UUID]
-
-
-def event_row(
-    event_type: str, payload: dict[str, Any], moment: datetime, request_id: str | None
-) -> Row:
-    return {
-        "id": uuid7(),
-        "type": event_type,
-        "payload": payload,
-        "occurred_at": moment,
-        "request_id": request_id,
-        "publish_attempts": 0,
-    }
-
-
-def audit_row(
-    moment: datetime,
-    actor: tuple[str, uuid.UUID | None],
-    organisation_id: uuid.UUID,
-    action: str,
-    resource: tuple[str, uuid.UUID],
-    request_id: str | None,
-    details: dict[str, Any],
-) -> Row:
-    return {
-        "id": uuid7(),
-        "occurred_at": moment,
-        "actor_type": actor[0],
-        "actor_id": actor[1],
-        "organisation_id": organisation_id,
-        "action": action,
-        "resource_type": resource[0],
-        "resource_id": resource[1],
-        "request_id": request_id,
-        "details": details,
-    }
-
-
 async def find_people(
     connection: Driver,
     rows: Sequence[ValidRow],
@@ -288,122 +157,10 @@ async def find_people(
     return Found(resolution=resolve(rows, stored), already_shared=already_shared)
 
 
-def plan_people(
-    found: Found,
-    *,
-    organisation_id: uuid.UUID,
-    qpv: QpvIndex | None,
-    moment: datetime,
-    request_id: str | None,
-    link_reason: ShareReason,
-    audit_context: dict[str, Any] | None,
-    actor: tuple[str, uuid.UUID | None],
-    created_earlier: Set[uuid.UUID] = frozenset(),
-) -> Writes:
-    """The rows that store ``found``'s people; ``audit_context`` None: no audit entry per person
-    (the caller audits what it records, as an intake does)."""
-    writes = Writes()
-    result = writes.result
-
-    def audit(action: str, candidate_id: uuid.UUID, details: dict[str, Any]) -> None:
-        if audit_context is not None:
-            writes.audits.append(
-                audit_row(
-                    moment,
-                    actor,
-                    organisation_id,
-                    action,
-                    ("candidate", candidate_id),
-                    request_id,
-                    {**audit_context, **details},
-                )
-            )
-
-    def event(event_type: str, candidate_id: uuid.UUID) -> None:
-        writes.events.append(
-            event_row(event_type, {"candidate_id": str(candidate_id)}, moment, request_id)
-        )
-
-    def share(candidate_id: uuid.UUID, reason: ShareReason) -> None:
-        writes.shares.append(
-            {
-                "candidate_id": candidate_id,
-                "organisation_id": organisation_id,
-                "reason": reason.value,
-                "created_at": moment,
-            }
-        )
-
-    for person in found.resolution.people:
-        person.settle(qpv, moment)
-        if person.is_new:
-            values = person.new_candidate_values(moment)
-            writes.candidates.append({name: values[name] for name in NEW_COLUMNS})
-            share(person.id, ShareReason.CREATED)
-            event(CandidateCreated.type, person.id)
-            audit("create", person.id, {"lines": person.lines})
-            result.created += 1
-            result.created_ids.append(person.id)
-            result.duplicates += len(person.lines) - 1
-            continue
-        writes.updates.append(
-            {
-                "id": person.id,
-                **{name: person.values[name] for name in UPDATED_COLUMNS},
-                "updated_at": moment,
-            }
-        )
-        if person.id in created_earlier:  # by an earlier chunk of the same file
-            result.duplicates += len(person.lines)
-            if person.field_names():
-                event(CandidateUpdated.type, person.id)
-                audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
-            continue
-        result.linked += len(person.lines)
-        if person.id not in found.already_shared:
-            share(person.id, link_reason)
-            audit("share", person.id, {"organisation_id": str(organisation_id)})
-            result.shared += 1
-        if person.field_names():
-            event(CandidateUpdated.type, person.id)
-            audit("update", person.id, {"fields": person.field_names(), "lines": person.lines})
-            result.updated += 1
-    return writes
-
-
-async def write_chunk(
-    connection: Any,
-    rows: Sequence[ValidRow],
-    *,
-    organisation_id: uuid.UUID,
-    import_id: uuid.UUID,
-    qpv: QpvIndex | None,
-    moment: datetime,
-    request_id: str | None,
-    actor: tuple[str, uuid.UUID | None],
-    created_earlier: Set[uuid.UUID] = frozenset(),
-) -> ChunkResult:
-    """Write ``rows`` on ``connection`` (asyncpg, inside the caller's transaction)."""
-    found = await find_people(connection, rows, organisation_id)
-    writes = plan_people(
-        found,
-        organisation_id=organisation_id,
-        qpv=qpv,
-        moment=moment,
-        request_id=request_id,
-        link_reason=ShareReason.CREATED,
-        audit_context={"import_id": str(import_id)},
-        actor=actor,
-        created_earlier=created_earlier,
-    )
-    await copy_writes(connection, writes, moment)
-    return writes.result
-
-
 def _records(rows: list[Row], columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows as ``COPY`` records (JSON columns as text: asyncpg's codec takes strings)."""
     pick = operator.itemgetter(*columns)  # at least two columns: a tuple per row
-    json_positions = [i for i, name in enumerate(columns) if name in _JSON_COLUMNS]
+    json_positions = [i for i, name in enumerate(columns) if name in JSON_COLUMNS]
     if not json_positions:
         return [pick(row) for row in rows]
     records = []
