@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.core.embedded import redis_server_binary
+from services.core.heartbeat import Activity, Heartbeat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,12 +142,14 @@ class Parts:
         }
 
     def up(self, name: str) -> bool:
-        """Whether worker ``name`` is serving: its heartbeat beat since it was (re)started."""
-        path = self.heartbeats / f"maillon-worker-{name}.heartbeat"
+        """Whether worker ``name`` is serving: its heartbeat beat since it was (re)started, and
+        says it serves (it beats while starting and while waiting for Redis too)."""
+        heartbeat = Heartbeat(self.heartbeats, f"worker-{name}")
         try:
-            return path.stat().st_mtime >= self.started[name]
+            beat = heartbeat.path.stat().st_mtime >= self.started[name]
         except FileNotFoundError:
             return False
+        return beat and heartbeat.activity() is Activity.SERVING
 
     def start(self, name: str) -> None:
         self.started[name] = time.time()
