@@ -20,12 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.body_limit import BATCH_MAX_BYTES, JSON_MAX_BYTES, MULTIPART_OVERHEAD_BYTES
 from services.core.clock import now
-from services.core.models.api_key import ApiKey
 from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
 from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
-from tests.factories import bearer, make_organisation, make_user
+from tests.factories import bearer, make_api_key, make_organisation, make_user
 
 CHUNK = 64 * 1024
 
@@ -200,23 +199,14 @@ async def test_larger_routes_have_larger_limits(
 async def _api_key(
     session: AsyncSession, *, revoked: bool = False, expired: bool = False
 ) -> dict[str, str]:
-    organisation = await make_organisation(session, kind=OrganisationKind.EMPLOYER)
-    secret = new_api_key()
     moment = now()
-    session.add(
-        ApiKey(
-            organisation_id=organisation.id,
-            name="SIRH",
-            role=Role.EMPLOYER,
-            prefix=secret.prefix,
-            key_hash=secret.key_hash,
-            scopes=["webhooks:write"],
-            revoked_at=moment if revoked else None,
-            expires_at=moment - timedelta(minutes=1) if expired else None,
-        )
+    return await make_api_key(
+        session,
+        await make_organisation(session, kind=OrganisationKind.EMPLOYER),
+        scopes=["webhooks:write"],
+        revoked_at=moment if revoked else None,
+        expires_at=moment - timedelta(minutes=1) if expired else None,
     )
-    await session.flush()
-    return {"X-API-Key": secret.key}
 
 
 @pytest.mark.parametrize("length", [str(JSON_MAX_BYTES), None])
