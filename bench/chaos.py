@@ -247,9 +247,12 @@ async def chaos(plan: Plan, state: Path, server: str | None = None) -> Outcome:
     return outcome
 
 
-async def _ready(base: str) -> None:
+async def _ready(base: str, limit: float = 180.0) -> None:
+    """Wait for the API (``limit`` seconds: four processes importing at once on two busy cores
+    took a minute)."""
+    deadline = time.monotonic() + limit
     async with httpx.AsyncClient() as client:
-        for _ in range(600):
+        while time.monotonic() < deadline:
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"{base}/health/ready")).status_code == 200:
                     return
