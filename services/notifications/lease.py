@@ -132,11 +132,11 @@ class Queue:
         after the acceptance (decision 0072). ``then``: what follows from it in the same
         statement, given the marked row (``id``, and its other columns) as a CTE named
         ``done``."""
-        statement: Executable = self.done_statement(row_id, at, **(values or {}))
-        if then is not None:
-            marked = self.done_statement(row_id, at, **(values or {}))
-            statement = then(marked.returning(self.table).cte("done"))
-        await commit_alone(sessionmaker, statement)
+        marked = self.done_statement(row_id, at, **(values or {}))
+        await commit_alone(
+            sessionmaker,
+            marked if then is None else then(marked.returning(self.table).cte("done")),
+        )
 
     def failure_values(
         self,
