@@ -10,7 +10,7 @@ reads, QPV residence included, so that a tier stays one index-only scan. Measure
 on the same data (decision 0073, ``python -m bench.indexes``): P1 and P2 hold at 100,000 and
 1,000,000 candidates with the same results, the indexes are built in less time, and building
 or changing a profile costs less. The statements that read them
-(``services/matching/scoring.py``) write the same predicates.
+(``services/matching/queries.py``) write the same predicates.
 """
 
 from collections.abc import Sequence
