@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -129,16 +128,18 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Cell]]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Cell]]]:
+    # Whatever a damaged or hostile file makes openpyxl raise (zip, XML, styles…) means one
+    # thing to the person who sent it: the workbook cannot be read.
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise UnreadableFile("classeur XLSX illisible") from error
-    try:
-        sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)  # type: ignore[arg-type]
-    finally:
+        rows: list[list[Cell]] = [
+            list(row)  # type: ignore[arg-type]
+            for row in workbook.worksheets[0].iter_rows(values_only=True)
+        ]
         workbook.close()
+    except Exception as error:
+        raise UnreadableFile("classeur XLSX illisible") from error
+    yield from enumerate(rows, start=1)
 
 
 def _blank(value: Cell) -> bool:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from services.core.ledger.counted import last_of_month
 from services.core.models.obligation import StatementSchedule
@@ -44,3 +44,17 @@ def periods(
         found.append(period)
         day = _next_month(period.end)
     return found
+
+
+def last_ended(schedule: StatementSchedule, today: date, due_day: int = 15) -> StatementPeriod:
+    """The latest statement period that ended before ``today``."""
+    current = period_of(schedule, today, due_day)
+    return period_of(schedule, current.start.replace(day=1) - timedelta(days=1), due_day)
+
+
+def months_of(period: StatementPeriod) -> list[date]:
+    months, month = [], period.start
+    while month <= period.end:
+        months.append(month)
+        month = _next_month(month)
+    return months
