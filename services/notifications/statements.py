@@ -106,7 +106,7 @@ async def statement_reminders(session: AsyncSession, today: date, settings: Sett
     )
     alerts: list[AlertRequest] = []
     base = settings.notification_link_base_url.rstrip("/")
-    for attribution, obligation, contract in rows.tuples():
+    for attribution, obligation, contract in rows:
         schedule = StatementSchedule(obligation.statement_schedule)
         period = last_ended(schedule, today, obligation.statement_due_day)
         if period.end < contract.start_date:

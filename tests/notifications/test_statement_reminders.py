@@ -36,7 +36,7 @@ async def _kinds(session: AsyncSession) -> list[tuple[str, str]]:
     rows = await session.execute(
         select(col(Notification.kind), col(Notification.key)).order_by(col(Notification.key))
     )
-    return [(kind, key) for kind, key in rows.tuples()]
+    return [(kind, key) for kind, key in rows]
 
 
 async def test_due_then_late_then_nothing_once_declared(

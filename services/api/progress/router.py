@@ -80,6 +80,6 @@ async def contract_progress(
         lot_ids=lot_ids,
         obligations=obligations,
         attributions=attributions,
-        lines=[(p, line) for p, line in rows.tuples()],
+        lines=[(p, line) for p, line in rows],
     )
     return ContractProgressPublic.of(contract.id, result)
