@@ -28,6 +28,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
 import httpx
@@ -60,18 +61,26 @@ from services.api.app import create_app
 from services.api.errors import MaillonError
 from services.api.referentials.indexes import RomeIndex, load_rome_index
 from services.core.callbacks.schedule import due_at as callback_due_at
-from services.core.clock import FrozenClock
+from services.core.clock import FrozenClock, now
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
+from services.core.models.attribution import Attribution, AttributionRole
 from services.core.models.callback import CallbackCase
 from services.core.models.contract import ContractStatus
 from services.core.models.eligibility import EligibilityCriterion, EligibilityKind
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
 from services.core.models.match import MatchStatus
 from services.core.models.notification import WebhookSubscription
+from services.core.models.obligation import Modality, Obligation, ObligationMethod
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import OrganisationKind
+from services.core.models.placement import (
+    Placement,
+    PlacementStatus,
+    StatementLine,
+    StatementSource,
+)
 from services.core.models.user import Role
 from services.core.referentials.loader import ImportSummary
 from services.core.referentials.store import DatasetKind, current_dataset
@@ -268,6 +277,52 @@ async def make_territory(session: AsyncSession, settings: Settings) -> Territory
     )
     territory.add("match_id", match.id)
 
+    # The insertion-hours ledger: an obligation on the lot, the employer's attribution, a
+    # started placement of the candidate and a declared line.
+    (lot,) = contract.lots
+    obligation = Obligation(
+        contract_id=contract.id,
+        lot_id=lot.id,
+        method=ObligationMethod.FIXED_HOURS,
+        fixed_hours=Decimal(700),
+        hours_owed=Decimal(700),
+    )
+    attribution = Attribution(
+        contract_id=contract.id,
+        lot_id=lot.id,
+        organisation_id=employer.id,
+        role=AttributionRole.HOLDER,
+    )
+    session.add_all([obligation, attribution])
+    await session.flush()
+    placement = Placement(
+        candidate_id=candidate.id,
+        attribution_id=attribution.id,
+        employer_id=employer.id,
+        modality=Modality.DIRECT_HIRE,
+        start_date=date(2026, 1, 12),
+        status=PlacementStatus.ACTIVE,
+        frozen_at=now(),
+        eligibility_criteria=["RSA"],
+    )
+    session.add(placement)
+    await session.flush()
+    line = StatementLine(
+        placement_id=placement.id,
+        month=date(2026, 2, 1),
+        hours_worked=Decimal(120),
+        source=StatementSource.API,
+        declared_by_type="user",
+        declared_at=now(),
+    )
+    session.add(line)
+    await session.flush()
+    territory.add("lot_id", lot.id)
+    territory.add("obligation_id", obligation.id)
+    territory.add("attribution_id", attribution.id)
+    territory.add("placement_id", placement.id)
+    territory.add("line_id", line.id)
+
     # Fields of bodies and queries that name objects of another kind than their own name says.
     for name, source in {
         "parent_id": "organisation_id",
@@ -277,6 +332,8 @@ async def make_territory(session: AsyncSession, settings: Settings) -> Territory
         "actor_id": "user_id",
         "resource_id": "candidate_id",
         "holder_ids": "organisation_id",
+        "parent_attribution_id": "attribution_id",
+        "referent_user_id": "user_id",
     }.items():
         territory.ids[name] = territory.ids[source]
     return territory
@@ -406,6 +463,19 @@ VALID_BODIES: Final[dict[str, tuple[str, Any]]] = {
         _JSON,
         {"url": "https://hooks.exemple.fr/maillon", "event_types": ["match.suggested"]},
     ),
+    "POST /v1/contracts/{contract_id}/obligations": (
+        _JSON,
+        {"lot_id": _SOME_ID, "method": "fixed_hours", "fixed_hours": "700"},
+    ),
+    "POST /v1/contracts/{contract_id}/attributions": (
+        _JSON,
+        {"lot_id": _SOME_ID, "organisation_id": _SOME_ID, "role": "subcontractor"},
+    ),
+    "POST /v1/hours-statements": (
+        _JSON,
+        {"placement_id": _SOME_ID, "month": "2026-02", "hours_worked": "100"},
+    ),
+    "POST /v1/hours-statements/{line_id}/reject": (_JSON, {"reason": "Heures non justifiées"}),
 }
 
 

@@ -21,6 +21,7 @@ from services.notifications import handlers as _handlers  # noqa: F401  (registe
 from services.notifications.callbacks import jobs as callback_jobs  # (registers handlers too)
 from services.notifications.consumer import consumer
 from services.notifications.retention import run_retention
+from services.notifications.statements import run_statement_reminders
 from services.notifications.tasks import (
     build_daily_digests,
     deliver_notifications,
@@ -40,6 +41,8 @@ CRON_JOBS: list[CronJob] = [
     cron(build_daily_digests, minute={2}, unique=True),
     # Retention (decision 0024): nightly, before office hours.
     cron(run_retention, hour={2}, minute={41}, unique=True, timeout=3600),
+    # Statement reminders (decision 0077): each morning, before office hours.
+    cron(run_statement_reminders, hour={5}, minute={53}, unique=True, timeout=1800),
 ]
 
 

@@ -35,9 +35,21 @@ MATCH_CONTEXT: dict[str, str | int | None] = {
 }
 
 
+# What the statement reminders give (services/notifications/statements.py), at their longest.
+STATEMENT_CONTEXT: dict[str, str | int | None] = {
+    "contract_reference": "2026-BAT-014-LOT-12-GROUPE-SCOLAIRE-FRANCS-MOISINS",
+    "period": "4e trimestre 2026",
+    "due_on": "15/01/2027",
+    "missing": 36,
+    "url": "https://maillon.example.org/attributions/1/releves",
+}
+
+
 def _context(kind: str) -> dict[str, object]:
     if kind == AlertKind.MATCH_SUGGESTED.value:
         return dict(MATCH_CONTEXT)
+    if kind.startswith("statement."):
+        return dict(STATEMENT_CONTEXT)
     if kind == DIGEST_KIND:
         return {"items": [{"label": "Relance", **CALLBACK_CONTEXT}] * 12}
     if kind == WEBHOOK_DISABLED_KIND:

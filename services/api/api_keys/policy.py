@@ -20,6 +20,7 @@ _RANK: dict[Role, int] = {
     Role.PRESCRIBER: 0,
     Role.RECEPTION: 0,
     Role.EMPLOYER: 0,
+    Role.BUYER: 0,
 }
 
 

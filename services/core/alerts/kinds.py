@@ -19,6 +19,8 @@ class AlertKind(StrEnum):
     CALLBACK_FOLLOW_UP = "callback.follow_up"  # next follow-up, 2 working days after a failure
     MATCH_SUGGESTED = "match.suggested"  # new top match for an offer
     CANDIDATE_RETENTION = "candidate.retention"  # anonymised in 30 days for want of activity
+    STATEMENT_DUE = "statement.due"  # a statement period ended: hours to declare by the due date
+    STATEMENT_LATE = "statement.late"  # the due date passed with months still undeclared
 
 
 ALERT_KIND_LABELS: dict[AlertKind, str] = {
@@ -29,6 +31,8 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.CALLBACK_FOLLOW_UP: "Nouvelle tentative de rappel à faire",
     AlertKind.MATCH_SUGGESTED: "Nouveau candidat suggéré pour une offre",
     AlertKind.CANDIDATE_RETENTION: "Dossier sans activité bientôt anonymisé",
+    AlertKind.STATEMENT_DUE: "Relevé d'heures d'insertion à envoyer",
+    AlertKind.STATEMENT_LATE: "Relevé d'heures d'insertion en retard",
 }
 
 MANDATORY_KINDS: frozenset[AlertKind] = frozenset({AlertKind.CALLBACK_OVERDUE})

@@ -1,6 +1,7 @@
 """Every table of Maillon, declared once; Alembic reads this package's metadata."""
 
 from services.core.models.api_key import ApiKey
+from services.core.models.attribution import Attribution
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
 from services.core.models.callback import CallbackAttempt, CallbackCase, CallbackSettings
@@ -20,9 +21,11 @@ from services.core.models.notification import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from services.core.models.obligation import Obligation, ObligationDeclaration
 from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
+from services.core.models.placement import Placement, StatementLine
 from services.core.models.reference_dataset import ReferenceDataset
 from services.core.models.referentials import (
     RomeAppellation,
@@ -35,6 +38,7 @@ from services.core.models.user import Permission, RefreshToken, Role, User
 __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
+    "Attribution",
     "AuditEntry",
     "CallbackAttempt",
     "CallbackCase",
@@ -59,11 +63,14 @@ __all__ = [
     "Notification",
     "NotificationContact",
     "NotificationPreference",
+    "Obligation",
+    "ObligationDeclaration",
     "Offer",
     "Organisation",
     "OrganisationKind",
     "OutboxEvent",
     "Permission",
+    "Placement",
     "PostalCode",
     "ProcessedEvent",
     "Qpv",
@@ -74,6 +81,7 @@ __all__ = [
     "RomeDomaine",
     "RomeFiche",
     "RomeGrandDomaine",
+    "StatementLine",
     "TableBase",
     "User",
     "WebhookDelivery",

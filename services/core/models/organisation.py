@@ -46,6 +46,42 @@ ORGANISATION_KIND_LABELS: dict[OrganisationKind, str] = {
 }
 
 
+class CompanyKind(StrEnum):
+    """What kind of company an organisation is, for the clause's reporting (§8.2)."""
+
+    STANDARD = "standard"
+    EI = "ei"
+    ACI = "aci"
+    AI = "ai"
+    ETTI = "etti"
+    GEIQ = "geiq"
+    EA = "ea"
+    ESAT = "esat"
+    REGIE_QUARTIER = "regie_quartier"
+    TEMP_AGENCY = "temp_agency"
+
+
+COMPANY_KIND_LABELS: dict[CompanyKind, str] = {
+    CompanyKind.STANDARD: "Entreprise classique",
+    CompanyKind.EI: "Entreprise d'insertion (EI)",
+    CompanyKind.ACI: "Atelier et chantier d'insertion (ACI)",
+    CompanyKind.AI: "Association intermédiaire (AI)",
+    CompanyKind.ETTI: "Entreprise de travail temporaire d'insertion (ETTI)",
+    CompanyKind.GEIQ: "GEIQ",
+    CompanyKind.EA: "Entreprise adaptée (EA)",
+    CompanyKind.ESAT: "ESAT",
+    CompanyKind.REGIE_QUARTIER: "Régie de quartier",
+    CompanyKind.TEMP_AGENCY: "Entreprise de travail temporaire",
+}
+
+
+class SizeBracket(StrEnum):
+    UNDER_10 = "<10"
+    FROM_10_TO_49 = "10-49"
+    FROM_50_TO_249 = "50-249"
+    FROM_250 = "250+"
+
+
 class Organisation(TableBase, table=True):
     """A structure. ``parent_id`` links it into a network: a facilitation structure's territory
     is itself and every organisation below it."""
@@ -77,3 +113,6 @@ class Organisation(TableBase, table=True):
     # Months without activity before a candidate is anonymised (product.md §9, 1–36); None: the
     # instance's default (MAILLON_RETENTION_MONTHS, 24).
     retention_months: int | None = Field(default=None, sa_type=SmallInteger)
+    # A company holding or working on clause contracts (§8.2); None for the other structures.
+    company_kind: CompanyKind | None = Field(default=None, sa_type=EnumText(CompanyKind, 20))
+    size_bracket: SizeBracket | None = Field(default=None, sa_type=EnumText(SizeBracket, 10))

@@ -19,6 +19,7 @@ class Role(StrEnum):
     PRESCRIBER = "prescriber"
     RECEPTION = "reception"
     EMPLOYER = "employer"
+    BUYER = "buyer"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -27,6 +28,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.PRESCRIBER: "Prescripteur",
     Role.RECEPTION: "Accueil",
     Role.EMPLOYER: "Employeur",
+    Role.BUYER: "Acheteur (maître d'ouvrage)",
 }
 
 
