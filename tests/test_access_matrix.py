@@ -678,11 +678,6 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":        (404, OK,   404,  404,  403,  403, 401),
         "other":      (404, 404,  404,  404,  404,  403, 401),
     },
-    # Aggregates only: the facilitators of the territory, the admin, the buyer (BUYER_MATRIX).
-    "GET /v1/contracts/{contract_id}/progress": {
-        "own":        (OK,  OK,   403,  403,  403,  403, 401),
-        "other":      (OK,  404,  403,  403,  403,  403, 401),
-    },
 }  # fmt: skip
 
 # The buyer (decision 0076): a user of the ``buyer`` role in territory A's buyer organisation.
@@ -722,7 +717,6 @@ BUYER_MATRIX: Final[dict[str, dict[str, Outcome]]] = {
     "GET /v1/hours-statements": {"own": 403, "other": 403, "rival": 403},
     "POST /v1/hours-statements/{line_id}/validate": {"own": 404, "other": 404},
     "POST /v1/hours-statements/{line_id}/reject": {"own": 404, "other": 404},
-    "GET /v1/contracts/{contract_id}/progress": {"own": OK, "other": 404},
 }  # fmt: skip
 LEDGER_PREFIXES: Final = (
     "/v1/obligations",
@@ -731,7 +725,6 @@ LEDGER_PREFIXES: Final = (
     "/v1/hours-statements",
     "/v1/contracts/{contract_id}/obligations",
     "/v1/contracts/{contract_id}/attributions",
-    "/v1/contracts/{contract_id}/progress",
 )
 
 # Operations anyone may call (their rows say what each caller gets).
@@ -1776,12 +1769,6 @@ async def _list_hours(case: Case) -> Call:
 async def _validate_hours(case: Case) -> Call:
     ids = await _ledger_of(case)
     return Call("POST", f"/v1/hours-statements/{ids.line}/validate", object_id=ids.line)
-
-
-@drives("GET /v1/contracts/{contract_id}/progress")
-async def _contract_progress(case: Case) -> Call:
-    ids = await _ledger_of(case)
-    return Call("GET", f"/v1/contracts/{ids.contract}/progress", object_id=ids.contract)
 
 
 @drives("POST /v1/hours-statements/{line_id}/reject")

@@ -24,7 +24,6 @@ from services.api.obligations.router import router as obligations_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.placements.router import router as placements_router
-from services.api.progress.router import router as progress_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
 from services.api.reports.router import router as reports_router
@@ -77,4 +76,3 @@ router.include_router(obligations_router)
 router.include_router(attributions_router)
 router.include_router(placements_router)
 router.include_router(statements_router)
-router.include_router(progress_router)
