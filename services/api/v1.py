@@ -23,6 +23,7 @@ from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
+from services.api.reports.progress import router as progress_router
 from services.api.reports.router import router as reports_router
 from services.api.users.router import router as users_router
 from services.api.webhooks.router import router as webhooks_router
@@ -65,5 +66,6 @@ router.include_router(callback_routing_router)
 router.include_router(callbacks_router)
 router.include_router(callback_settings_router)
 router.include_router(reports_router)
+router.include_router(progress_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)
