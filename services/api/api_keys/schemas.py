@@ -24,6 +24,10 @@ SCOPE_RESOURCES: tuple[str, ...] = (
     "matches",
     "callbacks",
     "webhooks",
+    "obligations",
+    "attributions",
+    "placements",
+    "hours_statements",
 )
 SCOPES: frozenset[str] = frozenset(
     f"{resource}:{access.value}" for resource in SCOPE_RESOURCES for access in Access
