@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,11 +22,15 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.api.deps import get_settings
 from services.core.clock import FrozenClock, use_clock
+from services.core.db import SessionMaker
 from services.core.ledger.counted import CountingRules, counted_hours
+from services.core.models.attribution import Attribution
 from services.core.models.obligation import Obligation
 from services.core.models.placement import Placement, StatementLine
 from services.core.models.user import Role
@@ -42,6 +50,7 @@ from tests.api.progress_world import (
     World,
     build,
 )
+from tests.conftest import ROOT
 
 Q2 = {"quarter": "2026-Q2"}
 
@@ -309,8 +318,6 @@ async def test_the_constructed_contract_gives_the_hand_worked_figures_in_every_f
 
 
 def render_pages(content: bytes) -> int:
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "bilan.pdf"
         source.write_bytes(content)
@@ -330,11 +337,6 @@ async def test_counted_hours_in_sql_are_the_rule_of_counted_py(
     clock: FrozenClock,
 ) -> None:
     """Each lot's hours counted to date, line by line with ``counted.py``, equal the query's."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from services.core.models.attribution import Attribution
-
     by_lot: dict[Any, Decimal] = {}
     rows = await db_session.execute(
         select(Obligation, Placement, StatementLine)
@@ -436,3 +438,59 @@ async def test_the_facilitators_territory_report_and_bad_periods(
     ):
         bad = await client.get("/v1/reports/clause-progress", params=params, headers=facilitator)
         assert_problem(bad, 400, "bad-request")
+
+
+@pytest.mark.slow
+async def test_the_command_writes_the_same_report(
+    committing_sessionmaker: SessionMaker, settings: Settings, tmp_path: Path
+) -> None:
+    async with committing_sessionmaker() as session:
+        world = await build(session)
+        buyer_name, contract_id = world.buyer.name, str(world.contract.id)
+        await session.commit()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILLON_")}
+    assert settings.database_url is not None
+    env.update(DATABASE_URL=settings.database_url, MAILLON_LOG_JSON="false")
+
+    def maillon(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", "report", "clause-progress", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    as_json = maillon("--scope", "buyer", "--id", buyer_name, "--quarter", "2026-Q2")
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    # What does not depend on the day the command runs.
+    assert report["scope"]["kind"] == "buyer"
+    assert report["total"]["hours_owed"] == 1748
+    assert report["total"]["counted_hours"] == 390
+    assert report["total"]["counted_hours_to_date"] == 870
+    assert report["participants"] == EXPECTED_PARTICIPANTS
+    target = tmp_path / "bilan.pdf"
+    as_pdf = maillon(
+        "--scope", "contract", "--id", contract_id, "--start", "2026-04-01", "--end",
+        "2026-06-30", "--format", "pdf", "--output", str(target),
+    )  # fmt: skip
+    assert as_pdf.returncode == 0, as_pdf.stderr
+    assert "870 h" in "\n".join(p.extract_text() for p in PdfReader(target).pages)
+    as_csv = tmp_path / "avancement.csv"
+    written = maillon(
+        "--scope", "contract", "--id", contract_id, "--quarter", "2026-Q2", "--format", "csv",
+        "--output", str(as_csv),
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    rows = list(csv.reader(io.StringIO(as_csv.read_text("utf-8-sig")), delimiter=";"))
+    assert number(flat_figures(rows)[("total", "counted_hours_to_date", None)]) == 870
+    for wrong in (
+        ("--scope", "buyer", "--id", buyer_name, "--quarter", "2026-Q5"),
+        ("--scope", "buyer", "--id", "Personne", "--quarter", "2026-Q2"),
+        ("--scope", "contract", "--id", "MAR-1", "--quarter", "2026-Q2"),
+    ):
+        refused = maillon(*wrong)
+        assert refused.returncode == 2 and refused.stderr.startswith("Erreur"), refused.stderr

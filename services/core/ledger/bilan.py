@@ -17,7 +17,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from reportlab.platypus.flowables import Flowable
 
 from services.core.clock import PARIS
@@ -221,12 +228,20 @@ def to_pdf(progress: Progress) -> bytes:
     for chart in charts(progress):
         story += [Spacer(1, 0.5 * cm), drawing(chart)]
     for table in tables(progress):
-        story += [
-            Paragraph(escape(table.title), styles["Heading2"]),
-            Table(
-                [list(table.head), *map(list, table.rows)], style=grid, hAlign="LEFT", repeatRows=1
-            ),
-        ]
+        # A title stays with its table (a short one whole) rather than ending a page alone.
+        story.append(
+            KeepTogether(
+                [
+                    Paragraph(escape(table.title), styles["Heading2"]),
+                    Table(
+                        [list(table.head), *map(list, table.rows)],
+                        style=grid,
+                        hAlign="LEFT",
+                        repeatRows=1,
+                    ),
+                ]
+            )
+        )
     story.append(Spacer(1, 0.5 * cm))
     story.append(
         Paragraph(
