@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from services.core.ledger.owed import execution_days, whole_hours
 from services.core.ledger.schedule import periods
@@ -40,17 +41,28 @@ def pace(
     today: date,
 ) -> Pace:
     """The hours expected by ``period_end`` (as far as statements are due on ``today``)."""
-    total = execution_days(start, end)
-    if total == 0 or owed <= 0:
+    if owed <= 0:
         return Pace(Decimal(0), None)
+    elapsed, total, measured = _elapsed(start, end, schedule, due_day, period_end, today)
+    if measured is None:
+        return Pace(Decimal(0), None)
+    return Pace(whole_hours(owed * elapsed / total), measured)
+
+
+@lru_cache(maxsize=4096)
+def _elapsed(
+    start: date, end: date, schedule: StatementSchedule, due_day: int, period_end: date, today: date
+) -> tuple[int, int, date | None]:
+    """Days elapsed at the end of the last statement period due, days of execution, that end
+    (contracts share their dates and schedules: a territory's thousands of lots, a few sums)."""
+    total = execution_days(start, end)
     measured: date | None = None
     for statement in periods(schedule, start, min(end, period_end), due_day):
         if statement.end <= period_end and statement.due <= today:
             measured = min(statement.end, end)
-    if measured is None:
-        return Pace(Decimal(0), None)
-    elapsed = min(execution_days(start, measured), total)
-    return Pace(whole_hours(owed * elapsed / total), measured)
+    if total == 0 or measured is None:
+        return 0, total, None
+    return min(execution_days(start, measured), total), total, measured
 
 
 def behind_schedule(counted: Decimal, expected: Decimal) -> bool:
