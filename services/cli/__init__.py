@@ -16,7 +16,18 @@ import typer
 from services.cli.app import app
 
 # The modules of this package that register commands, in the order the help lists them.
-MODULES = ("admin", "bench", "candidates", "decp", "mail", "reference", "report", "run", "up")
+MODULES = (
+    "admin",
+    "bench",
+    "candidates",
+    "decp",
+    "mail",
+    "reference",
+    "report",
+    "report_progress",
+    "run",
+    "up",
+)
 
 # Each top-level command, and the modules that register it and its subcommands.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
@@ -28,7 +39,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "health": ("run",),
     "import": ("reference", "candidates", "decp"),
     "qpv": ("reference",),
-    "report": ("report",),
+    "report": ("report", "report_progress"),
     "admin": ("admin",),
     "mail": ("mail",),
     "bench": ("bench",),

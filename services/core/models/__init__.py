@@ -26,6 +26,7 @@ from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
 from services.core.models.placement import Placement, StatementLine
+from services.core.models.progress_indexes import STATEMENT_LINE_PROGRESS
 from services.core.models.reference_dataset import ReferenceDataset
 from services.core.models.referentials import (
     RomeAppellation,
@@ -37,6 +38,7 @@ from services.core.models.user import Permission, RefreshToken, Role, User
 
 __all__ = [
     "NAMING_CONVENTION",
+    "STATEMENT_LINE_PROGRESS",
     "ApiKey",
     "Attribution",
     "AuditEntry",
