@@ -68,6 +68,7 @@ from services.core.clock import FrozenClock, now
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
 from services.core.models.api_key import ApiKey
+from services.core.models.attribution import Attribution, AttributionRole
 from services.core.models.audit import AuditEntry
 from services.core.models.callback import AttemptResult, CallbackCase
 from services.core.models.callback_routing import CallbackRoutingRule
@@ -79,6 +80,7 @@ from services.core.models.match import MatchStatus
 from services.core.models.notification import WebhookSubscription
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.models.outcome import OutcomeCheckpoint, OutcomeSituation, PlacementOutcome
 from services.core.models.user import Role
 from services.core.referentials.loader import ImportSummary
 from services.core.referentials.store import DatasetKind, current_dataset
@@ -100,6 +102,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.ledger_world import make_placement
 
 pytestmark = pytest.mark.usefixtures("reference_data", "clock")
 
@@ -555,6 +558,23 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
     },
     "GET /v1/webhooks/{webhook_id}/deliveries": {
         "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    # -- placement outcomes (decision 0080): personal data. The attribution's company (employer
+    # A) and the facilitators of its territory record them; a prescriber reads those of the
+    # people shared with its organisation (agency A); for front desks (and buyers) a placement
+    # does not exist. ``own``: a placement of territory A ended before today ---------------------
+    "GET /v1/placements/{placement_id}/outcomes": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (OK,  OK,   OK,   404,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/placements/{placement_id}/outcomes/{checkpoint}": {
+        "own":       (OK,  OK,   OK,   404,  OK,   403, 401),
+        "other":     (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "PUT /v1/placements/{placement_id}/outcomes/{checkpoint}": {
+        "own":       (OK,  OK,   403,  404,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
@@ -1786,6 +1806,60 @@ async def _assign_callback(case: Case) -> Call:
 async def _assign_callbacks(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", "/v1/callbacks/assignments", body={"callback_ids": [callback_id]})
+
+
+async def _placement(case: Case, *, outcome: bool = False) -> str:
+    """A placement of the target territory's employer on its buyer's contract, of a person
+    shared with its agency, ended on 27 February 2026 (``outcome``: its exit recorded)."""
+    world = case.world
+    territory = territory_of_target(case.target)
+    employer = await world.organisation(f"employer {territory}")
+    contract = await make_contract(
+        world.session,
+        await world.organisation(f"buyer {territory}"),
+        holders=[employer],
+        status=ContractStatus.ACTIVE,
+    )
+    attribution = Attribution(
+        contract_id=contract.id, organisation_id=employer.id, role=AttributionRole.HOLDER
+    )
+    world.session.add(attribution)
+    await world.session.flush()
+    candidate = await make_candidate(world.session, await world.organisation(f"agency {territory}"))
+    placement = await make_placement(world.session, attribution, candidate)
+    if outcome:
+        world.session.add(
+            PlacementOutcome(
+                placement_id=placement.id,
+                checkpoint=OutcomeCheckpoint.EXIT,
+                situation=OutcomeSituation.OTHER,
+                recorded_by_type="user",
+                recorded_at=now(),
+            )
+        )
+        await world.session.flush()
+    return str(placement.id)
+
+
+@drives("GET /v1/placements/{placement_id}/outcomes")
+async def _list_outcomes(case: Case) -> Call:
+    placement_id = await _placement(case)
+    return Call("GET", f"/v1/placements/{placement_id}/outcomes", object_id=placement_id)
+
+
+@drives("GET /v1/placements/{placement_id}/outcomes/{checkpoint}")
+async def _read_outcome(case: Case) -> Call:
+    placement_id = await _placement(case, outcome=True)
+    return Call("GET", f"/v1/placements/{placement_id}/outcomes/exit", object_id=placement_id)
+
+
+@drives("PUT /v1/placements/{placement_id}/outcomes/{checkpoint}")
+async def _record_outcome(case: Case) -> Call:
+    placement_id = await _placement(case)
+    body = {"situation": "durable_employment"}
+    return Call(
+        "PUT", f"/v1/placements/{placement_id}/outcomes/exit", body=body, object_id=placement_id
+    )
 
 
 async def _routing_body(case: Case) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from services.api.matches.standing import router as standings_router
 from services.api.notifications.router import router as notifications_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
+from services.api.outcomes.router import router as outcomes_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
 from services.api.reports.router import router as reports_router
@@ -67,3 +68,4 @@ router.include_router(callback_settings_router)
 router.include_router(reports_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)
+router.include_router(outcomes_router)

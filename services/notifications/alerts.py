@@ -39,6 +39,11 @@ class AlertKind(StrEnum):
     CALLBACK_FOLLOW_UP = "callback.follow_up"  # next follow-up, 2 working days after a failure
     MATCH_SUGGESTED = "match.suggested"  # new top match for an offer
     CANDIDATE_RETENTION = "candidate.retention"  # anonymised in 30 days for want of activity
+    # The hours ledger (decision 0081), to an attribution's referent / the facilitators.
+    STATEMENT_DUE = "statement.due"  # a statement period ended, its due day is coming
+    STATEMENT_LATE = "statement.late"  # its due day passed without the statement
+    OUTCOME_DUE = "outcome.due"  # a placement's situation at exit / +6 / +12 months to record
+    CONTRACT_BEHIND_SCHEDULE = "contract.behind_schedule"  # counted hours behind the pace
 
 
 ALERT_KIND_LABELS: dict[AlertKind, str] = {
@@ -49,6 +54,10 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.CALLBACK_FOLLOW_UP: "Nouvelle tentative de rappel à faire",
     AlertKind.MATCH_SUGGESTED: "Nouveau candidat suggéré pour une offre",
     AlertKind.CANDIDATE_RETENTION: "Dossier sans activité bientôt anonymisé",
+    AlertKind.STATEMENT_DUE: "Relevé d'heures à envoyer",
+    AlertKind.STATEMENT_LATE: "Relevé d'heures en retard",
+    AlertKind.OUTCOME_DUE: "Situation d'un participant à renseigner",
+    AlertKind.CONTRACT_BEHIND_SCHEDULE: "Marché en retard sur son rythme d'heures d'insertion",
 }
 
 MANDATORY_KINDS: frozenset[AlertKind] = frozenset({AlertKind.CALLBACK_OVERDUE})

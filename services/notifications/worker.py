@@ -20,6 +20,7 @@ from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
 from services.notifications.consumer import consumer
+from services.notifications.ledger_reminders import remind_outcomes, remind_statements
 from services.notifications.retention import run_retention
 from services.notifications.tasks import (
     build_daily_digests,
@@ -40,6 +41,9 @@ CRON_JOBS: list[CronJob] = [
     cron(build_daily_digests, minute={2}, unique=True),
     # Retention (decision 0024): nightly, before office hours.
     cron(run_retention, hour={2}, minute={41}, unique=True, timeout=3600),
+    # The hours ledger's reminders (decision 0081): mornings, in office hours in Paris.
+    cron(remind_statements, hour={8}, minute={7}, unique=True, timeout=1800),
+    cron(remind_outcomes, hour={8}, minute={13}, unique=True, timeout=1800),
 ]
 
 

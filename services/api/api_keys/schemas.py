@@ -24,6 +24,7 @@ SCOPE_RESOURCES: tuple[str, ...] = (
     "matches",
     "callbacks",
     "webhooks",
+    "outcomes",
 )
 SCOPES: frozenset[str] = frozenset(
     f"{resource}:{access.value}" for resource in SCOPE_RESOURCES for access in Access
