@@ -560,22 +560,23 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
-    # -- placement outcomes (decision 0080): personal data. The attribution's company (employer
-    # A) and the facilitators of its territory record them; a prescriber reads those of the
-    # people shared with its organisation (agency A); for front desks (and buyers) a placement
-    # does not exist. ``own``: a placement of territory A ended before today ---------------------
+    # -- placement outcomes (decision 0080): personal data. Whoever reads the placement (0076:
+    # the facilitators of its territory, the attribution's company, employer A) and a prescriber
+    # whose organisation the person is shared with (agency A) read them; the company and the
+    # facilitators record them. The admin (no counsellor), front desks and buyers read no
+    # participant. ``own``: a placement of territory A ended before today ------------------------
     "GET /v1/placements/{placement_id}/outcomes": {
         #            admin facil presc recep emplo  key  anon
-        "own":       (OK,  OK,   OK,   404,  OK,   403, 401),
-        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "own":       (404, OK,   OK,   404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
     },
     "GET /v1/placements/{placement_id}/outcomes/{checkpoint}": {
-        "own":       (OK,  OK,   OK,   404,  OK,   403, 401),
-        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "own":       (404, OK,   OK,   404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
     },
     "PUT /v1/placements/{placement_id}/outcomes/{checkpoint}": {
-        "own":       (OK,  OK,   403,  404,  OK,   403, 401),
-        "other":     (OK,  404,  404,  404,  404,  403, 401),
+        "own":       (404, OK,   403,  404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
     },
 }  # fmt: skip
 

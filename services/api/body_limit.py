@@ -34,11 +34,17 @@ from services.core.settings import Settings
 JSON_MAX_BYTES = 1024 * 1024
 # 500 forms (MAX_BATCH_FORMS) of a few kilobytes each.
 BATCH_MAX_BYTES = 8 * 1024 * 1024
+# A statement file of 50,000 lines (MAX_IMPORT_LINES) in CSV.
+IMPORT_MAX_BYTES = 8 * 1024 * 1024
 # The text fields and part headers of a multipart intake, besides its files.
 MULTIPART_OVERHEAD_BYTES = 256 * 1024
 
 # Routes whose bodies may be larger than JSON_MAX_BYTES, by (method, path template).
-_LARGER: dict[tuple[str, str], int] = {("POST", "/v1/intakes/batch"): BATCH_MAX_BYTES}
+_LARGER: dict[tuple[str, str], int] = {
+    ("POST", "/v1/intakes/batch"): BATCH_MAX_BYTES,
+    # A filled statement template (tens of thousands of lines, XLSX or CSV).
+    ("POST", "/v1/hours-statements/import"): IMPORT_MAX_BYTES,
+}
 # Routes that take files in multipart/form-data: how many files at most.
 _UPLOADS: dict[tuple[str, str], int] = {("POST", "/v1/intakes"): len(FILE_FIELDS)}
 

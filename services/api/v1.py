@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.api.api_keys.router import router as api_keys_router
+from services.api.attributions.router import router as attributions_router
 from services.api.audit.router import router as audit_router
 from services.api.auth.router import router as auth_router
 from services.api.callbacks.router import router as callbacks_router
@@ -19,12 +20,15 @@ from services.api.matches.contact import router as match_contact_router
 from services.api.matches.router import router as matches_router
 from services.api.matches.standing import router as standings_router
 from services.api.notifications.router import router as notifications_router
+from services.api.obligations.router import router as obligations_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
 from services.api.outcomes.router import router as outcomes_router
+from services.api.placements.router import router as placements_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
 from services.api.reports.router import router as reports_router
+from services.api.statements.router import router as statements_router
 from services.api.users.router import router as users_router
 from services.api.webhooks.router import router as webhooks_router
 
@@ -68,4 +72,9 @@ router.include_router(callback_settings_router)
 router.include_router(reports_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)
+# The insertion-hours ledger (product.md §8).
+router.include_router(obligations_router)
+router.include_router(attributions_router)
+router.include_router(placements_router)
+router.include_router(statements_router)
 router.include_router(outcomes_router)

@@ -13,10 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.models.audit import AuditEntry
+from services.core.models.obligation import Modality
+from services.core.models.organisation import CompanyKind, OrganisationKind
 from services.core.models.outcome import PlacementOutcome
 from services.core.models.placement import PlacementStatus
+from services.core.models.user import Role
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
+from tests.factories import bearer, make_organisation, make_user
 from tests.ledger_world import LedgerWorld, make_ledger_world, make_placement
 
 pytestmark = pytest.mark.usefixtures("clock")  # 2 March 2026: the exit (27 February) is due
@@ -47,7 +51,7 @@ async def test_the_referent_records_the_exit_and_everyone_concerned_reads_it(
     assert body["situation"] == "durable_employment"
     assert body["situation_label"].startswith("Emploi durable")
 
-    for who in ("referent", "company_staff", "facilitator", "prescriber", "admin"):
+    for who in ("referent", "company_staff", "facilitator", "prescriber"):
         listed = await client.get(_url(world), headers=world.headers[who])
         assert listed.status_code == 200, (who, listed.text)
         items = {item["checkpoint"]: item for item in listed.json()["items"]}
@@ -72,13 +76,13 @@ async def test_the_referent_records_the_exit_and_everyone_concerned_reads_it(
             )
         )
     ).all()
-    assert len(reads) == 5
+    assert len(reads) == 4
 
 
 async def test_outside_the_placement_it_does_not_exist(
     client: httpx.AsyncClient, world: LedgerWorld
 ) -> None:
-    for who in ("competitor_staff", "other_facilitator", "buyer_staff"):
+    for who in ("competitor_staff", "other_facilitator", "buyer_staff", "admin"):
         response = await client.get(_url(world), headers=world.headers[who])
         assert_problem(response, 404, "not-found")
         response = await client.put(
@@ -87,13 +91,23 @@ async def test_outside_the_placement_it_does_not_exist(
         assert_problem(response, 404, "not-found")
 
 
-async def test_a_prescriber_reads_but_does_not_record(
-    client: httpx.AsyncClient, world: LedgerWorld
+async def test_a_prescriber_and_the_employing_etti_read_but_do_not_record(
+    client: httpx.AsyncClient, world: LedgerWorld, db_session: AsyncSession, settings: Settings
 ) -> None:
-    response = await client.put(
-        _url(world, "exit"), json={"situation": "other"}, headers=world.headers["prescriber"]
+    etti = await make_organisation(
+        db_session, kind=OrganisationKind.SIAE_ETTI, parent=world.facilitation
     )
-    assert_problem(response, 403, "forbidden")
+    etti.company_kind = CompanyKind.ETTI
+    world.placement.employer_id = etti.id
+    world.placement.modality = Modality.PROVISION
+    etti_staff = bearer(await make_user(db_session, etti, Role.EMPLOYER), settings)
+    await db_session.flush()
+    for headers in (world.headers["prescriber"], etti_staff):
+        assert (await client.get(_url(world), headers=headers)).status_code == 200
+        response = await client.put(
+            _url(world, "exit"), json={"situation": "other"}, headers=headers
+        )
+        assert_problem(response, 403, "forbidden")
 
 
 async def test_recorded_again_it_is_replaced(

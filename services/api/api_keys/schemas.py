@@ -24,6 +24,10 @@ SCOPE_RESOURCES: tuple[str, ...] = (
     "matches",
     "callbacks",
     "webhooks",
+    "obligations",
+    "attributions",
+    "placements",
+    "hours_statements",
     "outcomes",
 )
 SCOPES: frozenset[str] = frozenset(

@@ -26,6 +26,10 @@ MERGE = "merge"
 EXPORT = "export"
 VALIDATE_ELIGIBILITY = "validate_eligibility"
 
+# Companies see the people they employ through their placements only, buyers never a person
+# (decision 0076): no candidate at all.
+NOT_PARTICIPANTS = frozenset({Role.EMPLOYER, Role.BUYER})
+
 # Who may do what on a visible candidate, beyond reading it.
 _ALLOWED: dict[str, frozenset[Role]] = {
     CREATE: frozenset({Role.ADMIN, Role.FACILITATOR, Role.PRESCRIBER}),
@@ -44,7 +48,7 @@ class CandidatesPolicy(Policy[Candidate]):
     personal_data = True
 
     def visible(self, principal: Principal) -> ColumnElement[bool]:
-        if principal.role is Role.EMPLOYER:
+        if principal.role in NOT_PARTICIPANTS:
             return literal(False)
         if principal.role is Role.RECEPTION:
             entered_by = (
@@ -66,7 +70,7 @@ class CandidatesPolicy(Policy[Candidate]):
 
     def permits(self, principal: Principal, action: str, obj: Candidate | None) -> bool:
         if action == READ:
-            return principal.role is not Role.EMPLOYER
+            return principal.role not in NOT_PARTICIPANTS
         return principal.role in _ALLOWED.get(action, frozenset())
 
 

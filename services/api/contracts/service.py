@@ -22,6 +22,7 @@ from services.api.integrity import unique_or_conflict
 from services.api.validation import FieldError, merge_errors
 from services.core.clock import now
 from services.core.events import ContractConfirmed, OfferUpdated, emit
+from services.core.ledger.obligations import refresh_contract
 from services.core.models.contract import (
     CONTRACT_STATUS_LABELS,
     Contract,
@@ -278,6 +279,9 @@ async def update_contract(
         policy.authorize(principal, UPDATE, contract)
         if children_changed and not changes:
             contract.updated_at = now()  # a change of lots or holders is a change of the contract
+    if "start_date" in changes or "end_date" in changes:
+        # Hours owed per year of execution follow the contract's dates (decision 0074).
+        await refresh_contract(session, contract.id)
     if any(name in changes for name in MATCHING_FIELDS):
         # Ranking weighs QPV residence by these: the open offers must be ranked again.
         for offer_id in await _published_offer_ids(session, contract.id):

@@ -38,7 +38,7 @@ class IntakesPolicy(Policy[Intake]):
                 else Intake.entered_by_api_key_id
             )
             return col(entered_by) == principal.id
-        if principal.role is Role.EMPLOYER:
+        if principal.role in (Role.EMPLOYER, Role.BUYER):
             return literal(False)
         if principal.everywhere:
             organisations: ColumnElement[bool] = (
@@ -53,7 +53,7 @@ class IntakesPolicy(Policy[Intake]):
         if principal.everywhere:
             return True
         if action == READ:
-            return principal.role is not Role.EMPLOYER
+            return principal.role not in (Role.EMPLOYER, Role.BUYER)
         if action == CREATE:
             return principal.role in CREATORS
         return False

@@ -25,6 +25,8 @@ from services.core.models.user import Role
 from services.core.security.principal import Principal
 
 COUNSELLORS = frozenset({Role.ADMIN, Role.FACILITATOR, Role.PRESCRIBER})
+# Front desks and buyers never see a match (a buyer sees aggregates only, decision 0076).
+OUTSIDE_MATCHING = frozenset({Role.RECEPTION, Role.BUYER})
 
 # What an employer may decide about a candidate proposed to it.
 EMPLOYER_MOVES = frozenset({MatchStatus.HIRED, MatchStatus.DECLINED})
@@ -55,7 +57,7 @@ class MatchesPolicy(Policy[Match]):
     personal_data = False
 
     def visible(self, principal: Principal) -> ColumnElement[bool]:
-        if principal.role is Role.RECEPTION:
+        if principal.role in OUTSIDE_MATCHING:
             return literal(False)
         offers = select(col(Offer.id)).where(offers_policy.visible(principal))
         if principal.role is Role.EMPLOYER:
@@ -65,7 +67,7 @@ class MatchesPolicy(Policy[Match]):
         return and_(col(Match.offer_id).in_(offers), col(Match.candidate_id).in_(candidates))
 
     def permits(self, principal: Principal, action: str, obj: Match | None) -> bool:
-        if principal.role is Role.RECEPTION:
+        if principal.role in OUTSIDE_MATCHING:
             return False
         if action == READ or principal.role in COUNSELLORS:
             return True

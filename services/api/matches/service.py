@@ -2,7 +2,8 @@
 
 A move is checked whole before anything is written: a refused move writes nothing. Hiring
 places the candidate, takes one open position of the offer (``filled`` at zero, as a PATCH of
-``open_positions`` would) and emits ``candidate.placed`` and ``offer.updated``.
+``open_positions`` would) and emits ``candidate.placed`` and ``offer.updated``; on an offer of a
+clause contract it also creates the placement's draft (product.md §8.3).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.errors import Conflict
+from services.api.validation import today
 from services.core import audit
 from services.core.clock import now
 from services.core.events import CandidatePlaced, OfferUpdated, emit
+from services.core.ledger.placements import draft_for_hire
 from services.core.models.candidate import Candidate, CandidateStatus
 from services.core.models.geo import Commune
 from services.core.models.match import MATCH_STATUS_LABELS, Match, MatchStatus, MatchTransition
@@ -236,5 +239,19 @@ async def move(
             request_id=request_id,
         )
         emit(session, OfferUpdated(offer_id=offer.id), request_id=request_id)
+        # A hire on a clause offer opens the placement the ledger counts (§8.3), in this
+        # transaction: no hire without its draft, no draft without its hire.
+        placement = await draft_for_hire(session, match, offer, today())
+        if placement is not None:
+            await session.flush()
+            audit.record(
+                session,
+                principal,
+                "create",
+                "placement",
+                placement.id,
+                request_id=request_id,
+                details={"candidate_id": str(candidate.id), "match_id": str(match.id)},
+            )
     await session.flush()
     return offer, candidate

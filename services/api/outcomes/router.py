@@ -80,6 +80,7 @@ async def record_outcome(
     request_id: RequestIdDep,
 ) -> OutcomePublic:
     placement = await policy.get(session, principal, placement_id, action=UPDATE, for_update=True)
+    await policy.check_recorder(session, principal, placement)
     outcome = await service.record(session, placement, checkpoint, body.situation, principal, now())
     policy.audit(
         session,

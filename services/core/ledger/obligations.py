@@ -30,18 +30,17 @@ async def refresh_hours_owed(session: AsyncSession, obligation: Obligation) -> b
     """Recompute ``obligation.hours_owed`` from its parameters, its contract's dates and its
     declarations (flushed first); whether it changed."""
     await session.flush()
-    contract = await session.get(Contract, obligation.contract_id)
+    contract = await session.get(Contract, obligation.contract_id, populate_existing=True)
     assert contract is not None  # the foreign key
     owed = hours_owed(
         obligation,
         start=contract.start_date,
         end=contract.end_date,
         declared=await declared_totals(session, obligation.id),
-    )
-    if obligation.hours_owed is not None and Decimal(obligation.hours_owed) == owed:
-        return False
+    ).quantize(Decimal("0.01"))  # as stored: the same before and after a round trip
+    changed = obligation.hours_owed is None or Decimal(obligation.hours_owed) != owed
     obligation.hours_owed = owed
-    return True
+    return changed
 
 
 async def refresh_contract(session: AsyncSession, contract_id: uuid.UUID) -> None:

@@ -117,7 +117,7 @@ class Obligation(TableBase, table=True):
     hours_share_percent: Decimal | None = Field(default=None, sa_type=PERCENT)  # share_of_hours…
     hours_per_year: Decimal | None = Field(default=None, sa_type=HOURS)  # hours_per_year
     # Derived (decision 0074): never written by a client.
-    hours_owed: Decimal = Field(default=Decimal(0), sa_type=HOURS, nullable=False)
+    hours_owed: Decimal = Field(default=Decimal("0.00"), sa_type=HOURS, nullable=False)
     # -- what counts -----------------------------------------------------------------------
     # Eligibility criteria (EligibilityKind values) a participant must hold; empty: any one.
     eligible_publics: list[str] = Field(

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from services.api.patch import refuse_null
+from services.api.validation import Day, NotBoolean
+from services.core.models.eligibility import EligibilityKind
+from services.core.models.obligation import (
+    ANRU_FAMILY_LABELS,
+    OBLIGATION_METHOD_LABELS,
+    AnruFamily,
+    Modality,
+    Obligation,
+    ObligationDeclaration,
+    ObligationMethod,
+    StatementSchedule,
+)
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
+
+
+def _percent_digits(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.0001"))
+
+
+Hours = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(_cents)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AfterValidator(_cents)]
+PositiveMoney = Annotated[
+    Decimal, Field(gt=0, max_digits=14, decimal_places=2), AfterValidator(_cents)
+]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=7, decimal_places=4, description="En pourcentage (0 à 100)."),
+    AfterValidator(_percent_digits),
+]
+CapYears = Annotated[int, Field(ge=1, le=50), NotBoolean]
+DueDay = Annotated[int, Field(ge=1, le=28), NotBoolean]
+PlanLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+# The parameters each method needs (the others must be left out).
+METHOD_PARAMETERS: dict[ObligationMethod, tuple[str, ...]] = {
+    ObligationMethod.FIXED_HOURS: ("fixed_hours",),
+    ObligationMethod.LABOUR_SHARE: (
+        "amount",
+        "labour_share_percent",
+        "insertion_rate_percent",
+        "hourly_cost",
+    ),
+    ObligationMethod.PER_INVOICED_TRANCHE: ("tranche_amount", "tranche_threshold"),
+    ObligationMethod.SHARE_OF_HOURS_WORKED: ("hours_share_percent",),
+    ObligationMethod.HOURS_PER_YEAR: ("hours_per_year",),
+}
+PARAMETERS: tuple[str, ...] = tuple(p for ps in METHOD_PARAMETERS.values() for p in ps)
+
+
+class _Rules(BaseModel):
+    fixed_hours: Hours | None = None
+    amount: Money | None = Field(default=None, description="Montant du marché en euros HT.")
+    labour_share_percent: Percent | None = None
+    insertion_rate_percent: Percent | None = None
+    hourly_cost: PositiveMoney | None = Field(default=None, description="Coût horaire (€/h).")
+    tranche_amount: PositiveMoney | None = None
+    tranche_threshold: Money | None = None
+    hours_share_percent: Percent | None = None
+    hours_per_year: Hours | None = None
+
+
+class ObligationCreate(_Rules):
+    """The obligation of a lot (``lot_id``), or of the contract when it has no lots."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lot_id: uuid.UUID | None = None
+    method: ObligationMethod
+    eligible_publics: list[EligibilityKind] = Field(default_factory=list, max_length=20)
+    allowed_modalities: list[Modality] = Field(
+        default_factory=lambda: list(Modality), min_length=1, max_length=3
+    )
+    training_counts: bool = False
+    cdi_cap_years: CapYears | None = None
+    penalty_per_missing_hour: Money | None = None
+    anru_family: AnruFamily = AnruFamily.NONE
+    budget_plan_line: PlanLine | None = None
+    statement_schedule: StatementSchedule = StatementSchedule.QUARTERLY
+    statement_due_day: DueDay = 15
+
+
+class ObligationUpdate(_Rules):
+    """Only the fields sent change; a parameter sent as ``null`` is removed. Changing the method
+    needs its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: ObligationMethod | None = None
+    eligible_publics: list[EligibilityKind] | None = Field(default=None, max_length=20)
+    allowed_modalities: list[Modality] | None = Field(default=None, min_length=1, max_length=3)
+    training_counts: bool | None = None
+    cdi_cap_years: CapYears | None = None
+    penalty_per_missing_hour: Money | None = None
+    anru_family: AnruFamily | None = None
+    budget_plan_line: PlanLine | None = None
+    statement_schedule: StatementSchedule | None = None
+    statement_due_day: DueDay | None = None
+
+    _not_null = field_validator(
+        "method",
+        "eligible_publics",
+        "allowed_modalities",
+        "training_counts",
+        "anru_family",
+        "statement_schedule",
+        "statement_due_day",
+    )(refuse_null)
+
+
+class ObligationPublic(BaseModel):
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    lot_id: uuid.UUID | None
+    method: ObligationMethod
+    method_label: str
+    fixed_hours: Decimal | None
+    amount: Decimal | None
+    labour_share_percent: Decimal | None
+    insertion_rate_percent: Decimal | None
+    hourly_cost: Decimal | None
+    tranche_amount: Decimal | None
+    tranche_threshold: Decimal | None
+    hours_share_percent: Decimal | None
+    hours_per_year: Decimal | None
+    hours_owed: Decimal = Field(
+        description="Heures dues, déduites des paramètres et des déclarations (décision 0074)."
+    )
+    eligible_publics: list[str]
+    allowed_modalities: list[Modality]
+    training_counts: bool
+    cdi_cap_years: int | None
+    penalty_per_missing_hour: Decimal | None
+    anru_family: AnruFamily
+    anru_family_label: str
+    budget_plan_line: str | None
+    statement_schedule: StatementSchedule
+    statement_due_day: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, o: Obligation) -> ObligationPublic:
+        return cls(
+            id=o.id,
+            contract_id=o.contract_id,
+            lot_id=o.lot_id,
+            method=o.method,
+            method_label=OBLIGATION_METHOD_LABELS[o.method],
+            **{name: getattr(o, name) for name in PARAMETERS},
+            hours_owed=o.hours_owed,
+            eligible_publics=sorted(o.eligible_publics),
+            allowed_modalities=sorted(o.allowed_modalities),
+            training_counts=o.training_counts,
+            cdi_cap_years=o.cdi_cap_years,
+            penalty_per_missing_hour=o.penalty_per_missing_hour,
+            anru_family=o.anru_family,
+            anru_family_label=ANRU_FAMILY_LABELS[o.anru_family],
+            budget_plan_line=o.budget_plan_line,
+            statement_schedule=o.statement_schedule,
+            statement_due_day=o.statement_due_day,
+            created_at=o.created_at,
+            updated_at=o.updated_at,
+        )
+
+
+class DeclarationIn(BaseModel):
+    """What was worked and invoiced on the operation over one period (sent again for the same
+    ``period_start``: replaces it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period_start: Day
+    period_end: Day
+    hours_worked: Hours | None = Field(
+        default=None, description="Heures travaillées sur l'opération, par tous."
+    )
+    amount_invoiced: Money | None = Field(default=None, description="Montant facturé (€ HT).")
+
+
+class DeclarationPublic(BaseModel):
+    id: uuid.UUID
+    obligation_id: uuid.UUID
+    period_start: date
+    period_end: date
+    hours_worked: Decimal | None
+    amount_invoiced: Decimal | None
+    declared_at: datetime | None
+
+    @classmethod
+    def of(cls, d: ObligationDeclaration) -> DeclarationPublic:
+        return cls(
+            id=d.id,
+            obligation_id=d.obligation_id,
+            period_start=d.period_start,
+            period_end=d.period_end,
+            hours_worked=d.hours_worked,
+            amount_invoiced=d.amount_invoiced,
+            declared_at=d.declared_at,
+        )

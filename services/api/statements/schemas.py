@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from services.api.validation import InvalidValue
+from services.core.models.placement import (
+    STATEMENT_STATUS_LABELS,
+    StatementLine,
+    StatementSource,
+    StatementStatus,
+)
+
+MAX_BATCH_LINES = 1000
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(value: object) -> date:
+    """``YYYY-MM`` → the month's first day."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    match = _MONTH.match(str(value).strip()) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise InvalidValue("mois invalide (format AAAA-MM attendu)")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+Month = Annotated[
+    date,
+    BeforeValidator(parse_month),
+    Field(description="Le mois, au format AAAA-MM.", json_schema_extra={"format": "month"}),
+]
+Hours = Annotated[Decimal, Field(max_digits=8, decimal_places=2)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
+class StatementLineIn(BaseModel):
+    """The hours of one placement in one month. Sent again for the same month: replaces the
+    declared (or rejected) line; a validated line no longer changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    placement_id: uuid.UUID
+    month: Month
+    hours_worked: Hours = Field(description="Heures travaillées dans le mois (au plus 220).")
+    training_hours: Hours = Field(default=Decimal(0), description="Dont heures de formation.")
+
+
+class StatementBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[StatementLineIn] = Field(min_length=1, max_length=MAX_BATCH_LINES)
+
+
+class StatementReject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Motif du rejet, lu par l'entreprise.")
+
+
+class StatementLinePublic(BaseModel):
+    id: uuid.UUID
+    placement_id: uuid.UUID
+    month: str = Field(description="AAAA-MM")
+    hours_worked: Decimal
+    training_hours: Decimal
+    source: StatementSource
+    status: StatementStatus
+    status_label: str
+    rejection_reason: str | None
+    declared_by_type: str
+    declared_by_id: uuid.UUID | None
+    declared_at: datetime
+    decided_by_user_id: uuid.UUID | None
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, line: StatementLine) -> StatementLinePublic:
+        return cls(
+            id=line.id,
+            placement_id=line.placement_id,
+            month=line.month.strftime("%Y-%m"),
+            hours_worked=line.hours_worked,
+            training_hours=line.training_hours,
+            source=line.source,
+            status=line.status,
+            status_label=STATEMENT_STATUS_LABELS[line.status],
+            rejection_reason=line.rejection_reason,
+            declared_by_type=line.declared_by_type,
+            declared_by_id=line.declared_by_id,
+            declared_at=line.declared_at,
+            decided_by_user_id=line.decided_by_user_id,
+            decided_at=line.decided_at,
+        )
+
+
+class StatementBatchPublic(BaseModel):
+    lines: list[StatementLinePublic]
+
+
+class ImportSummary(BaseModel):
+    stored: int = Field(description="Lignes enregistrées.")
+    skipped: int = Field(description="Lignes sans heures saisies, laissées de côté.")
