@@ -1,0 +1,188 @@
+"""P8: the insertion-hours ledger on a generated territory (5,000 contracts, 15,000
+attributions, 100,000 placements, 2,000,000 statement lines).
+
+    python -m bench.ledger [--contracts 5000] [--placements 100000] [--samples 200]
+
+Runs against DATABASE_URL (default: the local server), in a scratch database dropped at the end
+(the data: bench/ledger_data.py). The API runs in-process (httpx ``ASGITransport``: middleware,
+authentication, scoping, audit, JSON), as a facilitator whose territory holds every contract;
+each figure is set beside the bare SQL of the same work on one asyncpg connection:
+
+- a contract's progress (``GET /v1/contracts/{id}/progress``, target p95 ≤ 50 ms) against the
+  progress queries alone;
+- the territory's quarterly clause-progress report (``GET /v1/reports/clause-progress``, target
+  ≤ 2 s) against its queries alone;
+- a 10,000-line statement import (``POST /v1/hours-statements/import``, CSV, target ≤ 10 s)
+  against one ``INSERT … ON CONFLICT`` of the same lines (rolled back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.common import machine, percentiles, scratch_database, server_urls
+from bench.ledger_data import Sizes, ident, make_territory, placement_spec
+from services.api.app import create_app
+from services.core.db import create_sessionmaker
+from services.core.security.tokens import create_access_token
+from services.core.settings import Settings
+
+IMPORT_RUNS = 3
+
+
+def statement_csv(numbers: range, sizes: Sizes) -> tuple[bytes, list[tuple[object, ...]]]:
+    """A filled template (the three columns the import needs) for the free month of each
+    placement, and the same lines as rows for the bare SQL."""
+    out = io.StringIO()
+    out.write("\ufeffIdentifiant de la mise en emploi;Mois (AAAA-MM);Heures travaillées;"
+              "Dont heures de formation\r\n")  # fmt: skip
+    rows: list[tuple[object, ...]] = []
+    for number in numbers:
+        spec = placement_spec(number, sizes)
+        hours = 70 + number % 80
+        out.write(f"{spec.id};{spec.free_month:%Y-%m};{hours},5;0\r\n")
+        rows.append((spec.id, spec.free_month, f"{hours}.5"))
+    return out.getvalue().encode("utf-8"), rows
+
+
+BARE_IMPORT = """
+INSERT INTO statement_line (id, created_at, updated_at, placement_id, month, hours_worked,
+                            training_hours, source, status, declared_by_type, declared_at)
+SELECT gen_random_uuid(), now(), now(), p, m, h::numeric, 0, 'import', 'declared', 'user', now()
+FROM unnest($1::uuid[], $2::date[], $3::text[]) AS t(p, m, h)
+ON CONFLICT (placement_id, month) DO UPDATE
+SET hours_worked = excluded.hours_worked, status = 'declared', updated_at = now()
+WHERE statement_line.status <> 'validated'
+"""
+
+
+async def timed(action: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await action()
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure_import(
+    client: httpx.AsyncClient, connection: asyncpg.Connection, headers: dict[str, str],
+    sizes: Sizes, count: int,
+) -> list[str]:  # fmt: skip
+    content, rows = statement_csv(range(1, count + 1), sizes)
+    api: list[float] = []
+    for _ in range(IMPORT_RUNS):
+        started = time.perf_counter()
+        response = await client.post(
+            "/v1/hours-statements/import",
+            content=content,
+            headers={**headers, "Content-Type": "text/csv"},
+        )
+        api.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 201, response.text[:500]
+        assert response.json()["stored"] == count, response.text[:500]
+    columns = list(zip(*rows, strict=True))
+    sql: list[float] = []
+    for _ in range(IMPORT_RUNS):
+        transaction = connection.transaction()
+        await transaction.start()
+        sql.append(await timed(lambda: connection.execute(BARE_IMPORT, *columns)))
+        await transaction.rollback()
+    return [
+        f"| statement import, {count:,} lines (CSV, {len(content) / 1024:.0f} KB), each run "
+        f"| {IMPORT_RUNS} | {' / '.join(f'{ms / 1000:.2f}' for ms in api)} s "
+        f"| ≤ 10 s | {' / '.join(f'{ms:.0f}' for ms in sql)} ms "
+        f"| {statistics.median(api) / statistics.median(sql):.1f}× |",
+    ]
+
+
+async def run(sizes: Sizes, samples: int, import_lines: int) -> str:
+    server, redis_url = server_urls()
+    command = (
+        f"python -m bench.ledger --contracts {sizes.contracts} --placements {sizes.placements} "
+        f"--samples {samples} --import-lines {import_lines}"
+    )
+    lines = [f"## P8 — the insertion-hours ledger — {time.strftime('%Y-%m-%d')}", ""]
+    lines += [f"Machine: {machine()}.", f"Command: `{command}`.", ""]
+    async with scratch_database(server, "maillon_bench_ledger") as url:
+        # The liveness probe's 1 s would take a machine shared with other work for a database
+        # down: 10 s here (the figures are the requests' own).
+        settings = Settings(
+            database_url=url,
+            redis_url=redis_url,
+            log_json=True,
+            database_probe_timeout_seconds=10,
+        )
+        engine = create_async_engine(
+            settings.async_database_url,
+            connect_args={"command_timeout": None, "server_settings": {"timezone": "UTC"}},
+        )
+        try:
+            lines += [await make_territory(engine, create_sessionmaker(engine), sizes), ""]
+        finally:
+            await engine.dispose()
+        token, _ = create_access_token(ident("u", 1), settings)
+        headers = {"Authorization": f"Bearer {token}"}
+        lines += [
+            "| workload | n | API (in-process) | target | bare SQL | API / SQL (median) |",
+            "|---|---|---|---|---|---|",
+        ]
+        connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+        app = create_app(settings)
+        try:
+            async with (
+                LifespanManager(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
+                ) as client,
+            ):
+                lines += await measure_progress(client, connection, headers, sizes, samples)
+                lines += await measure_import(client, connection, headers, sizes, import_lines)
+        finally:
+            await connection.close()
+    return "\n".join(lines)
+
+
+async def measure_progress(
+    client: httpx.AsyncClient, connection: asyncpg.Connection, headers: dict[str, str],
+    sizes: Sizes, samples: int,
+) -> list[str]:  # fmt: skip
+    """A contract's progress, then the territory's quarterly report."""
+    found: list[str] = []
+    contracts = [ident("c", 1 + (n * 7919) % sizes.contracts) for n in range(samples)]
+    api: list[float] = []
+    for contract in contracts:
+        started = time.perf_counter()
+        response = await client.get(f"/v1/contracts/{contract}/progress", headers=headers)
+        api.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            return [f"| contract progress | — | unavailable ({response.status_code}) | | | |"]
+    a = percentiles(api[5:] or api)
+    found.append(
+        f"| a contract's progress, p50 / p95 / max | {len(api)} | {a['p50']:.1f} / "
+        f"{a['p95']:.1f} / {a['max']:.1f} ms | p95 ≤ 50 ms | | |"
+    )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contracts", type=int, default=5_000)
+    parser.add_argument("--placements", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=50_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--import-lines", type=int, default=10_000)
+    args = parser.parse_args()
+    sizes = Sizes(args.contracts, args.placements, args.people)
+    print(asyncio.run(run(sizes, args.samples, args.import_lines)))
+
+
+if __name__ == "__main__":
+    main()
