@@ -50,6 +50,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
 import httpx
@@ -78,9 +79,16 @@ from services.core.models.eligibility import EligibilityCriterion, EligibilityKi
 from services.core.models.intake import Intake, IntakeFile, IntakeFileKind, IntakeSource
 from services.core.models.match import MatchStatus
 from services.core.models.notification import WebhookSubscription
+from services.core.models.obligation import Modality, Obligation, ObligationMethod
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outcome import OutcomeCheckpoint, OutcomeSituation, PlacementOutcome
+from services.core.models.placement import (
+    Placement,
+    PlacementStatus,
+    StatementLine,
+    StatementSource,
+)
 from services.core.models.user import Role
 from services.core.referentials.loader import ImportSummary
 from services.core.referentials.store import DatasetKind, current_dataset
@@ -578,7 +586,169 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":       (404, OK,   403,  404,  OK,   403, 401),
         "other":     (404, 404,  404,  404,  404,  403, 401),
     },
+    # -- the insertion-hours ledger (decision 0076). ``own``: territory A's active contract
+    # (buyer A's, held by employer A) with employer A's attribution on lot 1, its obligation,
+    # a started placement of a person followed by agency A and a declared statement line;
+    # ``other``: the same in territory B; ``rival``: another company of territory A with its
+    # attribution on the same lot, its placement and line. Prescribers and front desks never
+    # see the ledger; the admin, no counsellor, sees no placement; the buyer: BUYER_MATRIX.
+    # 422: a placement out of reach named in a body or a file is refused as unknown.
+    "GET /v1/contracts/{contract_id}/obligations": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (IN,  IN,   403,  403,  IN,   403, 401),
+        "other":      (IN,  404,  403,  403,  404,  403, 401),
+    },
+    "POST /v1/contracts/{contract_id}/obligations": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  404,  403,  403,  403,  403, 401),
+    },
+    "GET /v1/obligations/{obligation_id}": {
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "PATCH /v1/obligations/{obligation_id}": {
+        "own":        (OK,  OK,   404,  404,  403,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "DELETE /v1/obligations/{obligation_id}": {
+        "own":        (OK,  OK,   404,  404,  403,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/obligations/{obligation_id}/declarations": {
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/obligations/{obligation_id}/declarations": {
+        "own":        (OK,  OK,   404,  404,  403,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/contracts/{contract_id}/attributions": {
+        "own":        (IN,  IN,   403,  403,  IN,   403, 401),
+        "other":      (IN,  404,  403,  403,  404,  403, 401),
+        "rival":      (IN,  IN,   403,  403,  OUT,  403, 401),
+    },
+    "POST /v1/contracts/{contract_id}/attributions": {
+        "own":        (OK,  OK,   403,  403,  403,  403, 401),
+        "other":      (OK,  404,  403,  403,  403,  403, 401),
+    },
+    "GET /v1/attributions/{attribution_id}": {
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+        "rival":      (OK,  OK,   404,  404,  404,  403, 401),
+    },
+    "PATCH /v1/attributions/{attribution_id}": {
+        "own":        (OK,  OK,   404,  404,  403,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "DELETE /v1/attributions/{attribution_id}": {  # one without placements
+        "own":        (OK,  OK,   404,  404,  403,  403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/attributions/{attribution_id}/placements": {
+        "own":        (403, OK,   403,  403,  403,  403, 401),
+        "other":      (403, 404,  403,  403,  403,  403, 401),
+    },
+    "GET /v1/attributions/{attribution_id}/statement-template": {
+        "own":        (403, OK,   403,  403,  OK,   403, 401),
+        "other":      (403, 404,  403,  403,  404,  403, 401),
+        "rival":      (403, OK,   403,  403,  404,  403, 401),
+    },
+    "GET /v1/placements": {
+        "own":        (OUT, IN,   403,  403,  IN,   403, 401),
+        "other":      (OUT, OUT,  403,  403,  OUT,  403, 401),
+        "rival":      (OUT, IN,   403,  403,  OUT,  403, 401),
+    },
+    "GET /v1/placements/{placement_id}": {
+        "own":        (404, OK,   404,  404,  OK,   403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+        "rival":      (404, OK,   404,  404,  404,  403, 401),
+    },
+    "PATCH /v1/placements/{placement_id}": {
+        "own":        (404, OK,   404,  404,  403,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/placements/{placement_id}/start": {  # a draft
+        "own":        (404, OK,   404,  404,  403,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/placements/{placement_id}/exception": {  # started, flagged
+        "own":        (404, OK,   404,  404,  403,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/hours-statements": {
+        "own":        (403, OK,   403,  403,  OK,   403, 401),
+        "other":      (403, 422,  403,  403,  422,  403, 401),
+        "rival":      (403, OK,   403,  403,  422,  403, 401),
+    },
+    "POST /v1/hours-statements/import": {
+        "own":        (403, OK,   403,  403,  OK,   403, 401),
+        "other":      (403, 422,  403,  403,  422,  403, 401),
+        "rival":      (403, OK,   403,  403,  422,  403, 401),
+    },
+    "GET /v1/hours-statements": {
+        "own":        (OUT, IN,   403,  403,  IN,   403, 401),
+        "other":      (OUT, OUT,  403,  403,  OUT,  403, 401),
+        "rival":      (OUT, IN,   403,  403,  OUT,  403, 401),
+    },
+    "POST /v1/hours-statements/{line_id}/validate": {
+        "own":        (404, OK,   404,  404,  403,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
+    "POST /v1/hours-statements/{line_id}/reject": {
+        "own":        (404, OK,   404,  404,  403,  403, 401),
+        "other":      (404, 404,  404,  404,  404,  403, 401),
+    },
 }  # fmt: skip
+
+# The buyer (decision 0076): a user of the ``buyer`` role in territory A's buyer organisation.
+# Its own contracts and their ledger's figures; never a person (``own``, ``other``, ``rival``:
+# the targets of MATRIX's rows).
+BUYER_MATRIX: Final[dict[str, dict[str, Outcome]]] = {
+    "GET /v1/contracts": {"own": IN, "other": OUT},
+    "GET /v1/contracts/{contract_id}": {"own": OK, "other": 404},
+    "PATCH /v1/contracts/{contract_id}": {"own": 403, "other": 404},
+    "GET /v1/candidates": {"own": 403, "other": 403},
+    "GET /v1/candidates/{candidate_id}": {"own": 404, "other": 404},
+    "GET /v1/intakes": {"own": 403, "other": 403},
+    "GET /v1/reports/callbacks": {"-": 403},
+    "GET /v1/contracts/{contract_id}/obligations": {"own": IN, "other": 404},
+    "POST /v1/contracts/{contract_id}/obligations": {"own": 403, "other": 403},
+    "GET /v1/obligations/{obligation_id}": {"own": OK, "other": 404},
+    "PATCH /v1/obligations/{obligation_id}": {"own": 403, "other": 404},
+    "DELETE /v1/obligations/{obligation_id}": {"own": 403, "other": 404},
+    "GET /v1/obligations/{obligation_id}/declarations": {"own": OK, "other": 404},
+    "POST /v1/obligations/{obligation_id}/declarations": {"own": 403, "other": 404},
+    "GET /v1/contracts/{contract_id}/attributions": {"own": IN, "other": 404, "rival": IN},
+    "POST /v1/contracts/{contract_id}/attributions": {"own": 403, "other": 403},
+    "GET /v1/attributions/{attribution_id}": {"own": OK, "other": 404, "rival": OK},
+    "PATCH /v1/attributions/{attribution_id}": {"own": 403, "other": 404},
+    "DELETE /v1/attributions/{attribution_id}": {"own": 403, "other": 404},
+    "POST /v1/attributions/{attribution_id}/placements": {"own": 403, "other": 403},
+    "GET /v1/attributions/{attribution_id}/statement-template": {
+        "own": 403, "other": 403, "rival": 403
+    },
+    "GET /v1/placements": {"own": 403, "other": 403, "rival": 403},
+    "GET /v1/placements/{placement_id}": {"own": 404, "other": 404, "rival": 404},
+    "PATCH /v1/placements/{placement_id}": {"own": 404, "other": 404},
+    "POST /v1/placements/{placement_id}/start": {"own": 404, "other": 404},
+    "POST /v1/placements/{placement_id}/exception": {"own": 404, "other": 404},
+    "GET /v1/placements/{placement_id}/outcomes": {"own": 404, "other": 404},
+    "GET /v1/placements/{placement_id}/outcomes/{checkpoint}": {"own": 404, "other": 404},
+    "PUT /v1/placements/{placement_id}/outcomes/{checkpoint}": {"own": 404, "other": 404},
+    "POST /v1/hours-statements": {"own": 403, "other": 403, "rival": 403},
+    "POST /v1/hours-statements/import": {"own": 403, "other": 403, "rival": 403},
+    "GET /v1/hours-statements": {"own": 403, "other": 403, "rival": 403},
+    "POST /v1/hours-statements/{line_id}/validate": {"own": 404, "other": 404},
+    "POST /v1/hours-statements/{line_id}/reject": {"own": 404, "other": 404},
+}  # fmt: skip
+LEDGER_PREFIXES: Final = (
+    "/v1/obligations",
+    "/v1/attributions",
+    "/v1/placements",
+    "/v1/hours-statements",
+    "/v1/contracts/{contract_id}/obligations",
+    "/v1/contracts/{contract_id}/attributions",
+)
 
 # Operations anyone may call (their rows say what each caller gets).
 OPEN_TO_ANONYMOUS: Final = frozenset(
@@ -608,12 +778,15 @@ ORGANISATIONS: Final[dict[str, tuple[OrganisationKind, str | None]]] = {
             f"landlord {t}": (OrganisationKind.SOCIAL_LANDLORD, f"facilitation {t}"),
             f"agency {t}": (OrganisationKind.FRANCE_TRAVAIL, f"facilitation {t}"),
             f"buyer {t}": (OrganisationKind.BUYER, f"facilitation {t}"),
+            # Another company of the territory, on the same contract (the ledger's rows).
+            f"rival {t}": (OrganisationKind.EMPLOYER, f"facilitation {t}"),
         }.items()
     },
 }
 
 # The organisation of each role in a territory (the key and anonymous stand in for the employer).
 _HOME: Final = {
+    "buyer": "buyer",
     "facilitator": "facilitation",
     "prescriber": "agency",
     "reception": "landlord",
@@ -639,6 +812,8 @@ ACCOUNTS: Final[dict[str, tuple[str, Role]]] = {
         for suffix in ("", " colleague")
     },
     **{f"buyer staff {t}": (f"buyer {t}", Role.EMPLOYER) for t in TERRITORIES},
+    # The buyer role (decision 0076): BUYER_MATRIX.
+    **{f"buyer {t}": (f"buyer {t}", Role.BUYER) for t in TERRITORIES},
 }
 
 _unique = itertools.count(1)
@@ -786,6 +961,7 @@ class Call:
     path: str
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a raw body (an uploaded file) instead of JSON
     object_id: str | None = None  # the target's id in the path (swapped for an unknown one)
     listed: str | None = None  # list endpoints: the target's id, to look for among the items
     target_id: str | None = None  # audited reads: the user read
@@ -1288,6 +1464,347 @@ async def _remove_criterion(case: Case) -> Call:
     )
 
 
+# the insertion-hours ledger (decision 0076)
+
+
+@dataclass(frozen=True)
+class LedgerIds:
+    contract: str
+    lot1: str
+    lot2: str
+    obligation: str
+    attribution: str
+    placement: str
+    line: str
+    candidate: str
+
+
+async def _ledger(world: World, territory: str, company: str | None = None) -> LedgerIds:
+    """Territory's active contract with employer's attribution on lot 1, an obligation, a
+    started placement of a person followed by the territory's agency and a declared line of
+    February 2026; ``company``: another company's attribution, placement and line on it."""
+    session = world.session
+    key = f"ledger {territory}"
+    if key not in world.ids:
+        contract = await make_contract(
+            session,
+            await world.organisation(f"buyer {territory}"),
+            holders=[await world.organisation(f"employer {territory}")],
+            lots=[(1, "Gros œuvre"), (2, "Second œuvre")],
+            status=ContractStatus.ACTIVE,
+        )
+        lots = sorted(contract.lots, key=lambda lot: lot.number)
+        obligation = Obligation(
+            contract_id=contract.id,
+            lot_id=lots[0].id,
+            method=ObligationMethod.FIXED_HOURS,
+            fixed_hours=Decimal(700),
+            hours_owed=Decimal("700.00"),
+        )
+        session.add(obligation)
+        await session.flush()
+        world.ids[key] = str(contract.id)
+        world.ids[f"{key} lots"] = f"{lots[0].id} {lots[1].id}"
+        world.ids[f"{key} obligation"] = str(obligation.id)
+    contract_id = world.ids[key]
+    lot1, lot2 = world.ids[f"{key} lots"].split()
+    owner = company or f"employer {territory}"
+    attribution = Attribution(
+        contract_id=uuid.UUID(contract_id),
+        lot_id=uuid.UUID(lot1),
+        organisation_id=(await world.organisation(owner)).id,
+        role=AttributionRole.HOLDER if company is None else AttributionRole.CO_CONTRACTOR,
+    )
+    session.add(attribution)
+    candidate = await make_candidate(
+        session, await world.organisation(f"agency {territory}"), last_name=f"Mission{world.run}"
+    )
+    await session.flush()
+    placement = Placement(
+        candidate_id=candidate.id,
+        attribution_id=attribution.id,
+        employer_id=attribution.organisation_id,
+        modality=Modality.DIRECT_HIRE,
+        start_date=date(2026, 1, 12),
+        status=PlacementStatus.ACTIVE,
+        frozen_at=now(),
+        eligibility_criteria=["RSA"],
+    )
+    session.add(placement)
+    await session.flush()
+    line = StatementLine(
+        placement_id=placement.id,
+        month=date(2026, 2, 1),
+        hours_worked=Decimal("120.00"),
+        source=StatementSource.API,
+        declared_by_type="user",
+        declared_at=now(),
+    )
+    session.add(line)
+    await session.flush()
+    return LedgerIds(
+        contract=contract_id,
+        lot1=lot1,
+        lot2=lot2,
+        obligation=world.ids[f"{key} obligation"],
+        attribution=str(attribution.id),
+        placement=str(placement.id),
+        line=str(line.id),
+        candidate=str(candidate.id),
+    )
+
+
+async def _ledger_of(case: Case) -> LedgerIds:
+    territory = territory_of_target(case.target)
+    if case.target == "rival":
+        await _ledger(case.world, "A")  # the contract, and employer A's own attribution
+        return await _ledger(case.world, "A", company="rival A")
+    return await _ledger(case.world, territory)
+
+
+async def _placement_in(case: Case, *, draft: bool = False, flagged: bool = False) -> str:
+    ids = await _ledger_of(case)
+    placement = await case.world.session.get(Placement, uuid.UUID(ids.placement))
+    assert placement is not None
+    if draft:
+        placement.status, placement.frozen_at = PlacementStatus.DRAFT, None
+        placement.eligibility_criteria = []
+    if flagged:
+        placement.eligibility_criteria, placement.eligibility_flagged = [], True
+    await case.world.session.flush()
+    return ids.placement
+
+
+@drives("GET /v1/contracts/{contract_id}/obligations")
+async def _list_obligations(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call(
+        "GET",
+        f"/v1/contracts/{ids.contract}/obligations",
+        object_id=ids.contract,
+        listed=ids.obligation,
+    )
+
+
+@drives("POST /v1/contracts/{contract_id}/obligations")
+async def _create_obligation(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    body = {"lot_id": ids.lot2, "method": "fixed_hours", "fixed_hours": "350"}
+    return Call(
+        "POST", f"/v1/contracts/{ids.contract}/obligations", body=body, object_id=ids.contract
+    )
+
+
+@drives("GET /v1/obligations/{obligation_id}")
+async def _read_obligation(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("GET", f"/v1/obligations/{ids.obligation}", object_id=ids.obligation)
+
+
+@drives("PATCH /v1/obligations/{obligation_id}")
+async def _update_obligation(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    path = f"/v1/obligations/{ids.obligation}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"fixed_hours": "800"},
+        headers={"If-Match": etag},
+        object_id=ids.obligation,
+    )
+
+
+@drives("DELETE /v1/obligations/{obligation_id}")
+async def _delete_obligation(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    path = f"/v1/obligations/{ids.obligation}"
+    return Call("DELETE", path, headers={"If-Match": "*"}, object_id=ids.obligation)
+
+
+@drives("GET /v1/obligations/{obligation_id}/declarations")
+async def _list_declarations(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("GET", f"/v1/obligations/{ids.obligation}/declarations", object_id=ids.obligation)
+
+
+@drives("POST /v1/obligations/{obligation_id}/declarations")
+async def _declare_on_operation(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    body = {"period_start": "2026-01-01", "period_end": "2026-03-31", "hours_worked": "4200"}
+    return Call(
+        "POST",
+        f"/v1/obligations/{ids.obligation}/declarations",
+        body=body,
+        object_id=ids.obligation,
+    )
+
+
+@drives("GET /v1/contracts/{contract_id}/attributions")
+async def _list_attributions(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call(
+        "GET",
+        f"/v1/contracts/{ids.contract}/attributions?limit=200",
+        object_id=ids.contract,
+        listed=ids.attribution,
+    )
+
+
+@drives("POST /v1/contracts/{contract_id}/attributions")
+async def _create_attribution(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    company = await case.world.organisation_id(f"employer {territory_of_target(case.target)}")
+    body = {"lot_id": ids.lot2, "organisation_id": company, "role": "holder"}
+    return Call(
+        "POST", f"/v1/contracts/{ids.contract}/attributions", body=body, object_id=ids.contract
+    )
+
+
+@drives("GET /v1/attributions/{attribution_id}")
+async def _read_attribution(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("GET", f"/v1/attributions/{ids.attribution}", object_id=ids.attribution)
+
+
+@drives("PATCH /v1/attributions/{attribution_id}")
+async def _update_attribution(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    path = f"/v1/attributions/{ids.attribution}"
+    etag = await case.world.etag(case.api, path)
+    return Call(
+        "PATCH",
+        path,
+        body={"allocated_share_percent": "60"},
+        headers={"If-Match": etag},
+        object_id=ids.attribution,
+    )
+
+
+@drives("DELETE /v1/attributions/{attribution_id}")
+async def _delete_attribution(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    territory = territory_of_target(case.target)
+    spare = Attribution(
+        contract_id=uuid.UUID(ids.contract),
+        lot_id=uuid.UUID(ids.lot2),
+        organisation_id=(await case.world.organisation(f"employer {territory}")).id,
+        role=AttributionRole.HOLDER,
+    )
+    case.world.session.add(spare)
+    await case.world.session.flush()
+    path = f"/v1/attributions/{spare.id}"
+    return Call("DELETE", path, headers={"If-Match": "*"}, object_id=str(spare.id))
+
+
+@drives("POST /v1/attributions/{attribution_id}/placements")
+async def _create_placement(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    body = {"candidate_id": ids.candidate, "start_date": "2026-03-02", "modality": "direct_hire"}
+    return Call(
+        "POST",
+        f"/v1/attributions/{ids.attribution}/placements",
+        body=body,
+        object_id=ids.attribution,
+    )
+
+
+@drives("GET /v1/attributions/{attribution_id}/statement-template")
+async def _statement_template(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call(
+        "GET",
+        f"/v1/attributions/{ids.attribution}/statement-template?period=2026-02",
+        object_id=ids.attribution,
+    )
+
+
+@drives("GET /v1/placements")
+async def _list_placements(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("GET", "/v1/placements?limit=200", listed=ids.placement)
+
+
+@drives("GET /v1/placements/{placement_id}")
+async def _read_placement(case: Case) -> Call:
+    placement_id = await _placement_in(case)
+    return Call("GET", f"/v1/placements/{placement_id}", object_id=placement_id)
+
+
+@drives("PATCH /v1/placements/{placement_id}")
+async def _update_placement(case: Case) -> Call:
+    placement_id = await _placement_in(case)
+    return Call(
+        "PATCH",
+        f"/v1/placements/{placement_id}",
+        body={"weekly_hours": "30"},
+        headers={"If-Match": "*"},
+        object_id=placement_id,
+    )
+
+
+@drives("POST /v1/placements/{placement_id}/start")
+async def _start_placement(case: Case) -> Call:
+    placement_id = await _placement_in(case, draft=True)
+    return Call("POST", f"/v1/placements/{placement_id}/start", object_id=placement_id)
+
+
+@drives("POST /v1/placements/{placement_id}/exception")
+async def _accept_exception(case: Case) -> Call:
+    placement_id = await _placement_in(case, flagged=True)
+    return Call(
+        "POST",
+        f"/v1/placements/{placement_id}/exception",
+        body={"reason": "Parcours validé en commission"},
+        object_id=placement_id,
+    )
+
+
+@drives("POST /v1/hours-statements")
+async def _declare_hours(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    body = {"placement_id": ids.placement, "month": "2026-03", "hours_worked": "35"}
+    return Call("POST", "/v1/hours-statements", body=body)
+
+
+@drives("POST /v1/hours-statements/import")
+async def _import_hours(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    content = (
+        "\ufeffIdentifiant de la mise en emploi;Mois (AAAA-MM);Heures travaillées\r\n"
+        f"{ids.placement};2026-03;35\r\n"
+    ).encode()
+    return Call(
+        "POST",
+        "/v1/hours-statements/import",
+        content=content,
+        headers={"Content-Type": "text/csv"},
+    )
+
+
+@drives("GET /v1/hours-statements")
+async def _list_hours(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("GET", "/v1/hours-statements?limit=200", listed=ids.line)
+
+
+@drives("POST /v1/hours-statements/{line_id}/validate")
+async def _validate_hours(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call("POST", f"/v1/hours-statements/{ids.line}/validate", object_id=ids.line)
+
+
+@drives("POST /v1/hours-statements/{line_id}/reject")
+async def _reject_hours(case: Case) -> Call:
+    ids = await _ledger_of(case)
+    return Call(
+        "POST",
+        f"/v1/hours-statements/{ids.line}/reject",
+        body={"reason": "Heures non justifiées"},
+        object_id=ids.line,
+    )
+
+
 # -- fixtures ------------------------------------------------------------------------------------
 
 
@@ -1350,6 +1867,10 @@ def _cells() -> list[Any]:
                     continue
                 name = f"{operation} | {caller}" + ("" if target == "-" else f" | {target}")
                 cells.append(pytest.param(operation, caller, target, id=name))
+    for operation, buyer_row in BUYER_MATRIX.items():
+        for target in buyer_row:
+            name = f"{operation} | buyer" + ("" if target == "-" else f" | {target}")
+            cells.append(pytest.param(operation, "buyer", target, id=name))
     return cells
 
 
@@ -1390,13 +1911,21 @@ async def test_access(
     api: httpx.AsyncClient,
     db_session: AsyncSession,
 ) -> None:
-    expected = MATRIX[operation][target][CALLERS.index(caller)]
+    expected = (
+        BUYER_MATRIX[operation][target]
+        if caller == "buyer"
+        else MATRIX[operation][target][CALLERS.index(caller)]
+    )
     caller_id, headers = await world.caller(caller)
     call = await DRIVERS[operation](Case(world, api, caller, target))
     before = await audit_count(db_session)
 
     response = await api.request(
-        call.method, call.path, json=call.body, headers={**headers, **call.headers}
+        call.method,
+        call.path,
+        json=call.body,
+        content=call.content,
+        headers={**headers, **call.headers},
     )
 
     got = _outcome(response, call)
@@ -1422,6 +1951,7 @@ async def test_access(
                 call.method,
                 call.path.replace(call.object_id, str(uuid.uuid4())),
                 json=call.body,
+                content=call.content,
                 headers={**headers, **call.headers},
             )
             assert unknown.status_code == 404, unknown.text
@@ -1461,11 +1991,25 @@ def test_every_operation_of_the_api_has_a_row(openapi_operations: set[str]) -> N
     assert set(DRIVERS) == set(MATRIX)
 
 
+def test_the_buyer_has_a_row_for_each_operation_of_the_ledger() -> None:
+    """Decision 0076: every operation of the ledger says what the buyer gets, on each target."""
+    for operation, row in MATRIX.items():
+        if not operation.split(" ")[1].startswith(LEDGER_PREFIXES):
+            continue
+        assert operation in BUYER_MATRIX, operation
+        assert set(BUYER_MATRIX[operation]) == set(row), operation
+    assert set(BUYER_MATRIX) <= set(MATRIX)
+
+
 def test_every_row_names_each_caller() -> None:
     for operation, row in MATRIX.items():
         for target, outcomes in row.items():
             assert len(outcomes) == len(CALLERS), (operation, target)
-            assert all(o in (OK, IN, OUT, NA, 401, 403, 404) for o in outcomes), (operation, target)
+            # 422: the ledger's placement out of reach named in a body or a file (0076).
+            assert all(o in (OK, IN, OUT, NA, 401, 403, 404, 422) for o in outcomes), (
+                operation,
+                target,
+            )
             # Anonymous callers are always turned away, before anything else, but where
             # the operation is open to them by design.
             if operation not in OPEN_TO_ANONYMOUS:

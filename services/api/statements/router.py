@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.status import HTTP_201_CREATED
 
-from services.api.access import CREATE, READ
+from services.api.access import CREATE
 from services.api.attributions.policy import policy as attributions_policy
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.body import Partly, body_schema, partly
@@ -312,7 +312,8 @@ async def statement_template(
     period: Annotated[str, Query(description="Le mois, AAAA-MM.")],
     format: Annotated[TemplateFormat, Query(description="xlsx ou csv.")] = TemplateFormat.XLSX,
 ) -> Response:
-    placements_policy.authorize(principal, READ)
+    # The template is for declaring: whoever may declare hours.
+    policy.authorize(principal, CREATE)
     month = _month_query(period, "period")
     assert month is not None
     attribution = await attributions_policy.get(session, principal, attribution_id)
