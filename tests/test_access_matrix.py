@@ -529,6 +529,20 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         #             admin facil presc recep emplo  key  anon
         "-":          (OK,  OK,   OK,   403,  403,  403, 401),
     },
+    # Clause progress (decision 0079): a contract's, as its contract is read, but a company sees
+    # its own attributions only (``own``: held by employer A) and counsellors never (404, as the
+    # contract). The report of a scope (here: territory A's / B's buyer): the admin, the buyer's
+    # facilitators and the buyer's own users; counsellors and front desks 403. A buyer's users:
+    # tests/api/test_clause_progress.py.
+    "GET /v1/contracts/{contract_id}/progress": {
+        #             admin facil presc recep emplo  key  anon
+        "own":        (OK,  OK,   404,  404,  OK,   403, 401),
+        "other":      (OK,  404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/reports/clause-progress": {
+        "own":        (OK,  OK,   403,  403,  404,  403, 401),
+        "other":      (OK,  404,  403,  403,  404,  403, 401),
+    },
     # -- notifications: the caller's own preferences and messages (a key has no account) ------
     "GET /v1/me/notification-preferences": {
         #            admin facil presc recep emplo  key  anon
@@ -2464,6 +2478,23 @@ async def _replace_callback_settings(case: Case) -> Call:
 @drives("GET /v1/reports/callbacks")
 async def _callback_report(case: Case) -> Call:
     return Call("GET", "/v1/reports/callbacks?quarter=2026-Q1")
+
+
+@drives("GET /v1/contracts/{contract_id}/progress")
+async def _contract_progress(case: Case) -> Call:
+    contract_id = await _contract(case, ContractStatus.ACTIVE)
+    return Call(
+        "GET", f"/v1/contracts/{contract_id}/progress?quarter=2026-Q1", object_id=contract_id
+    )
+
+
+@drives("GET /v1/reports/clause-progress")
+async def _clause_progress_report(case: Case) -> Call:
+    await _contract(case, ContractStatus.ACTIVE)
+    buyer_id = await case.world.organisation_id(f"buyer {territory_of_target(case.target)}")
+    return Call(
+        "GET", f"/v1/reports/clause-progress?scope=buyer&scope_id={buyer_id}&quarter=2026-Q1"
+    )
 
 
 # notifications

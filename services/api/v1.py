@@ -27,6 +27,7 @@ from services.api.outcomes.router import router as outcomes_router
 from services.api.placements.router import router as placements_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
+from services.api.reports.progress import router as progress_router
 from services.api.reports.router import router as reports_router
 from services.api.statements.router import router as statements_router
 from services.api.users.router import router as users_router
@@ -70,6 +71,7 @@ router.include_router(callback_routing_router)
 router.include_router(callbacks_router)
 router.include_router(callback_settings_router)
 router.include_router(reports_router)
+router.include_router(progress_router)
 router.include_router(notifications_router)
 router.include_router(webhooks_router)
 # The insertion-hours ledger (product.md §8).

@@ -8,6 +8,7 @@ from services.cli import (  # noqa: F401  (registers commands)
     mail,
     reference,
     report,
+    report_progress,
     run,
     up,
 )

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # organisation may choose 1–36), their organisation warned this many days ahead.
     retention_months: int = Field(default=24, ge=1, le=36)
     retention_warning_days: int = Field(default=30, ge=1, le=90)
+    # The territory's targets for the publics of clause placements, in % of the participants
+    # (product.md §8.6, decision 0078), as JSON: {"female": 15, "<26": 25, "50+": 5} is Plaine
+    # Commune's. Empty: no target, the reports give the shares alone.
+    progress_targets: dict[Literal["female", "<26", "50+"], float] = Field(default_factory=dict)
     # Liveness files of the workers and the relay (checked by `maillon health …`).
     heartbeat_dir: Path = Path(tempfile.gettempdir())
     job_max_tries: int = Field(default=5, ge=1, le=50)

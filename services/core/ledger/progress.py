@@ -1,0 +1,330 @@
+"""Clause progress (product.md §8.6, decision 0078): every indicator for a scope and a period.
+
+Five set-based queries (``progress.sql``) give the obligations of the scope, the hours of its
+started placements grouped by attribution, modality, employer's kind and QPV residence, its
+participants grouped by what their first placement froze, its placements by contract type and
+length, and its statements due; they are added up here into the scope's total and the rows of
+its lots, contracts and companies. Aggregates only: no participant is named, nothing is audited.
+
+Hours *counted* are those of §8.4 (decision 0074); the period's own are ``counted_hours``, those
+of every month up to its end ``counted_hours_to_date``, which the rate, the remaining hours, the
+pace, the penalty exposure and the ANRU shares are measured with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.core.ledger.anru import AnruShare, anru_share
+from services.core.ledger.figures import (
+    LENGTHS,
+    OPEN_ENDED,
+    UNDER_50,
+    UNKNOWN,
+    ZERO,
+    Hours,
+    Publics,
+    Row,
+    Target,
+    percent,
+)
+from services.core.ledger.pace import pace
+from services.core.ledger.progress_sql import query
+from services.core.ledger.scope import Period, Scope
+from services.core.models.obligation import AnruFamily, StatementSchedule
+from services.core.settings import Settings
+
+
+@dataclass
+class Progress:
+    scope: Scope
+    period: Period
+    as_of: datetime
+    total: Hours
+    lots: list[Row]
+    contracts: list[Row]
+    companies: list[Row]
+    by_modality: dict[str, Decimal]
+    by_employer_kind: dict[str, Decimal]
+    by_company_size: dict[str, Decimal]
+    anru: list[AnruShare]
+    participants: Publics
+    new_entrants: Publics
+    targets: list[Target]
+    placements_by_contract_type: dict[str, int]
+    placements_by_length: dict[str, int]
+    budget_plan_hours: Decimal
+    qpv_hours_to_date: Decimal
+    # Outcomes at exit, +6 and +12 months (§8.5) are not recorded yet: None.
+    outcomes: dict[str, dict[str, int]] | None = None
+
+    @property
+    def under_50_hours(self) -> Decimal:
+        return sum((self.by_company_size.get(size, ZERO) for size in UNDER_50), ZERO)
+
+    @property
+    def under_50_share_percent(self) -> Decimal | None:
+        return percent(self.under_50_hours, self.total.counted_hours)
+
+    @property
+    def hours_per_participant(self) -> Decimal | None:
+        if not self.participants.total:
+            return None
+        return (self.total.counted_hours / self.participants.total).quantize(
+            Decimal("0.1"), ROUND_HALF_UP
+        )
+
+
+def targets_of(settings: Settings) -> dict[str, Decimal]:
+    """The territory's targets (decision 0078), by public."""
+    return {str(public): Decimal(str(value)) for public, value in settings.progress_targets.items()}
+
+
+def _add(into: Hours, *, owed: Decimal = ZERO, **hours: Decimal) -> None:
+    into.hours_owed += owed
+    for name, value in hours.items():
+        setattr(into, name, getattr(into, name) + value)
+
+
+def _length(days: int | None) -> str:
+    if days is None:
+        return OPEN_ENDED
+    for key, up_to in LENGTHS:
+        if up_to is None or days <= up_to:
+            return key
+    return LENGTHS[-1][0]
+
+
+async def progress(
+    session: AsyncSession,
+    scope: Scope,
+    period: Period,
+    *,
+    as_of: datetime,
+    today: date,
+    targets: Mapping[str, Decimal] | None = None,
+) -> Progress:
+    """Every indicator of §8.6 for ``scope`` over ``period``, as known on ``today``."""
+    params: dict[str, Any] = {
+        "scope_contracts": list(scope.contract_ids),
+        "scope_lot": scope.lot_id,
+        "scope_company": scope.company_id,
+        "start": period.start,
+        "end": period.end,
+        "start_month": period.start_month,
+        "today": today,
+    }
+    total = Hours()
+    obligations = (await session.execute(query("obligations"), params)).mappings().all()
+    attributions = {
+        row["id"]: row for row in (await session.execute(query("attributions"), params)).mappings()
+    }
+    hours_rows = (await session.execute(query("hours"), params)).mappings().all()
+    statements = (await session.execute(query("statements"), params)).mappings().all()
+
+    # -- hours by obligation (contract, lot) and by company --------------------------------
+    by_obligation: dict[tuple[uuid.UUID, uuid.UUID | None], Hours] = defaultdict(Hours)
+    by_company: dict[uuid.UUID, Hours] = defaultdict(Hours)
+    by_modality: dict[str, Decimal] = defaultdict(Decimal)
+    by_employer_kind: dict[str, Decimal] = defaultdict(Decimal)
+    by_size: dict[str, Decimal] = defaultdict(Decimal)
+    qpv_to_date = ZERO
+
+    def companies_of(attribution_id: uuid.UUID) -> list[uuid.UUID]:
+        """The company of an attribution, and its holder's (whose total includes it)."""
+        own = attributions[attribution_id]
+        found = [own["organisation_id"]]
+        parent = attributions.get(own["parent_attribution_id"])
+        if parent is not None and parent["organisation_id"] not in found:
+            found.append(parent["organisation_id"])
+        return found
+
+    for row in hours_rows:
+        attribution = attributions[row["attribution_id"]]
+        counted = Decimal(row["counted"])
+        figures = {
+            "counted_hours": counted,
+            "counted_hours_to_date": Decimal(row["counted_to_date"]),
+            "declared_not_validated": Decimal(row["pending"]),
+            "rejected_hours": Decimal(row["rejected"]),
+            "qpv_hours": counted if row["qpv_resident"] else ZERO,
+            "subcontracted_hours": counted if attribution["role"] == "subcontractor" else ZERO,
+        }
+        _add(by_obligation[(attribution["contract_id"], attribution["lot_id"])], **figures)
+        _add(total, **figures)
+        for company in companies_of(row["attribution_id"]):
+            _add(by_company[company], **figures)
+        by_modality[row["modality"]] += counted
+        by_employer_kind[row["employer_kind"] or UNKNOWN] += counted
+        by_size[attribution["size_bracket"] or UNKNOWN] += counted
+        if row["qpv_resident"]:
+            qpv_to_date += Decimal(row["counted_to_date"])
+
+    for row in statements:
+        figures_int = {
+            "statements_due": row["due"],
+            "statements_received": row["received"],
+            "statements_late": row["late"],
+        }
+        attribution = attributions[row["attribution_id"]]
+        for into in (
+            by_obligation[(attribution["contract_id"], attribution["lot_id"])],
+            total,
+            *(by_company[c] for c in companies_of(row["attribution_id"])),
+        ):
+            for name, value in figures_int.items():
+                setattr(into, name, getattr(into, name) + value)
+
+    # -- what each obligation owes, expects and risks --------------------------------------
+    lots: list[Row] = []
+    contracts: dict[uuid.UUID, Row] = {}
+    anru: dict[AnruFamily, list[Decimal]] = {}
+    budget_plan = ZERO
+    for o in obligations:
+        key = (o["contract_id"], o["lot_id"])
+        hours = by_obligation[key]
+        owed = Decimal(o["hours_owed"])
+        hours.hours_owed = owed
+        hours.expected_hours = pace(
+            owed,
+            start=o["start_date"],
+            end=o["end_date"],
+            schedule=StatementSchedule(o["statement_schedule"]),
+            due_day=o["statement_due_day"],
+            period_end=period.end,
+            today=today,
+        ).expected_hours
+        if o["penalty_per_missing_hour"] is not None:
+            hours.penalty_exposure = hours.remaining_hours * Decimal(o["penalty_per_missing_hour"])
+        family = AnruFamily(o["anru_family"])
+        if family is not AnruFamily.NONE:
+            sums = anru.setdefault(family, [ZERO, ZERO])
+            sums[0] += hours.counted_hours_to_date
+            sums[1] += Decimal(o["hours_worked_declared"] or 0)
+            if o["budget_plan_line"]:
+                budget_plan += owed
+        _add(total, owed=owed, expected_hours=hours.expected_hours)
+        total.penalty_exposure += hours.penalty_exposure
+        contract = contracts.setdefault(
+            o["contract_id"],
+            Row(o["contract_id"], f"{o['contract_reference']} — {o['contract_title']}"),
+        )
+        _add(
+            contract.hours,
+            owed=owed,
+            **{
+                name: getattr(hours, name)
+                for name in (
+                    "counted_hours",
+                    "counted_hours_to_date",
+                    "declared_not_validated",
+                    "rejected_hours",
+                    "expected_hours",
+                    "qpv_hours",
+                    "subcontracted_hours",
+                    "penalty_exposure",
+                )
+            },
+        )
+        for name in ("statements_due", "statements_received", "statements_late"):
+            setattr(contract.hours, name, getattr(contract.hours, name) + getattr(hours, name))
+        if o["lot_id"] is not None:
+            lots.append(
+                Row(o["lot_id"], f"Lot {o['lot_number']} — {o['lot_title']}", hours, contract.name)
+            )
+
+    companies = _company_rows(scope, obligations, attributions, by_company)
+    publics, entrants, by_type, by_length = await _people(session, params)
+    return Progress(
+        scope=scope,
+        period=period,
+        as_of=as_of,
+        total=total,
+        lots=lots,
+        contracts=list(contracts.values()),
+        companies=companies,
+        by_modality=dict(by_modality),
+        by_employer_kind=dict(by_employer_kind),
+        by_company_size=dict(by_size),
+        anru=[
+            share
+            for family in (AnruFamily.INVESTMENT, AnruFamily.GUP)
+            if family in anru
+            and (share := anru_share(family, anru[family][0], anru[family][1])) is not None
+        ],
+        participants=publics,
+        new_entrants=entrants,
+        targets=[
+            _target(publics, public, value) for public, value in sorted((targets or {}).items())
+        ],
+        placements_by_contract_type=by_type,
+        placements_by_length=by_length,
+        budget_plan_hours=budget_plan,
+        qpv_hours_to_date=qpv_to_date,
+    )
+
+
+def _company_rows(
+    scope: Scope,
+    obligations: Iterable[Any],
+    attributions: dict[uuid.UUID, Any],
+    by_company: dict[uuid.UUID, Hours],
+) -> list[Row]:
+    """A row per company working in the scope (its subcontractors' hours included), owing its
+    allocated share of each lot it is attributed (the whole lot for a holder without one)."""
+    if scope.company_id is not None:
+        return []
+    owed = {(o["contract_id"], o["lot_id"]): Decimal(o["hours_owed"]) for o in obligations}
+    rows: dict[uuid.UUID, Row] = {}
+    for a in attributions.values():
+        key = (a["contract_id"], a["lot_id"])
+        if key not in owed:
+            continue  # another lot's attribution
+        company = a["organisation_id"]
+        row = rows.get(company)
+        if row is None:
+            row = rows[company] = Row(company, a["name"], by_company[company], a["role"])
+        if a["role"] != "subcontractor":
+            share = a["allocated_share_percent"]
+            if share is None:
+                share = Decimal(100) if a["role"] == "holder" else ZERO
+            row.hours.hours_owed += (owed[key] * Decimal(share) / 100).quantize(Decimal("0.01"))
+    return sorted(rows.values(), key=lambda r: (r.name, str(r.id)))
+
+
+def _target(publics: Publics, public: str, target: Decimal) -> Target:
+    people = publics.by_sex.get(public, 0) + publics.by_age_bracket.get(public, 0)
+    return Target(public, target, people, percent(people, publics.total))
+
+
+async def _people(
+    session: AsyncSession, params: dict[str, Any]
+) -> tuple[Publics, Publics, dict[str, int], dict[str, int]]:
+    participants, entrants = Publics(), Publics()
+    for row in (await session.execute(query("participants"), params)).mappings():
+        values = {
+            "sex": row["sex"] or UNKNOWN,
+            "age_bracket": row["age_bracket"] or UNKNOWN,
+            "qualification": row["qualification_level"] or UNKNOWN,
+            "qpv": UNKNOWN if row["qpv_resident"] is None else str(row["qpv_resident"]).lower(),
+        }
+        criteria = list(row["eligibility_criteria"] or ())
+        participants.add(row["people"], values, criteria)
+        if row["is_new"]:
+            entrants.add(row["people"], values, criteria)
+    by_type: dict[str, int] = {}
+    by_length: dict[str, int] = {}
+    for row in (await session.execute(query("placements"), params)).mappings():
+        kind = row["contract_type"] or UNKNOWN
+        by_type[kind] = by_type.get(kind, 0) + row["placements"]
+        length = _length(row["days"])
+        by_length[length] = by_length.get(length, 0) + row["placements"]
+    return participants, entrants, by_type, by_length
