@@ -127,7 +127,10 @@ def placement_spec(number: int, sizes: Sizes) -> PlacementSpec:
 
 async def make_small_tables(sessionmaker: SessionMaker, sizes: Sizes) -> None:
     contracts = sizes.contracts
-    org = lambda expression: uid("o", expression)  # noqa: E731
+
+    def org(expression: str) -> str:
+        return uid("o", expression)
+
     async with unit_of_work(sessionmaker) as session:
         await insert_rows(
             session,
@@ -212,17 +215,18 @@ async def make_small_tables(sessionmaker: SessionMaker, sizes: Sizes) -> None:
                 "contract_id": uid("c", "(i + 1) / 2"),
                 "lot_id": uid("l", "i"),
                 "method": method,
-                "fixed_hours": "CASE WHEN i % 5 = 0 THEN 1200 END",
-                "amount": "CASE WHEN i % 5 = 1 THEN 2000000 END",
+                "fixed_hours": "CASE WHEN i % 5 = 0 THEN 6000 END",
+                "amount": "CASE WHEN i % 5 = 1 THEN 10000000 END",
                 "labour_share_percent": "CASE WHEN i % 5 = 1 THEN 40 END",
                 "insertion_rate_percent": "CASE WHEN i % 5 = 1 THEN 5 END",
                 "hourly_cost": "CASE WHEN i % 5 = 1 THEN 35 END",
                 "tranche_amount": "CASE WHEN i % 5 = 2 THEN 2000 END",
                 "tranche_threshold": "CASE WHEN i % 5 = 2 THEN 0 END",
                 "hours_share_percent": "CASE WHEN i % 5 = 3 THEN 5 END",
-                "hours_per_year": "CASE WHEN i % 5 = 4 THEN 400 END",
-                # Stored as the rules would derive them from these parameters (decision 0074).
-                "hours_owed": "(ARRAY[1200, 914, 1000, 1100, 1096])[i % 5 + 1]",
+                "hours_per_year": "CASE WHEN i % 5 = 4 THEN 2000 END",
+                # Stored (decision 0074): fixed, labour share and per year as the rules derive
+                # them; for the two methods fed by declarations, what a declared total gives.
+                "hours_owed": "(ARRAY[6000, 5714, 5000, 5500, 5479])[i % 5 + 1]",
                 "eligible_publics": "'{}'",
                 "allowed_modalities": "'{direct_hire,provision,subcontracting}'",
                 "training_counts": "i % 2 = 0",
@@ -318,7 +322,7 @@ def _line_rows(sizes: Sizes, at: datetime) -> Iterator[tuple[object, ...]]:
     for number in range(1, sizes.placements + 1):
         spec = placement_spec(number, sizes)
         for offset in range(MONTHS_DECLARED):
-            worked = Decimal(60 + (number * 7 + offset * 13) % 100)
+            worked = Decimal(20 + (number * 7 + offset * 13) % 60)
             training = Decimal(7) if offset % 4 == 0 else Decimal(0)
             # The last quarter of a placement's lines is partly declared, not validated yet;
             # one line in fifty was rejected.
@@ -329,7 +333,8 @@ def _line_rows(sizes: Sizes, at: datetime) -> Iterator[tuple[object, ...]]:
             else:
                 status, reason = "validated", None
             yield (
-                uuid.uuid4(),
+                # Ids in insertion order: the primary key's index grows at its end.
+                uuid.UUID(int=(0x8 << 124) | (number << 8) | offset),
                 at,
                 at,
                 spec.id,
@@ -372,7 +377,7 @@ async def make_territory(engine: AsyncEngine, sessionmaker: SessionMaker, sizes:
     at = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
-        driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        driver: asyncpg.Connection = raw.driver_connection
         # The rows reference each other by construction: the foreign keys' per-row triggers
         # are skipped for this connection's load (a superuser's setting), the indexes are not.
         await driver.execute("SET session_replication_role = replica")
@@ -380,7 +385,16 @@ async def make_territory(engine: AsyncEngine, sessionmaker: SessionMaker, sizes:
         placements = await _copy(driver, "placement", PLACEMENT_COLUMNS, _placement_rows(sizes, at))
         print(f"placements: {time.perf_counter() - copy_started:.0f} s", file=sys.stderr)
         lines_started = time.perf_counter()
+        # An index whose keys arrive in random order is built after the load, in one pass.
+        rebuilt = await driver.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'statement_line' "
+            "AND indexname = 'ix_statement_line_month_status'"
+        )
+        for index in rebuilt:
+            await driver.execute(f'DROP INDEX "{index["indexname"]}"')
         lines = await _copy(driver, "statement_line", LINE_COLUMNS, _line_rows(sizes, at))
+        for index in rebuilt:
+            await driver.execute(index["indexdef"])
         print(f"statement lines: {time.perf_counter() - lines_started:.0f} s", file=sys.stderr)
         copied = time.perf_counter() - copy_started
         await connection.commit()
