@@ -27,6 +27,7 @@ from services.core.egress import Resolver, system_resolver
 from services.core.events import (
     CallbackOverdue,
     CandidatePlaced,
+    ContractBehindSchedule,
     Event,
     MatchSuggested,
     OfferClosed,
@@ -58,6 +59,7 @@ PUBLIC_EVENTS: dict[str, str] = {
     MatchSuggested.type: "Candidats suggérés pour des offres",
     CallbackOverdue.type: "Délai de rappel de 30 jours dépassé",
     CandidatePlaced.type: "Candidat recruté",
+    ContractBehindSchedule.type: "Marché en retard sur son rythme d'heures d'insertion",
 }
 """Event types a subscription may choose, with their French labels."""
 

@@ -19,6 +19,7 @@ from services.core.events import Lane
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
+from services.notifications.behind_schedule import announce_behind_schedule
 from services.notifications.consumer import consumer
 from services.notifications.ledger_reminders import remind_outcomes, remind_statements
 from services.notifications.retention import run_retention
@@ -44,6 +45,7 @@ CRON_JOBS: list[CronJob] = [
     # The hours ledger's reminders (decision 0081): mornings, in office hours in Paris.
     cron(remind_statements, hour={8}, minute={7}, unique=True, timeout=1800),
     cron(remind_outcomes, hour={8}, minute={13}, unique=True, timeout=1800),
+    cron(announce_behind_schedule, hour={8}, minute={19}, unique=True, timeout=1800),
 ]
 
 
