@@ -68,14 +68,12 @@ async def behind_contracts(session: AsyncSession, today: date) -> list[Behind]:
         return []
     scope = Scope(ScopeKind.TERRITORY, uuid.UUID(int=0), "", contract_ids)
     report = await progress(session, scope, quarter_of(today), as_of=now(), today=today)
-    lots_of: dict[uuid.UUID, uuid.UUID] = {
-        lot_id: contract_id
-        for lot_id, contract_id in await session.execute(
-            select(col(ContractLot.id), col(ContractLot.contract_id)).where(
-                col(ContractLot.contract_id).in_(contract_ids)
-            )
+    lot_rows = await session.execute(
+        select(col(ContractLot.id), col(ContractLot.contract_id)).where(
+            col(ContractLot.contract_id).in_(contract_ids)
         )
-    }
+    )
+    lots_of: dict[uuid.UUID, uuid.UUID] = {row[0]: row[1] for row in lot_rows}
     lots_behind: dict[uuid.UUID, list[uuid.UUID]] = {}
     for lot in report.lots:
         if lot.hours.behind_schedule and lot.id in lots_of:
