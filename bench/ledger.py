@@ -187,6 +187,9 @@ async def measure(
             engine.connect() as bare,
         ):
             lines += await measure_progress(client, bare, headers, sizes, samples)
+            # A new token: the progress phase may outlast an access token's life at full size.
+            token, _ = create_access_token(ident("u", 1), settings)
+            headers = {"Authorization": f"Bearer {token}"}
             lines += await measure_import(client, connection, headers, sizes, import_lines)
     finally:
         await connection.close()
