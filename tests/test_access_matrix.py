@@ -82,6 +82,7 @@ from services.core.models.notification import WebhookSubscription
 from services.core.models.obligation import Modality, Obligation, ObligationMethod
 from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
+from services.core.models.outcome import OutcomeCheckpoint, OutcomeSituation, PlacementOutcome
 from services.core.models.placement import (
     Placement,
     PlacementStatus,
@@ -109,6 +110,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
+from tests.ledger_world import make_placement
 
 pytestmark = pytest.mark.usefixtures("reference_data", "clock")
 
@@ -580,6 +582,24 @@ MATRIX: Final[dict[str, dict[str, tuple[Outcome, ...]]]] = {
         "own":       (OK,  OK,   OK,   403,  OK,   403, 401),
         "other":     (OK,  404,  404,  404,  404,  403, 401),
     },
+    # -- placement outcomes (decision 0080): personal data. Whoever reads the placement (0076:
+    # the facilitators of its territory, the attribution's company, employer A) and a prescriber
+    # whose organisation the person is shared with (agency A) read them; the company and the
+    # facilitators record them. The admin (no counsellor), front desks and buyers read no
+    # participant. ``own``: a placement of territory A ended before today ------------------------
+    "GET /v1/placements/{placement_id}/outcomes": {
+        #            admin facil presc recep emplo  key  anon
+        "own":       (404, OK,   OK,   404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
+    },
+    "GET /v1/placements/{placement_id}/outcomes/{checkpoint}": {
+        "own":       (404, OK,   OK,   404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
+    },
+    "PUT /v1/placements/{placement_id}/outcomes/{checkpoint}": {
+        "own":       (404, OK,   403,  404,  OK,   403, 401),
+        "other":     (404, 404,  404,  404,  404,  403, 401),
+    },
     # -- the insertion-hours ledger (decision 0076). ``own``: territory A's active contract
     # (buyer A's, held by employer A) with employer A's attribution on lot 1, its obligation,
     # a started placement of a person followed by agency A and a declared statement line;
@@ -726,6 +746,9 @@ BUYER_MATRIX: Final[dict[str, dict[str, Outcome]]] = {
     "PATCH /v1/placements/{placement_id}": {"own": 404, "other": 404},
     "POST /v1/placements/{placement_id}/start": {"own": 404, "other": 404},
     "POST /v1/placements/{placement_id}/exception": {"own": 404, "other": 404},
+    "GET /v1/placements/{placement_id}/outcomes": {"own": 404, "other": 404},
+    "GET /v1/placements/{placement_id}/outcomes/{checkpoint}": {"own": 404, "other": 404},
+    "PUT /v1/placements/{placement_id}/outcomes/{checkpoint}": {"own": 404, "other": 404},
     "POST /v1/hours-statements": {"own": 403, "other": 403, "rival": 403},
     "POST /v1/hours-statements/import": {"own": 403, "other": 403, "rival": 403},
     "GET /v1/hours-statements": {"own": 403, "other": 403, "rival": 403},
@@ -2342,6 +2365,60 @@ async def _assign_callback(case: Case) -> Call:
 async def _assign_callbacks(case: Case) -> Call:
     callback_id = await _callback(case)  # named to a colleague: back to the whole organisation
     return Call("POST", "/v1/callbacks/assignments", body={"callback_ids": [callback_id]})
+
+
+async def _placement(case: Case, *, outcome: bool = False) -> str:
+    """A placement of the target territory's employer on its buyer's contract, of a person
+    shared with its agency, ended on 27 February 2026 (``outcome``: its exit recorded)."""
+    world = case.world
+    territory = territory_of_target(case.target)
+    employer = await world.organisation(f"employer {territory}")
+    contract = await make_contract(
+        world.session,
+        await world.organisation(f"buyer {territory}"),
+        holders=[employer],
+        status=ContractStatus.ACTIVE,
+    )
+    attribution = Attribution(
+        contract_id=contract.id, organisation_id=employer.id, role=AttributionRole.HOLDER
+    )
+    world.session.add(attribution)
+    await world.session.flush()
+    candidate = await make_candidate(world.session, await world.organisation(f"agency {territory}"))
+    placement = await make_placement(world.session, attribution, candidate)
+    if outcome:
+        world.session.add(
+            PlacementOutcome(
+                placement_id=placement.id,
+                checkpoint=OutcomeCheckpoint.EXIT,
+                situation=OutcomeSituation.OTHER,
+                recorded_by_type="user",
+                recorded_at=now(),
+            )
+        )
+        await world.session.flush()
+    return str(placement.id)
+
+
+@drives("GET /v1/placements/{placement_id}/outcomes")
+async def _list_outcomes(case: Case) -> Call:
+    placement_id = await _placement(case)
+    return Call("GET", f"/v1/placements/{placement_id}/outcomes", object_id=placement_id)
+
+
+@drives("GET /v1/placements/{placement_id}/outcomes/{checkpoint}")
+async def _read_outcome(case: Case) -> Call:
+    placement_id = await _placement(case, outcome=True)
+    return Call("GET", f"/v1/placements/{placement_id}/outcomes/exit", object_id=placement_id)
+
+
+@drives("PUT /v1/placements/{placement_id}/outcomes/{checkpoint}")
+async def _record_outcome(case: Case) -> Call:
+    placement_id = await _placement(case)
+    body = {"situation": "durable_employment"}
+    return Call(
+        "PUT", f"/v1/placements/{placement_id}/outcomes/exit", body=body, object_id=placement_id
+    )
 
 
 async def _routing_body(case: Case) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from services.api.notifications.router import router as notifications_router
 from services.api.obligations.router import router as obligations_router
 from services.api.offers.router import router as offers_router
 from services.api.organisations.router import router as organisations_router
+from services.api.outcomes.router import router as outcomes_router
 from services.api.placements.router import router as placements_router
 from services.api.public.router import router as public_router
 from services.api.referentials.router import router as referentials_router
@@ -78,3 +79,4 @@ router.include_router(obligations_router)
 router.include_router(attributions_router)
 router.include_router(placements_router)
 router.include_router(statements_router)
+router.include_router(outcomes_router)

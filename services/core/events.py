@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -293,3 +294,15 @@ class ContractConfirmed(Event):
     type: ClassVar[str] = "contract.confirmed"
     consumers: ClassVar[frozenset[Consumer]] = frozenset()
     contract_id: uuid.UUID
+
+
+class ContractBehindSchedule(Event):
+    """A contract's counted hours fell behind the expected pace (decisions 0078, 0081): once per
+    contract and calendar quarter. ``lot_ids``: its lots behind (empty: the contract as a
+    whole, or a contract without lots)."""
+
+    type: ClassVar[str] = "contract.behind_schedule"
+    consumers: ClassVar[frozenset[Consumer]] = _NOTIFY
+    contract_id: uuid.UUID
+    period_start: date
+    lot_ids: tuple[uuid.UUID, ...] = ()

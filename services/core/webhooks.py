@@ -10,6 +10,7 @@ import secrets
 from services.core.events import (
     CallbackOverdue,
     CandidatePlaced,
+    ContractBehindSchedule,
     MatchSuggested,
     OfferClosed,
     OfferPublished,
@@ -21,6 +22,7 @@ PUBLIC_EVENTS: dict[str, str] = {
     MatchSuggested.type: "Candidats suggérés pour des offres",
     CallbackOverdue.type: "Délai de rappel de 30 jours dépassé",
     CandidatePlaced.type: "Candidat recruté",
+    ContractBehindSchedule.type: "Marché en retard sur son rythme d'heures d'insertion",
 }
 """Event types a subscription may choose, with their French labels."""
 

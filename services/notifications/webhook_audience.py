@@ -12,6 +12,9 @@ could read, through the API, what the event names — the same rules as the poli
   the hired match of its own offer).
 - ``callback.overdue``: counsellors who see the case (assigned to their organisation, or for a
   facilitator to its territory).
+- ``contract.behind_schedule`` (decision 0081): whoever reads the contract (decision 0008): a
+  facilitator whose territory holds its buyer or a holder; the buyer, a holder (employer,
+  prescriber or buyer organisation being one of them); the admin. Front desks never.
 
 The admin, who runs the instance and is no counsellor, reads only its own organisation's people
 and cases, so its subscriptions get no more.
@@ -30,6 +33,7 @@ from sqlmodel import col
 from services.core.events import (
     CallbackOverdue,
     CandidatePlaced,
+    ContractBehindSchedule,
     Event,
     MatchSuggested,
     OfferClosed,
@@ -37,6 +41,7 @@ from services.core.events import (
 )
 from services.core.models.callback import CallbackCase
 from services.core.models.candidate import CandidateShare
+from services.core.models.contract import Contract, ContractHolder
 from services.core.models.offer import Offer
 from services.core.models.user import Role
 from services.core.security.principal import territory_of
@@ -119,6 +124,8 @@ async def events_for(
             if shares[event.candidate_id] & reaches[s.subscription_id]
             or (s.role is Role.EMPLOYER and s.organisation_id == employer)
         ]
+    if isinstance(event, ContractBehindSchedule):
+        return await _contract_readers(session, event, subscribers)
     if isinstance(event, CallbackOverdue):
         organisation = await session.scalar(
             select(col(CallbackCase.organisation_id)).where(
@@ -131,3 +138,42 @@ async def events_for(
             if organisation is not None and organisation in reaches[s.subscription_id]
         ]
     return []
+
+
+async def _contract_readers(
+    session: AsyncSession, event: ContractBehindSchedule, subscribers: Sequence[Subscriber]
+) -> list[tuple[uuid.UUID, Event]]:
+    """The subscriptions whose role reads the contract (its buyer or a holder within reach)."""
+    buyer = await session.scalar(
+        select(col(Contract.buyer_id)).where(col(Contract.id) == event.contract_id)
+    )
+    if buyer is None:
+        return []
+    parties = {buyer} | set(
+        (
+            await session.scalars(
+                select(col(ContractHolder.organisation_id)).where(
+                    col(ContractHolder.contract_id) == event.contract_id
+                )
+            )
+        ).all()
+    )
+    territories: dict[uuid.UUID, frozenset[uuid.UUID]] = {}
+    received: list[tuple[uuid.UUID, Event]] = []
+    for s in subscribers:
+        if s.role is Role.RECEPTION:
+            continue
+        if s.role is Role.ADMIN:
+            received.append((s.subscription_id, event))
+            continue
+        if s.role is Role.FACILITATOR:
+            if s.organisation_id not in territories:
+                territories[s.organisation_id] = await territory_of(
+                    session, s.organisation_id, Role.FACILITATOR
+                )
+            reach = territories[s.organisation_id]
+        else:
+            reach = frozenset({s.organisation_id})
+        if parties & reach:
+            received.append((s.subscription_id, event))
+    return received

@@ -19,7 +19,9 @@ from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
 from services.notifications.callbacks import jobs as callback_jobs  # (registers handlers too)
+from services.notifications.behind_schedule import announce_behind_schedule
 from services.notifications.consumer import consumer
+from services.notifications.ledger_reminders import remind_outcomes
 from services.notifications.retention import run_retention
 from services.notifications.statements import run_statement_reminders
 from services.notifications.tasks import (
@@ -43,6 +45,9 @@ CRON_JOBS: list[CronJob] = [
     cron(run_retention, hour={2}, minute={41}, unique=True, timeout=3600),
     # Statement reminders (decision 0077): each morning, before office hours.
     cron(run_statement_reminders, hour={5}, minute={53}, unique=True, timeout=1800),
+    # The hours ledger's reminders (decision 0081): mornings, in office hours in Paris.
+    cron(remind_outcomes, hour={8}, minute={13}, unique=True, timeout=1800),
+    cron(announce_behind_schedule, hour={8}, minute={19}, unique=True, timeout=1800),
 ]
 
 

@@ -42,10 +42,13 @@ async def test_demo_loads_once_and_its_accounts_sign_in_and_list_offers(
     assert f"facilitatrice@{DEMO_DOMAIN}" in summary
     counts = await _counts(committing_sessionmaker)
     assert counts == {
-        "Organisation": 10,
-        "User": 8,
-        "Contract": 1,
-        "ContractLot": 2,
+        # The territory's 10, and the ledger's joinery, ACI and ETTI (services/core/demo/ledger).
+        "Organisation": 13,
+        # The territory's 8, and the ledger's three companies' referents and a buyer.
+        "User": 12,
+        # The NPNRU contract with its offers, and the ledger's two contracts (two lots, none).
+        "Contract": 3,
+        "ContractLot": 4,
         "Offer": 4,
         "OutboxEvent": 3,  # one offer.published per open offer
     }
@@ -127,7 +130,12 @@ async def test_demo_people_from_the_bornes_are_seen_and_ranked_for_the_open_offe
     summary = await load_demo(committing_sessionmaker, loaders)
     assert f"{len(PEOPLE)} candidats déposés aux bornes" in summary
     async with committing_sessionmaker() as session:
-        candidates = list(await session.scalars(select(Candidate)))
+        # The people who came by a borne (the ledger's participants are already at work).
+        candidates = list(
+            await session.scalars(
+                select(Candidate).where(col(Candidate.id).in_(select(col(Intake.candidate_id))))
+            )
+        )
         intakes = list(await session.scalars(select(Intake)))
         open_offers = list(
             await session.scalars(select(Offer).where(col(Offer.status) == OfferStatus.OPEN))

@@ -28,6 +28,7 @@ SCOPE_RESOURCES: tuple[str, ...] = (
     "attributions",
     "placements",
     "hours_statements",
+    "outcomes",
 )
 SCOPES: frozenset[str] = frozenset(
     f"{resource}:{access.value}" for resource in SCOPE_RESOURCES for access in Access

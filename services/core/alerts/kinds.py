@@ -21,6 +21,8 @@ class AlertKind(StrEnum):
     CANDIDATE_RETENTION = "candidate.retention"  # anonymised in 30 days for want of activity
     STATEMENT_DUE = "statement.due"  # a statement period ended: hours to declare by the due date
     STATEMENT_LATE = "statement.late"  # the due date passed with months still undeclared
+    OUTCOME_DUE = "outcome.due"  # a placement's situation at exit / +6 / +12 months to record
+    CONTRACT_BEHIND_SCHEDULE = "contract.behind_schedule"  # counted hours behind the pace
 
 
 ALERT_KIND_LABELS: dict[AlertKind, str] = {
@@ -33,6 +35,8 @@ ALERT_KIND_LABELS: dict[AlertKind, str] = {
     AlertKind.CANDIDATE_RETENTION: "Dossier sans activité bientôt anonymisé",
     AlertKind.STATEMENT_DUE: "Relevé d'heures d'insertion à envoyer",
     AlertKind.STATEMENT_LATE: "Relevé d'heures d'insertion en retard",
+    AlertKind.OUTCOME_DUE: "Situation d'un participant à renseigner",
+    AlertKind.CONTRACT_BEHIND_SCHEDULE: "Marché en retard sur son rythme d'heures d'insertion",
 }
 
 MANDATORY_KINDS: frozenset[AlertKind] = frozenset({AlertKind.CALLBACK_OVERDUE})

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.db import SessionMaker, unit_of_work
+from services.core.demo.ledger import load_ledger
 from services.core.demo.territory import load_territory
 
 DemoLoader = Callable[[AsyncSession], Awaitable[str]]
 
-DEMO_LOADERS: list[DemoLoader] = [load_territory]
+DEMO_LOADERS: list[DemoLoader] = [load_territory, load_ledger]
 
 
 async def load_demo(

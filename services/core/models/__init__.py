@@ -4,6 +4,7 @@ from services.core.models.api_key import ApiKey
 from services.core.models.attribution import Attribution
 from services.core.models.audit import AuditEntry
 from services.core.models.base import NAMING_CONVENTION, TableBase, metadata
+from services.core.models.behind_schedule import BehindScheduleNotice
 from services.core.models.callback import CallbackAttempt, CallbackCase, CallbackSettings
 from services.core.models.callback_routing import CallbackRoutingRule
 from services.core.models.candidate import Candidate, CandidateShare
@@ -25,6 +26,7 @@ from services.core.models.obligation import Obligation, ObligationDeclaration
 from services.core.models.offer import Offer
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import FailedEvent, OutboxEvent, ProcessedEvent
+from services.core.models.outcome import PlacementOutcome
 from services.core.models.placement import Placement, StatementLine
 from services.core.models.progress_indexes import STATEMENT_LINE_PROGRESS
 from services.core.models.reference_dataset import ReferenceDataset
@@ -42,6 +44,7 @@ __all__ = [
     "ApiKey",
     "Attribution",
     "AuditEntry",
+    "BehindScheduleNotice",
     "CallbackAttempt",
     "CallbackCase",
     "CallbackRoutingRule",
@@ -73,6 +76,7 @@ __all__ = [
     "OutboxEvent",
     "Permission",
     "Placement",
+    "PlacementOutcome",
     "PostalCode",
     "ProcessedEvent",
     "Qpv",
