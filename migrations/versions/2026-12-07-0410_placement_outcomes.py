@@ -60,7 +60,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_behind_schedule_notice")),
         sa.UniqueConstraint(
-            "contract_id", "period_start", name=op.f("uq_behind_schedule_notice_contract_id_period_start")
+            "contract_id",
+            "period_start",
+            name=op.f("uq_behind_schedule_notice_contract_id_period_start"),
         ),
     )
 

@@ -16,7 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.callbacks.schedule import is_working_day
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alerts
+from services.core.calendar import is_working_day
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import ContractBehindSchedule, emit
@@ -27,7 +29,6 @@ from services.core.logging import get_logger
 from services.core.models.behind_schedule import BehindScheduleNotice
 from services.core.models.contract import Contract, ContractLot, ContractStatus
 from services.core.models.outbox import OutboxEvent
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alerts
 from services.notifications.consumer import consumer
 from services.notifications.webhooks import fan_out
 

@@ -30,6 +30,7 @@ from services.core.models.placement import Placement, PlacementStatus
 
 log = get_logger(__name__)
 
+
 async def remind_outcomes_on(session: AsyncSession, today: date) -> int:
     """Raise the reminders of outcomes due and not recorded on ``today``."""
     alerts: list[AlertRequest] = []

@@ -18,8 +18,8 @@ from services.core.events import Lane
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
-from services.notifications.callbacks import jobs as callback_jobs  # (registers handlers too)
 from services.notifications.behind_schedule import announce_behind_schedule
+from services.notifications.callbacks import jobs as callback_jobs  # (registers handlers too)
 from services.notifications.consumer import consumer
 from services.notifications.ledger_reminders import remind_outcomes
 from services.notifications.retention import run_retention

@@ -1,11 +1,10 @@
-"""The hours ledger's reminders (decision 0081): a statement due, then late, to the attribution's
-referent; an outcome due at exit, +6 and +12 months. Once each, whatever the number of runs;
-days moved with the clock."""
+"""The hours ledger's outcome reminders (decision 0081): an outcome due at exit, +6 and +12
+months, to the attribution's referent. Once each, whatever the number of runs; days moved with
+the clock."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,20 +12,14 @@ from sqlmodel import col
 
 from services.core.clock import FrozenClock, now, use_clock
 from services.core.db import SessionMaker
-from services.core.ledger.reminders import StatementReminder, owed_statements, period_label
-from services.core.ledger.schedule import period_of
 from services.core.models.notification import Notification, NotificationStatus
-from services.core.models.obligation import StatementSchedule
 from services.core.models.outcome import OutcomeCheckpoint, OutcomeSituation, PlacementOutcome
-from services.core.models.placement import StatementLine, StatementSource, StatementStatus
 from services.core.settings import Settings
 from services.notifications.ledger_reminders import (
     remind_outcomes,
     remind_outcomes_on,
 )
-from tests.ledger_world import LedgerWorld, make_ledger_world, make_placement
-
-Q1 = period_of(StatementSchedule.QUARTERLY, date(2026, 2, 1))
+from tests.ledger_world import make_ledger_world, make_placement
 
 
 def _paris_morning(day: date) -> datetime:
@@ -43,45 +36,6 @@ async def _notifications(session: AsyncSession, kind: str) -> list[Notification]
             )
         ).all()
     )
-
-
-def _line(world: LedgerWorld, month: date, status: StatementStatus) -> StatementLine:
-    return StatementLine(
-        placement_id=world.placement.id,
-        month=month,
-        hours_worked=Decimal(120),
-        source=StatementSource.API,
-        status=status,
-        rejection_reason="Heures illisibles" if status is StatementStatus.REJECTED else None,
-        declared_by_type="user",
-        declared_at=now(),
-    )
-
-
-def test_periods_owed_on_a_day() -> None:
-    # 31 March: Q1 has not ended. 1 April: due by 15 April. 16 April: late.
-    march_31 = owed_statements(StatementSchedule.QUARTERLY, 15, date(2026, 3, 31))
-    assert date(2026, 1, 1) not in [o.period.start for o in march_31]
-    april_1 = owed_statements(StatementSchedule.QUARTERLY, 15, date(2026, 4, 1))
-    assert [(o.period.start, o.reminder) for o in april_1][-1] == (
-        date(2026, 1, 1),
-        StatementReminder.DUE,
-    )
-    april_16 = owed_statements(StatementSchedule.QUARTERLY, 15, date(2026, 4, 16))
-    assert (date(2026, 1, 1), StatementReminder.LATE) in [
-        (o.period.start, o.reminder) for o in april_16
-    ]
-    # Late is reminded for three months after the due day, no longer.
-    october = owed_statements(StatementSchedule.QUARTERLY, 15, date(2026, 10, 1))
-    assert date(2026, 1, 1) not in [o.period.start for o in october]
-    monthly = owed_statements(StatementSchedule.MONTHLY, 10, date(2026, 3, 5))
-    assert [(o.period.start, o.period.due, o.reminder) for o in monthly][-1] == (
-        date(2026, 2, 1),
-        date(2026, 3, 10),
-        StatementReminder.DUE,
-    )
-    assert period_label(Q1) == "1er trimestre 2026"
-    assert period_label(period_of(StatementSchedule.MONTHLY, date(2026, 8, 3))) == "août 2026"
 
 
 async def test_outcomes_are_reminded_at_each_checkpoint_until_recorded(

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.errors import Conflict
+from services.core.alerts.raising import cancel_alerts
 from services.core.clock import PARIS
 from services.core.ledger.outcomes import due_on
 from services.core.models.outcome import OutcomeCheckpoint, OutcomeSituation, PlacementOutcome
 from services.core.models.placement import Placement, PlacementStatus
 from services.core.security.principal import Principal
-from services.notifications.alerts import cancel_alerts
 
 
 def reminder_key(placement: Placement, checkpoint: OutcomeCheckpoint) -> str:
