@@ -61,11 +61,17 @@ PUBLIC_EVENTS: dict[str, str] = {
 }
 """Event types a subscription may choose, with their French labels."""
 
+PAYLOAD_VERSION = 1
+"""The version of the bodies sent (decision 0083): raised when a change could break a receiver
+(a member removed, renamed or changing meaning); adding a member does not raise it."""
+
 
 def body_of(event: Event, occurred_at: datetime) -> str:
-    """The exact JSON sent and signed: ``{"type", "timestamp", "data"}`` (ids only)."""
+    """The exact JSON sent and signed: ``{"version", "type", "timestamp", "data"}`` (ids only),
+    described in the OpenAPI document's ``webhooks`` (services/api/openapi/webhooks.py)."""
     return json.dumps(
         {
+            "version": PAYLOAD_VERSION,
             "type": event.type,
             "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
             "data": event.model_dump(mode="json", exclude=set(event.internal_fields)),

@@ -8,11 +8,21 @@ form (phone in E.164, e-mail in lower case).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from services.api.candidates.residence import (
     QPV_DECLARED,
@@ -198,6 +208,20 @@ class BatchForm(BorneForm):
         return BorneForm.model_validate(self.model_dump(include=set(BorneForm.model_fields)))
 
 
+@dataclass(frozen=True)
+class _DocumentedAs:
+    """The items of a list read as any JSON, documented in the JSON schema as ``model``."""
+
+    model: type[BaseModel]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["items"] = handler(self.model.__pydantic_core_schema__)
+        return schema
+
+
 class IntakeBatch(BaseModel):
     """A week's box: every form collected at one place on one day."""
 
@@ -210,8 +234,9 @@ class IntakeBatch(BaseModel):
     collected_on: Day | None = Field(
         default=None, description="Date du relevé de la boîte ; par défaut, aujourd'hui."
     )
-    # Each form is validated on its own (an invalid one does not refuse the batch).
-    forms: list[Any] = Field(
+    # Each form is validated on its own (an invalid one does not refuse the batch): read as
+    # any JSON, documented as what each must be.
+    forms: Annotated[list[Any], _DocumentedAs(BatchForm)] = Field(
         min_length=1,
         max_length=MAX_BATCH_FORMS,
         description="Les formulaires de la boîte (au plus 500), chacun avec les champs du "
