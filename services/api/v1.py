@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.api_keys.router import router as api_keys_router
 from services.api.audit.router import router as audit_router
@@ -31,9 +31,14 @@ router = APIRouter(prefix="/v1")
 
 
 class ApiIndex(BaseModel):
-    name: str
-    version: str
-    links: dict[str, str]
+    name: str = Field(description="Nom de l'API.")
+    version: str = Field(description="Version déployée de Maillon.")
+    links: dict[str, str] = Field(
+        description=(
+            "Adresses utiles : cette page (`self`), le document OpenAPI et la "
+            "documentation, s'ils sont servis."
+        )
+    )
 
 
 @router.get("", summary="Point d'entrée de l'API")

@@ -167,6 +167,4 @@ def test_every_operation_body_and_property_is_described(document: dict[str, Any]
 
 def test_the_list_of_gaps_only_shrinks(document: dict[str, Any]) -> None:
     filled = sorted(known_gaps() - set(missing_text(document)))
-    assert not filled, (
-        f"décrits désormais, à retirer de {GAPS_FILE.name} :\n" + "\n".join(filled)
-    )
+    assert not filled, f"décrits désormais, à retirer de {GAPS_FILE.name} :\n" + "\n".join(filled)

@@ -96,11 +96,19 @@ class RoutingRuleCreate(BaseModel):
 
 
 class RoutingRulePublic(BaseModel):
-    id: uuid.UUID
-    organisation_id: uuid.UUID
-    place_organisation_id: uuid.UUID | None
-    target_organisation_id: uuid.UUID
-    round_robin: bool
+    id: uuid.UUID = Field(description="Identifiant.")
+    organisation_id: uuid.UUID = Field(description="Organisation qui a posé la règle.")
+    place_organisation_id: uuid.UUID | None = Field(
+        description=("Lieu de dépôt (borne) concerné ; `null` : tous les lieux de l'organisation.")
+    )
+    target_organisation_id: uuid.UUID = Field(
+        description="Organisation qui rappelle les personnes déposées à ce lieu."
+    )
+    round_robin: bool = Field(
+        description=(
+            "Les rappels sont répartis tour à tour entre les conseillers de l'organisation cible."
+        )
+    )
 
     @classmethod
     def of(cls, rule: CallbackRoutingRule) -> RoutingRulePublic:

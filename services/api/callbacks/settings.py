@@ -74,17 +74,19 @@ class CallbackSettingsUpdate(BaseModel):
 
 class EffectiveSchedule(BaseModel):
     window_days: int = Field(description="Délai de rappel, en jours (réglage de l'instance).")
-    reminder_day: int
-    urgent_day: int
-    follow_up_working_days: int
-    office_start_hour: int
-    office_end_hour: int
+    reminder_day: int = Field(description="Jour de la relance si aucune tentative.")
+    urgent_day: int = Field(description="Jour de l'alerte urgente.")
+    follow_up_working_days: int = Field(
+        description="Jours ouvrés entre une tentative sans succès et sa relance."
+    )
+    office_start_hour: int = Field(description="Heure d'ouverture des bureaux (heure de Paris).")
+    office_end_hour: int = Field(description="Heure de fermeture des bureaux (heure de Paris).")
 
 
 class CallbackSettingsPublic(CallbackSettingsUpdate):
     model_config = ConfigDict(extra="ignore")
 
-    organisation_id: uuid.UUID
+    organisation_id: uuid.UUID = Field(description="Organisation dont ce sont les réglages.")
     effective: EffectiveSchedule = Field(description="Les valeurs en vigueur.")
 
     @classmethod

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from starlette.status import HTTP_204_NO_CONTENT
 
 from services.api.auth.dependencies import CurrentPrincipal
+from services.api.body import body_schema
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import SessionDep, SettingsDep
 from services.api.errors import NotFound, Unauthorized, ValidationFailed
@@ -101,12 +102,7 @@ class BadSignature(Unauthorized):
     description=f"Appelé par le fournisseur SMS. Authentifié par `{SIGNATURE_HEADER}: "
     "sha256=<HMAC-SHA256 hexadécimal du corps avec le secret partagé>`. Un rapport plus ancien "
     "que le dernier appliqué est ignoré ; un SMS distribué le reste.",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": SmsStatusReport.model_json_schema()}},
-        }
-    },
+    openapi_extra=body_schema(SmsStatusReport),
 )
 async def sms_status(
     request: Request,
