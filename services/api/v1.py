@@ -41,7 +41,13 @@ class ApiIndex(BaseModel):
     )
 
 
-@router.get("", summary="Point d'entrée de l'API")
+@router.get(
+    "",
+    summary="Point d'entrée de l'API",
+    description=(
+        "Le nom et la version de l'API, et les adresses de sa documentation. Sans authentification."
+    ),
+)
 async def index(request: Request) -> ApiIndex:
     links = {"self": request.url.path}
     if request.app.openapi_url:

@@ -168,3 +168,22 @@ def test_every_operation_body_and_property_is_described(document: dict[str, Any]
 def test_the_list_of_gaps_only_shrinks(document: dict[str, Any]) -> None:
     filled = sorted(known_gaps() - set(missing_text(document)))
     assert not filled, f"décrits désormais, à retirer de {GAPS_FILE.name} :\n" + "\n".join(filled)
+
+
+def test_every_request_body_example_is_valid(document: dict[str, Any]) -> None:
+    """An example a client copies must pass the schema it illustrates."""
+    refused: list[str] = []
+    for name, operation in operations(document):
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+            schema = content.get("schema", {})
+            resolved = _resolve(document, schema)
+            examples = [content["example"]] if "example" in content else []
+            examples += [e["value"] for e in content.get("examples", {}).values()]
+            examples += resolved.get("examples", [])
+            validator = jsonschema_rs.validator_for(
+                {**schema, "components": document["components"]}
+            )
+            for example in examples:
+                for error in validator.iter_errors(example):
+                    refused.append(f"{name} ({media_type}): {error.message}")
+    assert not refused, "\n".join(refused)

@@ -41,7 +41,19 @@ def _scopes(scopes: list[str]) -> list[str]:
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "SIRH de l'agence",
+                    "role": "prescriber",
+                    "scopes": ["candidates:read", "offers:read"],
+                    "expires_at": "2027-06-30T23:59:59+02:00",
+                }
+            ]
+        },
+    )
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
         Field(description="Nom de la clé, pour la reconnaître (le logiciel qui l'utilise).")

@@ -23,7 +23,10 @@ class TokenResponse(BaseModel):
 
 
 class LogoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"refresh_token": "rt_2kq9w7Zt4pYx0bVfGmN3"}]},
+    )
 
     refresh_token: str = Field(
         min_length=1,

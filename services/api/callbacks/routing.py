@@ -79,7 +79,19 @@ policy = RoutingPolicy()
 
 
 class RoutingRuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "place_organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b02",
+                    "target_organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b03",
+                    "round_robin": True,
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID = Field(description="Organisation qui reçoit les dépôts.")
     place_organisation_id: uuid.UUID | None = Field(

@@ -201,7 +201,19 @@ class CallbackPublic(CallbackSummary):
 class AttemptCreate(BaseModel):
     """An attempt to reach the person: the initial call, then at most two follow-ups."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "phone",
+                    "result": "no_answer",
+                    "attempted_at": "2026-03-04T10:15:00+01:00",
+                    "comment": "Pas de réponse, message laissé au standard.",
+                }
+            ]
+        },
+    )
 
     channel: AttemptChannel = Field(description="Téléphone, SMS, e-mail ou en personne.")
     result: AttemptResult = Field(
@@ -216,7 +228,9 @@ class AttemptCreate(BaseModel):
 class OutcomeCreate(BaseModel):
     """The suite donnée to a person reached; it closes the case."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"outcome": "training"}]}
+    )
 
     outcome: ChosenOutcome = Field(
         description="`job_offer` (proposition d'emploi), `training` (formation), `support` "
@@ -228,7 +242,17 @@ class OutcomeCreate(BaseModel):
 class AssignmentCreate(BaseModel):
     """Who calls the person back: an organisation, and optionally one of its counsellors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID | None = Field(
         default=None, description="Organisation chargée du rappel (défaut : celle d'aujourd'hui)."
@@ -246,6 +270,18 @@ MAX_BULK_ASSIGNMENT = 500
 
 class BulkAssignmentCreate(AssignmentCreate):
     """Many cases to the same organisation (and counsellor): all of them, or none."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "callback_ids": ["0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01"],
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
+                }
+            ]
+        }
+    )
 
     callback_ids: list[uuid.UUID] = Field(
         min_length=1,

@@ -55,7 +55,20 @@ Day = Annotated[int | None, Field(ge=1, le=365)]
 class CallbackSettingsUpdate(BaseModel):
     """The organisation's own values; a field left out or null takes the instance setting."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reminder_day": 10,
+                    "urgent_day": 20,
+                    "follow_up_working_days": 2,
+                    "office_start_hour": 9,
+                    "office_end_hour": 17,
+                }
+            ]
+        },
+    )
 
     reminder_day: Day = Field(
         default=None, description="Jour de la relance si aucune tentative (défaut 14)."

@@ -253,12 +253,12 @@ class IntakeOutcome(StrEnum):
 
 
 class IntakeFilePublic(BaseModel):
-    id: uuid.UUID
+    id: uuid.UUID = Field(description="Identifiant du fichier.")
     kind: IntakeFileKind = Field(description="`cv` ou `form` (le formulaire papier numérisé).")
     original_name: str = Field(description="Nom du fichier, nettoyé.")
-    content_type: str
+    content_type: str = Field(description="Type du fichier (PDF, JPEG ou PNG).")
     size: int = Field(description="Taille en octets.")
-    sha256: str
+    sha256: str = Field(description="Empreinte SHA-256 du contenu.")
 
     @classmethod
     def of(cls, row: IntakeFile) -> IntakeFilePublic:
@@ -273,8 +273,8 @@ class IntakeFilePublic(BaseModel):
 
 
 class IntakeCreated(BaseModel):
-    intake_id: uuid.UUID
-    candidate_id: uuid.UUID
+    intake_id: uuid.UUID = Field(description="Le dépôt enregistré.")
+    candidate_id: uuid.UUID = Field(description="La personne, retrouvée ou créée.")
     status: IntakeOutcome = Field(
         description="`created` : nouvelle personne ; `linked` : personne retrouvée par son "
         "téléphone ou son e-mail."
@@ -282,14 +282,20 @@ class IntakeCreated(BaseModel):
     identified: bool = Field(
         description="Faux pour un CV déposé seul : la fiche est à compléter à partir du CV."
     )
-    files: list[IntakeFilePublic] = Field(default_factory=list)
+    files: list[IntakeFilePublic] = Field(default_factory=list, description="Les fichiers joints.")
 
 
 class BatchItemResult(BaseModel):
     index: int = Field(description="Position du formulaire dans `forms`, à partir de 0.")
-    status: IntakeOutcome
-    intake_id: uuid.UUID | None = None
-    candidate_id: uuid.UUID | None = None
+    status: IntakeOutcome = Field(
+        description=(
+            "`created` (personne créée), `linked` (retrouvée) ou `invalid` (rien d'enregistré)."
+        )
+    )
+    intake_id: uuid.UUID | None = Field(default=None, description="Le dépôt enregistré.")
+    candidate_id: uuid.UUID | None = Field(
+        default=None, description="La personne, retrouvée ou créée."
+    )
     errors: list[FieldError] | None = Field(
         default=None, description="Pourquoi le formulaire n'a pas été enregistré (en français)."
     )
@@ -302,7 +308,9 @@ class BatchResult(BaseModel):
     created: int = Field(description="Dépôts ayant créé une nouvelle personne.")
     linked: int = Field(description="Dépôts rattachés à une personne déjà connue.")
     invalid: int = Field(description="Formulaires refusés : rien n'a été enregistré pour eux.")
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(
+        description="Le résultat de chaque formulaire, dans l'ordre de `forms`."
+    )
 
     @classmethod
     def of(cls, batch_id: uuid.UUID, results: list[BatchItemResult]) -> Self:
@@ -319,23 +327,25 @@ class BatchResult(BaseModel):
 
 
 class IntakePublic(BaseModel):
-    id: uuid.UUID
-    candidate_id: uuid.UUID
+    id: uuid.UUID = Field(description="Identifiant.")
+    candidate_id: uuid.UUID = Field(description="La personne.")
     organisation_id: uuid.UUID = Field(description="Organisation qui a reçu le dépôt.")
-    source: IntakeSource
-    source_label: str
+    source: IntakeSource = Field(description="Comment le formulaire est arrivé (borne, accueil…).")
+    source_label: str = Field(description="La provenance en toutes lettres, en français.")
     place_organisation_id: uuid.UUID | None = Field(description="Lieu du dépôt.")
     deposit_date: date = Field(description="Date du dépôt : le délai de rappel court d'elle.")
     collected_on: date | None = Field(description="Date du relevé de la boîte.")
     batch_id: uuid.UUID | None = Field(description="Le relevé hebdomadaire d'où vient le dépôt.")
     answers: dict[str, Any] = Field(description="Les réponses du formulaire, telles que saisies.")
-    consent: bool
-    consent_text_version: str | None
-    consent_at: datetime | None
-    entered_by_user_id: uuid.UUID | None
-    entered_by_api_key_id: uuid.UUID | None
+    consent: bool = Field(description="La personne a donné son consentement.")
+    consent_text_version: str | None = Field(description="Version du texte de consentement signé.")
+    consent_at: datetime | None = Field(description="Moment du consentement.")
+    entered_by_user_id: uuid.UUID | None = Field(description="Compte qui a saisi le formulaire.")
+    entered_by_api_key_id: uuid.UUID | None = Field(
+        description="Clé d'API qui a envoyé le formulaire."
+    )
     files: list[IntakeFilePublic] = Field(description="CV et formulaire numérisé joints.")
-    created_at: datetime
+    created_at: datetime = Field(description="Date et heure de création.")
 
     @classmethod
     def of(cls, intake: Intake, files: list[IntakeFile]) -> IntakePublic:

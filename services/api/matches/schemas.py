@@ -48,7 +48,17 @@ MatchTarget = Literal["contacted", "proposed_to_employer", "hired", "declined", 
 
 
 class MatchTransitionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "contacted",
+                    "comment": "Jointe le 3 mars : intéressée, disponible dès lundi.",
+                }
+            ]
+        },
+    )
 
     to: MatchTarget = Field(description="Nouvel état du rapprochement.")
     comment: (

@@ -38,7 +38,15 @@ def _user_id(principal: Principal) -> uuid.UUID:
     return principal.id
 
 
-@router.get("/me/notification-preferences", summary="Mes préférences de notification")
+@router.get(
+    "/me/notification-preferences",
+    summary="Mes préférences de notification",
+    description=(
+        "Pour chaque sorte d'alerte, les canaux (`email`, `sms`) et le rythme choisis par"
+        " l'appelant, et le numéro qui reçoit ses SMS. Avec `If-None-Match`, 304 si rien "
+        "n'a changé."
+    ),
+)
 async def read_preferences(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -71,7 +79,13 @@ async def replace_preferences(
     return current
 
 
-@router.get("/me/notifications", summary="Mes notifications")
+@router.get(
+    "/me/notifications",
+    summary="Mes notifications",
+    description=(
+        "Les alertes envoyées à l'appelant, les plus récentes d'abord, avec l'état de leur envoi."
+    ),
+)
 async def list_my_notifications(
     principal: CurrentPrincipal,
     session: SessionDep,

@@ -40,7 +40,24 @@ class KindPreferencePublic(KindPreference):
 
 
 class PreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sms_phone": "+33612345678",
+                    "preferences": [
+                        {
+                            "kind": "callback.reminder",
+                            "channels": ["email", "sms"],
+                            "mode": "immediate",
+                        },
+                        {"kind": "match.suggested", "channels": ["email"], "mode": "digest"},
+                    ],
+                }
+            ]
+        },
+    )
 
     sms_phone: str | None = Field(
         default=None, description="Numéro de mobile pour les SMS (format E.164 ou français)."
@@ -112,8 +129,17 @@ class NotificationPublic(BaseModel):
 class SmsStatusReport(BaseModel):
     """A delivery report of the SMS provider."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"id": "fournisseur-42", "status": "delivered", "timestamp": "2026-03-02T10:05:00Z"}
+            ]
+        },
+    )
 
     id: str = Field(min_length=1, max_length=100, description="Identifiant chez le fournisseur.")
-    status: ProviderStatus
+    status: ProviderStatus = Field(
+        description="État rapporté : `accepted`, `sent`, `delivered` ou `failed`."
+    )
     timestamp: datetime = Field(description="Moment de l'état, avec fuseau horaire.")

@@ -42,7 +42,21 @@ def _siret(value: str | None) -> str | None:
 
 
 class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Plaine Commune Habitat",
+                    "kind": "social_landlord",
+                    "siret": "27930004000011",
+                    "address": "5 rue Jean Jaurès, 93200 Saint-Denis",
+                    "commune_insee": "93066",
+                    "parent_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                }
+            ]
+        },
+    )
 
     name: Name = Field(description="Nom de l'organisation.")
     kind: OrganisationKind = Field(
@@ -65,7 +79,14 @@ class OrganisationCreate(BaseModel):
 class OrganisationUpdate(BaseModel):
     """Only the fields sent change; ``null`` empties ``siret``, ``address`` and ``parent_id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"address": "12 place du Caquet, 93200 Saint-Denis", "retention_months": 24}
+            ]
+        },
+    )
 
     name: Name | None = Field(default=None, description="Nom de l'organisation.")
     kind: OrganisationKind | None = Field(default=None, description="Sorte d'organisation.")

@@ -25,7 +25,7 @@ class CodeLabel(BaseModel):
 
 class RomeFicheSummary(BaseModel):
     code: str = Field(description="Code de la fiche ROME, par exemple F1703.")
-    label: str
+    label: str = Field(description="Intitulé de la fiche.")
     domaine: CodeLabel | None = Field(description="Domaine professionnel (F17).")
     grand_domaine: CodeLabel | None = Field(description="Grand domaine (F).")
     sector: SectorCode | None = Field(

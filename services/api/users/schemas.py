@@ -39,7 +39,22 @@ def _unique(permissions: list[Permission] | None) -> list[Permission] | None:
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "claire.martin@agence.example.fr",
+                    "full_name": "Claire Martin",
+                    "password": "une phrase de passe longue",
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "role": "prescriber",
+                    "is_manager": False,
+                    "permissions": [],
+                }
+            ]
+        },
+    )
 
     email: Annotated[str, Field(max_length=254)] = Field(
         description="Adresse e-mail, identifiant de connexion (unique)."
@@ -66,7 +81,9 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """Only the fields sent change. Deactivating an account signs it out everywhere."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "prescriber", "is_manager": True}]}
+    )
 
     full_name: FullName | None = Field(default=None, description="Prénom et nom.")
     role: Role | None = Field(
@@ -95,7 +112,17 @@ class UserUpdate(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "une phrase de passe longue",
+                    "new_password": "une autre phrase de passe, plus longue",
+                }
+            ]
+        },
+    )
 
     current_password: Annotated[
         str | None,

@@ -23,7 +23,18 @@ WebhookEventType = StrEnum(  # type: ignore[misc]
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://rh.example.fr/maillon/evenements",
+                    "event_types": ["offer.published", "candidate.placed"],
+                    "description": "SIRH : offres publiées et recrutements",
+                }
+            ]
+        },
+    )
 
     url: AnyHttpUrl = Field(
         description="Adresse qui recevra les POST signés (https en production)."
