@@ -27,14 +27,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bench.common import machine, scratch_database, server_urls
-from services.callbacks.cases import RaiseAlert
-from services.callbacks.report import Quarter, callback_report
-from services.callbacks.report_files import to_csv, to_xlsx
-from services.callbacks.sweep import raise_due
+from services.core.alerts.raising import AlertRequest
+from services.core.callbacks.cases import RaiseAlert
+from services.core.callbacks.report import Quarter, callback_report
+from services.core.callbacks.report_files import to_csv, to_xlsx
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, create_sessionmaker, unit_of_work
 from services.core.settings import Settings
-from services.notifications.alerts import AlertRequest
+from services.notifications.callbacks.sweep import raise_due
 
 ORGANISATIONS = 200
 CHUNK = 20_000

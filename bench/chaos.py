@@ -17,8 +17,11 @@ whose ``assigned`` alert is due at once (office hours set to the whole day) and 
 the desk's manager.
 
 At the end (once everything settled, or after ``--settle-limit`` seconds): every intake has its
-callback case, every e-mail alert was received exactly once (messages counted per
-``Message-ID``, which is the notification's id), no event is left unhandled by its consumers.
+callback case, every e-mail alert was received, no event is left unhandled by its consumers.
+Messages are counted per ``Message-ID`` (the notification's id): an alert received again with
+the same ``Message-ID`` (a worker killed between the SMTP server's acceptance and the row's mark,
+at most one per kill) is reported apart, as the receiver can drop it (decision 0072); the same
+alert received under two different ``Message-ID`` (a true duplicate) fails the run.
 ``--write`` adds the figures to ``bench/RESULTS.md``; the process exits 1 if a check failed.
 """
 
@@ -78,7 +81,10 @@ class Outcome:
     alerts: int = 0
     alerts_unsent: int = 0
     received_once: int = 0
+    # Received again with the same Message-ID: the receiver can deduplicate.
     received_twice_or_more: int = 0
+    # The same alert (recipient, subject, body) under different Message-IDs: nobody can.
+    true_duplicates: int = 0
     never_received: int = 0
     unexpected: int = 0
     unhandled_events: int = 0
@@ -105,6 +111,7 @@ class Outcome:
             and self.never_received == 0
             and self.received_once + self.received_twice_or_more == self.alerts
             and self.resends_within_the_crash_window
+            and self.true_duplicates == 0
             and self.unexpected == 0
             and self.unhandled_events == 0
             and self.dead_letters == 0
@@ -240,9 +247,12 @@ async def chaos(plan: Plan, state: Path, server: str | None = None) -> Outcome:
     return outcome
 
 
-async def _ready(base: str) -> None:
+async def _ready(base: str, limit: float = 180.0) -> None:
+    """Wait for the API (``limit`` seconds: four processes importing at once on two busy cores
+    took a minute)."""
+    deadline = time.monotonic() + limit
     async with httpx.AsyncClient() as client:
-        for _ in range(600):
+        while time.monotonic() < deadline:
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"{base}/health/ready")).status_code == 200:
                     return
@@ -336,16 +346,22 @@ async def _settle(url: str, plan: Plan, mailbox: Mailbox, outcome: Outcome) -> N
     outcome.alerts_unsent, outcome.unhandled_events = unsent, unhandled
     outcome.requeued_events, outcome.dead_letters = requeued, dead
     outcome.sent_after_a_failure = retried
+    tally(outcome, mailbox, ids)
+
+
+def tally(outcome: Outcome, mailbox: Mailbox, ids: set[str]) -> None:
+    """Count what the SMTP server received against the alerts written (their ``Message-ID``)."""
     counts = mailbox.received
     outcome.received_once = sum(1 for i in ids if counts[i] == 1)
     outcome.received_twice_or_more = sum(1 for i in ids if counts[i] > 1)
     outcome.never_received = sum(1 for i in ids if counts[i] == 0)
     outcome.unexpected = sum(n for i, n in counts.items() if i not in ids)
+    outcome.true_duplicates = sum(1 for same in mailbox.ids_of.values() if len(same) > 1)
 
 
 def report(plan: Plan, outcome: Outcome, command: str) -> str:
     kills = ", ".join(f"{name} {count}×" for name, count in sorted(outcome.kills.items()))
-    verdict = "met" if outcome.ok and not outcome.received_twice_or_more else "**not met**"
+    verdict = "met" if outcome.ok else "**not met**"
     return "\n".join(
         [
             f"## Chaos run (R1, bounded) — {time.strftime('%Y-%m-%d')}",
@@ -369,21 +385,25 @@ def report(plan: Plan, outcome: Outcome, command: str) -> str:
             f"{outcome.without_case} |",
             f"| e-mail alerts written / not sent at the end | {outcome.alerts:,} / "
             f"{outcome.alerts_unsent} |",
-            f"| alerts received exactly once / twice or more / never / unknown messages | "
-            f"{outcome.received_once:,} / {outcome.received_twice_or_more} / "
-            f"{outcome.never_received} / {outcome.unexpected} |",
+            f"| alerts received exactly once / again with the same `Message-ID` (receiver can "
+            f"deduplicate) / never / unknown messages | {outcome.received_once:,} / "
+            f"{outcome.received_twice_or_more} / {outcome.never_received} / "
+            f"{outcome.unexpected} |",
+            f"| true duplicates (one alert under different `Message-ID`) | "
+            f"{outcome.true_duplicates} |",
             f"| events enqueued again by the reconciler / left unhandled / dead letters | "
             f"{outcome.requeued_events:,} / {outcome.unhandled_events} / {outcome.dead_letters} |",
             f"| e-mail alerts sent after a failed try (SMTP down) | "
             f"{outcome.sent_after_a_failure:,} |",
             f"| time to settle once the SMTP server was back | {outcome.settle_seconds:.0f} s |",
             "",
-            f"Target (quality.md R1, at this size): every intake has its case, every due alert "
-            f"delivered exactly once, no event unhandled — {verdict}"
+            f"Target (quality.md R1, at this size, with decision 0072's reading of SMTP): every "
+            f"intake has its case, every due alert delivered, once per `Message-ID`, no true "
+            f"duplicate, no event unhandled — {verdict}"
             + (
-                f"; {outcome.received_twice_or_more} alert(s) received twice with the same "
+                f"; {outcome.received_twice_or_more} alert(s) received again with the same "
                 "`Message-ID` (a worker killed between the SMTP server's acceptance and the "
-                "row's mark: the crash window of decision 0022, at most one per kill)."
+                "row's mark, at most one per kill: the receiver can deduplicate)."
                 if outcome.received_twice_or_more
                 else "."
             ),

@@ -1,6 +1,7 @@
 """Synthetic data for the benchmarks: organisations, candidates and open offers, loaded by COPY.
 
     maillon bench seed --candidates 1000000 --offers 20000 [--seed 1]
+    python -m bench.seed --candidates 1000000 --offers 20000 [--seed 1] [--database-url URL]
 
 Needs the reference data (communes, QPV, ROME) in the database; reads them from there, so the QPV
 answers carry the polygon version the application would store.
@@ -25,7 +26,9 @@ Everything drawn comes from ``--seed``: the same seed gives the same rows, ids i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -1088,3 +1091,62 @@ def _chunk_timer() -> Callable[[int, int], None]:
 
 def to_plain_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.seed``, run from the root of the repository (``maillon bench seed``
+    runs it so, against the database it resolved): seeds and commits, prints what it made."""
+    parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__)
+    parser.add_argument("--candidates", type=int, required=True, help="candidates to create")
+    parser.add_argument("--offers", type=int, default=0, help="open offers to create")
+    parser.add_argument("--seed", type=int, default=1, help="same seed, same rows and ids")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="target database (default: DATABASE_URL)",
+    )
+    args = parser.parse_args(argv)
+    if args.database_url is None:
+        parser.error("--database-url or DATABASE_URL is needed")
+
+    def progress(done: int, total: int) -> None:
+        sys.stderr.write(f"{done}/{total} candidats\n")
+
+    async def work() -> SeedReport:
+        engine = create_engine(
+            Settings(database_url=args.database_url),
+            application_name="maillon-bench",
+            statement_timeout=0,
+        )
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                return await seed(
+                    session,
+                    candidates=args.candidates,
+                    offers=args.offers,
+                    seed=args.seed,
+                    progress=progress,
+                )
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    try:
+        report = asyncio.run(work())
+    except RuntimeError as error:
+        sys.stderr.write(f"Erreur : {error}\n")
+        return 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"{report.candidates} candidats ({report.shares} partages), {report.offers} offres "
+        f"ouvertes, {report.contracts} marchés, {report.organisations} structures en "
+        f"{elapsed:.1f} s ; candidats : {report.candidates_per_second:,.0f}/s."
+    )
+    print(f"Comptes (mot de passe « {BENCH_PASSWORD} ») :")
+    for email, role, _ in report.accounts:
+        print(f"  {role.value:<12} {email}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,9 @@ fail-over does), an SMTP server that counts what it receives, Maillon's processe
 
 from __future__ import annotations
 
+import email
+import email.policy
+import hashlib
 import signal
 import socket
 import subprocess
@@ -11,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 import redis
@@ -18,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.core.embedded import redis_server_binary
+from services.core.heartbeat import Activity, Heartbeat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,20 +89,29 @@ class VolatileRedis:
 
 
 class Mailbox:
-    """aiosmtpd handler: every message accepted, counted by ``Message-ID``."""
+    """aiosmtpd handler: every message accepted, counted by ``Message-ID``, and the ids under
+    which each distinct message (recipient, subject, body) arrived."""
 
     def __init__(self) -> None:
         self.received: Counter[str] = Counter()
+        self.ids_of: dict[str, set[str]] = {}  # a message's fingerprint → its Message-IDs
 
     def total(self) -> int:
         return sum(self.received.values())
 
+    def accept(self, content: bytes) -> None:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        message_id = str(message.get("Message-ID", "")).strip()
+        self.received[message_id] += 1
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        fingerprint = hashlib.sha256(
+            "\n".join([str(message.get("To", "")), str(message.get("Subject", "")), text]).encode()
+        ).hexdigest()
+        self.ids_of.setdefault(fingerprint, set()).add(message_id)
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = (envelope.original_content or b"").decode("utf-8", "replace")
-        for line in content.splitlines():
-            if line.lower().startswith("message-id:"):
-                self.received[line.split(":", 1)[1].strip()] += 1
-                break
+        self.accept(envelope.original_content or b"")
         return "250 Message accepted for delivery"
 
 
@@ -141,12 +155,14 @@ class Parts:
         }
 
     def up(self, name: str) -> bool:
-        """Whether worker ``name`` is serving: its heartbeat beat since it was (re)started."""
-        path = self.heartbeats / f"maillon-worker-{name}.heartbeat"
+        """Whether worker ``name`` is serving: its heartbeat beat since it was (re)started, and
+        says it serves (it beats while starting and while waiting for Redis too)."""
+        heartbeat = Heartbeat(self.heartbeats, f"worker-{name}")
         try:
-            return path.stat().st_mtime >= self.started[name]
+            beat = heartbeat.path.stat().st_mtime >= self.started[name]
         except FileNotFoundError:
             return False
+        return beat and heartbeat.activity() is Activity.SERVING
 
     def start(self, name: str) -> None:
         self.started[name] = time.time()

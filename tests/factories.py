@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.core.clock import now
 from services.core.geo.communes import normalise_name
+from services.core.models.api_key import ApiKey
 from services.core.models.candidate import Candidate, CandidateShare, CandidateStatus, ShareReason
 from services.core.models.contract import (
     ClauseKind,
@@ -26,7 +27,7 @@ from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Permission, Role, User
 from services.core.referentials.sectors import sector_for_rome
 from services.core.security.passwords import hash_password
-from services.core.security.tokens import create_access_token
+from services.core.security.tokens import create_access_token, new_api_key
 from services.core.settings import Settings
 
 PASSWORD = "un mot de passe solide"
@@ -84,6 +85,33 @@ async def make_user(
 def bearer(user: User, settings: Settings) -> dict[str, str]:
     token, _ = create_access_token(user.id, settings)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_api_key(
+    session: AsyncSession,
+    organisation: Organisation,
+    *,
+    role: Role = Role.EMPLOYER,
+    scopes: Iterable[str] = (),
+    revoked_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> dict[str, str]:
+    """An HR system's key; returns the headers that carry it."""
+    secret = new_api_key()
+    session.add(
+        ApiKey(
+            organisation_id=organisation.id,
+            name="SIRH",
+            role=role,
+            prefix=secret.prefix,
+            key_hash=secret.key_hash,
+            scopes=list(scopes),
+            revoked_at=revoked_at,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    return {"X-API-Key": secret.key}
 
 
 async def make_contract(

@@ -62,8 +62,8 @@ from sqlmodel import col
 
 from services.api.app import create_app
 from services.api.referentials.indexes import RomeIndex, load_rome_index
-from services.callbacks.schedule import due_at as callback_due_at
 from services.core import audit
+from services.core.callbacks.schedule import due_at as callback_due_at
 from services.core.clock import FrozenClock, now
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
@@ -88,7 +88,7 @@ from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
-from services.notifications.channels.webhook import new_secret
+from services.core.webhooks import new_secret
 from tests.api.shared_app import TestTransaction, shared_app
 from tests.factories import (
     PASSWORD,

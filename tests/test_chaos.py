@@ -33,9 +33,11 @@ async def test_intakes_survive_killed_workers_a_redis_without_its_data_and_smtp_
     assert outcome.alerts == 100  # one assigned alert per case, by e-mail
     assert outcome.never_received == 0  # each received…
     # …once, or again with its Message-ID when the worker died between the SMTP server's
-    # acceptance and the row's mark (decision 0022's crash window): one per kill at most.
+    # acceptance and the row's mark (the crash window, decision 0072): one per kill at most, and
+    # the receiver can deduplicate them. Never the same alert under another Message-ID.
     assert outcome.received_once + outcome.received_twice_or_more == 100
     assert outcome.resends_within_the_crash_window
+    assert outcome.true_duplicates == 0
     assert outcome.unexpected == 0
     assert outcome.unhandled_events == 0
     assert outcome.dead_letters == 0

@@ -17,7 +17,7 @@ from sqlmodel import col
 from typer.testing import CliRunner
 
 from services.api.app import create_app
-from services.cli.app import app
+from services.cli import commands
 from services.core.db import SessionMaker
 from services.core.models.audit import AuditEntry
 from services.core.models.organisation import Organisation
@@ -210,7 +210,7 @@ def test_what_is_refused_before_any_database_work(
     arguments: list[str], stdin: str | None, status: int, message: str
 ) -> None:
     result = CliRunner().invoke(
-        app,
+        commands("admin"),
         ["admin", "create-user", "--role", "admin", "--organisation", "X", *arguments],
         input=stdin,
         # Were the command to go on, it would find no database.

@@ -6,7 +6,6 @@ settings class and the ``maillon`` command line they rely on.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 from typer.core import TyperCommand, TyperGroup
 
+from services.cli import commands
 from services.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -449,8 +449,7 @@ def test_container_commands_are_the_known_ones() -> None:
 
 def test_container_commands_parse_against_the_cli(tmp_path: Path) -> None:
     """Each command a container or probe runs exists in ``services.cli`` and its options parse."""
-    importlib.import_module("services.cli")  # registers every command on the app
-    from services.cli.app import app
+    app = commands()  # every command registered
 
     # Typer builds on its own copy of click: walk its groups, then let the leaf command parse.
     root = typer.main.get_command(app)

@@ -59,7 +59,7 @@ from services.api.api_keys.schemas import SCOPES
 from services.api.app import create_app
 from services.api.errors import MaillonError
 from services.api.referentials.indexes import RomeIndex, load_rome_index
-from services.callbacks.schedule import due_at as callback_due_at
+from services.core.callbacks.schedule import due_at as callback_due_at
 from services.core.clock import FrozenClock
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
@@ -80,7 +80,7 @@ from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
 from services.core.storage import create_storage
 from services.core.storage.base import new_key
-from services.notifications.channels.webhook import new_secret
+from services.core.webhooks import new_secret
 from tests.api.shared_app import TestTransaction, shared_app
 from tests.factories import (
     PASSWORD,

@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 # The text each statement installs, frozen here as it ran (decision 0068): a later change is a
 # later migration embedding its own text; the current text lives in
-# services/api/candidates/bulk/sql/.
+# services/api/people/sql/.
 
 # One JSON array a table, the columns as the writer sends them. Foreign keys are checked at the end
 # of the statement: intakes may name the candidates inserted beside them.

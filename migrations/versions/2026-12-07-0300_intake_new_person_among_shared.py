@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 # The text each statement installs, frozen here as it ran (decision 0068): a later change is a
 # later migration embedding its own text; the current text lives in
-# services/api/candidates/bulk/sql/.
+# services/api/people/sql/.
 
 # Among the candidates shared with ``organisations``: the share's primary key (candidate_id,
 # organisation_id) answers for each living person found by a key.

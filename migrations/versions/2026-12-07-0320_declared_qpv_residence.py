@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 # The text each statement installs, frozen here as it ran (decision 0068): a later change is a
 # later migration embedding its own text; the current text lives in
-# services/api/candidates/bulk/sql/.
+# services/api/people/sql/.
 
 # people_write (0017) inserting and updating the two new columns.
 PEOPLE_WRITE = """

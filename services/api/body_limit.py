@@ -3,8 +3,8 @@
 Outside the idempotency middleware (which reads the body to fingerprint it) and inside the
 error middleware. For a request that carries a body:
 
-1. a route that needs a caller refuses missing or invalid credentials (401) before anything of
-   the body is read (:mod:`services.api.auth.gate`);
+1. a route that needs a caller refuses missing or invalid credentials, unknown or revoked API
+   keys included (401), before anything of the body is read (:mod:`services.api.auth.gate`);
 2. a declared ``Content-Length`` over the route's limit is refused (413) before reading;
 3. a body sent without a length (chunked) is counted as it is read, and reading stops at the
    first chunk past the limit (413), whatever the application was doing with it.
@@ -162,7 +162,7 @@ class BodyLimitMiddleware:
         application: Starlette = scope["app"]
         route = self._route(application, scope)
         if route is not None and route.needs_caller:
-            refused = await refusal(application, headers)
+            refused = await refusal(application, scope, headers)
             if refused is not None:
                 await _answer(scope, send, refused)
                 return

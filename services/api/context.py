@@ -10,7 +10,7 @@ from starlette.types import Scope
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
-_TRANSACTION_KEY = "maillon.transaction"
+TRANSACTION_KEY = "maillon.transaction"
 
 TransactionState = Literal["committed", "rolled_back"]
 
@@ -36,8 +36,8 @@ class TransactionOutcome:
 
 
 def transaction_outcome(scope: Scope) -> TransactionOutcome:
-    outcome = scope.get(_TRANSACTION_KEY)
+    outcome = scope.get(TRANSACTION_KEY)
     if not isinstance(outcome, TransactionOutcome):
         outcome = TransactionOutcome()
-        scope[_TRANSACTION_KEY] = outcome
+        scope[TRANSACTION_KEY] = outcome
     return outcome

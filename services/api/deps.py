@@ -18,8 +18,14 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
+from starlette.types import Scope
 
-from services.api.context import request_id_of, transaction_outcome
+from services.api.context import (
+    TRANSACTION_KEY,
+    TransactionOutcome,
+    request_id_of,
+    transaction_outcome,
+)
 from services.core.clock import Clock, get_clock
 from services.core.db import SessionMaker
 from services.core.logging import get_logger
@@ -83,6 +89,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@asynccontextmanager
+async def session_before_the_request(app: Starlette, scope: Scope) -> AsyncIterator[AsyncSession]:
+    """A session of the kind the request's routes get (:func:`get_session`, or what the
+    application overrides it with), in a transaction of its own that is not the request's: for
+    a middleware's read before the request starts (decision 0054). Its outcome is not recorded
+    as the request's."""
+    overrides = getattr(app, "dependency_overrides", {})
+    provider = overrides.get(get_session, get_session)
+    own = Request({**scope, TRANSACTION_KEY: TransactionOutcome()})
+    async with asynccontextmanager(provider)(own) as session:
+        yield session
 
 
 async def get_settings(request: Request) -> Settings:

@@ -11,3 +11,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _commands() -> None:
+    # A group even when a run registers a single command (``maillon up`` loads only its own
+    # module): Typer would otherwise make that command the application itself.
+    pass

@@ -1,26 +1,25 @@
 """Benchmark data: ``maillon bench seed`` loads synthetic organisations, candidates and offers.
 
 The generator lives in the repository's ``bench/`` directory (not in the installed package): the
-command imports it only when run, from the root of a checkout.
+command runs it as ``python -m bench.seed`` from the root of a checkout, against the database it
+resolved (the configured one, else the embedded one).
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from services.cli.app import app
-from services.cli.runtime import run_with_database
-from services.core.db import SessionMaker, create_engine, create_sessionmaker, unit_of_work
-from services.core.settings import Settings
-
-_T = TypeVar("_T")
+from services.cli.runtime import resolve
+from services.core.logging import configure_logging
+from services.core.migrate import upgrade
+from services.core.settings import get_settings
 
 bench_app = typer.Typer(help="Données synthétiques pour les bancs d'essai.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -37,50 +36,31 @@ def seed_command(
     seed: Annotated[int, typer.Option("--seed", help="Graine : mêmes données, mêmes ids.")] = 1,
 ) -> None:
     """Charge des candidats et des offres synthétiques (référentiels importés au préalable)."""
-    if not (Path.cwd() / "bench" / "seed.py").is_file():
+    root = Path.cwd()
+    if not (root / "bench" / "seed.py").is_file():
         typer.echo(
             "Erreur : le générateur (bench/seed.py) n'existe que dans le dépôt : lancez la "
             "commande depuis sa racine.",
             err=True,
         )
         raise typer.Exit(2)
-    sys.path.insert(0, str(Path.cwd()))
-    from bench.seed import BENCH_PASSWORD, SeedReport
-    from bench.seed import seed as load
-
-    def progress(done: int, total: int) -> None:
-        typer.echo(f"{done}/{total} candidats", err=True)
-
-    async def work(sessionmaker: SessionMaker) -> SeedReport:
-        async with unit_of_work(sessionmaker) as session:
-            return await load(
-                session, candidates=candidates, offers=offers, seed=seed, progress=progress
-            )
-
-    started = time.perf_counter()
+    runtime = None
+    if database_url is None:
+        settings = get_settings()
+        configure_logging(settings.log_level, json=settings.log_json)  # logs to stderr
+        runtime = resolve(settings, redis=False)
+        if settings.database_url is None:  # a fresh embedded database: make its schema first
+            upgrade(runtime.database_url)
+        database_url = runtime.database_url
+    command = [sys.executable, "-m", "bench.seed", "--candidates", str(candidates)]
+    command += ["--offers", str(offers), "--seed", str(seed)]
     try:
-        report = (
-            asyncio.run(_with_url(database_url, work)) if database_url else run_with_database(work)
+        # The URL goes by the environment, never on a command line other users can read.
+        done = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+            command, cwd=root, env={**os.environ, "DATABASE_URL": database_url}, check=False
         )
-    except RuntimeError as error:
-        typer.echo(f"Erreur : {error}", err=True)
-        raise typer.Exit(1) from None
-    elapsed = time.perf_counter() - started
-    typer.echo(
-        f"{report.candidates} candidats ({report.shares} partages), {report.offers} offres "
-        f"ouvertes, {report.contracts} marchés, {report.organisations} structures en "
-        f"{elapsed:.1f} s ; candidats : {report.candidates_per_second:,.0f}/s."
-    )
-    typer.echo(f"Comptes (mot de passe « {BENCH_PASSWORD} ») :")
-    for email, role, _ in report.accounts:
-        typer.echo(f"  {role.value:<12} {email}")
-
-
-async def _with_url(url: str, work: Callable[[SessionMaker], Awaitable[_T]]) -> _T:
-    engine = create_engine(
-        Settings(database_url=url), application_name="maillon-bench", statement_timeout=0
-    )
-    try:
-        return await work(create_sessionmaker(engine))
     finally:
-        await engine.dispose()
+        if runtime is not None:
+            runtime.stop()
+    if done.returncode:
+        raise typer.Exit(done.returncode)

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.reports.schemas import CallbackReportPublic
-from services.callbacks.report import Quarter, callback_report
-from services.callbacks.report_files import to_csv, to_xlsx
 from services.cli.app import app
 from services.cli.runtime import run_with_database
+from services.core.callbacks.report import Quarter, callback_report
+from services.core.callbacks.report_files import to_csv, to_xlsx
 from services.core.clock import now
 from services.core.db import SessionMaker
 from services.core.models.organisation import Organisation

@@ -12,7 +12,7 @@ import typer
 from services.cli.app import app
 from services.cli.runtime import require_configured, resolve
 from services.core import collector
-from services.core.heartbeat import Heartbeat
+from services.core.heartbeat import ACTIVITY_LABELS, Activity, Heartbeat
 from services.core.logging import configure_logging
 from services.core.migrate import upgrade
 from services.core.settings import Settings, get_settings
@@ -99,8 +99,10 @@ async def _relay(settings: Settings) -> None:
         statement_timeout=settings.worker_statement_timeout_seconds,
     )
     redis_conf = redis_settings(settings)
+    heartbeat = Heartbeat(settings.heartbeat_dir, "relay")
     pool: ArqRedis | None = None
     while pool is None and not stop.is_set():
+        heartbeat.beat(Activity.WAITING_FOR_REDIS)
         try:
             pool = await create_pool(redis_conf, **SERIALIZERS)
         except (OSError, RedisError) as exc:  # Redis not up yet: the relay waits for it
@@ -117,7 +119,7 @@ async def _relay(settings: Settings) -> None:
                     batch_size=settings.relay_batch_size,
                     poll_interval=settings.relay_poll_interval,
                     stop=stop,
-                    heartbeat=Heartbeat(settings.heartbeat_dir, "relay"),
+                    heartbeat=heartbeat,
                 ),
                 # Published is not done: events Redis lost are enqueued again (decision 0057).
                 run_reconciler(
@@ -147,4 +149,7 @@ def _check_heartbeat(component: str) -> None:
     if not heartbeat.is_fresh():
         typer.echo(f"{component} : aucun battement de cœur récent", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{component} : vivant")
+    activity = heartbeat.activity()
+    # Alive whatever it is doing: a worker waiting for Redis must not be restarted for it.
+    doing = f" ({ACTIVITY_LABELS[activity]})" if activity else ""
+    typer.echo(f"{component} : vivant{doing}")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql import Executable
 
 from services.core import liveness
 from services.core.settings import Settings
@@ -135,3 +136,13 @@ async def unit_of_work(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession
         except BaseException:
             await session.rollback()
             raise
+
+
+async def commit_alone(sessionmaker: SessionMaker, statement: Executable) -> None:
+    """Run one statement as a transaction of its own, in one round trip: no ``BEGIN`` nor
+    ``COMMIT``, the server commits it as it ends. For a mark that must be durable as soon as
+    possible after an outside system acted (a message accepted: decision 0071); anything of more
+    than one statement goes through :func:`unit_of_work`."""
+    async with sessionmaker() as session:
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await connection.execute(statement)

@@ -2,13 +2,15 @@
 
 An event is a small pydantic model carrying ids, never personal data. Each type declares the
 consumers (worker services) that receive it; :func:`emit` writes it to the outbox in the caller's
-transaction, and the relay publishes it after commit.
+transaction, and the relay publishes it after commit. Every outbox row, added through the session
+or written set-based beside the rows it describes, is built by :func:`outbox_row`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -119,9 +121,36 @@ def lanes_of(consumer: Consumer) -> tuple[Lane, ...]:
     return (Lane.DEFAULT,)
 
 
+# The columns :func:`outbox_row` fills; the database fills the rest (publication, handling).
+OUTBOX_COLUMNS: tuple[str, ...] = (
+    "id",
+    "type",
+    "payload",
+    "occurred_at",
+    "request_id",
+    "publish_attempts",
+)
+
+
+def outbox_row(
+    event: Event, *, moment: datetime | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """``event`` as the outbox row that carries it, column name → value: the one way an event
+    becomes a row, whether added through the session (:func:`emit`, :func:`emit_many`) or
+    written set-based with the rows it describes (the people writer's ``COPY`` or statement)."""
+    return {
+        "id": uuid7(),
+        "type": event.type,
+        "payload": event.model_dump(mode="json"),
+        "occurred_at": moment if moment is not None else now(),
+        "request_id": request_id,
+        "publish_attempts": 0,
+    }
+
+
 def emit(session: AsyncSession, event: Event, *, request_id: str | None = None) -> OutboxEvent:
     """Add ``event`` to the outbox inside the session's transaction (published after commit)."""
-    row = OutboxEvent(type=event.type, payload=event.model_dump(mode="json"), request_id=request_id)
+    row = OutboxEvent(**outbox_row(event, request_id=request_id))
     session.add(row)
     return row
 
@@ -136,17 +165,7 @@ async def emit_many(
     moment = now()
     await session.execute(
         insert(OutboxEvent),
-        [
-            {
-                "id": uuid7(),
-                "type": event.type,
-                "payload": event.model_dump(mode="json"),
-                "occurred_at": moment,
-                "request_id": request_id,
-                "publish_attempts": 0,
-            }
-            for event in events
-        ],
+        [outbox_row(event, moment=moment, request_id=request_id) for event in events],
     )
 
 

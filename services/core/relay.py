@@ -31,7 +31,7 @@ from sqlmodel import col
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import Consumer, consumers_of, job_id, lane_of, queue_name
-from services.core.heartbeat import Heartbeat
+from services.core.heartbeat import Activity, Heartbeat
 from services.core.logging import get_logger
 from services.core.models.outbox import OutboxEvent
 from services.core.queue import QueuedJob, enqueue_unique
@@ -107,6 +107,8 @@ async def run_relay(
         try:
             published = await relay_once(sessionmaker, redis, batch_size=batch_size)
         except (RedisError, OSError, ConnectionError) as exc:
+            if heartbeat is not None:
+                heartbeat.beat(Activity.WAITING_FOR_REDIS)
             failures += 1
             delay = min(30.0, poll_interval * 2**failures) * random.uniform(0.8, 1.2)  # noqa: S311
             log.warning("relay_unavailable", error=type(exc).__name__, retry_in_s=round(delay, 2))

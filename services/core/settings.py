@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     retention_warning_days: int = Field(default=30, ge=1, le=90)
     # Liveness files of the workers and the relay (checked by `maillon health …`).
     heartbeat_dir: Path = Path(tempfile.gettempdir())
+    # How often a worker touches its file, serving or waiting for Redis (fresh: under 60 s).
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=30)
     job_max_tries: int = Field(default=5, ge=1, le=50)
     # How long one job may run; a job cut short by a killed worker is taken again after this
     # (+ 10 s), when arq's in-progress mark expires.

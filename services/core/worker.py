@@ -3,10 +3,11 @@
 A worker process serves each lane of its consumer (:func:`services.core.events.lanes_of`) with
 an arq worker of its own, in the same event loop and with its own database pool: a job on the
 priority lane never waits behind the default lane's jobs, nor for one of its connections
-(decision 0027). The cron jobs and the heartbeat belong to the default lane; when any lane stops,
-they all stop. Redis going away stops them too; the process then waits for it and starts them
-again (:func:`serve`, decision 0058); any other failure ends the process (and its supervisor
-restarts it).
+(decision 0027). The cron jobs belong to the default lane; when any lane stops, they all stop.
+Redis going away stops them too; the process then waits for it and starts them again
+(:func:`serve`, decision 0058); any other failure ends the process (and its supervisor restarts
+it). The heartbeat belongs to the process, not to a lane: it goes on while the process waits for
+Redis, and says so (decision 0071).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.core import collector
 from services.core.backoff import exponential_seconds
 from services.core.db import create_engine, create_sessionmaker
 from services.core.events import Lane, lanes_of, queue_name
-from services.core.heartbeat import Heartbeat
+from services.core.heartbeat import Activity, Heartbeat, Pulse
 from services.core.jobs import EventConsumer
 from services.core.logging import configure_logging, get_logger
 from services.core.queue import SERIALIZERS
@@ -37,7 +38,6 @@ from services.core.storage import open_storage
 
 log = get_logger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
 CRON_TIMEOUT_SECONDS = 300
 SCHEDULE_QUEUE = "{}:schedule"  # the cron jobs' own queue, beside the consumer's lanes
 RECONNECT_BASE_SECONDS = 0.5
@@ -63,12 +63,15 @@ def worker_settings(
     lane: Lane = Lane.DEFAULT,
     files: bool = False,
     schedule: bool = False,
+    pulse: Pulse | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for :class:`arq.worker.Worker` (and ``arq.run_worker``) on one lane.
 
     ``files``: the consumer's cron jobs touch stored files; the worker running them opens the
     storage (``ctx["storage"]``) at start-up. ``schedule``: the worker of the cron jobs alone,
-    on a queue of their own (:func:`lane_workers`)."""
+    on a queue of their own (:func:`lane_workers`). ``pulse``: the process's heartbeat
+    (:func:`serve`), told that the lanes serve once the default one started; without it (arq's
+    own command) the default lane beats while it runs."""
     name = consumer.consumer.value
     default = lane is Lane.DEFAULT and not schedule
     application = f"maillon-{name}" if default else f"maillon-{name}-{lane.value}"
@@ -90,8 +93,13 @@ def worker_settings(
         ctx["sessionmaker"] = create_sessionmaker(engine)
         ctx["settings"] = settings
         if default:
-            heartbeat = Heartbeat(settings.heartbeat_dir, f"worker-{name}")
-            ctx["heartbeat_task"] = asyncio.create_task(_beat_forever(heartbeat))
+            if pulse is not None:
+                pulse.set(Activity.SERVING)
+            else:
+                heartbeat = Heartbeat(settings.heartbeat_dir, f"worker-{name}")
+                ctx["heartbeat_task"] = asyncio.create_task(
+                    _beat_forever(heartbeat, settings.heartbeat_seconds)
+                )
             collector.settle(settings.gc_threshold)
         log.info("worker_started", worker=name, lane=lane.value)
 
@@ -135,10 +143,10 @@ def worker_settings(
     }
 
 
-async def _beat_forever(heartbeat: Heartbeat) -> None:
+async def _beat_forever(heartbeat: Heartbeat, every: float) -> None:
     while True:
         heartbeat.beat()
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(every)
 
 
 def lane_workers(
@@ -229,14 +237,28 @@ async def serve(
     """Run the lanes until ``stop`` is set, through Redis outages: when Redis is unreachable (at
     start or later) the lanes stop, the process waits with a growing delay (≤ 30 s) and starts
     them again. Jobs cut short are not lost: Redis still has them (arq retries them), or it lost
-    its data and the outbox reconciler enqueues their events again (decision 0058)."""
+    its data and the outbox reconciler enqueues their events again (decision 0058).
+
+    The heartbeat beats from start to end, whatever the lanes do: ``serving`` once they started,
+    ``waiting-for-redis`` while the process waits (decision 0071)."""
+    heartbeat = Heartbeat(
+        settings.heartbeat_dir, f"worker-{consumer.consumer.value}", min_interval=0
+    )
+    async with Pulse(heartbeat, settings.heartbeat_seconds) as pulse:
+        await _serve(consumer, settings, stop, pulse, **kwargs)
+
+
+async def _serve(
+    consumer: EventConsumer, settings: Settings, stop: asyncio.Event, pulse: Pulse, **kwargs: Any
+) -> None:
     failures = 0
     while not stop.is_set():
         started = time.monotonic()
         try:
-            await run_lanes(lane_workers(consumer, settings, **kwargs), stop)
+            await run_lanes(lane_workers(consumer, settings, pulse=pulse, **kwargs), stop)
             return
         except REDIS_UNAVAILABLE as exc:
+            pulse.set(Activity.WAITING_FOR_REDIS)
             if time.monotonic() - started > RECONNECT_MAX_SECONDS:
                 failures = 0  # it ran a good while: a new outage, start from the shortest delay
             failures += 1

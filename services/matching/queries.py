@@ -2,9 +2,9 @@
 offers for a candidate (product.md §5, decision 0016).
 
 Scores are computed by PostgreSQL on ``match_profile`` (kept by triggers, decision 0016). The
-candidates of the offer's sector are split in eight tiers (wanted or only worked sector × QPV
-resident or not × validated eligibility criterion or not), each with its partial GiST index
-covering every column the score reads. The tiers are read best-first, one index-only scan each
+candidates of the offer's sector are split in two tiers (wanted or only worked sector, decision
+0073), each with its partial GiST index covering every column the score reads. The tiers are
+read best-first, one index-only scan each
 (reach box contains the work site, exact distance within the radius, points computed from the
 covered columns, top ``limit`` sorted in SQL); reading stops once the last kept score beats the
 best score the next tier can reach. All the tiers of an offer are ONE statement: each tier is a
@@ -56,12 +56,12 @@ def candidates_sql(shape: Shape, tier: Tier | None, gate: str = "") -> str:
     """The ranking query of one offer, in one tier of its sector (``None``: an offer outside
     every sector, matched on ROME wishes). The tier's predicate is written into the text (enum
     values only), so the planner sees the partial index's predicate whatever the plan cache
-    does; within a tier, the link and the residence are constants of the query. ``gate``: a
+    does; within a tier, the link is a constant of the query. ``gate``: a
     condition on other parts of the statement only (evaluated once, before the scan)."""
     if tier is not None:
         link = tier.predicate("p.")
         strong = "true" if tier.wanted else "false"
-        in_qpv = "true" if tier.qpv else "false"
+        in_qpv = "p.in_qpv"
     else:
         # ``cardinality(…) > 0`` is the predicate of the partial GIN index on the wishes: written
         # here, the index serves the query (without it, every profile is read: 100 ms at 1M).
@@ -72,7 +72,7 @@ def candidates_sql(shape: Shape, tier: Tier | None, gate: str = "") -> str:
         strong = "true"
         in_qpv = "p.in_qpv"
     extra = ""
-    if shape.qpv_required and tier is None:
+    if shape.qpv_required:
         extra += " AND p.in_qpv"
     if shape.requires_eligibility:
         extra += " AND p.eligible_until >= CAST(:today AS date)"
@@ -109,28 +109,17 @@ LIMIT :limit
 
 
 def tiers_for(terms: OfferTerms, weights: Weights) -> list[tuple[Tier, float]]:
-    """The tiers of the offer's sector with the best score each can reach, best first (QPV
-    residents only when the contract requires it, eligible people only when the offer does)."""
+    """The tiers of the offer's sector with the best score each can reach, best first."""
     if terms.sector is None:
         return []
     qpv_weight = weights.qpv_priority if terms.qpv_prioritised else weights.qpv
     eligibility = weights.eligibility if terms.eligibility_applies else 0.0
-    common = weights.availability + weights.hours + weights.distance
+    common = qpv_weight + eligibility + weights.availability + weights.hours + weights.distance
     tiers = [
-        (
-            Tier(terms.sector, wanted, qpv, eligible),
-            (weights.sector if wanted else weights.sector_experience)
-            + (qpv_weight if qpv else 0.0)
-            + (eligibility if eligible else 0.0)
-            + common,
-        )
+        (Tier(terms.sector, wanted), (weights.sector if wanted else weights.sector_experience))
         for wanted in (True, False)
-        for qpv in (True, False)
-        for eligible in (True, False)
-        if (qpv or terms.qpv_priority != QpvPriority.REQUIRED)
-        and (eligible or not terms.requires_eligibility)
     ]
-    return sorted(tiers, key=lambda item: -item[1])
+    return sorted(((tier, best + common) for tier, best in tiers), key=lambda item: -item[1])
 
 
 @lru_cache(maxsize=256)
@@ -139,7 +128,7 @@ def tiers_sql(shape: Shape, tiers: tuple[Tier, ...]) -> str:
     when the tiers before it kept fewer than ``limit`` rows or their ``limit``-th score does not
     beat the best score tier ``k`` can reach (``:bound_k``; a tie goes on, the tie-break could
     prefer it) — the rule of reading tier after tier, decided by PostgreSQL before each scan.
-    Cached: the text is ~17 KB, and a few dozen shapes cover every offer."""
+    Cached: the text is ~5 KB, and a few dozen shapes cover every offer."""
     parts: list[str] = []
     for k, tier in enumerate(tiers):
         gate = ""

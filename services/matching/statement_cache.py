@@ -1,9 +1,9 @@
 """The connection the ranking's statements run on, and their cache of prepared statements.
 
 The statements run on the session's own asyncpg connection (:func:`driver`), each prepared once
-per connection (:func:`fetch`) and planned once (``plan_cache_mode = force_generic_plan``: with
-64 partial indexes, planning each execution costs more than the scan; the tier predicates are
-literal, so the generic plan uses the same indexes); no transaction of their own (inside the
+per connection (:func:`fetch`) and planned once (``plan_cache_mode = force_generic_plan``:
+planning each execution costs more than the scan, decisions 0026 and 0073; the tier predicates
+are literal, so the generic plan uses the same indexes); no transaction of their own (inside the
 caller's when it has one, e.g. the worker's job; none otherwise: a read needs none).
 """
 
@@ -58,8 +58,9 @@ TRACE: ContextVar[list[Statement] | None] = ContextVar("matching_statements", de
 """When set to a list, each statement run here is appended to it with its arguments (the ranking
 benchmark replays them as bare SQL)."""
 
-# Prepared statements by connection. asyncpg's own cache skips statements over 15 KB, and an
-# offer's tiers in one statement are about 17 KB: they would be parsed and planned every time.
+# Prepared statements by connection, kept whatever their size: asyncpg's own cache skips
+# statements over 15 KB (an offer's eight tiers in one statement were about 17 KB; its two tiers
+# are about 5 KB since decision 0073), which would be parsed and planned every time.
 _PREPARED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 

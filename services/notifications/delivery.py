@@ -1,32 +1,21 @@
-"""Sending notification rows: claim, send, mark (decision 0022).
-
-1. **Claim** (one short transaction): due ``pending`` rows whose lease is free, ``FOR UPDATE
-   SKIP LOCKED``; each gets ``lease_until`` and one more attempt. Committed before any sending, so
-   a second sender (or a restarted one) skips them until the lease expires.
-2. **Send** each row through its channel, outside any transaction.
-3. **Mark** (one transaction per row) right after the provider answered: ``sent`` (with the
-   provider's id), or back to ``pending`` with an exponential backoff, or ``failed`` after
-   ``notification_retry_hours`` or a permanent refusal.
-
-A worker killed between 1 and 3 leaves leased rows: they are sent again once the lease expires
-(nothing lost). The only window for a duplicate is between the provider's acceptance and the
-commit of 3; e-mails then carry the same ``Message-ID``.
+"""Sending notification rows (decision 0022) under the lease of :mod:`.lease`: claim, send,
+mark. E-mails carry a ``Message-ID`` and SMS a client reference derived from the row's id, the
+same on every try, so a message sent again after a crash can be recognised (decision 0072).
 """
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CTE, Update, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from services.core.backoff import exponential_seconds
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.ids import uuid7
@@ -50,21 +39,26 @@ from services.notifications.channels import (
 )
 from services.notifications.channels.sms import SmsChannel
 from services.notifications.channels.smtp import EmailChannel
+from services.notifications.lease import Leased, Outcome, Queue, run_batches
 from services.notifications.rendering import label, render
 
 log = get_logger(__name__)
 
+NOTIFICATIONS = Queue(
+    Notification,
+    pending=NotificationStatus.PENDING,
+    done=NotificationStatus.SENT,
+    done_at="sent_at",
+    failed=NotificationStatus.FAILED,
+)
+
 
 @dataclass(frozen=True)
-class Claimed:
-    id: uuid.UUID
+class Claimed(Leased):
     kind: str
     channel: NotificationChannel
     context: Mapping[str, Any]
     address: str | None
-    attempts: int
-    created_at: datetime
-    lease_until: datetime
 
 
 @dataclass
@@ -93,36 +87,11 @@ def send_timeout(channel: NotificationChannel, settings: Settings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def retry_delay(attempts: int, settings: Settings) -> timedelta:
-    """Exponential backoff with jitter: base, 2×base, 4×base… capped."""
-    seconds = exponential_seconds(
-        attempts,
-        settings.notification_retry_base_seconds,
-        settings.notification_retry_max_seconds,
-    )
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311
-
-
 async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> list[Claimed]:
     at = now()
     async with unit_of_work(sessionmaker) as session:
         rows = list(
-            (
-                await session.execute(
-                    select(Notification)
-                    .where(
-                        col(Notification.status) == NotificationStatus.PENDING,
-                        col(Notification.next_attempt_at) <= at,
-                        or_(
-                            col(Notification.lease_until).is_(None),
-                            col(Notification.lease_until) < at,
-                        ),
-                    )
-                    .order_by(col(Notification.next_attempt_at), col(Notification.id))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
+            (await session.execute(NOTIFICATIONS.due(select(Notification), at, limit))).scalars()
         )
         if not rows:
             return []
@@ -164,56 +133,55 @@ async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> l
             + timedelta(seconds=settings.notification_lease_seconds)
             + max(send_timeout(c, settings) for c in NotificationChannel)
         )
-        claimed: list[Claimed] = []
-        for row in rows:
-            row.lease_until = lease
-            row.attempts += 1
-            address = (
-                emails.get(row.recipient_user_id)
+        NOTIFICATIONS.lease(rows, lease)
+        return [
+            Claimed(
+                id=row.id,
+                attempts=row.attempts,
+                created_at=row.created_at,
+                lease_until=lease,
+                kind=row.kind,
+                channel=row.channel,
+                context=row.context,
+                address=emails.get(row.recipient_user_id)
                 if row.channel is NotificationChannel.EMAIL
-                else phones.get(row.recipient_user_id)
+                else phones.get(row.recipient_user_id),
             )
-            claimed.append(
-                Claimed(
-                    row.id,
-                    row.kind,
-                    row.channel,
-                    row.context,
-                    address,
-                    row.attempts,
-                    row.created_at,
-                    lease,
-                )
-            )
-    return claimed
+            for row in rows
+        ]
+
+
+def _carried_by(
+    digest: uuid.UUID | CTE, status: NotificationStatus, at: datetime, **stamps: datetime
+) -> Update:
+    """The held alerts a digest carried share its fate (sent or failed with it). ``digest``:
+    its id, or the CTE of its mark."""
+    carried = (
+        col(Notification.digest_id) == digest
+        if isinstance(digest, uuid.UUID)
+        else col(Notification.digest_id).in_(select(digest.c.id))
+    )
+    return (
+        update(Notification)
+        .where(carried, col(Notification.status) == NotificationStatus.HELD)
+        .values(status=status, updated_at=at, **stamps)
+    )
 
 
 async def _mark_sent(
     sessionmaker: SessionMaker, item: Claimed, provider_message_id: str | None
 ) -> None:
     at = now()
-    async with unit_of_work(sessionmaker) as session:
-        await session.execute(
-            update(Notification)
-            .where(col(Notification.id) == item.id)
-            .values(
-                status=NotificationStatus.SENT,
-                sent_at=at,
-                lease_until=None,
-                provider_message_id=provider_message_id,
-                last_error=None,
-                updated_at=at,
-            )
-        )
-        if item.kind == DIGEST_KIND:
-            await session.execute(
-                update(Notification)
-                .where(
-                    col(Notification.digest_id) == item.id,
-                    col(Notification.status) == NotificationStatus.HELD,
-                )
-                .values(status=NotificationStatus.SENT, sent_at=at, updated_at=at)
-            )
+    await NOTIFICATIONS.mark_done(
+        sessionmaker,
+        item.id,
+        at,
+        values={"provider_message_id": provider_message_id},
+        # The alerts a digest carried are sent with it, in the same statement.
+        then=(lambda done: _carried_by(done, NotificationStatus.SENT, at, sent_at=at))
+        if item.kind == DIGEST_KIND
+        else None,
+    )
 
 
 async def _mark_failure(
@@ -226,34 +194,14 @@ async def _mark_failure(
 ) -> bool:
     """Back to pending with backoff, or failed. Returns True when failed for good."""
     at = now()
-    deadline = item.created_at + timedelta(hours=settings.notification_retry_hours)
-    # The last try happens at the deadline itself; a failure then is final.
-    retry_at = min(at + retry_delay(item.attempts, settings), deadline)
-    give_up = permanent or at >= deadline
-    values: dict[str, Any] = {"lease_until": None, "last_error": error[:500], "updated_at": at}
-    if give_up:
-        values |= {"status": NotificationStatus.FAILED, "failed_at": at}
-    else:
-        values |= {"next_attempt_at": retry_at}
+    give_up, values = NOTIFICATIONS.failure_values(
+        item, settings, error, permanent=permanent, at=at
+    )
     async with unit_of_work(sessionmaker) as session:
-        await session.execute(
-            update(Notification)
-            .where(
-                col(Notification.id) == item.id,
-                col(Notification.status) == NotificationStatus.PENDING,
-            )
-            .values(**values)
-        )
+        await session.execute(NOTIFICATIONS.failure_statement(item.id, values))
         if give_up and item.kind == DIGEST_KIND:
             # The alerts it carried failed with it (visible in each one's list).
-            await session.execute(
-                update(Notification)
-                .where(
-                    col(Notification.digest_id) == item.id,
-                    col(Notification.status) == NotificationStatus.HELD,
-                )
-                .values(status=NotificationStatus.FAILED, failed_at=at, updated_at=at)
-            )
+            await session.execute(_carried_by(item.id, NotificationStatus.FAILED, at, failed_at=at))
     return give_up
 
 
@@ -263,42 +211,42 @@ async def deliver(
     item: Claimed,
     channels: Mapping[NotificationChannel, Channel],
 ) -> str:
-    """Send one claimed row and record the outcome: "sent", "retry", "failed" or "skipped".
+    """Send one claimed row and record the outcome: "sent", "retry", "failed" or "skipped"
+    (the lease could end before the send does: the row is left to whoever holds it next).
 
-    A send starts only while it can end (or time out) before the lease does: past that, another
-    sender may have claimed the row, and sending would risk a duplicate ("skipped": the row is
-    left to whoever holds it next).
-    """
-    if now() + send_timeout(item.channel, settings) >= item.lease_until:
-        return "skipped"
+    The row is marked sent as soon as the provider accepted, before the exchange with it ends
+    (an SMTP session's ``QUIT``), in one statement committed alone (decision 0072)."""
+    if not item.may_start(send_timeout(item.channel, settings)):
+        return Outcome.SKIPPED
     if item.address is None:
         await _mark_failure(
             sessionmaker, settings, item, "aucune adresse pour ce canal", permanent=True
         )
-        return "failed"
-    try:
-        rendered = render(
-            item.kind, item.channel, item.context, settings.notification_link_base_url
-        )
-        message = OutgoingMessage(item.id, item.address, rendered.subject, rendered.body)
-        result = await channels[item.channel].send(message)
-    except PermanentFailure as exc:
-        await _mark_failure(sessionmaker, settings, item, str(exc), permanent=True)
-        log.warning("notification_failed", notification_id=str(item.id), error=str(exc))
-        return "failed"
-    except TemporaryFailure as exc:
-        failed = await _mark_failure(sessionmaker, settings, item, str(exc), permanent=False)
-        log.info("notification_retry", notification_id=str(item.id), error=str(exc))
-        return "failed" if failed else "retry"
-    except Exception as exc:  # a bug or an unexpected answer: retried like a temporary failure
-        failed = await _mark_failure(
-            sessionmaker, settings, item, type(exc).__name__, permanent=False
-        )
-        log.error("notification_error", notification_id=str(item.id), error=type(exc).__name__)
-        return "failed" if failed else "retry"
-    await _mark_sent(sessionmaker, item, result.provider_message_id)
+        return Outcome.FAILED
+    async with AsyncExitStack() as exchange:
+        try:
+            rendered = render(
+                item.kind, item.channel, item.context, settings.notification_link_base_url
+            )
+            message = OutgoingMessage(item.id, item.address, rendered.subject, rendered.body)
+            result = await exchange.enter_async_context(channels[item.channel].sending(message))
+        except PermanentFailure as exc:
+            await _mark_failure(sessionmaker, settings, item, str(exc), permanent=True)
+            log.warning("notification_failed", notification_id=str(item.id), error=str(exc))
+            return Outcome.FAILED
+        except TemporaryFailure as exc:
+            failed = await _mark_failure(sessionmaker, settings, item, str(exc), permanent=False)
+            log.info("notification_retry", notification_id=str(item.id), error=str(exc))
+            return Outcome.FAILED if failed else Outcome.RETRY
+        except Exception as exc:  # a bug or an unexpected answer: retried like a temporary failure
+            failed = await _mark_failure(
+                sessionmaker, settings, item, type(exc).__name__, permanent=False
+            )
+            log.error("notification_error", notification_id=str(item.id), error=type(exc).__name__)
+            return Outcome.FAILED if failed else Outcome.RETRY
+        await _mark_sent(sessionmaker, item, result.provider_message_id)
     log.info("notification_sent", notification_id=str(item.id), channel=item.channel.value)
-    return "sent"
+    return Outcome.SENT
 
 
 async def sweep(
@@ -309,21 +257,21 @@ async def sweep(
     max_batches: int = 20,
 ) -> SweepReport:
     """Claim and send due rows, batch after batch, until none is due (or ``max_batches``)."""
-    channels = channels if channels is not None else channels_for(settings)
-    report = SweepReport()
-    for _ in range(max_batches):
-        batch = await claim(sessionmaker, settings, settings.notification_batch_size)
-        if not batch:
-            break
-        for item in batch:
-            outcome = await deliver(sessionmaker, settings, item, channels)
-            if outcome == "sent":
-                report.sent += 1
-            elif outcome == "retry":
-                report.retried += 1
-            elif outcome == "failed":
-                report.failed += 1
-    return report
+    chosen = channels if channels is not None else channels_for(settings)
+
+    async def send(item: Claimed) -> Outcome:
+        return Outcome(await deliver(sessionmaker, settings, item, chosen))
+
+    outcomes = await run_batches(
+        lambda: claim(sessionmaker, settings, settings.notification_batch_size),
+        send,
+        max_batches=max_batches,
+    )
+    return SweepReport(
+        sent=outcomes[Outcome.SENT],
+        retried=outcomes[Outcome.RETRY],
+        failed=outcomes[Outcome.FAILED],
+    )
 
 
 def digest_key(user_id: uuid.UUID, day: str) -> str:

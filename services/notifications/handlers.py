@@ -10,6 +10,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alerts
 from services.core.clock import now
 from services.core.events import (
     CallbackOverdue,
@@ -24,7 +26,6 @@ from services.core.jobs import HandlerContext
 from services.core.models.match import Match
 from services.core.models.offer import Offer
 from services.core.models.outbox import OutboxEvent
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alerts
 from services.notifications.consumer import consumer
 from services.notifications.webhooks import fan_out
 

@@ -1,7 +1,8 @@
 """French messages from the jinja2 templates in ``templates/``.
 
 Templates are plain text (no HTML, no autoescape); they get the alert's context (ids, a case
-reference, days left, a link: never a name or a phone number) and ``label``.
+reference, days left, a link: never a name or a phone number) and ``label`` (the kind's French
+label, :func:`services.core.alerts.kinds.label`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from services.core.models.notification import (
-    DIGEST_KIND,
-    WEBHOOK_DISABLED_KIND,
-    NotificationChannel,
-)
-from services.notifications.alerts import ALERT_KIND_LABELS, AlertKind
+from services.core.alerts.kinds import label
+from services.core.models.notification import NotificationChannel
+
+__all__ = ["Rendered", "enrich", "label", "render"]
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,6 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
         trim_blocks=False,
     )
-
-
-def label(kind: str) -> str:
-    try:
-        return ALERT_KIND_LABELS[AlertKind(kind)]
-    except ValueError:
-        return {
-            DIGEST_KIND: "Récapitulatif quotidien",
-            WEBHOOK_DISABLED_KIND: "Abonnement webhook désactivé",
-        }.get(kind, kind)
 
 
 def enrich(context: Mapping[str, Any], link_base_url: str = "") -> dict[str, Any]:

@@ -30,6 +30,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from services.core import erasure
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alert
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.logging import get_logger
@@ -38,7 +40,6 @@ from services.core.models.organisation import Organisation
 from services.core.models.user import Role, User
 from services.core.settings import Settings
 from services.core.storage.base import Storage
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 
 log = get_logger("maillon.retention")
 

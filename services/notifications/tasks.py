@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from services.callbacks.schedule import is_working_day
+from services.core.calendar import is_working_day
 from services.core.clock import PARIS, now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.housekeeping import purge

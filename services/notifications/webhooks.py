@@ -3,18 +3,17 @@ automatic disabling (decision 0023); who receives what (0041), which addresses a
 (0042).
 
 A delivery row is written in the event handler's transaction (one per subscription and event,
-unique), with the exact body; the sweep claims due rows under a lease (``FOR UPDATE SKIP
-LOCKED``), POSTs them and marks them. Payloads carry ids only.
+unique), with the exact body; the sweep claims due rows under the lease of :mod:`.lease`, POSTs
+them and marks them. Payloads carry ids only; ``webhook-id`` is the delivery's, the same on every
+try, so receivers drop a delivery sent again (decision 0072).
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import any_, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -25,12 +24,7 @@ from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.egress import Resolver, system_resolver
 from services.core.events import (
-    CallbackOverdue,
-    CandidatePlaced,
     Event,
-    MatchSuggested,
-    OfferClosed,
-    OfferPublished,
 )
 from services.core.ids import uuid7
 from services.core.logging import get_logger
@@ -46,39 +40,12 @@ from services.core.models.notification import (
 )
 from services.core.models.user import Role, User
 from services.core.settings import Settings
+from services.core.webhooks import PUBLIC_EVENTS, body_of
 from services.notifications.channels import webhook as signing
-from services.notifications.delivery import retry_delay
+from services.notifications.lease import Leased, Outcome, Queue, run_batches
 from services.notifications.webhook_audience import Subscriber, events_for
 
 log = get_logger(__name__)
-
-PUBLIC_EVENTS: dict[str, str] = {
-    OfferPublished.type: "Offre publiée",
-    OfferClosed.type: "Offre clôturée",
-    MatchSuggested.type: "Candidats suggérés pour des offres",
-    CallbackOverdue.type: "Délai de rappel de 30 jours dépassé",
-    CandidatePlaced.type: "Candidat recruté",
-}
-"""Event types a subscription may choose, with their French labels."""
-
-PAYLOAD_VERSION = 1
-"""The version of the bodies sent (decision 0083): raised when a change could break a receiver
-(a member removed, renamed or changing meaning); adding a member does not raise it."""
-
-
-def body_of(event: Event, occurred_at: datetime) -> str:
-    """The exact JSON sent and signed: ``{"version", "type", "timestamp", "data"}`` (ids only),
-    described in the OpenAPI document's ``webhooks`` (services/api/openapi/webhooks.py)."""
-    return json.dumps(
-        {
-            "version": PAYLOAD_VERSION,
-            "type": event.type,
-            "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
-            "data": event.model_dump(mode="json", exclude=set(event.internal_fields)),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
 
 
 async def fan_out(
@@ -135,16 +102,21 @@ async def fan_out(
     return len(result.all())
 
 
+DELIVERIES = Queue(
+    WebhookDelivery,
+    pending=WebhookDeliveryStatus.PENDING,
+    done=WebhookDeliveryStatus.DELIVERED,
+    done_at="delivered_at",
+    failed=WebhookDeliveryStatus.FAILED,
+)
+
+
 @dataclass(frozen=True)
-class ClaimedDelivery:
-    id: uuid.UUID
+class ClaimedDelivery(Leased):
     subscription_id: uuid.UUID
     url: str
     secret: str
     body: str
-    attempts: int
-    created_at: datetime
-    lease_until: datetime
 
 
 @dataclass
@@ -170,44 +142,36 @@ async def claim(
     async with unit_of_work(sessionmaker) as session:
         rows = (
             await session.execute(
-                select(WebhookDelivery, WebhookSubscription)
-                .join(
-                    WebhookSubscription,
-                    col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+                DELIVERIES.due(
+                    select(WebhookDelivery, WebhookSubscription)
+                    .join(
+                        WebhookSubscription,
+                        col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
+                    )
+                    .where(col(WebhookSubscription.is_active).is_(True)),
+                    at,
+                    limit,
                 )
-                .where(
-                    col(WebhookDelivery.status) == WebhookDeliveryStatus.PENDING,
-                    col(WebhookDelivery.next_attempt_at) <= at,
-                    or_(
-                        col(WebhookDelivery.lease_until).is_(None),
-                        col(WebhookDelivery.lease_until) < at,
-                    ),
-                    col(WebhookSubscription.is_active).is_(True),
-                )
-                .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
-                .limit(limit)
-                .with_for_update(of=WebhookDelivery, skip_locked=True)
             )
         ).all()
         # Time to start POSTs for ``notification_lease_seconds``, and for the last to time out.
         lease = at + timedelta(
             seconds=settings.notification_lease_seconds + settings.webhook_timeout_seconds
         )
+        DELIVERIES.lease((delivery for delivery, _ in rows), lease)
         claimed: list[ClaimedDelivery] = []
         for delivery, subscription in rows:
-            delivery.lease_until = lease
-            delivery.attempts += 1
             delivery.last_attempt_at = at
             claimed.append(
                 ClaimedDelivery(
-                    delivery.id,
-                    subscription.id,
-                    subscription.url,
-                    subscription.secret,
-                    delivery.body,
-                    delivery.attempts,
-                    delivery.created_at,
-                    lease,
+                    id=delivery.id,
+                    attempts=delivery.attempts,
+                    created_at=delivery.created_at,
+                    lease_until=lease,
+                    subscription_id=subscription.id,
+                    url=subscription.url,
+                    secret=subscription.secret,
+                    body=delivery.body,
                 )
             )
     return claimed
@@ -217,24 +181,18 @@ async def _record_success(
     sessionmaker: SessionMaker, item: ClaimedDelivery, status_code: int | None
 ) -> None:
     at = now()
-    async with unit_of_work(sessionmaker) as session:
-        await session.execute(
-            update(WebhookDelivery)
-            .where(col(WebhookDelivery.id) == item.id)
-            .values(
-                status=WebhookDeliveryStatus.DELIVERED,
-                delivered_at=at,
-                lease_until=None,
-                last_status_code=status_code,
-                last_error=None,
-                updated_at=at,
-            )
-        )
-        await session.execute(
+    await DELIVERIES.mark_done(
+        sessionmaker,
+        item.id,
+        at,
+        values={"last_status_code": status_code},
+        # A success ends the subscription's run of failures, in the same statement.
+        then=lambda done: (
             update(WebhookSubscription)
-            .where(col(WebhookSubscription.id) == item.subscription_id)
+            .where(col(WebhookSubscription.id).in_(select(done.c.subscription_id)))
             .values(failing_since=None, updated_at=at)
-        )
+        ),
+    )
 
 
 async def _record_failure(
@@ -246,23 +204,10 @@ async def _record_failure(
 ) -> tuple[bool, bool]:
     """Returns (this delivery failed for good, the subscription was disabled)."""
     at = now()
-    deadline = item.created_at + timedelta(hours=settings.notification_retry_hours)
-    # The last try happens at the deadline itself; a failure then is final.
-    retry_at = min(at + retry_delay(item.attempts, settings), deadline)
-    give_up = at >= deadline
-    values: dict[str, Any] = {
-        "lease_until": None,
-        "last_status_code": status_code,
-        "last_error": error.value,
-        "updated_at": at,
-    }
-    if give_up:
-        values |= {"status": WebhookDeliveryStatus.FAILED, "failed_at": at}
-    else:
-        values |= {"next_attempt_at": retry_at}
+    give_up, values = DELIVERIES.failure_values(item, settings, error.value, permanent=False, at=at)
     async with unit_of_work(sessionmaker) as session:
         await session.execute(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == item.id).values(**values)
+            DELIVERIES.failure_statement(item.id, values | {"last_status_code": status_code})
         )
         subscription = await session.get(
             WebhookSubscription, item.subscription_id, with_for_update=True
@@ -358,44 +303,45 @@ async def sweep(
     report = WebhookSweepReport()
     clients = signing.PinnedClients(settings.webhook_timeout_seconds, tls)
     networks = settings.webhook_networks
+    timeout = timedelta(seconds=settings.webhook_timeout_seconds)
+
+    async def send(item: ClaimedDelivery) -> Outcome:
+        if not item.may_start(timeout):
+            return Outcome.SKIPPED
+        result = await signing.post(
+            clients,
+            item.url,
+            secret=item.secret,
+            message_id=f"msg_{item.id}",
+            timestamp=int(now().timestamp()),
+            body=item.body.encode(),
+            networks=networks,
+            resolver=resolver,
+        )
+        if result.ok:
+            await _record_success(sessionmaker, item, result.status_code)
+            return Outcome.SENT
+        failed, disabled = await _record_failure(
+            sessionmaker,
+            settings,
+            item,
+            result.status_code,
+            result.error or WebhookDeliveryError.REQUEST_FAILED,
+        )
+        report.disabled += int(disabled)
+        if result.error is WebhookDeliveryError.REFUSED_ADDRESS:
+            log.warning("webhook_refused_address", subscription_id=str(item.subscription_id))
+        return Outcome.FAILED if failed else Outcome.RETRY
+
     try:
-        for _ in range(max_batches):
-            batch = await claim(sessionmaker, settings, settings.notification_batch_size)
-            if not batch:
-                break
-            for item in batch:
-                if now() + timedelta(seconds=settings.webhook_timeout_seconds) >= item.lease_until:
-                    continue  # the lease could end mid-POST: left to the next holder
-                result = await signing.post(
-                    clients,
-                    item.url,
-                    secret=item.secret,
-                    message_id=f"msg_{item.id}",
-                    timestamp=int(now().timestamp()),
-                    body=item.body.encode(),
-                    networks=networks,
-                    resolver=resolver,
-                )
-                if result.ok:
-                    await _record_success(sessionmaker, item, result.status_code)
-                    report.delivered += 1
-                    continue
-                failed, disabled = await _record_failure(
-                    sessionmaker,
-                    settings,
-                    item,
-                    result.status_code,
-                    result.error or WebhookDeliveryError.REQUEST_FAILED,
-                )
-                report.disabled += int(disabled)
-                if failed:
-                    report.failed += 1
-                else:
-                    report.retried += 1
-                if result.error is WebhookDeliveryError.REFUSED_ADDRESS:
-                    log.warning(
-                        "webhook_refused_address", subscription_id=str(item.subscription_id)
-                    )
+        outcomes = await run_batches(
+            lambda: claim(sessionmaker, settings, settings.notification_batch_size),
+            send,
+            max_batches=max_batches,
+        )
     finally:
         await clients.aclose()
+    report.delivered = outcomes[Outcome.SENT]
+    report.retried = outcomes[Outcome.RETRY]
+    report.failed = outcomes[Outcome.FAILED]
     return report

@@ -2,14 +2,13 @@
 the new pairs of an offer's list come on ``maillon:notifications:priority`` (decision 0027).
 
 Run with ``maillon worker notifications`` (both queues, one arq worker each). Event handlers
-register on :data:`services.notifications.consumer.consumer`; importing this module imports the
-modules that hold them (this domain's, and the callbacks domain's ``FUNCTIONS`` / ``CRON_JOBS``).
+register on :data:`services.notifications.consumer.consumer`; this module imports, by name, every
+module that holds handlers or jobs (:mod:`.handlers`, :mod:`.callbacks.jobs`) and lists their
+jobs below: nothing is discovered at run time.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from arq.cron import CronJob, cron
@@ -19,6 +18,7 @@ from services.core.events import Lane
 from services.core.settings import Settings, get_settings
 from services.core.worker import run, worker_settings
 from services.notifications import handlers as _handlers  # noqa: F401  (registers handlers)
+from services.notifications.callbacks import jobs as callback_jobs  # (registers handlers too)
 from services.notifications.consumer import consumer
 from services.notifications.retention import run_retention
 from services.notifications.tasks import (
@@ -31,7 +31,7 @@ from services.notifications.tasks import (
 
 __all__ = ["CRON_JOBS", "FUNCTIONS", "consumer", "cron_jobs", "main", "settings_for"]
 
-FUNCTIONS: list[Function] = []
+FUNCTIONS: list[Function] = [*callback_jobs.FUNCTIONS]
 CRON_JOBS: list[CronJob] = [
     # 03:17 UTC: outside office hours, off the round hour other systems crowd.
     cron(purge_kernel_tables, hour={3}, minute={17}, unique=True),
@@ -43,28 +43,19 @@ CRON_JOBS: list[CronJob] = [
 ]
 
 
-def _callbacks_jobs() -> tuple[list[Function], list[CronJob]]:
-    """The callbacks domain's jobs, once its module exists."""
-    if importlib.util.find_spec("services.callbacks.jobs") is None:
-        return [], []
-    module = importlib.import_module("services.callbacks.jobs")
-    return list(module.FUNCTIONS), list(module.CRON_JOBS)
-
-
 def cron_jobs(settings: Settings) -> list[CronJob]:
     step = settings.notification_sweep_seconds
     seconds = set(range(0, 60, step))
-    callbacks_cron = _callbacks_jobs()[1]
     return [
         *CRON_JOBS,
         cron(deliver_notifications, second=seconds, unique=True, run_at_startup=True),
         cron(deliver_webhooks, second=seconds, unique=True, run_at_startup=True),
-        *callbacks_cron,
+        *callback_jobs.CRON_JOBS,
     ]
 
 
 def functions() -> list[Function]:
-    return [*FUNCTIONS, *_callbacks_jobs()[0]]
+    return list(FUNCTIONS)
 
 
 def settings_for(settings: Settings, lane: Lane = Lane.DEFAULT) -> dict[str, Any]:

@@ -19,13 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from services.core.models.api_key import ApiKey
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.outbox import OutboxEvent
 from services.core.models.user import Role
-from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
-from tests.factories import bearer, make_organisation, make_user
+from tests.factories import bearer, make_api_key, make_organisation, make_user
 
 Headers = dict[str, str]
 
@@ -90,19 +88,7 @@ async def make_territory(session: AsyncSession, settings: Settings) -> Territory
 async def api_key(
     session: AsyncSession, organisation: Organisation, role: Role, scopes: Iterable[str]
 ) -> Headers:
-    key = new_api_key()
-    session.add(
-        ApiKey(
-            organisation_id=organisation.id,
-            name="SIRH",
-            role=role,
-            prefix=key.prefix,
-            key_hash=key.key_hash,
-            scopes=list(scopes),
-        )
-    )
-    await session.flush()
-    return {"X-API-Key": key.key}
+    return await make_api_key(session, organisation, role=role, scopes=scopes)
 
 
 async def count(session: AsyncSession, model: type[SQLModel]) -> int:

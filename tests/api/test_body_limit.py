@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,10 +19,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.body_limit import BATCH_MAX_BYTES, JSON_MAX_BYTES, MULTIPART_OVERHEAD_BYTES
+from services.core.clock import now
 from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
+from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
-from tests.factories import bearer, make_organisation, make_user
+from tests.factories import bearer, make_api_key, make_organisation, make_user
 
 CHUNK = 64 * 1024
 
@@ -191,3 +194,49 @@ async def test_larger_routes_have_larger_limits(
     # The same route in JSON keeps the JSON limit.
     json_over = {**token, **JSON, "content-length": str(JSON_MAX_BYTES + 1)}
     assert (await send_raw(running, "POST", "/v1/intakes", json_over, endless())).status == 413
+
+
+async def _api_key(
+    session: AsyncSession, *, revoked: bool = False, expired: bool = False
+) -> dict[str, str]:
+    moment = now()
+    return await make_api_key(
+        session,
+        await make_organisation(session, kind=OrganisationKind.EMPLOYER),
+        scopes=["webhooks:write"],
+        revoked_at=moment if revoked else None,
+        expires_at=moment - timedelta(minutes=1) if expired else None,
+    )
+
+
+@pytest.mark.parametrize("length", [str(JSON_MAX_BYTES), None])
+@pytest.mark.parametrize("key", ["unknown", "revoked", "expired", "bearer-unknown"])
+async def test_a_well_formed_key_is_looked_up_before_its_body_is_read(
+    running: FastAPI, db_session: AsyncSession, key: str, length: str | None
+) -> None:
+    if key in ("unknown", "bearer-unknown"):
+        secret = new_api_key().key  # the right shape, but no such key
+        credentials = (
+            {"X-API-Key": secret} if key == "unknown" else {"Authorization": f"Bearer {secret}"}
+        )
+    else:
+        credentials = await _api_key(db_session, revoked=key == "revoked", expired=key == "expired")
+    framing = {"content-length": length} if length else {"transfer-encoding": "chunked"}
+    headers = {**credentials, **JSON, **framing}
+    # A route whose body FastAPI reads before it solves the route's dependencies.
+    sent = await send_raw(running, "POST", "/v1/webhooks", headers, endless())
+    assert sent.status == 401
+    problem = sent.problem()
+    assert problem["type"] == "/problems/unauthorized"
+    assert problem["detail"] == "Clé d'API inconnue, expirée ou révoquée."
+    assert sent.chunks_read == 0
+
+
+async def test_a_known_key_reaches_its_route_with_its_body(
+    running: FastAPI, db_session: AsyncSession
+) -> None:
+    headers = {**await _api_key(db_session), **JSON, "transfer-encoding": "chunked"}
+    sent = await send_raw(running, "POST", "/v1/webhooks", headers, iter([b"{", b"}"]))
+    assert sent.status == 422  # the route's own validation: the key was good, the body read
+    assert sent.problem()["type"] == "/problems/validation-failed"
+    assert sent.chunks_read == 2

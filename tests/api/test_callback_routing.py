@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.callbacks.cases import open_for_intake
+from services.core.callbacks.cases import open_for_intake
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.models.callback import CallbackCase

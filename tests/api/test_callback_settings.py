@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.callbacks.cases import open_for_intake
+from services.core.callbacks.cases import open_for_intake
 from services.core.clock import PARIS, now
 from services.core.models.callback import CallbackAlertKind, CallbackCase
 from services.core.models.organisation import Organisation, OrganisationKind

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.callbacks.cases import open_for_intake
+from services.core.callbacks.cases import open_for_intake
 from services.core.clock import now
 from services.core.models.callback import CallbackAttempt
 from services.core.models.candidate import Candidate

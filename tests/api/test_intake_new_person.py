@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.api.candidates.bulk import writer
-from services.api.candidates.bulk.rows import ValidRow
-from services.api.intake import recording, service
+from services.api.intake import checks
 from services.api.intake.schemas import BorneForm, IntakeOutcome
+from services.api.people import intakes, store
+from services.api.people.persons import ValidRow
+from services.api.people.plan import Writes, plan_people
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work
 from services.core.models.audit import AuditEntry
@@ -32,21 +33,21 @@ PHONE = "06 12 34 56 78"
 E164 = "+33612345678"
 
 
-async def _where(sessionmaker: SessionMaker) -> service.Collection:
+async def _where(sessionmaker: SessionMaker) -> checks.Collection:
     async with unit_of_work(sessionmaker) as session:
         landlord = await make_organisation(session, kind=OrganisationKind.SOCIAL_LANDLORD)
         user = await make_user(session, landlord, Role.RECEPTION)
-    return service.Collection(
+    return checks.Collection(
         principal=principal_of_user(user, frozenset({landlord.id})),
         source=IntakeSource.KIOSK,
         place_organisation_id=landlord.id,
-        collected_on=service.today(),
+        collected_on=checks.today(),
         request_id="test-new-person",
         communes=frozenset({"93066"}),
     )
 
 
-def _form(where: service.Collection, **boxes: Any) -> service.Checked:
+def _form(where: checks.Collection, **boxes: Any) -> checks.Checked:
     form = BorneForm.model_validate(
         {
             "last_name": "BENALI",
@@ -59,7 +60,7 @@ def _form(where: service.Collection, **boxes: Any) -> service.Checked:
             **boxes,
         }
     )
-    checked = service.check(form, None, where)
+    checked = checks.check(form, None, where)
     assert not isinstance(checked, list), checked
     return checked
 
@@ -70,7 +71,7 @@ class Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.new_person: list[bool] = []
         self.reads = 0
-        original_new, original_find = writer.insert_new_person, writer.find_people
+        original_new, original_find = store.insert_new_person, store.find_people
 
         async def new_person(*args: Any) -> bool:
             written = await original_new(*args)
@@ -81,16 +82,16 @@ class Calls:
             self.reads += 1
             return await original_find(*args)
 
-        monkeypatch.setattr(recording, "insert_new_person", new_person)
-        monkeypatch.setattr(recording, "find_people", find)
+        monkeypatch.setattr(intakes, "insert_new_person", new_person)
+        monkeypatch.setattr(intakes, "find_people", find)
 
 
 async def _record(
-    sessionmaker: SessionMaker, where: service.Collection, checked: service.Checked
-) -> service.Recorded:
+    sessionmaker: SessionMaker, where: checks.Collection, checked: checks.Checked
+) -> intakes.Recorded:
     async with sessionmaker() as session:
-        (recorded,) = await service.record(session, where, [checked])
-        driver = await writer.SessionDriver.of(session)
+        (recorded,) = await intakes.record(session, where, [checked])
+        driver = await store.SessionDriver.of(session)
         assert not driver.in_transaction()  # committed on return, nothing left open
         await session.rollback()  # the request's own transaction: nothing of the form in it
     return recorded
@@ -173,18 +174,18 @@ async def test_a_form_waits_for_whoever_holds_the_phone_then_links_to_them(
 ) -> None:
     where = await _where(committing_sessionmaker)
     organisation_id = where.principal.organisation_id
-    row = ValidRow(line=0, data=recording._row(0, _form(where)).data)
+    row = ValidRow(line=0, data=intakes._row(0, _form(where)).data)
 
     async with committing_sessionmaker() as holder:
-        driver = await writer.SessionDriver.of(holder)
+        driver = await store.SessionDriver.of(holder)
         async with driver.transaction():
             # Another request has locked the phone and is about to create the person.
-            found = await writer.find_people(driver, [row], organisation_id)
+            found = await store.find_people(driver, [row], organisation_id)
             assert found.resolution.people[0].is_new
             waiting = asyncio.create_task(_record(committing_sessionmaker, where, _form(where)))
             await asyncio.sleep(0.3)
             assert not waiting.done()
-            writes = writer.plan_people(
+            writes = plan_people(
                 found,
                 organisation_id=organisation_id,
                 qpv=None,
@@ -194,7 +195,7 @@ async def test_a_form_waits_for_whoever_holds_the_phone_then_links_to_them(
                 audit_context=None,
                 actor=("system", None),
             )
-            await writer.insert_writes(driver, writes)
+            await store.insert_writes(driver, writes)
     recorded = await asyncio.wait_for(waiting, timeout=10)
 
     assert recorded.outcome == IntakeOutcome.LINKED
@@ -206,14 +207,14 @@ async def test_a_refused_form_leaves_nothing(
     committing_sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     where = await _where(committing_sessionmaker)
-    original: Callable[..., Awaitable[bool]] = writer.insert_new_person
+    original: Callable[..., Awaitable[bool]] = store.insert_new_person
 
-    async def broken(driver: writer.Driver, rows: Any, writes: writer.Writes, among: Any) -> bool:
+    async def broken(driver: store.Driver, rows: Any, writes: Writes, among: Any) -> bool:
         writes.events[0]["type"] = None  # NOT NULL: the database refuses the statement
         return await original(driver, rows, writes, among)
 
-    monkeypatch.setattr(recording, "insert_new_person", broken)
-    with pytest.raises(service.REFUSED):
+    monkeypatch.setattr(intakes, "insert_new_person", broken)
+    with pytest.raises(intakes.REFUSED):
         await _record(committing_sessionmaker, where, _form(where))
     for table in (Candidate, Intake, OutboxEvent):
         assert await _count(committing_sessionmaker, select(func.count()).select_from(table)) == 0

@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.deps import get_storage
-from services.api.intake import service
+from services.api.intake import checks
 from services.api.intake.schemas import BorneForm, IntakeOutcome
+from services.api.people import intakes
 from services.core.db import SessionMaker, unit_of_work
 from services.core.geo.qpv import QpvIndex
 from services.core.geocoding.ban import BanGeocoder
@@ -243,23 +244,23 @@ async def test_a_form_naming_somebody_new_writes_the_residence_in_one_round_trip
     async with unit_of_work(committing_sessionmaker) as session:
         landlord = await make_organisation(session, kind=OrganisationKind.SOCIAL_LANDLORD)
         user = await make_user(session, landlord, Role.RECEPTION)
-    where = service.Collection(
+    where = checks.Collection(
         principal=principal_of_user(user, frozenset({landlord.id})),
         source=IntakeSource.KIOSK,
         place_organisation_id=landlord.id,
-        collected_on=service.today(),
+        collected_on=checks.today(),
         request_id="test-residence",
         qpv=qpv_index,
         communes=frozenset({"75118"}),
     )
-    checked = service.check(
+    checked = checks.check(
         BorneForm.model_validate(form(address="12 rue des Gardes", qpv_declared_code="QN07511M")),
         None,
         where,
     )
     assert not isinstance(checked, list), checked
     async with committing_sessionmaker() as session:
-        (recorded,) = await service.record(session, where, [checked])
+        (recorded,) = await intakes.record(session, where, [checked])
         await session.rollback()
     assert recorded.outcome is IntakeOutcome.CREATED
     async with committing_sessionmaker() as session:

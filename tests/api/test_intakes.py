@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.api.candidates.bulk.rows import ValidRow
 from services.api.deps import get_storage
-from services.api.intake import recording, service
+from services.api.intake import checks
+from services.api.people import intakes
+from services.api.people.persons import ValidRow
 from services.core.clock import FrozenClock
 from services.core.models.audit import AuditEntry
 from services.core.models.candidate import Candidate, CandidateShare
@@ -677,15 +678,15 @@ async def test_a_form_the_database_refuses_leaves_nothing_behind(
     db_session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = recording._row
+    real = intakes._row
 
-    def breaking(line: int, checked: service.Checked) -> ValidRow:
+    def breaking(line: int, checked: checks.Checked) -> ValidRow:
         row = real(line, checked)
         if checked.form.last_name == "Nom2":  # a birth year refused by a CHECK constraint
             return ValidRow(line=row.line, data=row.data.model_copy(update={"birth_year": 1}))
         return row
 
-    monkeypatch.setattr(recording, "_row", breaking)
+    monkeypatch.setattr(intakes, "_row", breaking)
     forms = batch_forms(6, 1)  # the last form is the first person again
     response = await client.post("/v1/intakes/batch", json={"forms": forms}, headers=world.desk)
     assert response.status_code == 200, response.text

@@ -17,6 +17,9 @@ from sqlmodel import col
 
 from services.api.app import create_app
 from services.api.deps import get_session, request_transaction
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alert
+from services.core.alerts.sms_status import SIGNATURE_HEADER, signature
 from services.core.clock import FrozenClock
 from services.core.models.notification import (
     Notification,
@@ -26,8 +29,6 @@ from services.core.models.notification import (
 from services.core.models.organisation import OrganisationKind
 from services.core.models.user import User
 from services.core.settings import Settings
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
-from services.notifications.sms_status import SIGNATURE_HEADER, signature
 from tests.api.conftest import assert_problem
 from tests.factories import bearer, make_organisation, make_user
 

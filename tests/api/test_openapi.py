@@ -18,7 +18,7 @@ from services.api.app import create_app
 from services.api.errors import PROBLEM_TYPES
 from services.core.events import EVENT_TYPES
 from services.core.settings import Settings
-from services.notifications.webhooks import PAYLOAD_VERSION, PUBLIC_EVENTS, body_of
+from services.core.webhooks import PAYLOAD_VERSION, PUBLIC_EVENTS, body_of
 from tests.api.conftest import UNREACHABLE_POSTGRES, UNREACHABLE_REDIS
 
 METHODS: Final = ("get", "put", "post", "delete", "patch")

@@ -15,17 +15,15 @@ from sqlmodel import col
 from services.api.referentials.indexes import ReferentialIndexes, RomeIndex, load_rome_index
 from services.core.db import create_sessionmaker
 from services.core.geo.qpv import QpvIndex
-from services.core.models.api_key import ApiKey
 from services.core.models.geo import Qpv
 from services.core.models.organisation import OrganisationKind
 from services.core.models.reference_dataset import ReferenceDataset
 from services.core.models.user import Role
 from services.core.referentials.loader import ImportSummary
 from services.core.referentials.store import DatasetKind, current_dataset
-from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
 from tests.api.conftest import assert_problem
-from tests.factories import bearer, make_organisation, make_user
+from tests.factories import bearer, make_api_key, make_organisation, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -65,20 +63,7 @@ async def auth(db_session: AsyncSession, settings: Settings) -> dict[str, str]:
 
 
 async def _api_key(session: AsyncSession, scopes: list[str]) -> dict[str, str]:
-    organisation = await make_organisation(session)
-    secret = new_api_key()
-    session.add(
-        ApiKey(
-            organisation_id=organisation.id,
-            name="SIRH",
-            role=Role.EMPLOYER,
-            prefix=secret.prefix,
-            key_hash=secret.key_hash,
-            scopes=scopes,
-        )
-    )
-    await session.flush()
-    return {"X-API-Key": secret.key}
+    return await make_api_key(session, await make_organisation(session), scopes=scopes)
 
 
 async def _get(

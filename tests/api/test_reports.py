@@ -20,9 +20,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.callbacks.report import COLUMNS, Quarter, median
-from services.callbacks.report_files import csv_cell
-from services.callbacks.schedule import due_at
+from services.core.callbacks.report import COLUMNS, Quarter, median
+from services.core.callbacks.report_files import csv_cell
+from services.core.callbacks.schedule import due_at
 from services.core.clock import PARIS, FrozenClock, use_clock
 from services.core.db import SessionMaker
 from services.core.models.callback import (

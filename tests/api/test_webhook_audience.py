@@ -40,13 +40,14 @@ from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
 from services.core.security.tokens import new_api_key
 from services.core.settings import Settings
+from services.core.webhooks import new_secret
 from services.notifications import handlers as _handlers  # noqa: F401  (registers the handlers)
 from services.notifications import webhooks
-from services.notifications.channels.webhook import new_secret
 from services.notifications.consumer import consumer
 from tests.api.conftest import ClientFactory
 from tests.factories import (
     bearer,
+    make_api_key,
     make_candidate,
     make_match,
     make_offer,
@@ -282,18 +283,9 @@ async def test_a_user_and_a_key_of_one_role_get_the_same_answer(
         for role, organisation in ((Role.RECEPTION, landlord), (Role.FACILITATOR, facilitation)):
             user = await make_user(session, organisation, role)
             callers[(role, "user")] = bearer(user, settings)
-            secret = new_api_key()
-            session.add(
-                ApiKey(
-                    organisation_id=organisation.id,
-                    name="SIRH",
-                    role=role,
-                    prefix=secret.prefix,
-                    key_hash=secret.key_hash,
-                    scopes=["webhooks:write"],
-                )
+            callers[(role, "key")] = await make_api_key(
+                session, organisation, role=role, scopes=["webhooks:write"]
             )
-            callers[(role, "key")] = {"X-API-Key": secret.key}
         await session.commit()
     answers: dict[tuple[Role, str], int] = {}
     async with client_for() as api:

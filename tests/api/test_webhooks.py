@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
 from services.core.clock import FrozenClock
 from services.core.db import SessionMaker
 from services.core.events import (
@@ -43,10 +44,9 @@ from services.core.models.offer import OfferStatus
 from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
 from services.core.settings import Settings
+from services.core.webhooks import new_secret
 from services.notifications import handlers as _handlers  # noqa: F401  (registers the handlers)
 from services.notifications import webhooks
-from services.notifications.alerts import AlertKind
-from services.notifications.channels.webhook import new_secret
 from services.notifications.consumer import consumer
 from tests.api.conftest import ClientFactory, assert_problem
 from tests.factories import (

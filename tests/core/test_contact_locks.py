@@ -8,16 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from services.api.candidates.bulk import writer
-from services.api.candidates.bulk.rows import ValidRow
-from services.api.candidates.bulk.writer import (
-    Found,
-    SessionDriver,
-    find_people,
-    insert_writes,
-    plan_people,
-)
 from services.api.candidates.schemas import CandidateCreate
+from services.api.people import store
+from services.api.people.persons import ValidRow
+from services.api.people.plan import Found, plan_people
+from services.api.people.store import SessionDriver, find_people, insert_writes
 from services.core.db import SessionMaker, unit_of_work
 from services.core.models.candidate import ShareReason
 from services.core.models.organisation import OrganisationKind
@@ -97,7 +92,7 @@ async def test_a_connection_lost_in_a_write_is_never_handed_out_again(
         pid = await driver.fetch("SELECT pg_backend_pid() AS pid")
         async with committing_sessionmaker() as admin:
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid[0]["pid"]})
-        with pytest.raises(writer._CONNECTION_LOST):
+        with pytest.raises(store._CONNECTION_LOST):
             async with driver.transaction():
                 await driver.execute("SELECT 1")
         assert connection.invalidated

@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from services.core.clock import FrozenClock, now, use_clock
 from services.core.events import CandidateCreated, emit, parse_event
-from services.core.heartbeat import Heartbeat
+from services.core.heartbeat import Activity, Heartbeat
 from services.core.housekeeping import purge
 from services.core.ids import uuid7
 from services.core.logging import configure_logging, get_logger
@@ -113,6 +113,20 @@ def test_heartbeat_fresh_then_stale(tmp_path: Path) -> None:
     beat.beat()
     assert beat.is_fresh()
     assert not beat.is_fresh(max_age=-1)
+
+
+def test_heartbeat_says_what_the_process_does(tmp_path: Path) -> None:
+    beat = Heartbeat(tmp_path, "worker-matching", min_interval=60)
+    probe = Heartbeat(tmp_path, "worker-matching")  # what `maillon health` reads
+    assert probe.activity() is None
+    beat.beat(Activity.STARTING)
+    assert probe.activity() is Activity.STARTING
+    # A change is written at once, whatever the interval.
+    beat.beat(Activity.WAITING_FOR_REDIS)
+    assert probe.activity() is Activity.WAITING_FOR_REDIS
+    assert probe.is_fresh()
+    beat.beat(Activity.SERVING)
+    assert probe.activity() is Activity.SERVING
 
 
 def test_events_serialise_ids_only_and_parse_back() -> None:

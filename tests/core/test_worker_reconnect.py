@@ -1,5 +1,5 @@
 """A worker process outlives Redis going away: it waits, reconnects and goes on; a job cut short
-is taken again after its own timeout (decision 0058).
+is taken again after its own timeout (decision 0058); its heartbeat goes on meanwhile (0071).
 
 Redis here is a server of the test's own on a loopback port, stopped and started again (empty).
 """
@@ -17,6 +17,7 @@ from arq.cron import cron
 from bench.servers import VolatileRedis
 from services.core.db import SessionMaker, unit_of_work
 from services.core.events import Consumer, emit, lanes_of, queue_name
+from services.core.heartbeat import Activity, Heartbeat
 from services.core.jobs import EventConsumer, HandlerContext
 from services.core.queue import create_queue_pool
 from services.core.relay import JOB_FUNCTION, relay_once
@@ -134,3 +135,47 @@ async def test_an_event_job_cut_short_is_not_held_for_the_longest_cron_timeout(
     assert [job.name for job in scheduled.cron_jobs] == ["nightly"]
     assert scheduled.job_timeout_s == 300  # cron jobs keep arq's usual bound
     assert JOB_FUNCTION not in scheduled.functions
+
+
+async def test_the_heartbeat_goes_on_while_the_worker_waits_for_redis(
+    settings: Settings, own_redis: VolatileRedis, tmp_path: Path
+) -> None:
+    private = settings.model_copy(
+        update={
+            "redis_url": own_redis.url(),
+            "heartbeat_dir": tmp_path / "heartbeats",
+            "heartbeat_seconds": 0.2,
+        }
+    )
+    heartbeat = Heartbeat(private.heartbeat_dir, "worker-matching")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(serve(EventConsumer(Consumer.MATCHING), private, stop))
+
+    async def until(activity: Activity) -> None:
+        for _ in range(300):
+            if heartbeat.activity() is activity or worker.done():
+                return
+            await asyncio.sleep(0.05)
+
+    try:
+        await until(Activity.SERVING)
+        assert heartbeat.activity() is Activity.SERVING
+
+        own_redis.stop()  # Redis goes away: the lanes stop, the process waits…
+        await until(Activity.WAITING_FOR_REDIS)
+        assert heartbeat.activity() is Activity.WAITING_FOR_REDIS
+        # …and its heartbeat goes on, fresh by a probe's measure, for as long as it waits.
+        beats = set()
+        for _ in range(10):
+            await asyncio.sleep(0.3)
+            beats.add(heartbeat.path.stat().st_mtime)
+            assert heartbeat.is_fresh(max_age=1.0)
+        assert len(beats) >= 5
+        assert not worker.done()
+
+        own_redis.start()  # back: serving again
+        await until(Activity.SERVING)
+        assert heartbeat.activity() is Activity.SERVING
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)

@@ -42,6 +42,9 @@ class SmtpSink:
     release: threading.Event = field(default_factory=threading.Event)
     refuse: bool = False  # answer ``refusal`` to every message
     refusal: str = "451 4.3.0 Réessayez plus tard"
+    # Hold the answer to QUIT (until ``release``): the message is accepted, the session not over.
+    stall_quit: bool = False
+    quitting: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -51,6 +54,12 @@ class SmtpSink:
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.stall_quit:
+            self.quitting.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+        return "221 Bye"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from services.core.events import EVENT_TYPES, Consumer
 from services.matching.worker import consumer as matching
 from services.notifications.worker import consumer as notifications
-from services.notifications.worker import functions
 
 
 def test_every_consumer_receives_exactly_what_it_handles() -> None:
-    functions()  # the notifications worker's start-up: the callbacks domain registers its own
     for consumer in (matching, notifications):
         delivered = {
             name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alert
+from services.core.alerts.sms_status import SIGNATURE_HEADER, signature
 from services.core.clock import FrozenClock
 from services.core.db import SessionMaker
 from services.core.models.notification import (
@@ -24,9 +28,7 @@ from services.core.models.notification import (
 from services.core.models.user import User
 from services.core.settings import Settings
 from services.notifications import delivery, tasks
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
 from services.notifications.channels.gsm7 import is_gsm7, segments
-from services.notifications.sms_status import SIGNATURE_HEADER, signature
 from tests.api.conftest import ClientFactory
 from tests.notifications.conftest import Team
 from tests.notifications.servers import Request, SmtpSink, free_port, http_server, smtp_server
@@ -85,6 +87,36 @@ async def test_alert_email_reaches_a_real_smtp_server_in_french(
     assert row.status is NotificationStatus.SENT
     assert row.sent_at == clock.now()
     assert message["Message-ID"] == f"<{row.id}@maillon.notifications>"
+
+
+async def test_an_accepted_message_is_marked_sent_before_the_smtp_session_ends(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    """The crash window (decision 0072): from the server's acceptance to the row's mark, nothing
+    else — not the ``QUIT`` round trip, which a slow or stuck server can make last."""
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    sink = SmtpSink(stall_quit=True)
+    with smtp_server(sink) as port:
+        sweeping = asyncio.create_task(
+            delivery.sweep(committing_sessionmaker, smtp_settings(settings, port))
+        )
+        for _ in range(400):
+            if sink.quitting.is_set() or sweeping.done():
+                break
+            await asyncio.sleep(0.05)
+        assert sink.quitting.is_set() and len(sink.messages) == 1
+        # The server still holds the answer to QUIT: the row is already marked.
+        (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+        assert (row.status, row.sent_at, row.lease_until) == (
+            NotificationStatus.SENT,
+            clock.now(),
+            None,
+        )
+        sink.release.set()
+        report = await asyncio.wait_for(sweeping, timeout=30)
+    assert report.as_dict() == {"sent": 1, "retried": 0, "failed": 0}
 
 
 async def test_same_alert_raised_twice_is_sent_once(
@@ -292,6 +324,9 @@ async def test_sms_provider_busy_or_down_is_tried_again(
         "ok-1",
         2,
     )
+    # The same client reference on each try: a provider that deduplicates by it drops a message
+    # sent again (decision 0072).
+    assert [r.json()["reference"] for r in server.requests] == [str(row.id)] * 2
     # The provider gone altogether: a connection error, tried again later as well.
     async with committing_sessionmaker() as session:
         await raise_alert(session, reminder(team, "callback:c2:reminder"))

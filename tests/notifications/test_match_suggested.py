@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alerts
 from services.core.db import SessionMaker
 from services.core.events import MatchSuggested, SuggestedMatch, emit
 from services.core.jobs import HandlerContext
@@ -27,7 +29,6 @@ from services.core.models.organisation import Organisation, OrganisationKind
 from services.core.models.user import Role
 from services.core.settings import Settings
 from services.notifications import handlers
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alerts
 from services.notifications.consumer import consumer
 from services.notifications.rendering import render
 from tests.factories import make_candidate, make_match, make_offer, make_organisation, make_user

@@ -6,18 +6,18 @@ import uuid
 
 import pytest
 
+from services.core.alerts.kinds import AlertKind
 from services.core.models.notification import (
     DIGEST_KIND,
     WEBHOOK_DISABLED_KIND,
     NotificationChannel,
 )
-from services.notifications.alerts import AlertKind
 from services.notifications.channels.gsm7 import is_gsm7, segments, septets, to_gsm7
 from services.notifications.channels.sms import SmsTooLong, sms_text
 from services.notifications.rendering import render
 
 CASE_ID = uuid.UUID("01a2055a-18f4-7370-ac14-2ff79e903c66")
-# What the callbacks domain gives (services/callbacks/cases.alert_context), at its longest.
+# What the callbacks domain gives (services/core/callbacks/cases.alert_context), at its longest.
 CALLBACK_CONTEXT: dict[str, str | int | None] = {
     "case_id": str(CASE_ID),
     "case_path": f"/v1/callbacks/{CASE_ID}",

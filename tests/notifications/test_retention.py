@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker, unit_of_work
 from services.core.models import AuditEntry, Candidate, Intake, IntakeFile, OutboxEvent
@@ -21,7 +22,6 @@ from services.core.models.organisation import Organisation
 from services.core.models.user import User
 from services.core.settings import Settings
 from services.core.storage import LocalStorage, new_key
-from services.notifications.alerts import AlertKind
 from services.notifications.retention import retention_sweep
 from tests.notifications.conftest import Team
 

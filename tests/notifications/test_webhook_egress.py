@@ -40,9 +40,9 @@ from services.core.models.offer import OfferStatus
 from services.core.models.organisation import OrganisationKind
 from services.core.models.user import Role
 from services.core.settings import Settings
+from services.core.webhooks import new_secret
 from services.notifications import handlers as _handlers  # noqa: F401  (registers the handlers)
 from services.notifications import webhooks
-from services.notifications.channels.webhook import new_secret
 from services.notifications.consumer import consumer
 from tests.api.conftest import ClientFactory, assert_problem
 from tests.factories import bearer, make_offer, make_organisation, make_user

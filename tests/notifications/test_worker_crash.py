@@ -19,6 +19,8 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from services.core.alerts.kinds import AlertKind
+from services.core.alerts.raising import AlertRequest, raise_alert
 from services.core.db import SessionMaker
 from services.core.events import (
     Consumer,
@@ -35,8 +37,8 @@ from services.core.models.user import Role
 from services.core.queue import create_queue_pool
 from services.core.relay import JOB_FUNCTION
 from services.core.settings import Settings
-from services.notifications.alerts import AlertKind, AlertRequest, raise_alert
-from services.notifications.channels.webhook import new_secret, verify
+from services.core.webhooks import new_secret
+from services.notifications.channels.webhook import verify
 from tests.factories import make_candidate, make_match, make_offer, make_organisation, make_user
 from tests.notifications.conftest import Team
 from tests.notifications.servers import Request, SmtpSink, http_server, smtp_server

@@ -34,6 +34,7 @@ from services.core.security.tokens import (
 
 TOKEN_URL = "/v1/auth/token"  # noqa: S105  (a path, not a secret)
 _INVALID_TOKEN = "Jeton d'accès invalide ou expiré."  # noqa: S105  (a message)
+UNKNOWN_API_KEY = "Clé d'API inconnue, expirée ou révoquée."
 
 # Declared for the OpenAPI document (the "Authorize" button); they do not reject by themselves.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -50,20 +51,32 @@ class NotAuthenticated(Unauthorized):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="maillon"'})
 
 
-async def _from_api_key(request: Request, session: AsyncSession, key: str) -> Principal:
-    key_hash = digest(key)
-    ttl = settings_of(request.app).auth_cache_seconds
-    cached = principals.get(("api_key", key_hash), ttl)
-    if cached is not None:
-        return cached
+async def usable_api_key(session: AsyncSession, key_hash: str) -> ApiKey | None:
+    """The API key of this digest, unless it is unknown, revoked or expired."""
     row = await session.scalar(select(ApiKey).where(col(ApiKey.key_hash) == key_hash))
-    moment = now()
     if (
         row is None
         or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at <= moment)
+        or (row.expires_at is not None and row.expires_at <= now())
     ):
-        raise NotAuthenticated("Clé d'API inconnue, expirée ou révoquée.")
+        return None
+    return row
+
+
+def cached_api_key(app: Starlette, key_hash: str) -> Principal | None:
+    return principals.get(("api_key", key_hash), settings_of(app).auth_cache_seconds)
+
+
+async def _from_api_key(request: Request, session: AsyncSession, key: str) -> Principal:
+    key_hash = digest(key)
+    ttl = settings_of(request.app).auth_cache_seconds
+    cached = cached_api_key(request.app, key_hash)
+    if cached is not None:
+        return cached
+    row = await usable_api_key(session, key_hash)
+    moment = now()
+    if row is None:
+        raise NotAuthenticated(UNKNOWN_API_KEY)
     # Last use, to within the cache's few seconds (a Core update: not a change of access).
     await session.execute(
         update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=moment)

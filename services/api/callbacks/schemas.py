@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.api.validation import Moment
-from services.callbacks.schedule import days_left
+from services.core.callbacks.schedule import days_left
 from services.core.clock import PARIS
 from services.core.models.callback import (
     ATTEMPT_CHANNEL_LABELS,

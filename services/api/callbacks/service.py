@@ -24,9 +24,11 @@ from sqlmodel import col
 
 from services.api.errors import Conflict, ValidationFailed
 from services.api.validation import FieldError
-from services.callbacks.cases import COUNSELLOR_ROLES, Policies, Recipients, advance
-from services.callbacks.schedule import case_key_prefix, local
 from services.core import audit
+from services.core.alerts.raising import cancel_alerts
+from services.core.calendar import local
+from services.core.callbacks.cases import COUNSELLOR_ROLES, Policies, Recipients, advance
+from services.core.callbacks.schedule import case_key_prefix
 from services.core.models.callback import (
     MAX_ATTEMPTS,
     AttemptChannel,
@@ -41,7 +43,6 @@ from services.core.models.organisation import Organisation
 from services.core.models.user import User
 from services.core.security.principal import Principal
 from services.core.settings import Settings
-from services.notifications.alerts import cancel_alerts
 
 _error = FieldError.of_body
 

@@ -27,9 +27,9 @@ from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import RequestIdDep, SessionDep, SettingsDep
 from services.api.errors import Forbidden, NotFound, ValidationFailed
 from services.api.validation import FieldError
-from services.callbacks.cases import state_of
-from services.callbacks.schedule import AlertPolicy, next_alert
 from services.core import audit
+from services.core.callbacks.cases import state_of
+from services.core.callbacks.schedule import AlertPolicy, next_alert
 from services.core.clock import now
 from services.core.models.callback import CallbackCase, CallbackSettings, CallbackStatus
 from services.core.models.organisation import Organisation

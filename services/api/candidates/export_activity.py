@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from services.api.callbacks.policy import policy as callbacks_policy
 from services.api.matches.policy import policy as matches_policy
-from services.callbacks.schedule import case_key_prefix
+from services.core.callbacks.schedule import case_key_prefix
 from services.core.models.callback import CallbackAttempt, CallbackCase
 from services.core.models.match import Match, MatchTransition
 from services.core.models.notification import Notification

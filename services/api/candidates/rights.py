@@ -17,16 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.candidates.eligibility import criteria_query
-from services.api.candidates.export_activity import activity
-from services.api.candidates.schemas import (
+from services.api.candidates.export import (
     AuditExport,
     CandidateExport,
-    CandidatePublic,
-    EligibilityPublic,
     IntakeExport,
     IntakeFileReference,
     SharePublic,
 )
+from services.api.candidates.export_activity import activity
+from services.api.candidates.schemas import CandidatePublic, EligibilityPublic
 from services.api.candidates.service import (
     CandidateAnonymised,
     lock_contacts,

@@ -16,10 +16,10 @@ from services.api.access import CREATE, READ, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
 from services.api.body import Partly, body_schema, partly
 from services.api.candidates import eligibility, rights, service
+from services.api.candidates.export import CandidateExport
 from services.api.candidates.policy import ERASE, EXPORT, MERGE, VALIDATE_ELIGIBILITY, policy
 from services.api.candidates.schemas import (
     CandidateCreate,
-    CandidateExport,
     CandidatePublic,
     CandidateSaved,
     CandidateSearch,

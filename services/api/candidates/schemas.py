@@ -14,11 +14,6 @@ from pydantic import (
     model_validator,
 )
 
-from services.api.candidates.export_activity import (
-    CallbackExport,
-    MatchExport,
-    NotificationExport,
-)
 from services.api.candidates.residence import (
     QPV_DECLARED,
     QPV_DECLARED_CODE,
@@ -50,7 +45,6 @@ from services.core.models.candidate import (
     QpvMethod,
     QpvStatus,
     Sex,
-    ShareReason,
 )
 from services.core.models.eligibility import (
     ELIGIBILITY_KIND_LABELS,
@@ -344,72 +338,3 @@ class MergeRequest(BaseModel):
         description="Le doublon : ses dépôts, partages et critères passent sur le candidat "
         "conservé, puis il est anonymisé."
     )
-
-
-class SharePublic(BaseModel):
-    organisation_id: uuid.UUID
-    reason: ShareReason
-    created_at: datetime
-
-
-class IntakeFileReference(BaseModel):
-    id: uuid.UUID
-    kind: str
-    original_name: str
-    content_type: str
-    size: int
-    sha256: str
-    created_at: datetime
-
-
-class IntakeExport(BaseModel):
-    id: uuid.UUID
-    organisation_id: uuid.UUID
-    source: str
-    place_organisation_id: uuid.UUID | None
-    deposit_date: date
-    collected_on: date | None
-    batch_id: uuid.UUID | None
-    answers: dict[str, Any]
-    consent_given: bool
-    consent_text_version: str | None
-    consent_at: datetime | None
-    entered_by_user_id: uuid.UUID | None
-    entered_by_api_key_id: uuid.UUID | None
-    created_at: datetime
-    files: list[IntakeFileReference]
-
-
-class AuditExport(BaseModel):
-    occurred_at: datetime
-    actor_type: str
-    actor_id: uuid.UUID | None
-    organisation_id: uuid.UUID | None
-    action: str
-    resource_type: str
-    resource_id: uuid.UUID | None
-    details: dict[str, Any]
-
-
-class CandidateExport(BaseModel):
-    """Everything held on the person (right of access, RGPD art. 15)."""
-
-    exported_at: datetime
-    candidate: CandidatePublic
-    intakes: list[IntakeExport]
-    eligibility: list[EligibilityPublic]
-    sensitive_withheld: int = Field(
-        description="Critères sensibles non inclus : la permission `sensitive_data` manque."
-    )
-    shares: list[SharePublic]
-    merged_ids: list[uuid.UUID] = Field(description="Doublons fusionnés dans ce candidat.")
-    callbacks: list[CallbackExport] = Field(
-        description="Rappels, avec leurs tentatives et les notes des conseillers."
-    )
-    matches: list[MatchExport] = Field(
-        description="Rapprochements avec des offres, avec leurs changements d'état et commentaires."
-    )
-    notifications: list[NotificationExport] = Field(
-        description="Messages envoyés à son sujet (alertes de rappel, avis de conservation)."
-    )
-    audit: list[AuditExport]

@@ -21,8 +21,9 @@ from sqlmodel import col
 
 from services.api.candidates.schemas import CandidateUpdate
 from services.api.candidates.service import update_candidate
+from services.api.intake.checks import Checked, Collection, check, today
 from services.api.intake.schemas import BorneForm
-from services.api.intake.service import Checked, Collection, check, record, today
+from services.api.people.intakes import record
 from services.core.clock import now
 from services.core.demo.territory import DEMO_DOMAIN
 from services.core.geo.qpv import QpvIndex, load_qpv_index

@@ -17,7 +17,8 @@ from services.api.auth.dependencies import CurrentPrincipal
 from services.api.body import json_schema
 from services.api.deps import RequestIdDep, SessionDep, StorageDep, settings_of
 from services.api.errors import NotFound, ValidationFailed
-from services.api.intake import files, service
+from services.api.intake import files
+from services.api.intake.checks import Checked, Collection, CollectionRefused, check, collection
 from services.api.intake.policy import policy
 from services.api.intake.schemas import (
     BatchResult,
@@ -29,6 +30,8 @@ from services.api.intake.schemas import (
 )
 from services.api.locations import location
 from services.api.pagination import Page, PaginationDep, paginate
+from services.api.people.batch import record_batch
+from services.api.people.intakes import record
 from services.api.referentials.indexes import indexes_of
 from services.api.validation import Day, FieldError, merge_errors
 from services.core.models.intake import Intake, IntakeFile, IntakeSource
@@ -62,9 +65,9 @@ async def _collection(
     request_id: str | None,
     *,
     batch: bool = False,
-) -> service.Collection:
+) -> Collection:
     indexes = indexes_of(request.app)
-    return await service.collection(
+    return await collection(
         session,
         principal,
         source=body.source,
@@ -117,31 +120,33 @@ async def create_intake(
     body, uploads, errors = received.body, received.uploads, received.errors
     # The checked files wait in spools (a temporary file each past 1 MiB) until stored.
     try:
-        checked: service.Checked | list[FieldError] = []
-        where: service.Collection | None = None
+        checked: Checked | list[FieldError] = []
+        where: Collection | None = None
         if body is not None:
             # The rules are checked even when some fields were refused: every error of the
             # request is reported at once.
             try:
                 where = await _collection(request, session, principal, body, request_id)
-            except service.CollectionRefused as refused:
+            except CollectionRefused as refused:
                 errors = merge_errors(errors, refused.errors)
                 where = refused.collection
-            checked = service.check(
+            checked = check(
                 body.form(), body.deposit_date, where, loc=["body"], has_files=received.has_files
             )
             if isinstance(checked, list):
                 errors = merge_errors(errors, checked)
-        if errors or not isinstance(checked, service.Checked) or where is None:
+        if errors or not isinstance(checked, Checked) or where is None:
             raise ValidationFailed(errors)
         form = checked.form
         if uploads:
             # The intake and its files are stored together or not at all.
             async with session.begin_nested():
-                (recorded,) = await service.record(session, where, [checked])
+                (recorded,) = await record(session, where, [checked])
                 stored = await files.store(session, storage, recorded.intake_id, uploads)
         else:
-            (recorded,) = await service.record(session, where, [checked])
+            # With no transaction open on the session, the write commits its own before the
+            # answer (the one exception to "one request = one transaction": decision 0069).
+            (recorded,) = await record(session, where, [checked])
             stored = []
         response.headers["Location"] = location(
             request, "read_intake", intake_id=recorded.intake_id
@@ -178,7 +183,7 @@ async def create_batch(
     policy.authorize(principal, CREATE)
     where = await _collection(request, session, principal, body, request_id, batch=True)
     assert where.batch_id is not None
-    results = await service.record_batch(session, where, body.forms)
+    results = await record_batch(session, where, body.forms)
     return BatchResult.of(where.batch_id, results)
 
 

@@ -25,9 +25,9 @@ from services.api.notifications.schemas import (
 )
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.validation import french_errors
+from services.core.alerts.sms_status import SIGNATURE_HEADER, apply_status, signature_valid
 from services.core.models.notification import Notification, NotificationStatus
 from services.core.security.principal import Principal
-from services.notifications.sms_status import SIGNATURE_HEADER, apply_status, signature_valid
 
 router = APIRouter(tags=["notifications"])
 

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.candidates.schemas import phone_or_none
+from services.core.alerts.kinds import AlertKind, label
+from services.core.alerts.sms_status import ProviderStatus
 from services.core.models.notification import (
     NOTIFICATION_STATUS_LABELS,
     DeliveryMode,
@@ -16,9 +18,6 @@ from services.core.models.notification import (
     NotificationChannel,
     NotificationStatus,
 )
-from services.notifications.alerts import AlertKind
-from services.notifications.rendering import label
-from services.notifications.sms_status import ProviderStatus
 
 
 class KindPreference(BaseModel):

@@ -14,17 +14,13 @@ from services.api.notifications.schemas import (
     PreferencesPublic,
     PreferencesUpdate,
 )
+from services.core.alerts.kinds import ALERT_KIND_LABELS, MANDATORY_KINDS, AlertKind
+from services.core.alerts.raising import DEFAULT_CHANNELS
 from services.core.models.notification import (
     DeliveryMode,
     NotificationChannel,
     NotificationContact,
     NotificationPreference,
-)
-from services.notifications.alerts import (
-    ALERT_KIND_LABELS,
-    DEFAULT_CHANNELS,
-    MANDATORY_KINDS,
-    AlertKind,
 )
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from fastapi import APIRouter, Body, Query, Response
+from starlette.status import HTTP_204_NO_CONTENT
 
-from services.api.access import CREATE, UPDATE
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.body import Partly, body_schema, partly
-from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
+from services.api.conditional import IfMatchDep
 from services.api.deps import RequestIdDep, SessionDep
-from services.api.locations import location
 from services.api.offers import service
 from services.api.offers.policy import policy
 from services.api.offers.schemas import (
@@ -25,16 +22,12 @@ from services.api.offers.schemas import (
     RomeCode,
 )
 from services.api.pagination import Page, PaginationDep, paginate
-from services.core.models.offer import Offer, OfferStatus
+from services.api.resources import Resource
+from services.core.models.offer import OfferStatus
 from services.core.referentials.sectors import SectorCode
 
 router = APIRouter(prefix="/offers", tags=["offres"])
-
-
-def _respond(response: Response, offer: Offer) -> OfferPublic:
-    public = OfferPublic.of(offer)
-    response.headers["ETag"] = etag_of(public)
-    return public
+offers = Resource(router, policy, OfferPublic, OfferPublic.of, name="offer")
 
 
 @router.get("", summary="Lister les offres")
@@ -62,59 +55,15 @@ async def list_offers(
     return Page[OfferPublic].build([OfferPublic.of(row) for row in rows], total, pagination)
 
 
-@router.get("/{offer_id}", summary="Lire une offre")
-async def read_offer(
-    offer_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    if_none_match: IfNoneMatchDep,
-    response: Response,
-) -> OfferPublic:
-    offer = OfferPublic.of(await policy.get(session, principal, offer_id))
-    return if_none_match.answer(response, offer)
-
-
-@router.post(
-    "",
-    status_code=HTTP_201_CREATED,
-    openapi_extra=body_schema(OfferCreate),
-    summary="Créer une offre (en brouillon)",
-)
-async def create_offer(
-    principal: CurrentPrincipal,
-    body: Annotated[Partly[OfferCreate], Depends(partly(OfferCreate))],
-    session: SessionDep,
-    request: Request,
-    response: Response,
-) -> OfferPublic:
-    policy.authorize(principal, CREATE)
-    offer = await service.create_offer(session, body.readable(), principal, refused=body.errors)
-    response.headers["Location"] = location(request, "read_offer", offer_id=offer.id)
-    return _respond(response, offer)
-
-
-@router.patch(
-    "/{offer_id}",
+offers.add_read(summary="Lire une offre")
+offers.add_create(OfferCreate, service.create_offer, summary="Créer une offre (en brouillon)")
+offers.add_update(
+    OfferUpdate,
+    service.update_offer,
     summary="Modifier une offre",
     description="Seuls les champs envoyés changent. Exige `If-Match`. La modification d'une "
     "offre publiée émet l'événement `offer.updated` ; une offre close ne se modifie plus.",
-    openapi_extra=body_schema(OfferUpdate),
 )
-async def update_offer(
-    offer_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    body: Annotated[Partly[OfferUpdate], Depends(partly(OfferUpdate))],
-    if_match: IfMatchDep,
-    session: SessionDep,
-    request_id: RequestIdDep,
-    response: Response,
-) -> OfferPublic:
-    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
-    if_match.check(etag_of(OfferPublic.of(offer)))
-    await service.update_offer(
-        session, offer, body.readable(), principal, request_id=request_id, refused=body.errors
-    )
-    return _respond(response, offer)
 
 
 @router.delete(
@@ -131,8 +80,7 @@ async def delete_offer(
     if_match: IfMatchDep,
     session: SessionDep,
 ) -> Response:
-    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
-    if_match.check(etag_of(OfferPublic.of(offer)))
+    offer = await offers.locked(session, principal, offer_id, if_match)
     await service.delete_draft(session, offer)
     return Response(status_code=HTTP_204_NO_CONTENT)
 
@@ -151,9 +99,9 @@ async def publish_offer(
     request_id: RequestIdDep,
     response: Response,
 ) -> OfferPublic:
-    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    offer = await offers.locked(session, principal, offer_id)
     await service.publish(session, offer, request_id=request_id)
-    return _respond(response, offer)
+    return offers.respond(response, offer)
 
 
 @router.post(
@@ -169,7 +117,7 @@ async def close_offer(
     response: Response,
     body: Annotated[OfferClose | None, Body()] = None,
 ) -> OfferPublic:
-    offer = await policy.get(session, principal, offer_id, action=UPDATE, for_update=True)
+    offer = await offers.locked(session, principal, offer_id)
     reason = body.reason if body is not None else None
     await service.close(session, offer, reason, request_id=request_id)
-    return _respond(response, offer)
+    return offers.respond(response, offer)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.core.events import EVENT_TYPES, Event
-from services.notifications.webhooks import PAYLOAD_VERSION, PUBLIC_EVENTS, body_of
+from services.core.webhooks import PAYLOAD_VERSION, PUBLIC_EVENTS, body_of
 
 # What each member of an event's data names (the same words as the API's resources).
 FIELD_DESCRIPTIONS: dict[str, str] = {

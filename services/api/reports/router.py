@@ -20,8 +20,8 @@ from services.api.deps import SessionDep
 from services.api.errors import Forbidden, NotFound
 from services.api.reports.schemas import CallbackReportPublic
 from services.api.validation import QuarterText
-from services.callbacks.report import Quarter, callback_report
-from services.callbacks.report_files import (
+from services.core.callbacks.report import Quarter, callback_report
+from services.core.callbacks.report_files import (
     CSV_MEDIA_TYPE,
     XLSX_MEDIA_TYPE,
     filename,

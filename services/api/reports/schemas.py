@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from services.callbacks.report import LEVEL_LABELS, Level, Report, Row
+from services.core.callbacks.report import LEVEL_LABELS, Level, Report, Row
 from services.core.models.callback import CALLBACK_OUTCOME_LABELS, CallbackOutcome
 
 

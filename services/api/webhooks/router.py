@@ -34,7 +34,7 @@ from services.core.models.notification import (
     WebhookSubscription,
 )
 from services.core.settings import Settings
-from services.notifications.channels.webhook import new_secret
+from services.core.webhooks import new_secret
 
 log = get_logger(__name__)
 

@@ -15,7 +15,7 @@ from services.core.models.notification import (
     WebhookSubscription,
 )
 from services.core.models.user import Role
-from services.notifications.webhooks import PUBLIC_EVENTS
+from services.core.webhooks import PUBLIC_EVENTS
 
 WebhookEventType = StrEnum(  # type: ignore[misc]
     "WebhookEventType", {name.replace(".", "_").upper(): name for name in PUBLIC_EVENTS}

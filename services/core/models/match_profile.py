@@ -7,10 +7,9 @@ the validity of the best eligibility criterion. Triggers on ``candidate`` and
 ``eligibility_criterion`` (migration 0009) keep it current on every write path; the application
 never writes it. A new candidate's row is queued in ``match_profile_pending`` by the insert
 trigger and built by the matching worker before it ranks (``match_profile_flush``, migration
-0018, decision 0037). One partial GiST index per tier (sector × wanted or worked × QPV or not ×
-validated eligibility criterion or not),
-covering every column the score reads, finds the candidates of a tier whose reach contains the
-work site in one index-only scan.
+0018, decision 0037). One partial GiST index per tier (sector × wanted or only worked, decision
+0073), covering every column the score reads, finds the candidates of a tier whose reach contains
+the work site in one index-only scan.
 
 ``match_suggestion`` remembers each (offer, candidate) pair ever suggested, so a pair that leaves
 an offer's list and comes back is not announced twice.
@@ -61,27 +60,21 @@ COVERED_COLUMNS = (
     "available_from",
     "hours_per_week",
     "eligible_until",
+    "in_qpv",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """The candidates of one sector, linked by wish or by experience only, QPV residents or
-    not, with a validated eligibility criterion (even expired) or not: each tier has its own
-    partial GiST index (decision 0016)."""
+    """The candidates of one sector, linked by wish or by experience only: each tier has its own
+    partial GiST index (decisions 0016, 0073)."""
 
     sector: SectorCode
     wanted: bool
-    qpv: bool
-    eligible: bool
 
     @property
     def index_name(self) -> str:
-        link = "wanted" if self.wanted else "worked"
-        return (
-            f"ix_match_profile_{self.sector.value}_{link}_{'qpv' if self.qpv else 'other'}"
-            f"_{'elig' if self.eligible else 'none'}"
-        )
+        return f"ix_match_profile_{self.sector.value}_{'wanted' if self.wanted else 'worked'}"
 
     def predicate(self, alias: str = "") -> str:
         """The partial-index predicate; queries repeat it literally so the planner uses it."""
@@ -89,18 +82,10 @@ class Tier:
         return (
             f"{alias}sectors @> {sector}"
             f" AND {'' if self.wanted else 'NOT '}{alias}wanted @> {sector}"
-            f" AND {'' if self.qpv else 'NOT '}{alias}in_qpv"
-            f" AND {alias}eligible_until IS {'NOT ' if self.eligible else ''}NULL"
         )
 
 
-TIERS = tuple(
-    Tier(sector, wanted, qpv, eligible)
-    for sector in SectorCode
-    for wanted in (True, False)
-    for qpv in (True, False)
-    for eligible in (True, False)
-)
+TIERS = tuple(Tier(sector, wanted) for sector in SectorCode for wanted in (True, False))
 
 
 class MatchProfile(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +36,8 @@ class PermanentFailure(Exception):
 class Channel(Protocol):
     name: NotificationChannel
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """Hand ``message`` to the provider; raise Temporary/PermanentFailure otherwise."""
+    def sending(self, message: OutgoingMessage) -> AbstractAsyncContextManager[SendResult]:
+        """Hand ``message`` to the provider on entering; raise Temporary/PermanentFailure
+        otherwise. The block runs as soon as the provider accepted, before the exchange with it
+        ends (an SMTP session's ``QUIT``): the row's mark goes there (decision 0072)."""
         ...

@@ -7,6 +7,9 @@ reports delivery on ``POST /v1/notifications/sms-status`` (see the API).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 
 from services.core.models.notification import NotificationChannel
@@ -39,7 +42,14 @@ class SmsChannel:
         self._settings = settings
         self._client = client
 
+    @asynccontextmanager
+    async def sending(self, message: OutgoingMessage) -> AsyncIterator[SendResult]:
+        # The exchange ends with the provider's answer: nothing is left to do after the mark.
+        yield await self.send(message)
+
     async def send(self, message: OutgoingMessage) -> SendResult:
+        """``reference`` is the notification's id: the same on every try, so that a provider
+        that deduplicates by client reference drops a message sent again (decision 0072)."""
         s = self._settings
         if not s.sms_base_url or s.sms_api_key is None:
             raise PermanentFailure("aucun fournisseur SMS n'est configuré")

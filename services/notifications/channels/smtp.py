@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -41,29 +43,46 @@ class EmailChannel:
         return mail
 
     async def send(self, message: OutgoingMessage) -> SendResult:
+        async with self.sending(message) as result:
+            return result
+
+    @asynccontextmanager
+    async def sending(self, message: OutgoingMessage) -> AsyncIterator[SendResult]:
+        """The message accepted (``250`` to ``DATA``), the block runs before ``QUIT``: a mark
+        made there does not wait for the end of the session (decision 0072). Whatever the block
+        raises goes through untouched; only the sending's own errors become failures."""
         s = self._settings
         password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            username=s.smtp_username,
+            password=password,
+            timeout=s.smtp_timeout_seconds,
+            cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
+        )
+        accepted = False
         try:
-            await aiosmtplib.send(
-                self.build(message),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                use_tls=s.smtp_security == "tls",
-                start_tls=s.smtp_security == "starttls",
-                username=s.smtp_username,
-                password=password,
-                timeout=s.smtp_timeout_seconds,
-                cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
-            )
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            # A setting to fix: the messages wait (24 h of retries) rather than fail at once.
-            raise TemporaryFailure(f"authentification SMTP refusée ({exc.code})") from exc
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure("destinataire refusé par le serveur SMTP") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise PermanentFailure(f"refus SMTP {exc.code}") from exc
-            raise TemporaryFailure(f"SMTP {exc.code}") from exc
+            async with client:  # connects (TLS, login); QUIT at the end, its errors ignored
+                await client.send_message(self.build(message))
+                accepted = True
+                yield SendResult(provider_message_id=message_id(message))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TemporaryFailure(type(exc).__name__) from exc
-        return SendResult(provider_message_id=message_id(message))
+            if accepted:
+                raise
+            raise _failure(exc) from exc
+
+
+def _failure(exc: aiosmtplib.SMTPException | OSError | TimeoutError) -> Exception:
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # A setting to fix: the messages wait (24 h of retries) rather than fail at once.
+        return TemporaryFailure(f"authentification SMTP refusée ({exc.code})")
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return PermanentFailure("destinataire refusé par le serveur SMTP")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if 500 <= exc.code < 600:
+            return PermanentFailure(f"refus SMTP {exc.code}")
+        return TemporaryFailure(f"SMTP {exc.code}")
+    return TemporaryFailure(type(exc).__name__)

@@ -1,4 +1,4 @@
-"""Standard Webhooks: secrets, signatures and the signed POST."""
+"""Standard Webhooks: signatures and the signed POST (secrets: :mod:`services.core.webhooks`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import secrets
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,12 +21,7 @@ from services.core.egress import (
     resolve_checked,
 )
 from services.core.models.notification import WebhookDeliveryError
-
-SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+from services.core.webhooks import SECRET_PREFIX
 
 
 def _key(secret: str) -> bytes:

@@ -27,12 +27,13 @@ from services.api.candidates.bulk.rows import (
     FileRefused,
     Referentials,
     RowError,
-    ValidRow,
     check_rows,
     read_rows,
 )
 from services.api.candidates.bulk.statistics import Statistics
-from services.api.candidates.bulk.writer import ChunkResult, write_chunk
+from services.api.people.chunks import write_chunk
+from services.api.people.persons import ValidRow
+from services.api.people.plan import ChunkResult
 from services.core import audit
 from services.core.clock import now
 from services.core.db import SessionMaker, unit_of_work

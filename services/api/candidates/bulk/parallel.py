@@ -12,7 +12,8 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-from services.api.candidates.bulk.rows import Referentials, RowError, ValidRow, check_rows
+from services.api.candidates.bulk.rows import Referentials, RowError, check_rows
+from services.api.people.persons import ValidRow
 from services.core.geo.qpv import QpvIndex, build_qpv_index
 from services.core.referentials.store import DatasetVersion
 

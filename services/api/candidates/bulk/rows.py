@@ -27,12 +27,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.api.candidates.schemas import CandidateCreate
+from services.api.people.persons import ValidRow
 from services.api.validation import CONSENT_REQUIRED, french_errors
 from services.core.geo.france import in_france
 from services.core.geo.qpv import QpvIndex
 from services.core.geo.residence import (
     CoordinatesOutsideFrance,
-    QpvResidence,
     decide_qpv_residence,
 )
 
@@ -76,24 +76,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"ligne {self.line} : " + " ; ".join(self.reasons)
-
-
-@dataclass(frozen=True, slots=True)
-class ValidRow:
-    line: int
-    data: CandidateCreate
-    # Where the row alone says the person lives (decision 0013), decided with the row when the
-    # QPV polygons are at hand: the writer reuses it unless other rows change the place.
-    residence: QpvResidence | None = None
-
-    def contact_keys(self) -> list[str]:
-        """How the person is found again: ``phone:+336…`` then ``email:…`` (as intakes)."""
-        keys = []
-        if self.data.phone:
-            keys.append(f"phone:{self.data.phone}")
-        if self.data.email:
-            keys.append(f"email:{self.data.email}")
-        return keys
 
 
 @dataclass(frozen=True, slots=True)
