@@ -15,6 +15,7 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from functools import cache
 from types import FunctionType, ModuleType
 from typing import Any
@@ -56,12 +57,12 @@ def _code_of(function: Callable[..., Any]) -> ast.AST | None:
 
 
 def _dotted(node: ast.AST) -> list[str] | None:
-    """``a.b.c`` as ``["a", "b", "c"]``; ``None`` for anything else (``self.x``, calls…)."""
+    """``a.b.c`` as ``["a", "b", "c"]``; ``None`` for anything else (calls, subscripts…)."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    if isinstance(node, ast.Name) and node.id not in {"self", "cls"}:
+    if isinstance(node, ast.Name):
         parts.append(node.id)
         return parts[::-1]
     return None
@@ -89,6 +90,12 @@ def _referred(function: Callable[..., Any]) -> Iterator[Any]:
     if tree is None:
         return
     scope = dict(getattr(function, "__globals__", {}))
+    # A route built by a function (services/api/resources.py) names what it closes over:
+    # ``self.policy``, the service function it was given…
+    with suppress(TypeError):
+        scope.update(inspect.getclosurevars(inspect.unwrap(function)).nonlocals)
+    if inspect.ismethod(function):
+        scope["self"] = function.__self__
     for node in ast.walk(tree):
         if isinstance(node, ast.Name | ast.Attribute) and (names := _dotted(node)) is not None:
             value = _resolve(names, scope)
