@@ -66,7 +66,9 @@ def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
     if isinstance(schema, dict):
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inlined(definitions[ref.removeprefix("#/$defs/")], definitions)
+            # What stands beside the reference (the field's description) is kept.
+            beside = {k: v for k, v in schema.items() if k != "$ref"}
+            return {**_inlined(definitions[ref.removeprefix("#/$defs/")], definitions), **beside}
         return {k: _inlined(v, definitions) for k, v in schema.items() if k != "$defs"}
     if isinstance(schema, list):
         return [_inlined(item, definitions) for item in schema]

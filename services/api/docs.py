@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 schema and Swagger UI, served from the API itself (no CDN, works offline)."""
+"""OpenAPI 3.1 schema, Swagger UI and ReDoc, served from the API itself (no CDN, works offline)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from services.api.errors import PROBLEM_MEDIA_TYPE
 from services.api.idempotency import IDEMPOTENCY_KEY_HEADER
+from services.api.openapi.description import api_description
+from services.api.openapi.problems import declare_problems
+from services.api.openapi.webhooks import declare_webhooks
 
 DOCS_PATH = "/docs"
+REDOC_PATH = "/redoc"
 STATIC_PATH = "/docs/static"
-# Swagger UI 5 (renders OpenAPI 3.1) as shipped in the fastapi-offline wheel; only its assets.
+# Swagger UI 5 (renders OpenAPI 3.1) and ReDoc 2 as shipped in the fastapi-offline wheel (MIT,
+# like both); only its assets.
 SWAGGER_UI_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 _PROBLEM_SCHEMAS = ("#/components/schemas/Problem", "#/components/schemas/ValidationProblem")
 
@@ -25,7 +30,10 @@ class MaillonAPI(FastAPI):
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             schema = super().openapi()
+            schema["info"]["description"] = api_description()
             _declare_problem_media_type(schema)
+            declare_problems(self, schema, PROBLEM_MEDIA_TYPE)
+            declare_webhooks(schema)
             _declare_idempotency_key(schema)
             _declare_not_modified(schema)
         return super().openapi()
@@ -95,4 +103,16 @@ def install_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{root}{STATIC_PATH}/favicon.png",
             # Swagger UI would otherwise send the schema to an online validator.
             swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(REDOC_PATH, include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — documentation de l'API",
+            redoc_js_url=f"{root}{STATIC_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{STATIC_PATH}/favicon.png",
+            # The page would otherwise load its fonts from Google.
+            with_google_fonts=False,
         )

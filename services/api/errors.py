@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -55,9 +55,28 @@ class MaillonError(Exception):
         self.extensions = dict(extensions or {})
         super().__init__(self.detail)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The first class of a code names it (subclasses sharing a code only change details).
+        PROBLEM_TYPES.setdefault(cls.code, cls)
+
     @property
     def type_uri(self) -> str:
         return PROBLEM_TYPE_BASE + self.code
+
+
+PROBLEM_TYPES: dict[str, type[MaillonError]] = {MaillonError.code: MaillonError}
+"""Every problem ``type`` the API can answer, by code: each error class registers its own when
+its module is imported (the OpenAPI document lists them, per operation and in its description).
+"""
+
+
+def problem_types_table() -> str:
+    """The registered problem types as a Markdown table, ordered by status then code."""
+    rows = sorted(PROBLEM_TYPES.values(), key=lambda cls: (cls.status, cls.code))
+    lines = ["| `type` | statut | titre |", "|---|---|---|"]
+    lines += [f"| `{PROBLEM_TYPE_BASE}{c.code}` | {c.status} | {c.title} |" for c in rows]
+    return "\n".join(lines)
 
 
 class BadRequest(MaillonError):
@@ -186,16 +205,24 @@ class ServiceUnavailable(MaillonError):
 class Problem(BaseModel):
     """The problem document, for the OpenAPI schema."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    request_id: str | None = None
+    type: str = Field(
+        description="Sorte d'erreur, stable : `/problems/<code>` (liste dans la description de "
+        "l'API). Un programme décide d'après elle, jamais d'après les textes."
+    )
+    title: str = Field(description="Intitulé de la sorte d'erreur, en français.")
+    status: int = Field(description="Statut HTTP de la réponse.")
+    detail: str = Field(description="Ce qui s'est passé et que faire, en français.")
+    instance: str | None = Field(
+        default=None, description="Chemin de la requête (sans ses paramètres)."
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="Identifiant de la requête (aussi en-tête X-Request-ID), à donner au support.",
+    )
 
 
 class ValidationProblem(Problem):
-    errors: list[FieldError]
+    errors: list[FieldError] = Field(description="Chaque donnée refusée, avec son emplacement.")
 
 
 class ProblemResponse(JSONResponse):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, NamedTuple, Self, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, QueryableAttribute
@@ -64,15 +64,17 @@ PaginationDep = Annotated[PaginationParams, Depends(get_pagination)]
 
 
 class Pagination(BaseModel):
-    page: int
-    limit: int
-    total_count: int
-    max_page: int
+    page: int = Field(description="Numéro de cette page, à partir de 1.")
+    limit: int = Field(description="Éléments par page demandés.")
+    total_count: int = Field(
+        description="Nombre d'éléments de toute la liste, toutes pages confondues."
+    )
+    max_page: int = Field(description="Numéro de la dernière page (0 si la liste est vide).")
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    pagination: Pagination
+    items: list[T] = Field(description="Les éléments de cette page, dans l'ordre de la liste.")
+    pagination: Pagination = Field(description="Où en est la lecture de la liste.")
 
     @classmethod
     def build(cls, items: Sequence[T], total_count: int, params: PaginationParams) -> Self:

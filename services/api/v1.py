@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.api_keys.router import router as api_keys_router
 from services.api.attributions.router import router as attributions_router
@@ -37,12 +37,23 @@ router = APIRouter(prefix="/v1")
 
 
 class ApiIndex(BaseModel):
-    name: str
-    version: str
-    links: dict[str, str]
+    name: str = Field(description="Nom de l'API.")
+    version: str = Field(description="Version déployée de Maillon.")
+    links: dict[str, str] = Field(
+        description=(
+            "Adresses utiles : cette page (`self`), le document OpenAPI et la "
+            "documentation, s'ils sont servis."
+        )
+    )
 
 
-@router.get("", summary="Point d'entrée de l'API")
+@router.get(
+    "",
+    summary="Point d'entrée de l'API",
+    description=(
+        "Le nom et la version de l'API, et les adresses de sa documentation. Sans authentification."
+    ),
+)
 async def index(request: Request) -> ApiIndex:
     links = {"self": request.url.path}
     if request.app.openapi_url:

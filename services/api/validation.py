@@ -191,9 +191,14 @@ CONSENT_REQUIRED = (
 
 
 class FieldError(BaseModel):
-    loc: list[str | int]
-    message: str
-    type: str
+    loc: list[str | int] = Field(
+        description="Où est l'erreur : `body`, `query`, `path` ou `header`, puis le chemin du "
+        "champ (noms et positions dans les listes)."
+    )
+    message: str = Field(description="L'erreur en français, sans la valeur envoyée.")
+    type: str = Field(
+        description="Sorte d'erreur, stable (`missing`, `string_too_long`, `invalid`…)."
+    )
 
     @classmethod
     def of_body(cls, field: str, message: str, kind: str = "invalid") -> FieldError:

@@ -10,7 +10,6 @@ try, so receivers drop a delivery sent again (decision 0072).
 
 from __future__ import annotations
 
-import json
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -41,25 +40,12 @@ from services.core.models.notification import (
 )
 from services.core.models.user import Role, User
 from services.core.settings import Settings
-from services.core.webhooks import PUBLIC_EVENTS
+from services.core.webhooks import PUBLIC_EVENTS, body_of
 from services.notifications.channels import webhook as signing
 from services.notifications.lease import Leased, Outcome, Queue, run_batches
 from services.notifications.webhook_audience import Subscriber, events_for
 
 log = get_logger(__name__)
-
-
-def body_of(event: Event, occurred_at: datetime) -> str:
-    """The exact JSON sent and signed: ``{"type", "timestamp", "data"}`` (ids only)."""
-    return json.dumps(
-        {
-            "type": event.type,
-            "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
-            "data": event.model_dump(mode="json", exclude=set(event.internal_fields)),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
 
 
 async def fan_out(

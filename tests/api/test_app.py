@@ -39,12 +39,23 @@ async def test_docs_are_served_without_any_external_host(client: httpx.AsyncClie
         served = await client.get(asset)
         assert served.status_code == 200, asset
     assert "/openapi.json" in page.text
-    assert (await client.get("/redoc")).status_code == 404
     # Swagger UI renders OpenAPI 3.1 (our schema) from version 5 on.
     bundle = (await client.get("/docs/static/swagger-ui-bundle.js")).text
     version = re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle)
     assert version is not None
     assert int(version.group(1)) >= 5
+
+
+async def test_redoc_is_served_from_local_assets_too(client: httpx.AsyncClient) -> None:
+    page = await client.get("/redoc")
+    assert page.status_code == 200
+    # No CDN, no Google fonts: the page works offline.
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.text, re.IGNORECASE)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert "/docs/static/redoc.standalone.js" in assets
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
+    assert 'spec-url="/openapi.json"' in page.text
 
 
 async def test_openapi_is_3_1_and_documents_errors_as_problems(client: httpx.AsyncClient) -> None:
@@ -79,6 +90,7 @@ async def test_openapi_documents_every_422_and_the_304_of_conditional_reads(
 async def test_docs_can_be_turned_off(client_for: ClientFactory) -> None:
     async with client_for(docs_enabled=False) as client:
         assert (await client.get("/docs")).status_code == 404
+        assert (await client.get("/redoc")).status_code == 404
         assert (await client.get("/openapi.json")).status_code == 404
         assert "openapi" not in (await client.get("/v1")).json()["links"]
 

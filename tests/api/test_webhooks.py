@@ -185,6 +185,7 @@ async def test_a_published_offer_reaches_the_receiver_signed(
     assert request.headers["webhook-signature"] == expected_signature(subscription.secret, request)
     assert request.headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
     assert json.loads(request.body) == {
+        "version": 1,
         "type": "offer.published",
         "timestamp": "2026-03-02T09:00:00Z",
         "data": {"offer_id": str(offer.id)},

@@ -36,8 +36,8 @@ from services.core.models.outbox import ProcessedEvent
 from services.core.queue import create_queue_pool
 from services.core.relay import relay_once
 from services.core.settings import Settings
+from services.core.webhooks import body_of
 from services.core.worker import lane_workers, run_lanes
-from services.notifications.webhooks import body_of
 
 CANDIDATES = 200
 

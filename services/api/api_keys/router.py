@@ -22,7 +22,14 @@ from services.core.models.api_key import ApiKey
 router = APIRouter(prefix="/api-keys", tags=["clés d'API"])
 
 
-@router.get("", summary="Lister les clés d'API")
+@router.get(
+    "",
+    summary="Lister les clés d'API",
+    description=(
+        "Les clés de l'instance pour l'administrateur, celles de son organisation pour un"
+        " facilitateur ; les autres rôles n'en gèrent pas (403)."
+    ),
+)
 async def list_api_keys(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -38,7 +45,14 @@ async def list_api_keys(
     return Page[ApiKeyPublic].build([ApiKeyPublic.of(row) for row in rows], total, pagination)
 
 
-@router.get("/{api_key_id}", summary="Lire une clé d'API (sans la clé elle-même)")
+@router.get(
+    "/{api_key_id}",
+    summary="Lire une clé d'API (sans la clé elle-même)",
+    description=(
+        "Une clé par son identifiant : son nom, son rôle, ses portées et son début "
+        "(`prefix`), jamais la clé elle-même."
+    ),
+)
 async def read_api_key(
     api_key_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ApiKeyPublic:
@@ -67,7 +81,14 @@ async def create_api_key(
     return ApiKeyCreated(**ApiKeyPublic.of(key).model_dump(), key=secret)
 
 
-@router.delete("/{api_key_id}", status_code=HTTP_204_NO_CONTENT, summary="Révoquer une clé d'API")
+@router.delete(
+    "/{api_key_id}",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Révoquer une clé d'API",
+    description=(
+        "Révoque la clé : elle est refusée dès la requête suivante. Une clé déjà révoquée le reste."
+    ),
+)
 async def revoke_api_key(
     api_key_id: uuid.UUID,
     principal: CurrentPrincipal,

@@ -46,36 +46,61 @@ def _scopes(scopes: list[str]) -> list[str]:
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "SIRH de l'agence",
+                    "role": "prescriber",
+                    "scopes": ["candidates:read", "offers:read"],
+                    "expires_at": "2027-06-30T23:59:59+02:00",
+                }
+            ]
+        },
+    )
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
+        Field(description="Nom de la clé, pour la reconnaître (le logiciel qui l'utilise).")
+    )
     role: Role = Field(description="Rôle avec lequel la clé agit, au plus le vôtre.")
     scopes: Annotated[
         list[Annotated[str, Field(max_length=40)]], Field(min_length=1, max_length=40)
-    ]
+    ] = Field(description="Portées accordées, `ressource:read` ou `ressource:write`.")
     organisation_id: uuid.UUID | None = Field(
         default=None,
         description="Organisation au nom de laquelle la clé agit : la vôtre par défaut ; "
         "un administrateur peut en choisir une autre.",
     )
-    expires_at: AwareMoment | None = None
+    expires_at: AwareMoment | None = Field(
+        default=None,
+        description=(
+            "Fin de validité (avec fuseau horaire) ; sans date, la clé vaut jusqu'à sa révocation."
+        ),
+    )
 
     _check_scopes = field_validator("scopes")(_scopes)
 
 
 class ApiKeyPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    organisation_id: uuid.UUID
-    role: Role
-    role_label: str
+    id: uuid.UUID = Field(description="Identifiant.")
+    name: str = Field(description="Nom de la clé.")
+    organisation_id: uuid.UUID = Field(description="Organisation au nom de laquelle la clé agit.")
+    role: Role = Field(description="Rôle de la clé, au plus celui de son créateur.")
+    role_label: str = Field(description="Le rôle en toutes lettres, en français.")
     prefix: str = Field(description="Début de la clé, pour la reconnaître.")
-    scopes: list[str]
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    created_by_id: uuid.UUID | None
-    created_at: datetime
+    scopes: list[str] = Field(
+        description="Portées accordées (`ressource:read`, `ressource:write`)."
+    )
+    expires_at: datetime | None = Field(description="Fin de validité ; `null` : sans fin.")
+    revoked_at: datetime | None = Field(
+        description="Date de révocation ; `null` : la clé est utilisable."
+    )
+    last_used_at: datetime | None = Field(
+        description="Dernière utilisation (à quelques secondes près)."
+    )
+    created_by_id: uuid.UUID | None = Field(description="Utilisateur qui a créé la clé.")
+    created_at: datetime = Field(description="Date et heure de création.")
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyPublic:

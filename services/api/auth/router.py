@@ -53,6 +53,27 @@ class TooManyAttempts(MaillonError):
     "/auth/token",
     response_model=TokenResponse,
     summary="Obtenir un jeton d'accès (mot de passe ou jeton de rafraîchissement)",
+    description=(
+        "Formulaire OAuth2 (`application/x-www-form-urlencoded`). Avec "
+        "`grant_type=password`, `username` (l'adresse e-mail) et `password` ; avec "
+        "`grant_type=refresh_token`, le `refresh_token` reçu précédemment, qui ne sert "
+        "qu'une fois. Rend un jeton d'accès court et un nouveau jeton de "
+        "rafraîchissement. Des échecs répétés pour un même compte ou une même adresse "
+        "sont freinés (429 avec `Retry-After`)."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {
+                        "grant_type": "password",
+                        "username": "prescripteur.ft@demo.maillon.fr",
+                        "password": "maillon-demo-2026",
+                    }
+                }
+            }
+        }
+    },
 )
 async def token(
     request: Request,
@@ -60,10 +81,23 @@ async def token(
     settings: SettingsDep,
     redis: RedisDep,
     request_id: RequestIdDep,
-    grant_type: Annotated[str, Form(pattern="^(password|refresh_token)$")],
-    username: Annotated[str | None, Form(max_length=254)] = None,
-    password: Annotated[str | None, Form(max_length=200)] = None,
-    refresh_token: Annotated[str | None, Form(max_length=200)] = None,
+    grant_type: Annotated[
+        str,
+        Form(
+            pattern="^(password|refresh_token)$",
+            description="`password` (connexion) ou `refresh_token` (nouvelle paire de jetons).",
+        ),
+    ],
+    username: Annotated[
+        str | None, Form(max_length=254, description="Adresse e-mail (avec `password`).")
+    ] = None,
+    password: Annotated[
+        str | None, Form(max_length=200, description="Mot de passe (avec `password`).")
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        Form(max_length=200, description="Jeton de rafraîchissement (avec `refresh_token`)."),
+    ] = None,
 ) -> TokenResponse | Response:
     if grant_type == "refresh_token":
         if not refresh_token:
@@ -131,7 +165,14 @@ async def logout(
     return Response(status_code=HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", summary="Mon compte")
+@router.get(
+    "/me",
+    summary="Mon compte",
+    description=(
+        "Le compte de l'appelant : identité, rôle, droits et organisation. Pour une clé "
+        "d'API, 404 : une clé n'est pas un compte."
+    ),
+)
 async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
     if principal.kind != "user":
         raise NotFound("Une clé d'API n'a pas de compte utilisateur.")

@@ -79,7 +79,19 @@ policy = RoutingPolicy()
 
 
 class RoutingRuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "place_organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b02",
+                    "target_organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b03",
+                    "round_robin": True,
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID = Field(description="Organisation qui reçoit les dépôts.")
     place_organisation_id: uuid.UUID | None = Field(
@@ -96,11 +108,19 @@ class RoutingRuleCreate(BaseModel):
 
 
 class RoutingRulePublic(BaseModel):
-    id: uuid.UUID
-    organisation_id: uuid.UUID
-    place_organisation_id: uuid.UUID | None
-    target_organisation_id: uuid.UUID
-    round_robin: bool
+    id: uuid.UUID = Field(description="Identifiant.")
+    organisation_id: uuid.UUID = Field(description="Organisation qui a posé la règle.")
+    place_organisation_id: uuid.UUID | None = Field(
+        description=("Lieu de dépôt (borne) concerné ; `null` : tous les lieux de l'organisation.")
+    )
+    target_organisation_id: uuid.UUID = Field(
+        description="Organisation qui rappelle les personnes déposées à ce lieu."
+    )
+    round_robin: bool = Field(
+        description=(
+            "Les rappels sont répartis tour à tour entre les conseillers de l'organisation cible."
+        )
+    )
 
     @classmethod
     def of(cls, rule: CallbackRoutingRule) -> RoutingRulePublic:

@@ -37,9 +37,13 @@ ChosenOutcome = Literal["job_offer", "training", "support", "advice", "referred"
 class CallbackPerson(BaseModel):
     """Who to call back (the name only: contact details are read on the candidate)."""
 
-    id: uuid.UUID
-    first_name: str | None
-    last_name: str | None
+    id: uuid.UUID = Field(description="Identifiant du candidat.")
+    first_name: str | None = Field(
+        description="Prénom (absent si la personne n'est pas encore identifiée)."
+    )
+    last_name: str | None = Field(
+        description="Nom (absent si la personne n'est pas encore identifiée)."
+    )
 
     @classmethod
     def of(cls, candidate: Candidate | None, candidate_id: uuid.UUID) -> CallbackPerson:
@@ -51,28 +55,40 @@ class CallbackPerson(BaseModel):
 class CallbackSummary(BaseModel):
     """One row of the inbox."""
 
-    id: uuid.UUID
-    candidate: CallbackPerson
-    status: CallbackStatus
-    status_label: str
+    id: uuid.UUID = Field(description="Identifiant.")
+    candidate: CallbackPerson = Field(description="La personne à rappeler.")
+    status: CallbackStatus = Field(description="`open` (à rappeler) ou `closed`.")
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
     deposit_date: date = Field(description="Date du dépôt : le délai de 30 jours court d'elle.")
     due_date: date = Field(description="Jour où le délai est dépassé (dépôt + 30 jours).")
     days_left: int = Field(description="Jours restants ; 0 ou moins : délai dépassé.")
-    is_overdue: bool
+    is_overdue: bool = Field(
+        description=("Le délai de 30 jours est dépassé sans que la personne ait été jointe.")
+    )
     organisation_id: uuid.UUID = Field(description="Organisation chargée du rappel.")
     prescriber_id: uuid.UUID | None = Field(description="Prescripteur chargé du rappel.")
-    attempt_count: int
+    attempt_count: int = Field(description="Nombre de tentatives d'appel enregistrées.")
     attempts_left: int = Field(description="Tentatives encore possibles (3 au plus).")
     came_back: bool = Field(
         description="La personne est revenue déposer pendant que le rappel était ouvert."
     )
-    returned_count: int
-    last_returned_on: date | None
-    outcome: CallbackOutcome | None
-    outcome_label: str | None
-    next_alert_kind: CallbackAlertKind | None
-    next_alert_label: str | None
-    next_alert_at: datetime | None
+    returned_count: int = Field(
+        description=(
+            "Nombre de fois où la personne est revenue déposer pendant que le rappel était ouvert."
+        )
+    )
+    last_returned_on: date | None = Field(description="Date de son dernier retour.")
+    outcome: CallbackOutcome | None = Field(
+        description="Suite donnée, une fois la personne jointe."
+    )
+    outcome_label: str | None = Field(description="La suite donnée en toutes lettres, en français.")
+    next_alert_kind: CallbackAlertKind | None = Field(
+        description="Prochaine alerte prévue (relance, urgence, dépassement…)."
+    )
+    next_alert_label: str | None = Field(
+        description="La prochaine alerte en toutes lettres, en français."
+    )
+    next_alert_at: datetime | None = Field(description="Moment de la prochaine alerte.")
 
     @classmethod
     def fields_of(
@@ -113,12 +129,16 @@ class CallbackSummary(BaseModel):
 
 class AttemptPublic(BaseModel):
     number: int = Field(description="1 : premier appel ; 2 et 3 : relances.")
-    channel: AttemptChannel
-    channel_label: str
-    result: AttemptResult
-    result_label: str
-    attempted_at: datetime
-    comment: str | None
+    channel: AttemptChannel = Field(
+        description="Moyen utilisé : `phone`, `sms`, `email` ou `in_person`."
+    )
+    channel_label: str = Field(description="Le moyen en toutes lettres, en français.")
+    result: AttemptResult = Field(
+        description="Résultat : `reached`, `no_answer`, `wrong_number` ou `message_left`."
+    )
+    result_label: str = Field(description="Le résultat en toutes lettres, en français.")
+    attempted_at: datetime = Field(description="Moment de la tentative.")
+    comment: str | None = Field(description="Commentaire du conseiller.")
 
     @classmethod
     def of(cls, attempt: CallbackAttempt) -> AttemptPublic:
@@ -137,15 +157,21 @@ class CallbackPublic(CallbackSummary):
     """A case with its attempts."""
 
     intake_id: uuid.UUID = Field(description="Le dépôt qui a ouvert le rappel.")
-    received_by_organisation_id: uuid.UUID
+    received_by_organisation_id: uuid.UUID = Field(
+        description="Organisation qui a reçu le dépôt (la borne)."
+    )
     place_organisation_id: uuid.UUID | None = Field(description="Lieu du dépôt (borne).")
-    opened_at: datetime
-    assigned_at: datetime
-    first_attempt_at: datetime | None
-    reached_at: datetime | None
-    closed_at: datetime | None
-    attempts: list[AttemptPublic]
-    alerts_raised: list[str]
+    opened_at: datetime = Field(description="Ouverture du rappel (le dépôt).")
+    assigned_at: datetime = Field(description="Dernière attribution.")
+    first_attempt_at: datetime | None = Field(description="Première tentative d'appel.")
+    reached_at: datetime | None = Field(description="Moment où la personne a été jointe.")
+    closed_at: datetime | None = Field(description="Clôture du rappel.")
+    attempts: list[AttemptPublic] = Field(
+        description="Les tentatives, de la plus ancienne à la plus récente."
+    )
+    alerts_raised: list[str] = Field(
+        description="Alertes déjà envoyées (`assigned:1`, `reminder`, `follow_up:2`…)."
+    )
 
     @classmethod
     def build(
@@ -175,7 +201,19 @@ class CallbackPublic(CallbackSummary):
 class AttemptCreate(BaseModel):
     """An attempt to reach the person: the initial call, then at most two follow-ups."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "phone",
+                    "result": "no_answer",
+                    "attempted_at": "2026-03-04T10:15:00+01:00",
+                    "comment": "Pas de réponse, message laissé au standard.",
+                }
+            ]
+        },
+    )
 
     channel: AttemptChannel = Field(description="Téléphone, SMS, e-mail ou en personne.")
     result: AttemptResult = Field(
@@ -190,7 +228,9 @@ class AttemptCreate(BaseModel):
 class OutcomeCreate(BaseModel):
     """The suite donnée to a person reached; it closes the case."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"outcome": "training"}]}
+    )
 
     outcome: ChosenOutcome = Field(
         description="`job_offer` (proposition d'emploi), `training` (formation), `support` "
@@ -202,7 +242,17 @@ class OutcomeCreate(BaseModel):
 class AssignmentCreate(BaseModel):
     """Who calls the person back: an organisation, and optionally one of its counsellors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID | None = Field(
         default=None, description="Organisation chargée du rappel (défaut : celle d'aujourd'hui)."
@@ -221,6 +271,18 @@ MAX_BULK_ASSIGNMENT = 500
 class BulkAssignmentCreate(AssignmentCreate):
     """Many cases to the same organisation (and counsellor): all of them, or none."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "callback_ids": ["0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01"],
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
+                }
+            ]
+        }
+    )
+
     callback_ids: list[uuid.UUID] = Field(
         min_length=1,
         max_length=MAX_BULK_ASSIGNMENT,
@@ -231,4 +293,4 @@ class BulkAssignmentCreate(AssignmentCreate):
 class BulkAssignmentResult(BaseModel):
     assigned: int = Field(description="Rappels dont l'attribution a changé.")
     unchanged: int = Field(description="Rappels déjà attribués ainsi.")
-    callback_ids: list[uuid.UUID]
+    callback_ids: list[uuid.UUID] = Field(description="Les rappels attribués.")

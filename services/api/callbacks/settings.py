@@ -55,7 +55,20 @@ Day = Annotated[int | None, Field(ge=1, le=365)]
 class CallbackSettingsUpdate(BaseModel):
     """The organisation's own values; a field left out or null takes the instance setting."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reminder_day": 10,
+                    "urgent_day": 20,
+                    "follow_up_working_days": 2,
+                    "office_start_hour": 9,
+                    "office_end_hour": 17,
+                }
+            ]
+        },
+    )
 
     reminder_day: Day = Field(
         default=None, description="Jour de la relance si aucune tentative (défaut 14)."
@@ -74,17 +87,19 @@ class CallbackSettingsUpdate(BaseModel):
 
 class EffectiveSchedule(BaseModel):
     window_days: int = Field(description="Délai de rappel, en jours (réglage de l'instance).")
-    reminder_day: int
-    urgent_day: int
-    follow_up_working_days: int
-    office_start_hour: int
-    office_end_hour: int
+    reminder_day: int = Field(description="Jour de la relance si aucune tentative.")
+    urgent_day: int = Field(description="Jour de l'alerte urgente.")
+    follow_up_working_days: int = Field(
+        description="Jours ouvrés entre une tentative sans succès et sa relance."
+    )
+    office_start_hour: int = Field(description="Heure d'ouverture des bureaux (heure de Paris).")
+    office_end_hour: int = Field(description="Heure de fermeture des bureaux (heure de Paris).")
 
 
 class CallbackSettingsPublic(CallbackSettingsUpdate):
     model_config = ConfigDict(extra="ignore")
 
-    organisation_id: uuid.UUID
+    organisation_id: uuid.UUID = Field(description="Organisation dont ce sont les réglages.")
     effective: EffectiveSchedule = Field(description="Les valeurs en vigueur.")
 
     @classmethod

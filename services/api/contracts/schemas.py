@@ -60,12 +60,14 @@ class LotIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: LotNumber
-    title: Title
+    number: LotNumber = Field(description="Numéro du lot dans le marché (unique).")
+    title: Title = Field(description="Intitulé du lot.")
     clause_kind: ClauseKind | None = Field(
         default=None, description="Modalité propre au lot ; par défaut, celle du marché."
     )
-    required_insertion_hours: Hours | None = None
+    required_insertion_hours: Hours | None = Field(
+        default=None, description="Heures d'insertion exigées sur le lot."
+    )
 
 
 def _distinct_lots(lots: list[LotIn] | None) -> list[LotIn] | None:
@@ -81,19 +83,59 @@ def _distinct_holders(holders: list[uuid.UUID] | None) -> list[uuid.UUID] | None
 
 
 class ContractCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "buyer_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "reference": "2026-PCH-017",
+                    "title": "Réhabilitation de 120 logements, cité Floréal",
+                    "clause_kind": "execution",
+                    "start_date": "2026-04-01",
+                    "end_date": "2027-09-30",
+                    "amount": "4200000.00",
+                    "is_npnru": True,
+                    "qpv_priority": "preferred",
+                    "required_insertion_hours": "3500",
+                    "lots": [
+                        {"number": 1, "title": "Gros œuvre", "required_insertion_hours": "2000"},
+                        {"number": 2, "title": "Peinture", "required_insertion_hours": "1500"},
+                    ],
+                    "holder_ids": ["0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b04"],
+                }
+            ]
+        },
+    )
 
     buyer_id: uuid.UUID = Field(description="Organisation acheteuse (maître d'ouvrage).")
     reference: Reference
-    title: Title
-    clause_kind: ClauseKind
-    start_date: Day
-    end_date: Day
-    amount: Amount | None = None
-    is_npnru: bool = False
-    qpv_priority: QpvPriority = QpvPriority.NONE
+    title: Title = Field(description="Objet du marché.")
+    clause_kind: ClauseKind = Field(
+        description=(
+            "Modalité de la clause sociale : `execution` (action d'insertion dans"
+            " l'exécution), `reserved_siae`, `reserved_disability`, "
+            "`award_criterion` ou `insertion_market`."
+        )
+    )
+    start_date: Day = Field(description="Début d'exécution.")
+    end_date: Day = Field(description="Fin d'exécution (après le début).")
+    amount: Amount | None = Field(default=None, description="Montant, en euros hors taxes.")
+    is_npnru: bool = Field(
+        default=False, description="Marché du nouveau programme de renouvellement urbain (NPNRU)."
+    )
+    qpv_priority: QpvPriority = Field(
+        default=QpvPriority.NONE,
+        description=(
+            "Priorité aux habitants des quartiers prioritaires : `none`, `preferred` ou `required`."
+        ),
+    )
     required_insertion_hours: Hours
-    lots: list[LotIn] = Field(default_factory=list, max_length=MAX_LOTS)
+    lots: list[LotIn] = Field(
+        default_factory=list,
+        max_length=MAX_LOTS,
+        description="Les lots, chacun avec un numéro unique.",
+    )
     holder_ids: list[uuid.UUID] = Field(
         default_factory=list,
         max_length=MAX_HOLDERS,
@@ -108,20 +150,49 @@ class ContractUpdate(BaseModel):
     """Only the fields sent change. ``lots`` and ``holder_ids``, when sent, replace the whole
     list: lots are matched by number (same number, same lot: offers keep pointing at it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"end_date": "2027-12-31", "required_insertion_hours": "4000"}]
+        },
+    )
 
-    buyer_id: uuid.UUID | None = None
-    reference: Reference | None = None
-    title: Title | None = None
-    clause_kind: ClauseKind | None = None
-    start_date: Day | None = None
-    end_date: Day | None = None
-    amount: Amount | None = None
-    is_npnru: bool | None = None
-    qpv_priority: QpvPriority | None = None
-    required_insertion_hours: Hours | None = None
-    lots: list[LotIn] | None = Field(default=None, max_length=MAX_LOTS)
-    holder_ids: list[uuid.UUID] | None = Field(default=None, max_length=MAX_HOLDERS)
+    buyer_id: uuid.UUID | None = Field(default=None, description="Organisation acheteuse.")
+    reference: Reference | None = Field(
+        default=None, description="Référence du marché chez l'acheteur."
+    )
+    title: Title | None = Field(default=None, description="Objet du marché.")
+    clause_kind: ClauseKind | None = Field(
+        default=None,
+        description=(
+            "Modalité de la clause sociale : `execution` (action d'insertion dans"
+            " l'exécution), `reserved_siae`, `reserved_disability`, "
+            "`award_criterion` ou `insertion_market`."
+        ),
+    )
+    start_date: Day | None = Field(default=None, description="Début d'exécution.")
+    end_date: Day | None = Field(default=None, description="Fin d'exécution.")
+    amount: Amount | None = Field(
+        default=None, description="Montant, en euros hors taxes ; `null` l'efface."
+    )
+    is_npnru: bool | None = Field(default=None, description="Marché NPNRU.")
+    qpv_priority: QpvPriority | None = Field(
+        default=None,
+        description=(
+            "Priorité aux habitants des quartiers prioritaires : `none`, `preferred` ou `required`."
+        ),
+    )
+    required_insertion_hours: Hours | None = Field(
+        default=None, description="Heures d'insertion exigées sur tout le marché."
+    )
+    lots: list[LotIn] | None = Field(
+        default=None,
+        max_length=MAX_LOTS,
+        description=("La liste entière des lots, rapprochés par numéro (même numéro, même lot)."),
+    )
+    holder_ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=MAX_HOLDERS, description="La liste entière des attributaires."
+    )
 
     _lots = field_validator("lots")(_distinct_lots)
     _holders = field_validator("holder_ids")(_distinct_holders)
@@ -142,11 +213,15 @@ class ContractUpdate(BaseModel):
 
 
 class LotPublic(BaseModel):
-    id: uuid.UUID
-    number: int
-    title: str
-    clause_kind: ClauseKind | None
-    required_insertion_hours: Decimal | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    number: int = Field(description="Numéro du lot dans le marché.")
+    title: str = Field(description="Intitulé du lot.")
+    clause_kind: ClauseKind | None = Field(
+        description="Modalité de la clause propre au lot ; `null` : celle du marché."
+    )
+    required_insertion_hours: Decimal | None = Field(
+        description="Heures d'insertion exigées sur le lot."
+    )
 
     @classmethod
     def of(cls, lot: ContractLot) -> LotPublic:
@@ -160,28 +235,36 @@ class LotPublic(BaseModel):
 
 
 class ContractPublic(BaseModel):
-    id: uuid.UUID
-    buyer_id: uuid.UUID
-    reference: str
-    title: str
-    clause_kind: ClauseKind
-    clause_kind_label: str
-    start_date: date
-    end_date: date
-    amount: Decimal | None
-    is_npnru: bool
-    qpv_priority: QpvPriority
-    required_insertion_hours: Decimal
-    status: ContractStatus
-    status_label: str
+    id: uuid.UUID = Field(description="Identifiant.")
+    buyer_id: uuid.UUID = Field(description="Acheteur public (organisation).")
+    reference: str = Field(description="Référence du marché chez l'acheteur (unique pour lui).")
+    title: str = Field(description="Objet du marché.")
+    clause_kind: ClauseKind = Field(description="Modalité de la clause sociale.")
+    clause_kind_label: str = Field(description="La modalité en toutes lettres, en français.")
+    start_date: date = Field(description="Début d'exécution.")
+    end_date: date = Field(description="Fin d'exécution.")
+    amount: Decimal | None = Field(description="Montant, en euros hors taxes.")
+    is_npnru: bool = Field(
+        description="Marché du nouveau programme de renouvellement urbain (NPNRU)."
+    )
+    qpv_priority: QpvPriority = Field(
+        description="Priorité donnée aux habitants des quartiers prioritaires."
+    )
+    required_insertion_hours: Decimal = Field(
+        description="Heures d'insertion exigées sur tout le marché."
+    )
+    status: ContractStatus = Field(
+        description="État du marché (`discovered`, `draft`, `active`, `closed`)."
+    )
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
     decp_uid: str | None = Field(
         description="Identifiant (uid) du marché dans les données essentielles de la commande "
         "publique, pour un marché trouvé dans les données ouvertes."
     )
     lots: list[LotPublic] = Field(description="Par numéro croissant.")
-    holder_ids: list[uuid.UUID]
-    created_at: datetime
-    updated_at: datetime
+    holder_ids: list[uuid.UUID] = Field(description="Attributaires (organisations titulaires).")
+    created_at: datetime = Field(description="Date et heure de création.")
+    updated_at: datetime = Field(description="Date et heure de la dernière modification.")
 
     @classmethod
     def of(cls, contract: Contract) -> ContractPublic:

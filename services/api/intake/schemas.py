@@ -8,11 +8,21 @@ form (phone in E.164, e-mail in lower case).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from services.api.candidates.residence import (
     QPV_DECLARED,
@@ -198,6 +208,20 @@ class BatchForm(BorneForm):
         return BorneForm.model_validate(self.model_dump(include=set(BorneForm.model_fields)))
 
 
+@dataclass(frozen=True)
+class _DocumentedAs:
+    """The items of a list read as any JSON, documented in the JSON schema as ``model``."""
+
+    model: type[BaseModel]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["items"] = handler(self.model.__pydantic_core_schema__)
+        return schema
+
+
 class IntakeBatch(BaseModel):
     """A week's box: every form collected at one place on one day."""
 
@@ -210,8 +234,9 @@ class IntakeBatch(BaseModel):
     collected_on: Day | None = Field(
         default=None, description="Date du relevé de la boîte ; par défaut, aujourd'hui."
     )
-    # Each form is validated on its own (an invalid one does not refuse the batch).
-    forms: list[Any] = Field(
+    # Each form is validated on its own (an invalid one does not refuse the batch): read as
+    # any JSON, documented as what each must be.
+    forms: Annotated[list[Any], _DocumentedAs(BatchForm)] = Field(
         min_length=1,
         max_length=MAX_BATCH_FORMS,
         description="Les formulaires de la boîte (au plus 500), chacun avec les champs du "
@@ -228,12 +253,12 @@ class IntakeOutcome(StrEnum):
 
 
 class IntakeFilePublic(BaseModel):
-    id: uuid.UUID
+    id: uuid.UUID = Field(description="Identifiant du fichier.")
     kind: IntakeFileKind = Field(description="`cv` ou `form` (le formulaire papier numérisé).")
     original_name: str = Field(description="Nom du fichier, nettoyé.")
-    content_type: str
+    content_type: str = Field(description="Type du fichier (PDF, JPEG ou PNG).")
     size: int = Field(description="Taille en octets.")
-    sha256: str
+    sha256: str = Field(description="Empreinte SHA-256 du contenu.")
 
     @classmethod
     def of(cls, row: IntakeFile) -> IntakeFilePublic:
@@ -248,8 +273,8 @@ class IntakeFilePublic(BaseModel):
 
 
 class IntakeCreated(BaseModel):
-    intake_id: uuid.UUID
-    candidate_id: uuid.UUID
+    intake_id: uuid.UUID = Field(description="Le dépôt enregistré.")
+    candidate_id: uuid.UUID = Field(description="La personne, retrouvée ou créée.")
     status: IntakeOutcome = Field(
         description="`created` : nouvelle personne ; `linked` : personne retrouvée par son "
         "téléphone ou son e-mail."
@@ -257,14 +282,20 @@ class IntakeCreated(BaseModel):
     identified: bool = Field(
         description="Faux pour un CV déposé seul : la fiche est à compléter à partir du CV."
     )
-    files: list[IntakeFilePublic] = Field(default_factory=list)
+    files: list[IntakeFilePublic] = Field(default_factory=list, description="Les fichiers joints.")
 
 
 class BatchItemResult(BaseModel):
     index: int = Field(description="Position du formulaire dans `forms`, à partir de 0.")
-    status: IntakeOutcome
-    intake_id: uuid.UUID | None = None
-    candidate_id: uuid.UUID | None = None
+    status: IntakeOutcome = Field(
+        description=(
+            "`created` (personne créée), `linked` (retrouvée) ou `invalid` (rien d'enregistré)."
+        )
+    )
+    intake_id: uuid.UUID | None = Field(default=None, description="Le dépôt enregistré.")
+    candidate_id: uuid.UUID | None = Field(
+        default=None, description="La personne, retrouvée ou créée."
+    )
     errors: list[FieldError] | None = Field(
         default=None, description="Pourquoi le formulaire n'a pas été enregistré (en français)."
     )
@@ -277,7 +308,9 @@ class BatchResult(BaseModel):
     created: int = Field(description="Dépôts ayant créé une nouvelle personne.")
     linked: int = Field(description="Dépôts rattachés à une personne déjà connue.")
     invalid: int = Field(description="Formulaires refusés : rien n'a été enregistré pour eux.")
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(
+        description="Le résultat de chaque formulaire, dans l'ordre de `forms`."
+    )
 
     @classmethod
     def of(cls, batch_id: uuid.UUID, results: list[BatchItemResult]) -> Self:
@@ -294,23 +327,25 @@ class BatchResult(BaseModel):
 
 
 class IntakePublic(BaseModel):
-    id: uuid.UUID
-    candidate_id: uuid.UUID
+    id: uuid.UUID = Field(description="Identifiant.")
+    candidate_id: uuid.UUID = Field(description="La personne.")
     organisation_id: uuid.UUID = Field(description="Organisation qui a reçu le dépôt.")
-    source: IntakeSource
-    source_label: str
+    source: IntakeSource = Field(description="Comment le formulaire est arrivé (borne, accueil…).")
+    source_label: str = Field(description="La provenance en toutes lettres, en français.")
     place_organisation_id: uuid.UUID | None = Field(description="Lieu du dépôt.")
     deposit_date: date = Field(description="Date du dépôt : le délai de rappel court d'elle.")
     collected_on: date | None = Field(description="Date du relevé de la boîte.")
     batch_id: uuid.UUID | None = Field(description="Le relevé hebdomadaire d'où vient le dépôt.")
     answers: dict[str, Any] = Field(description="Les réponses du formulaire, telles que saisies.")
-    consent: bool
-    consent_text_version: str | None
-    consent_at: datetime | None
-    entered_by_user_id: uuid.UUID | None
-    entered_by_api_key_id: uuid.UUID | None
+    consent: bool = Field(description="La personne a donné son consentement.")
+    consent_text_version: str | None = Field(description="Version du texte de consentement signé.")
+    consent_at: datetime | None = Field(description="Moment du consentement.")
+    entered_by_user_id: uuid.UUID | None = Field(description="Compte qui a saisi le formulaire.")
+    entered_by_api_key_id: uuid.UUID | None = Field(
+        description="Clé d'API qui a envoyé le formulaire."
+    )
     files: list[IntakeFilePublic] = Field(description="CV et formulaire numérisé joints.")
-    created_at: datetime
+    created_at: datetime = Field(description="Date et heure de création.")
 
     @classmethod
     def of(cls, intake: Intake, files: list[IntakeFile]) -> IntakePublic:

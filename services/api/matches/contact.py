@@ -58,20 +58,22 @@ class ContactGone(Conflict):
 
 
 class CvFile(BaseModel):
-    id: uuid.UUID
-    original_name: str
-    content_type: str
-    size: int
+    id: uuid.UUID = Field(
+        description="Identifiant du fichier (à télécharger par l'adresse du dépôt)."
+    )
+    original_name: str = Field(description="Nom du fichier envoyé.")
+    content_type: str = Field(description="Type du fichier (PDF, JPEG ou PNG).")
+    size: int = Field(description="Taille, en octets.")
     download_path: str = Field(description="Chemin de téléchargement (journalisé).")
 
 
 class MatchContact(BaseModel):
-    match_id: uuid.UUID
-    candidate_id: uuid.UUID
-    first_name: str | None
-    last_name: str | None
+    match_id: uuid.UUID = Field(description="La mise en relation.")
+    candidate_id: uuid.UUID = Field(description="Le candidat.")
+    first_name: str | None = Field(description="Prénom.")
+    last_name: str | None = Field(description="Nom.")
     phone: str | None = Field(description="Numéro au format international (E.164).")
-    email: str | None
+    email: str | None = Field(description="Adresse e-mail.")
     cv_files: list[CvFile] = Field(description="Les CV déposés, le plus récent d'abord.")
 
 

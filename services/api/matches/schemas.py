@@ -48,7 +48,17 @@ MatchTarget = Literal["contacted", "proposed_to_employer", "hired", "declined", 
 
 
 class MatchTransitionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "contacted",
+                    "comment": "Jointe le 3 mars : intéressée, disponible dès lundi.",
+                }
+            ]
+        },
+    )
 
     to: MatchTarget = Field(description="Nouvel état du rapprochement.")
     comment: (
@@ -66,60 +76,71 @@ class MatchTransitionCreate(BaseModel):
 
 
 class CriterionPoints(BaseModel):
-    criterion: Criterion
-    label: str
-    points: float
-    explanation: str
+    criterion: Criterion = Field(description="Critère (secteur, QPV, disponibilité, distance…).")
+    label: str = Field(description="Le critère en toutes lettres, en français.")
+    points: float = Field(description="Points apportés par ce critère.")
+    explanation: str = Field(description="Pourquoi ces points, en une phrase.")
 
 
 class MatchCandidate(BaseModel):
     """What a match shows of the person: no contact details, no eligibility criteria."""
 
-    id: uuid.UUID
-    first_name: str | None
-    last_name: str | None
-    commune_insee: str | None
-    commune_name: str | None
-    qpv_status: QpvStatus
-    qpv_status_label: str
-    available_from: date | None
-    hours_per_week: int | None
-    mobility_radius_km: int | None
-    status: CandidateStatus
-    status_label: str
+    id: uuid.UUID = Field(description="Identifiant du candidat.")
+    first_name: str | None = Field(description="Prénom.")
+    last_name: str | None = Field(description="Nom.")
+    commune_insee: str | None = Field(description="Code INSEE de la commune de résidence.")
+    commune_name: str | None = Field(description="Nom de la commune de résidence.")
+    qpv_status: QpvStatus = Field(
+        description=("Résidence en quartier prioritaire : `in_qpv`, `outside_qpv` ou `unknown`.")
+    )
+    qpv_status_label: str = Field(description="La résidence QPV en toutes lettres, en français.")
+    available_from: date | None = Field(description="Date de disponibilité.")
+    hours_per_week: int | None = Field(description="Heures par semaine souhaitées.")
+    mobility_radius_km: int | None = Field(
+        description="Distance que la personne peut parcourir, en km."
+    )
+    status: CandidateStatus = Field(description="État du candidat (actif, recruté…).")
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
 
 
 class MatchOffer(BaseModel):
-    id: uuid.UUID
-    title: str
-    employer_id: uuid.UUID
-    rome_code: str
-    sector: SectorCode | None
-    sector_label: str | None
-    commune_insee: str | None
-    start_date: date | None
-    positions: int
-    open_positions: int
-    status: OfferStatus
-    status_label: str
+    id: uuid.UUID = Field(description="Identifiant de l'offre.")
+    title: str = Field(description="Intitulé du poste.")
+    employer_id: uuid.UUID = Field(description="Employeur.")
+    rome_code: str = Field(description="Code ROME du métier.")
+    sector: SectorCode | None = Field(description="Secteur de la borne correspondant au métier.")
+    sector_label: str | None = Field(description="Le secteur en toutes lettres, en français.")
+    commune_insee: str | None = Field(description="Code INSEE de la commune du poste.")
+    start_date: date | None = Field(description="Date de début.")
+    positions: int = Field(description="Nombre de postes.")
+    open_positions: int = Field(description="Postes encore à pourvoir.")
+    status: OfferStatus = Field(description="État de l'offre.")
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
 
 
 class MatchPublic(BaseModel):
-    id: uuid.UUID
-    status: MatchStatus
-    status_label: str
+    id: uuid.UUID = Field(description="Identifiant.")
+    status: MatchStatus = Field(
+        description=(
+            "Où en est la mise en relation (`suggested`, `contacted`, "
+            "`proposed_to_employer`, `hired`, `declined`, `withdrawn`)."
+        )
+    )
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
     score: float = Field(description="Somme des points des critères.")
-    criteria: list[CriterionPoints]
-    distance_km: float | None
+    criteria: list[CriterionPoints] = Field(
+        description="Les points de chaque critère du classement."
+    )
+    distance_km: float | None = Field(description="Distance entre le domicile et le poste, en km.")
     rank: int | None = Field(description="Place dans la liste de l'offre au dernier calcul.")
     is_current: bool = Field(
         description="Faux quand le rapprochement n'est plus proposé par le calcul (il reste "
         "visible parce qu'une personne a agi dessus)."
     )
-    computed_at: datetime
-    status_changed_at: datetime | None
-    candidate: MatchCandidate
-    offer: MatchOffer
+    computed_at: datetime = Field(description="Dernier calcul du classement.")
+    status_changed_at: datetime | None = Field(description="Dernier changement d'état.")
+    candidate: MatchCandidate = Field(description="La personne (sans coordonnées).")
+    offer: MatchOffer = Field(description="L'offre.")
 
     @classmethod
     def of(

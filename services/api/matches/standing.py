@@ -41,18 +41,18 @@ class ExclusionReason(BaseModel):
 
 
 class CandidateStanding(BaseModel):
-    offer_id: uuid.UUID
-    candidate_id: uuid.UUID
+    offer_id: uuid.UUID = Field(description="L'offre.")
+    candidate_id: uuid.UUID = Field(description="Le candidat.")
     standing: Standing = Field(description="excluded, listed ou not_listed.")
-    standing_label: str
+    standing_label: str = Field(description="La situation en toutes lettres, en français.")
     reasons: list[ExclusionReason] = Field(
         description="Toutes les règles qui écartent la personne (vide si aucune)."
     )
     criteria: list[CriterionPoints] = Field(
         description="Les points de chaque critère, tels que le calcul les donne (vide si écarté)."
     )
-    score: float | None
-    distance_km: float | None
+    score: float | None = Field(description="Total des points, si la personne n'est pas écartée.")
+    distance_km: float | None = Field(description="Distance entre le domicile et le poste, en km.")
     rank: int | None = Field(description="Rang dans la liste de l'offre, s'il y figure.")
     list_size: int = Field(description="Nombre de candidats que la liste d'une offre retient.")
 

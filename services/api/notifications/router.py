@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from starlette.status import HTTP_204_NO_CONTENT
 
 from services.api.auth.dependencies import CurrentPrincipal
+from services.api.body import body_schema
 from services.api.conditional import IfMatchDep, IfNoneMatchDep, etag_of
 from services.api.deps import SessionDep, SettingsDep
 from services.api.errors import NotFound, Unauthorized, ValidationFailed
@@ -37,7 +38,15 @@ def _user_id(principal: Principal) -> uuid.UUID:
     return principal.id
 
 
-@router.get("/me/notification-preferences", summary="Mes préférences de notification")
+@router.get(
+    "/me/notification-preferences",
+    summary="Mes préférences de notification",
+    description=(
+        "Pour chaque sorte d'alerte, les canaux (`email`, `sms`) et le rythme choisis par"
+        " l'appelant, et le numéro qui reçoit ses SMS. Avec `If-None-Match`, 304 si rien "
+        "n'a changé."
+    ),
+)
 async def read_preferences(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -70,7 +79,13 @@ async def replace_preferences(
     return current
 
 
-@router.get("/me/notifications", summary="Mes notifications")
+@router.get(
+    "/me/notifications",
+    summary="Mes notifications",
+    description=(
+        "Les alertes envoyées à l'appelant, les plus récentes d'abord, avec l'état de leur envoi."
+    ),
+)
 async def list_my_notifications(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -101,12 +116,7 @@ class BadSignature(Unauthorized):
     description=f"Appelé par le fournisseur SMS. Authentifié par `{SIGNATURE_HEADER}: "
     "sha256=<HMAC-SHA256 hexadécimal du corps avec le secret partagé>`. Un rapport plus ancien "
     "que le dernier appliqué est ignoré ; un SMS distribué le reste.",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": SmsStatusReport.model_json_schema()}},
-        }
-    },
+    openapi_extra=body_schema(SmsStatusReport),
 )
 async def sms_status(
     request: Request,

@@ -23,7 +23,7 @@ from services.core.models.notification import (
 class KindPreference(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: AlertKind
+    kind: AlertKind = Field(description="Sorte d'alerte.")
     channels: list[NotificationChannel] = Field(
         max_length=2, description="Canaux choisis ; vide : désabonné (refusé si obligatoire)."
     )
@@ -34,12 +34,29 @@ class KindPreference(BaseModel):
 
 
 class KindPreferencePublic(KindPreference):
-    label: str
-    mandatory: bool
+    label: str = Field(description="La sorte d'alerte en toutes lettres, en français.")
+    mandatory: bool = Field(description="Alerte obligatoire : on ne peut s'en désabonner.")
 
 
 class PreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sms_phone": "+33612345678",
+                    "preferences": [
+                        {
+                            "kind": "callback.reminder",
+                            "channels": ["email", "sms"],
+                            "mode": "immediate",
+                        },
+                        {"kind": "match.suggested", "channels": ["email"], "mode": "digest"},
+                    ],
+                }
+            ]
+        },
+    )
 
     sms_phone: str | None = Field(
         default=None, description="Numéro de mobile pour les SMS (format E.164 ou français)."
@@ -55,26 +72,37 @@ class PreferencesUpdate(BaseModel):
 
 
 class PreferencesPublic(BaseModel):
-    sms_phone: str | None
-    preferences: list[KindPreferencePublic]
+    sms_phone: str | None = Field(description="Numéro de mobile qui reçoit les SMS (E.164).")
+    preferences: list[KindPreferencePublic] = Field(
+        description="Le choix de canaux et de rythme pour chaque sorte d'alerte."
+    )
 
 
 class NotificationPublic(BaseModel):
-    id: uuid.UUID
-    kind: str
-    label: str
-    channel: NotificationChannel
-    status: NotificationStatus
-    status_label: str
-    subject_type: str
-    subject_id: uuid.UUID
-    context: dict[str, Any]
-    attempts: int
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    failed_at: datetime | None
-    cancelled_at: datetime | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    kind: str = Field(description="Sorte d'alerte (`callback.reminder`, `match.suggested`…).")
+    label: str = Field(description="La sorte d'alerte en toutes lettres, en français.")
+    channel: NotificationChannel = Field(description="Canal (`email` ou `sms`).")
+    status: NotificationStatus = Field(
+        description=(
+            "Où en est l'envoi (`pending`, `held` pour le récapitulatif du jour, `sent`, "
+            "`delivered`, `failed`, `cancelled`)."
+        )
+    )
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
+    subject_type: str = Field(
+        description="Sorte d'objet dont parle l'alerte (`callback_case`, `offer`…)."
+    )
+    subject_id: uuid.UUID = Field(description="Identifiant de cet objet.")
+    context: dict[str, Any] = Field(
+        description="Identifiants et dates utiles à l'affichage, sans donnée personnelle."
+    )
+    attempts: int = Field(description="Nombre d'envois tentés.")
+    created_at: datetime = Field(description="Date et heure de création.")
+    sent_at: datetime | None = Field(description="Envoi.")
+    delivered_at: datetime | None = Field(description="Remise confirmée par le fournisseur.")
+    failed_at: datetime | None = Field(description="Abandon de l'envoi.")
+    cancelled_at: datetime | None = Field(description="Annulation (devenue sans objet).")
 
     @classmethod
     def of(cls, row: Notification) -> NotificationPublic:
@@ -100,8 +128,17 @@ class NotificationPublic(BaseModel):
 class SmsStatusReport(BaseModel):
     """A delivery report of the SMS provider."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"id": "fournisseur-42", "status": "delivered", "timestamp": "2026-03-02T10:05:00Z"}
+            ]
+        },
+    )
 
     id: str = Field(min_length=1, max_length=100, description="Identifiant chez le fournisseur.")
-    status: ProviderStatus
+    status: ProviderStatus = Field(
+        description="État rapporté : `accepted`, `sent`, `delivered` ou `failed`."
+    )
     timestamp: datetime = Field(description="Moment de l'état, avec fuseau horaire.")

@@ -101,28 +101,62 @@ class OfferCreate(_OfferFields):
     """A new offer, in draft. Publishing it needs the contract type, weekly hours, start date and
     work site (commune or coordinates)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "contract_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0e01",
+                    "employer_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b04",
+                    "title": "Peintre en bâtiment",
+                    "rome_code": "F1606",
+                    "contract_type": "CDD",
+                    "hours_per_week": "35",
+                    "positions": 2,
+                    "start_date": "2026-05-04",
+                    "end_date": "2026-10-30",
+                    "commune_insee": "93066",
+                    "requires_eligibility": True,
+                    "is_public": True,
+                }
+            ]
+        }
+    )
+
     contract_id: uuid.UUID | None = Field(default=None, description="Marché clausé d'origine.")
     lot_id: uuid.UUID | None = Field(default=None, description="Lot du marché.")
     employer_id: uuid.UUID | None = Field(
         default=None, description="Organisation employeuse ; par défaut, la vôtre."
     )
-    title: Title
+    title: Title = Field(description="Intitulé du poste.")
     rome_code: RomeCode
-    appellation_code: AppellationCode | None = None
+    appellation_code: AppellationCode | None = Field(
+        default=None, description="Code de l'appellation ROME (de la fiche `rome_code`)."
+    )
     sector: SectorCode | None = Field(
         default=None, description="Secteur de la borne ; par défaut, déduit du code ROME."
     )
-    contract_type: ContractType | None = None
-    hours_per_week: HoursPerWeek | None = None
+    contract_type: ContractType | None = Field(
+        default=None,
+        description=("Type de contrat (`CDI`, `CDD`, `MIS`, `SAI`, `CDDI`, `CDI_CHANTIER`)."),
+    )
+    hours_per_week: HoursPerWeek | None = Field(
+        default=None, description="Heures de travail par semaine."
+    )
     positions: Positions = 1
     open_positions: OpenPositions | None = Field(
         default=None, description="Par défaut, le nombre de postes."
     )
-    start_date: Day | None = None
-    end_date: Day | None = None
-    commune_insee: CommuneInsee | None = None
-    lon: Longitude | None = None
-    lat: Latitude | None = None
+    start_date: Day | None = Field(default=None, description="Date de début.")
+    end_date: Day | None = Field(default=None, description="Date de fin.")
+    commune_insee: CommuneInsee | None = Field(
+        default=None, description="Code INSEE de la commune du poste."
+    )
+    lon: Longitude | None = Field(
+        default=None, description="Longitude du lieu de travail (WGS 84), avec `lat`."
+    )
+    lat: Latitude | None = Field(
+        default=None, description="Latitude du lieu de travail (WGS 84), avec `lon`."
+    )
     requires_eligibility: bool = Field(
         default=False, description="Les personnes recrutées doivent être des publics éligibles."
     )
@@ -134,23 +168,41 @@ class OfferUpdate(_OfferFields):
     again; sending ``contract_id`` without ``lot_id`` detaches the lot; ``lon`` and ``lat`` go
     together, and ``null`` for both puts the work site back at the commune's centre."""
 
-    contract_id: uuid.UUID | None = None
-    lot_id: uuid.UUID | None = None
-    employer_id: uuid.UUID | None = None
-    title: Title | None = None
-    rome_code: RomeCode | None = None
-    appellation_code: AppellationCode | None = None
-    sector: SectorCode | None = None
-    contract_type: ContractType | None = None
-    hours_per_week: HoursPerWeek | None = None
-    positions: Positions | None = None
-    open_positions: OpenPositions | None = None
-    start_date: Day | None = None
-    end_date: Day | None = None
-    commune_insee: CommuneInsee | None = None
-    lon: Longitude | None = None
-    lat: Latitude | None = None
-    requires_eligibility: bool | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"positions": 3, "start_date": "2026-05-11"}]}
+    )
+
+    contract_id: uuid.UUID | None = Field(default=None, description="Marché clausé d'origine.")
+    lot_id: uuid.UUID | None = Field(default=None, description="Lot du marché.")
+    employer_id: uuid.UUID | None = Field(default=None, description="Employeur.")
+    title: Title | None = Field(default=None, description="Intitulé du poste.")
+    rome_code: RomeCode | None = Field(default=None, description="Code ROME du métier.")
+    appellation_code: AppellationCode | None = Field(
+        default=None, description="Code de l'appellation ROME."
+    )
+    sector: SectorCode | None = Field(
+        default=None, description="Secteur de la borne, si le métier ne suffit pas à le dire."
+    )
+    contract_type: ContractType | None = Field(default=None, description="Type de contrat.")
+    hours_per_week: HoursPerWeek | None = Field(
+        default=None, description="Heures de travail par semaine."
+    )
+    positions: Positions | None = Field(default=None, description="Nombre de postes.")
+    open_positions: OpenPositions | None = Field(
+        default=None, description="Postes encore à pourvoir."
+    )
+    start_date: Day | None = Field(default=None, description="Date de début.")
+    end_date: Day | None = Field(default=None, description="Date de fin.")
+    commune_insee: CommuneInsee | None = Field(
+        default=None, description="Code INSEE de la commune du poste."
+    )
+    lon: Longitude | None = Field(
+        default=None, description="Longitude du lieu de travail (WGS 84)."
+    )
+    lat: Latitude | None = Field(default=None, description="Latitude du lieu de travail (WGS 84).")
+    requires_eligibility: bool | None = Field(
+        default=None, description="Le poste demande une éligibilité à l'insertion."
+    )
     is_public: bool | None = Field(default=None, description=PUBLIC_DESCRIPTION)
 
     _not_null = field_validator(
@@ -165,7 +217,9 @@ class OfferUpdate(_OfferFields):
 
 
 class OfferClose(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "filled_elsewhere"}]}
+    )
 
     reason: CloseReason | None = Field(
         default=None,
@@ -177,38 +231,46 @@ class OfferClose(BaseModel):
 
 
 class OfferPublic(BaseModel):
-    id: uuid.UUID
-    contract_id: uuid.UUID | None
-    lot_id: uuid.UUID | None
-    employer_id: uuid.UUID
-    title: str
-    rome_code: str
-    appellation_code: str | None
-    sector: SectorCode | None
-    sector_label: str | None
-    contract_type: ContractType | None
-    contract_type_label: str | None
-    hours_per_week: Decimal | None
-    positions: int
-    open_positions: int
-    start_date: date | None
-    end_date: date | None
-    commune_insee: str | None
-    lon: float | None
-    lat: float | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    contract_id: uuid.UUID | None = Field(
+        description="Marché qui crée le poste ; `null` hors marché."
+    )
+    lot_id: uuid.UUID | None = Field(description="Lot du marché.")
+    employer_id: uuid.UUID = Field(description="Employeur (organisation).")
+    title: str = Field(description="Intitulé du poste.")
+    rome_code: str = Field(description="Code ROME du métier.")
+    appellation_code: str | None = Field(description="Code de l'appellation ROME.")
+    sector: SectorCode | None = Field(description="Secteur de la borne correspondant au métier.")
+    sector_label: str | None = Field(description="Le secteur en toutes lettres, en français.")
+    contract_type: ContractType | None = Field(description="Type de contrat.")
+    contract_type_label: str | None = Field(
+        description="Le type de contrat en toutes lettres, en français."
+    )
+    hours_per_week: Decimal | None = Field(description="Heures de travail par semaine.")
+    positions: int = Field(description="Nombre de postes.")
+    open_positions: int = Field(description="Postes encore à pourvoir.")
+    start_date: date | None = Field(description="Date de début.")
+    end_date: date | None = Field(description="Date de fin.")
+    commune_insee: str | None = Field(description="Code INSEE de la commune du poste.")
+    lon: float | None = Field(description="Longitude du lieu de travail (WGS 84).")
+    lat: float | None = Field(description="Latitude du lieu de travail (WGS 84).")
     coordinates_source: CoordinatesSource | None = Field(
         description="`given` : le lieu de travail ; `commune_centroid` : le centre de la commune."
     )
-    requires_eligibility: bool
+    requires_eligibility: bool = Field(
+        description=("Le poste demande une éligibilité à l'insertion (critères du candidat).")
+    )
     is_public: bool = Field(description=PUBLIC_DESCRIPTION)
-    status: OfferStatus
-    status_label: str
-    published_at: datetime | None
-    closed_at: datetime | None
-    close_reason: CloseReason | None
-    close_reason_label: str | None
-    created_at: datetime
-    updated_at: datetime
+    status: OfferStatus = Field(
+        description="État de l'offre (`draft`, `open`, `filled`, `closed`)."
+    )
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
+    published_at: datetime | None = Field(description="Date de publication.")
+    closed_at: datetime | None = Field(description="Date de clôture.")
+    close_reason: CloseReason | None = Field(description="Motif de clôture.")
+    close_reason_label: str | None = Field(description="Le motif en toutes lettres, en français.")
+    created_at: datetime = Field(description="Date et heure de création.")
+    updated_at: datetime = Field(description="Date et heure de la dernière modification.")
 
     @classmethod
     def of(cls, offer: Offer) -> OfferPublic:

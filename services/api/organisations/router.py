@@ -31,7 +31,14 @@ def _respond(response: Response, organisation: OrganisationPublic) -> Organisati
     return organisation
 
 
-@router.get("", summary="Lister les organisations")
+@router.get(
+    "",
+    summary="Lister les organisations",
+    description=(
+        "Toutes les organisations de l'instance : leur nom et leur SIRET sont publics, "
+        "tout appelant authentifié les lit."
+    ),
+)
 async def list_organisations(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -52,7 +59,11 @@ async def list_organisations(
     )
 
 
-@router.get("/{organisation_id}", summary="Lire une organisation")
+@router.get(
+    "/{organisation_id}",
+    summary="Lire une organisation",
+    description=("Une organisation par son identifiant."),
+)
 async def read_organisation(
     organisation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -64,7 +75,16 @@ async def read_organisation(
     return if_none_match.answer(response, organisation)
 
 
-@router.post("", status_code=HTTP_201_CREATED, summary="Créer une organisation")
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    summary="Créer une organisation",
+    description=(
+        "Crée une organisation. L'administrateur crée partout ; un facilitateur, dans son"
+        " territoire seulement (elle lui est rattachée). Un SIRET déjà enregistré est "
+        "refusé (409 `siret-taken`)."
+    ),
+)
 async def create_organisation(
     body: OrganisationCreate,
     principal: CurrentPrincipal,
@@ -83,7 +103,15 @@ async def create_organisation(
     return _respond(response, OrganisationPublic.of(organisation))
 
 
-@router.patch("/{organisation_id}", summary="Modifier une organisation")
+@router.patch(
+    "/{organisation_id}",
+    summary="Modifier une organisation",
+    description=(
+        "Ne change que les champs envoyés (`null` efface le SIRET, l'adresse ou le "
+        "rattachement). Exige `If-Match` avec l'ETag lu. Un rattachement qui ferait une "
+        "boucle est refusé (409 `organisation-cycle`)."
+    ),
+)
 async def update_organisation(
     organisation_id: uuid.UUID,
     body: OrganisationUpdate,

@@ -42,12 +42,30 @@ def _siret(value: str | None) -> str | None:
 
 
 class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Plaine Commune Habitat",
+                    "kind": "social_landlord",
+                    "siret": "27930004000011",
+                    "address": "5 rue Jean Jaurès, 93200 Saint-Denis",
+                    "commune_insee": "93066",
+                    "parent_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                }
+            ]
+        },
+    )
 
-    name: Name
-    kind: OrganisationKind
-    siret: Siret | None = None
-    address: Address | None = None
+    name: Name = Field(description="Nom de l'organisation.")
+    kind: OrganisationKind = Field(
+        description="Sorte d'organisation (décide de ce que ses comptes peuvent faire)."
+    )
+    siret: Siret | None = Field(
+        default=None, description="SIRET (14 chiffres, clé de Luhn vérifiée)."
+    )
+    address: Address | None = Field(default=None, description="Adresse postale.")
     commune_insee: CommuneInsee
     parent_id: uuid.UUID | None = Field(
         default=None,
@@ -61,16 +79,37 @@ class OrganisationCreate(BaseModel):
 class OrganisationUpdate(BaseModel):
     """Only the fields sent change; ``null`` empties ``siret``, ``address`` and ``parent_id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"address": "12 place du Caquet, 93200 Saint-Denis", "retention_months": 24}
+            ]
+        },
+    )
 
-    name: Name | None = None
-    kind: OrganisationKind | None = None
-    siret: Siret | None = None
-    address: Address | None = None
-    commune_insee: CommuneInsee | None = None
-    parent_id: uuid.UUID | None = None
-    is_active: bool | None = None
-    retention_months: RetentionMonths | None = None
+    name: Name | None = Field(default=None, description="Nom de l'organisation.")
+    kind: OrganisationKind | None = Field(default=None, description="Sorte d'organisation.")
+    siret: Siret | None = Field(default=None, description="SIRET ; `null` l'efface.")
+    address: Address | None = Field(default=None, description="Adresse postale ; `null` l'efface.")
+    commune_insee: CommuneInsee | None = Field(
+        default=None, description="Code INSEE de la commune du siège."
+    )
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "Organisation de rattachement (la structure d'animation du "
+            "territoire) ; `null` la détache."
+        ),
+    )
+    is_active: bool | None = Field(default=None, description="`false` désactive l'organisation.")
+    retention_months: RetentionMonths | None = Field(
+        default=None,
+        description=(
+            "Durée de conservation des personnes sans activité, en mois (1 à 36) "
+            "; `null` : celle de l'instance."
+        ),
+    )
 
     _check_siret = field_validator("siret")(_siret)
     _check_insee = field_validator("commune_insee")(insee_code)
@@ -78,21 +117,28 @@ class OrganisationUpdate(BaseModel):
 
 
 class OrganisationPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    kind: OrganisationKind
-    kind_label: str
-    siret: str | None
-    address: str | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    name: str = Field(description="Nom de l'organisation.")
+    kind: OrganisationKind = Field(description="Sorte d'organisation.")
+    kind_label: str = Field(description="La sorte d'organisation en toutes lettres, en français.")
+    siret: str | None = Field(description="SIRET.")
+    address: str | None = Field(description="Adresse postale.")
     commune_insee: str | None = Field(
         description="Commune INSEE ; absente pour une organisation trouvée dans les données "
         "ouvertes de la commande publique, tant que personne ne l'a renseignée."
     )
-    parent_id: uuid.UUID | None
-    is_active: bool
-    retention_months: int | None
-    created_at: datetime
-    updated_at: datetime
+    parent_id: uuid.UUID | None = Field(
+        description="Organisation de rattachement (structure d'animation du territoire)."
+    )
+    is_active: bool = Field(description="L'organisation est active.")
+    retention_months: int | None = Field(
+        description=(
+            "Durée de conservation des personnes sans activité, en mois ; `null` "
+            ": celle de l'instance."
+        )
+    )
+    created_at: datetime = Field(description="Date et heure de création.")
+    updated_at: datetime = Field(description="Date et heure de la dernière modification.")
 
     @classmethod
     def of(cls, organisation: Organisation) -> OrganisationPublic:

@@ -44,33 +44,37 @@ class _Vocabulary(BaseModel):
 
 class LieuTravail(_Vocabulary):
     libelle: str | None = Field(description="« 93 - Saint-Denis ».")
-    latitude: float | None
-    longitude: float | None
-    code_postal: str | None
+    latitude: float | None = Field(description="Latitude (WGS 84).")
+    longitude: float | None = Field(description="Longitude (WGS 84).")
+    code_postal: str | None = Field(description="Code postal.")
     commune: str | None = Field(description="Code INSEE de la commune.")
 
 
 class Entreprise(_Vocabulary):
-    nom: str
+    nom: str = Field(description="Nom de l'entreprise qui recrute.")
 
 
 class OffreFranceTravail(_Vocabulary):
-    id: str
-    intitule: str
-    description: str
-    date_creation: datetime
-    date_actualisation: datetime
-    lieu_travail: LieuTravail
-    rome_code: str
-    rome_libelle: str | None
-    appellationlibelle: str | None = Field(alias="appellationlibelle")
-    entreprise: Entreprise
-    type_contrat: str | None
-    type_contrat_libelle: str | None
-    nature_contrat: str | None
+    id: str = Field(description="Identifiant de l'offre dans Maillon.")
+    intitule: str = Field(description="Intitulé du poste.")
+    description: str = Field(description="Présentation du poste et de son cadre.")
+    date_creation: datetime = Field(description="Date de publication.")
+    date_actualisation: datetime = Field(description="Dernière modification.")
+    lieu_travail: LieuTravail = Field(description="Lieu de travail.")
+    rome_code: str = Field(description="Code ROME du métier.")
+    rome_libelle: str | None = Field(description="Intitulé de la fiche ROME.")
+    appellationlibelle: str | None = Field(
+        alias="appellationlibelle", description="Appellation ROME du poste."
+    )
+    entreprise: Entreprise = Field(description="Qui recrute.")
+    type_contrat: str | None = Field(description="Type de contrat (`CDI`, `CDD`, `MIS`…).")
+    type_contrat_libelle: str | None = Field(description="Type et durée du contrat, en clair.")
+    nature_contrat: str | None = Field(
+        description="Nature du contrat (contrat de travail, apprentissage…)."
+    )
     duree_travail_libelle: str | None = Field(description="« 35H/semaine ».")
     duree_travail_libelle_converti: str | None = Field(description="Temps plein ou partiel.")
-    nombre_postes: int
+    nombre_postes: int = Field(description="Postes restant à pourvoir.")
     qualification_code: str | None = Field(
         default=None, description="Non renseigné : les offres n'enregistrent pas de qualification."
     )

@@ -33,49 +33,67 @@ class _LinkedData(BaseModel):
 
 
 class PropertyValue(_LinkedData):
-    type_: Literal["PropertyValue"] = Field("PropertyValue", alias="@type")
-    name: str
-    value: str
+    type_: Literal["PropertyValue"] = Field(
+        "PropertyValue", alias="@type", description="Type schema.org de l'objet."
+    )
+    name: str = Field(description="Nom de l'identifiant (`Maillon`).")
+    value: str = Field(description="Identifiant de l'offre.")
 
 
 class Organization(_LinkedData):
-    type_: Literal["Organization"] = Field("Organization", alias="@type")
-    name: str
+    type_: Literal["Organization"] = Field(
+        "Organization", alias="@type", description="Type schema.org de l'objet."
+    )
+    name: str = Field(description="Nom de l'organisation qui recrute.")
 
 
 class PostalAddress(_LinkedData):
-    type_: Literal["PostalAddress"] = Field("PostalAddress", alias="@type")
-    address_locality: str | None = None
-    postal_code: str | None = None
-    address_country: str = "FR"
+    type_: Literal["PostalAddress"] = Field(
+        "PostalAddress", alias="@type", description="Type schema.org de l'objet."
+    )
+    address_locality: str | None = Field(default=None, description="Commune du lieu de travail.")
+    postal_code: str | None = Field(default=None, description="Code postal.")
+    address_country: str = Field(default="FR", description="Pays (code ISO 3166-1).")
 
 
 class GeoCoordinates(_LinkedData):
-    type_: Literal["GeoCoordinates"] = Field("GeoCoordinates", alias="@type")
-    latitude: float
-    longitude: float
+    type_: Literal["GeoCoordinates"] = Field(
+        "GeoCoordinates", alias="@type", description="Type schema.org de l'objet."
+    )
+    latitude: float = Field(description="Latitude (WGS 84).")
+    longitude: float = Field(description="Longitude (WGS 84).")
 
 
 class Place(_LinkedData):
-    type_: Literal["Place"] = Field("Place", alias="@type")
-    address: PostalAddress
-    geo: GeoCoordinates | None = None
+    type_: Literal["Place"] = Field(
+        "Place", alias="@type", description="Type schema.org de l'objet."
+    )
+    address: PostalAddress = Field(description="Adresse du lieu de travail.")
+    geo: GeoCoordinates | None = Field(default=None, description="Coordonnées du lieu de travail.")
 
 
 class JobPosting(_LinkedData):
-    type_: Literal["JobPosting"] = Field("JobPosting", alias="@type")
-    identifier: PropertyValue
-    title: str
-    description: str
-    date_posted: datetime
-    valid_through: datetime | None = None
-    employment_type: list[str]
-    hiring_organization: Organization
-    job_location: Place
-    occupational_category: str
-    job_start_date: date | None = None
-    total_job_openings: int
-    work_hours: str | None = None
+    type_: Literal["JobPosting"] = Field(
+        "JobPosting", alias="@type", description="Type schema.org de l'objet."
+    )
+    identifier: PropertyValue = Field(description="Identifiant de l'offre dans Maillon.")
+    title: str = Field(description="Intitulé du poste.")
+    description: str = Field(description="Présentation du poste et de son cadre, en français.")
+    date_posted: datetime = Field(description="Date de publication.")
+    valid_through: datetime | None = Field(
+        default=None, description="Date jusqu'à laquelle l'offre est ouverte."
+    )
+    employment_type: list[str] = Field(
+        description="Types d'emploi schema.org (`FULL_TIME`, `PART_TIME`, `TEMPORARY`…)."
+    )
+    hiring_organization: Organization = Field(description="Qui recrute.")
+    job_location: Place = Field(description="Lieu de travail.")
+    occupational_category: str = Field(description="Code ROME du métier.")
+    job_start_date: date | None = Field(default=None, description="Date de début.")
+    total_job_openings: int = Field(description="Postes restant à pourvoir.")
+    work_hours: str | None = Field(
+        default=None, description="Temps de travail (« 35 h par semaine »)."
+    )
 
     @classmethod
     def of(cls, row: PublicRow) -> JobPosting:
@@ -125,15 +143,23 @@ def employment_type(row: PublicRow) -> list[str]:
 
 
 class ListItem(_LinkedData):
-    type_: Literal["ListItem"] = Field("ListItem", alias="@type")
+    type_: Literal["ListItem"] = Field(
+        "ListItem", alias="@type", description="Type schema.org de l'objet."
+    )
     position: int = Field(description="Rang dans la liste complète, à partir de 1.")
-    item: JobPosting
+    item: JobPosting = Field(description="L'offre.")
 
 
 class JobPostingList(_LinkedData):
     """A page of public offers; ``numberOfItems`` counts the whole list, every page included."""
 
-    context: Literal["https://schema.org"] = Field("https://schema.org", alias="@context")
-    type_: Literal["ItemList"] = Field("ItemList", alias="@type")
-    number_of_items: int
-    item_list_element: list[ListItem]
+    context: Literal["https://schema.org"] = Field(
+        "https://schema.org", alias="@context", description="Vocabulaire JSON-LD (schema.org)."
+    )
+    type_: Literal["ItemList"] = Field(
+        "ItemList", alias="@type", description="Type schema.org de l'objet."
+    )
+    number_of_items: int = Field(
+        description="Nombre d'offres de toute la liste, toutes pages confondues."
+    )
+    item_list_element: list[ListItem] = Field(description="Les offres de cette page.")

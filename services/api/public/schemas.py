@@ -59,9 +59,9 @@ class PublicOffer(BaseModel):
     )
     published_at: datetime = Field(description="Date de publication.")
     updated_at: datetime = Field(description="Dernière modification.")
-    employer: PublicEmployer
-    work_site: PublicWorkSite
-    clause: PublicClause
+    employer: PublicEmployer = Field(description="Qui recrute.")
+    work_site: PublicWorkSite = Field(description="Où se trouve le poste.")
+    clause: PublicClause = Field(description="Le cadre du poste : la clause sociale qui le crée.")
 
     @classmethod
     def of(cls, row: PublicRow) -> PublicOffer:

@@ -50,7 +50,15 @@ _INSEE = r"^(?:[0-9]{5}|2[ABab][0-9]{3})$"
 _DEPT = r"^(?:[0-9]{2,3}|2[ABab])$"
 
 
-@router.get("/rome", summary="Rechercher une fiche ROME (code, métier ou appellation)")
+@router.get(
+    "/rome",
+    summary="Rechercher une fiche ROME (code, métier ou appellation)",
+    description=(
+        "Recherche dans le référentiel ROME v4 importé par un code de fiche, un métier ou"
+        " une appellation (sans tenir compte des accents). Accessible à tout appelant "
+        "authentifié."
+    ),
+)
 async def search_rome(
     session: SessionDep,
     indexes: IndexesDep,
@@ -78,7 +86,14 @@ async def search_rome(
     return page
 
 
-@router.get("/rome/{code}", summary="Une fiche ROME et toutes ses appellations")
+@router.get(
+    "/rome/{code}",
+    summary="Une fiche ROME et toutes ses appellations",
+    description=(
+        "La fiche ROME (code à une lettre et quatre chiffres, `F1703` par exemple) et "
+        "toutes ses appellations."
+    ),
+)
 async def get_rome_fiche(
     session: SessionDep,
     indexes: IndexesDep,
@@ -94,7 +109,15 @@ async def get_rome_fiche(
     return if_none_match.answer(response, detail)
 
 
-@router.get("/sectors", summary="Les huit secteurs de la borne et leurs codes ROME")
+@router.get(
+    "/sectors",
+    summary="Les huit secteurs de la borne et leurs codes ROME",
+    description=(
+        "Les huit secteurs proposés sur le formulaire de la borne, chacun avec les "
+        "parties du ROME qu'il couvre : c'est par eux que les souhaits des personnes "
+        "rejoignent les offres."
+    ),
+)
 async def list_sectors(
     session: SessionDep, indexes: IndexesDep, pagination: PaginationDep
 ) -> schemas.SectorPage:
@@ -106,7 +129,11 @@ async def list_sectors(
     return page
 
 
-@router.get("/sectors/{code}", summary="Un secteur de la borne et ses codes ROME")
+@router.get(
+    "/sectors/{code}",
+    summary="Un secteur de la borne et ses codes ROME",
+    description=("Un secteur de la borne par son code, avec les parties du ROME qu'il couvre."),
+)
 async def read_sector(
     session: SessionDep,
     indexes: IndexesDep,
@@ -124,7 +151,14 @@ async def read_sector(
     return if_none_match.answer(response, detail)
 
 
-@router.get("/communes", summary="Rechercher une commune (nom ou code postal)")
+@router.get(
+    "/communes",
+    summary="Rechercher une commune (nom ou code postal)",
+    description=(
+        "Recherche une commune par le début de son nom (sans tenir compte des accents) ou"
+        " par son code postal."
+    ),
+)
 async def search_communes(
     session: SessionDep,
     indexes: IndexesDep,
@@ -153,7 +187,11 @@ async def search_communes(
     )
 
 
-@router.get("/communes/{insee}", summary="Une commune par son code INSEE")
+@router.get(
+    "/communes/{insee}",
+    summary="Une commune par son code INSEE",
+    description=("La commune, son centre et ses codes postaux, par son code INSEE (5 caractères)."),
+)
 async def get_commune(
     session: SessionDep,
     indexes: IndexesDep,
@@ -185,7 +223,14 @@ def _latitude(value: float) -> float:
     return value
 
 
-@router.get("/qpv", summary="Le QPV (géographie 2024) contenant un point")
+@router.get(
+    "/qpv",
+    summary="Le QPV (géographie 2024) contenant un point",
+    description=(
+        "Dit si un point (longitude et latitude WGS 84) se trouve dans un quartier "
+        "prioritaire de la politique de la ville, et lequel."
+    ),
+)
 async def lookup_qpv(
     session: SessionDep,
     indexes: IndexesDep,

@@ -13,9 +13,9 @@ from services.core.models.callback import CALLBACK_OUTCOME_LABELS, CallbackOutco
 
 class ReportRow(BaseModel):
     level: Level = Field(description="`total`, `organisation` (qui a reçu les dépôts) ou `site`.")
-    level_label: str
+    level_label: str = Field(description="Le niveau en toutes lettres, en français.")
     organisation_id: uuid.UUID | None = Field(description="L'organisation ou le lieu de dépôt.")
-    name: str | None
+    name: str | None = Field(description="Nom de l'organisation ou du lieu.")
     forms_deposited: int = Field(description="CV et formulaires déposés dans le trimestre.")
     cases_opened: int = Field(description="Rappels ouverts par ces dépôts.")
     people_reached: int = Field(description="Personnes jointes (appel initial et 2 relances).")
@@ -24,7 +24,7 @@ class ReportRow(BaseModel):
         description="Parmi les délais échus, personnes jointes avant leur terme."
     )
     unreachable: int = Field(description="Injoignables après trois tentatives.")
-    still_open: int
+    still_open: int = Field(description="Rappels encore ouverts à la fin du trimestre.")
     outcomes: dict[CallbackOutcome, int] = Field(description="Suites données, par nature.")
     median_days_to_first_attempt: float | None = Field(
         description="Délai médian, en jours, du dépôt à la première tentative."
@@ -53,13 +53,17 @@ class ReportRow(BaseModel):
 class CallbackReportPublic(BaseModel):
     quarter: str = Field(description="AAAA-Qn")
     label: str = Field(description="T3 2026")
-    start: date
-    end: date
+    start: date = Field(description="Premier jour de la période.")
+    end: date = Field(description="Dernier jour de la période.")
     as_of: datetime = Field(description="Moment du calcul (délais échus à cette date).")
-    total: ReportRow
-    organisations: list[ReportRow]
-    sites: list[ReportRow]
-    outcome_labels: dict[CallbackOutcome, str]
+    total: ReportRow = Field(description="Les chiffres de toute la période, tous lieux confondus.")
+    organisations: list[ReportRow] = Field(
+        description="Une ligne par organisation qui a reçu des dépôts."
+    )
+    sites: list[ReportRow] = Field(description="Une ligne par lieu de dépôt (borne).")
+    outcome_labels: dict[CallbackOutcome, str] = Field(
+        description="Les suites données en toutes lettres, par code."
+    )
 
     @classmethod
     def of(cls, report: Report) -> CallbackReportPublic:

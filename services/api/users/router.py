@@ -28,7 +28,15 @@ def _respond(response: Response, user: UserPublic) -> UserPublic:
     return user
 
 
-@router.get("", summary="Lister les comptes")
+@router.get(
+    "",
+    summary="Lister les comptes",
+    description=(
+        "Les comptes que l'appelant peut voir : tous pour l'administrateur, ceux de son "
+        "territoire pour un facilitateur, ceux de son organisation pour les autres rôles,"
+        " le sien seul pour un agent d'accueil. Chaque lecture est tracée."
+    ),
+)
 async def list_users(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -52,7 +60,11 @@ async def list_users(
     return Page[UserPublic].build([UserPublic.of(row) for row in rows], total, pagination)
 
 
-@router.get("/{user_id}", summary="Lire un compte")
+@router.get(
+    "/{user_id}",
+    summary="Lire un compte",
+    description=("Un compte visible de l'appelant (sinon 404). La lecture est tracée."),
+)
 async def read_user(
     user_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -65,7 +77,17 @@ async def read_user(
     return if_none_match.answer(response, user)
 
 
-@router.post("", status_code=HTTP_201_CREATED, summary="Créer un compte")
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    summary="Créer un compte",
+    description=(
+        "Crée un compte avec son mot de passe initial. L'administrateur crée partout ; un"
+        " facilitateur, dans son territoire et jamais un administrateur. Seul "
+        "l'administrateur donne le rôle `admin` ou le droit `sensitive_data`. Une adresse"
+        " déjà utilisée est refusée (409 `email-taken`)."
+    ),
+)
 async def create_user(
     body: UserCreate,
     principal: CurrentPrincipal,

@@ -39,14 +39,39 @@ def _unique(permissions: list[Permission] | None) -> list[Permission] | None:
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "claire.martin@agence.example.fr",
+                    "full_name": "Claire Martin",
+                    "password": "une phrase de passe longue",
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
+                    "role": "prescriber",
+                    "is_manager": False,
+                    "permissions": [],
+                }
+            ]
+        },
+    )
 
-    email: Annotated[str, Field(max_length=254)]
-    full_name: FullName
+    email: Annotated[str, Field(max_length=254)] = Field(
+        description="Adresse e-mail, identifiant de connexion (unique)."
+    )
+    full_name: FullName = Field(description="Prénom et nom.")
     password: Password
-    organisation_id: uuid.UUID
-    role: Role
-    is_manager: bool = False
+    organisation_id: uuid.UUID = Field(description="Organisation du compte.")
+    role: Role = Field(
+        description=(
+            "Rôle (`admin`, `facilitator`, `prescriber`, `reception`, `employer`)"
+            " : ce qu'il peut lire et faire."
+        )
+    )
+    is_manager: bool = Field(
+        default=False,
+        description="Responsable de son organisation : reçoit ses alertes et escalades.",
+    )
     permissions: Permissions = []
 
     _check_email = field_validator("email")(account_email)
@@ -56,13 +81,29 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """Only the fields sent change. Deactivating an account signs it out everywhere."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "prescriber", "is_manager": True}]}
+    )
 
-    full_name: FullName | None = None
-    role: Role | None = None
-    is_manager: bool | None = None
-    permissions: Permissions | None = None
-    is_active: bool | None = None
+    full_name: FullName | None = Field(default=None, description="Prénom et nom.")
+    role: Role | None = Field(
+        default=None,
+        description=(
+            "Rôle (`admin`, `facilitator`, `prescriber`, `reception`, `employer`)"
+            " : ce qu'il peut lire et faire."
+        ),
+    )
+    is_manager: bool | None = Field(default=None, description="Responsable de son organisation.")
+    permissions: Permissions | None = Field(
+        default=None,
+        description=(
+            "Droits accordés un à un en plus du rôle (`sensitive_data` : critères"
+            " sensibles, RQTH et justice)."
+        ),
+    )
+    is_active: bool | None = Field(
+        default=None, description="`false` désactive le compte et le déconnecte partout."
+    )
 
     _check_permissions = field_validator("permissions")(_unique)
     _not_null = field_validator("full_name", "role", "is_manager", "permissions", "is_active")(
@@ -71,7 +112,17 @@ class UserUpdate(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "une phrase de passe longue",
+                    "new_password": "une autre phrase de passe, plus longue",
+                }
+            ]
+        },
+    )
 
     current_password: Annotated[
         str | None,
@@ -84,18 +135,30 @@ class PasswordChange(BaseModel):
 
 
 class UserPublic(BaseModel):
-    id: uuid.UUID
-    email: str
-    full_name: str
-    organisation_id: uuid.UUID
-    role: Role
-    role_label: str
-    is_manager: bool
-    permissions: list[Permission]
-    is_active: bool
-    last_login_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description="Identifiant.")
+    email: str = Field(description="Adresse e-mail, identifiant de connexion.")
+    full_name: str = Field(description="Prénom et nom.")
+    organisation_id: uuid.UUID = Field(description="Organisation du compte.")
+    role: Role = Field(
+        description=(
+            "Rôle (`admin`, `facilitator`, `prescriber`, `reception`, `employer`)"
+            " : ce qu'il peut lire et faire."
+        )
+    )
+    role_label: str = Field(description="Le rôle en toutes lettres, en français.")
+    is_manager: bool = Field(
+        description="Responsable de son organisation : reçoit ses alertes et escalades."
+    )
+    permissions: list[Permission] = Field(
+        description=(
+            "Droits accordés un à un en plus du rôle (`sensitive_data` : critères"
+            " sensibles, RQTH et justice)."
+        )
+    )
+    is_active: bool = Field(description="Le compte peut se connecter.")
+    last_login_at: datetime | None = Field(description="Dernière connexion.")
+    created_at: datetime = Field(description="Date et heure de création.")
+    updated_at: datetime = Field(description="Date et heure de la dernière modification.")
 
     @classmethod
     def of(cls, user: User) -> UserPublic:

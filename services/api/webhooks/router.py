@@ -64,7 +64,15 @@ def _check_url(url: AnyHttpUrl, settings: Settings) -> None:
         )
 
 
-@router.get("", summary="Lister les abonnements webhook")
+@router.get(
+    "",
+    summary="Lister les abonnements webhook",
+    description=(
+        "Les abonnements de l'organisation de l'appelant (tous pour l'administrateur). "
+        "Les agents d'accueil n'en gèrent pas (403) ; une clé d'API a besoin de la portée"
+        " `webhooks:read`."
+    ),
+)
 async def list_webhooks(
     principal: CurrentPrincipal, session: SessionDep, pagination: PaginationDep
 ) -> Page[WebhookPublic]:
@@ -126,7 +134,13 @@ async def create_webhook(
     return WebhookCreated(**WebhookPublic.of(subscription).model_dump(), secret=subscription.secret)
 
 
-@router.get("/{webhook_id}", summary="Lire un abonnement webhook (sans son secret)")
+@router.get(
+    "/{webhook_id}",
+    summary="Lire un abonnement webhook (sans son secret)",
+    description=(
+        "Un abonnement par son identifiant, sans son secret (montré une seule fois, à la création)."
+    ),
+)
 async def read_webhook(
     webhook_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> WebhookPublic:
@@ -187,7 +201,15 @@ async def enable_webhook(
     return WebhookPublic.of(subscription)
 
 
-@router.get("/{webhook_id}/deliveries", summary="Journal des envois d'un abonnement")
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="Journal des envois d'un abonnement",
+    description=(
+        "Les envois de l'abonnement, les plus récents d'abord : état, nombre d'essais, "
+        "dernier statut HTTP reçu. Pour comprendre pourquoi un destinataire ne reçoit "
+        "rien."
+    ),
+)
 async def list_deliveries(
     webhook_id: uuid.UUID,
     principal: CurrentPrincipal,

@@ -1,0 +1,1 @@
+"""The OpenAPI document beyond what FastAPI builds: description, errors, webhooks."""

@@ -1,0 +1,189 @@
+"""The OpenAPI document a frontend team builds on: valid, complete, its errors and webhooks listed.
+
+The document is built as the application builds it (no database needed: nothing connects)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema_rs
+import pytest
+from openapi_spec_validator import validate
+
+from services.api.app import create_app
+from services.api.errors import PROBLEM_TYPES
+from services.core.events import EVENT_TYPES
+from services.core.settings import Settings
+from services.core.webhooks import PAYLOAD_VERSION, PUBLIC_EVENTS, body_of
+from tests.api.conftest import UNREACHABLE_POSTGRES, UNREACHABLE_REDIS
+
+METHODS: Final = ("get", "put", "post", "delete", "patch")
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    settings = Settings(
+        environment="test", database_url=UNREACHABLE_POSTGRES, redis_url=UNREACHABLE_REDIS
+    )
+    return create_app(settings).openapi()
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in sorted(document["paths"].items()):
+        for method in METHODS:
+            if method in item:
+                yield f"{method.upper()} {path}", item[method]
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_the_description_explains_the_conventions(document: dict[str, Any]) -> None:
+    text = document["info"]["description"]
+    for subject in ("Authorization: Bearer", "X-API-Key", "?page=", "Idempotency-Key", "If-Match"):
+        assert subject in text, subject
+    assert "application/problem+json" in text
+    # Every problem type the code can answer, in the table.
+    for code in PROBLEM_TYPES:
+        assert f"`/problems/{code}`" in text, code
+
+
+def test_each_operation_lists_its_errors_with_their_problem_types(
+    document: dict[str, Any],
+) -> None:
+    paths = document["paths"]
+    offer = paths["/v1/offers/{offer_id}"]
+    # Read from the code: who may not read, what does not exist.
+    read = offer["get"]["responses"]
+    assert "/problems/unauthorized" in read["401"]["description"]
+    assert "/problems/not-found" in read["404"]["description"]
+    assert "/problems/service-unavailable" in read["503"]["description"]
+    assert "412" not in read
+    update = offer["put"]["responses"] if "put" in offer else offer["patch"]["responses"]
+    assert set(update["412"]["content"]["application/problem+json"]["examples"]) == {
+        "precondition-failed"
+    }
+    assert "/problems/precondition-required" in update["428"]["description"]
+    publish = paths["/v1/offers/{offer_id}/publish"]["post"]["responses"]
+    conflicts = set(publish["409"]["content"]["application/problem+json"]["examples"])
+    assert {"contract-not-active", "idempotency-key-reused"} <= conflicts
+    public = paths["/v1/public/offers"]["get"]["responses"]
+    assert "401" not in public
+    assert "/problems/too-many-requests" in public["429"]["description"]
+    for name, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status.isdigit() and int(status) >= 400:
+                for code, example in (
+                    response["content"]["application/problem+json"].get("examples", {}).items()
+                ):
+                    assert example["value"]["status"] == int(status), (name, code)
+
+
+def test_every_webhook_event_type_is_documented_with_a_valid_example(
+    document: dict[str, Any],
+) -> None:
+    webhooks = document["webhooks"]
+    assert set(webhooks) == set(PUBLIC_EVENTS)
+    components = document["components"]["schemas"]
+    for event_type, item in webhooks.items():
+        body = item["post"]["requestBody"]["content"]["application/json"]
+        schema = {"$ref": body["schema"]["$ref"], "components": {"schemas": components}}
+        example = body["example"]
+        assert example["version"] == PAYLOAD_VERSION
+        assert example["type"] == event_type
+        # What the sender writes for this example's event is the example.
+        event = EVENT_TYPES[event_type].model_validate(example["data"])
+        sent = json.loads(body_of(event, datetime.fromisoformat(example["timestamp"])))
+        assert sent == example
+        validator = jsonschema_rs.validator_for(schema)
+        validator.validate(example)
+        with pytest.raises(jsonschema_rs.ValidationError):
+            validator.validate({**example, "version": PAYLOAD_VERSION + 1})
+
+
+# -- completeness: what a frontend team reads instead of asking ---------------------------------
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema and len(schema) == 1:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _undescribed_properties(
+    document: dict[str, Any], schema: dict[str, Any], where: str
+) -> Iterator[str]:
+    """``where.property`` for each property without a description, in ``schema`` and the inline
+    schemas it holds (named schemas are checked once, under their own name)."""
+    for name, prop in schema.get("properties", {}).items():
+        if not prop.get("description"):
+            yield f"{where}.{name}"
+        yield from _undescribed_properties(document, prop, f"{where}.{name}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from _undescribed_properties(document, schema[key], f"{where}[]")
+    for key in ("anyOf", "oneOf", "allOf"):
+        for inner in schema.get(key, []):
+            yield from _undescribed_properties(document, inner, where)
+
+
+def missing_text(document: dict[str, Any]) -> list[str]:
+    missing: list[str] = []
+    for name, operation in operations(document):
+        for member in ("summary", "description"):
+            if not operation.get(member, "").strip():
+                missing.append(f"{name}: pas de {member}")
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+            schema = _resolve(document, content.get("schema", {}))
+            if not (content.get("example") or content.get("examples") or schema.get("examples")):
+                missing.append(f"{name}: corps {media_type} sans exemple")
+            if "properties" in content.get("schema", {}):
+                where = f"{name} (corps {media_type})"
+                missing += list(_undescribed_properties(document, content["schema"], where))
+    for schema_name, schema in sorted(document["components"]["schemas"].items()):
+        missing += list(_undescribed_properties(document, schema, schema_name))
+    return missing
+
+
+# What is not described yet, one line each as ``missing_text`` names it: the list only shrinks.
+GAPS_FILE: Final = Path(__file__).with_name("openapi_gaps.txt")
+
+
+def known_gaps() -> set[str]:
+    lines = GAPS_FILE.read_text(encoding="utf-8").splitlines()
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def test_every_operation_body_and_property_is_described(document: dict[str, Any]) -> None:
+    missing = [line for line in missing_text(document) if line not in known_gaps()]
+    assert not missing, f"{len(missing)} textes manquants :\n" + "\n".join(missing)
+
+
+def test_the_list_of_gaps_only_shrinks(document: dict[str, Any]) -> None:
+    filled = sorted(known_gaps() - set(missing_text(document)))
+    assert not filled, f"décrits désormais, à retirer de {GAPS_FILE.name} :\n" + "\n".join(filled)
+
+
+def test_every_request_body_example_is_valid(document: dict[str, Any]) -> None:
+    """An example a client copies must pass the schema it illustrates."""
+    refused: list[str] = []
+    for name, operation in operations(document):
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+            schema = content.get("schema", {})
+            resolved = _resolve(document, schema)
+            examples = [content["example"]] if "example" in content else []
+            examples += [e["value"] for e in content.get("examples", {}).values()]
+            examples += resolved.get("examples", [])
+            validator = jsonschema_rs.validator_for(
+                {**schema, "components": document["components"]}
+            )
+            for example in examples:
+                for error in validator.iter_errors(example):
+                    refused.append(f"{name} ({media_type}): {error.message}")
+    assert not refused, "\n".join(refused)
