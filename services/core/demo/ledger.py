@@ -371,7 +371,7 @@ async def load_ledger(session: AsyncSession) -> str:
         f"« {CLEANING_REFERENCE} »), {len(SPECS)} mises en emploi, {lines} lignes de relevés "
         f"sur {MONTHS} mois ; le lot 2 du groupe scolaire est en retard"
         + "".join(
-            f"\n      {local}@{DEMO_DOMAIN:<28} {ROLE_LABELS[role]} — {organisation.name}"
+            f"\n      {local + '@' + DEMO_DOMAIN:<42} {ROLE_LABELS[role]} — {organisation.name}"
             for local, (_, role, organisation) in accounts.items()
         )
     )
