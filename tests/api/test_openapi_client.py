@@ -21,7 +21,13 @@ from tests.api.conftest import UNREACHABLE_POSTGRES, UNREACHABLE_REDIS
 pytestmark = pytest.mark.slow
 
 PACKAGE = "maillon_client"
-FILE_TYPES = ("application/pdf", "image/jpeg", "image/png")
+FILE_TYPES = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/csv",
+)
 
 
 def test_a_generated_python_client_imports_and_type_checks(tmp_path: Path) -> None:
@@ -31,7 +37,7 @@ def test_a_generated_python_client_imports_and_type_checks(tmp_path: Path) -> No
     document = tmp_path / "openapi.json"
     document.write_text(json.dumps(create_app(settings).openapi()))
     config = tmp_path / "config.json"
-    # Files (CVs, scanned forms) are read as bytes.
+    # Files (CVs, scanned forms, hours statements as XLSX or CSV) are read and sent as bytes.
     files = dict.fromkeys(FILE_TYPES, "application/octet-stream")
     config.write_text(
         json.dumps({"package_name_override": PACKAGE, "content_type_overrides": files})
