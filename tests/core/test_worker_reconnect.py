@@ -165,12 +165,14 @@ async def test_the_heartbeat_goes_on_while_the_worker_waits_for_redis(
         await until(Activity.WAITING_FOR_REDIS)
         assert heartbeat.activity() is Activity.WAITING_FOR_REDIS
         # …and its heartbeat goes on, fresh by a probe's measure, for as long as it waits.
+        # Over 6 s, a beat at most 2 s old at every look (a loaded machine may hold the loop for
+        # a second; a heartbeat that stopped is stale after 2 s and fails), and many beats.
         beats = set()
-        for _ in range(10):
+        for _ in range(20):
             await asyncio.sleep(0.3)
             beats.add(heartbeat.path.stat().st_mtime)
-            assert heartbeat.is_fresh(max_age=1.0)
-        assert len(beats) >= 5
+            assert heartbeat.is_fresh(max_age=2.0)
+        assert len(beats) >= 10
         assert not worker.done()
 
         own_redis.start()  # back: serving again
