@@ -19,7 +19,7 @@ from starlette.status import HTTP_201_CREATED
 from services.api.access import CREATE
 from services.api.attributions.policy import policy as attributions_policy
 from services.api.auth.dependencies import CurrentPrincipal
-from services.api.body import Partly, body_schema, partly
+from services.api.body import Partly, body_schema, in_body, partly
 from services.api.deps import RequestIdDep, SessionDep
 from services.api.errors import BadRequest, ValidationFailed
 from services.api.pagination import Page, PaginationDep, paginate
@@ -88,15 +88,11 @@ async def _lines_of_body(request: Request) -> tuple[list[StatementLineIn], bool]
     if isinstance(document, dict) and "lines" in document:
         batch, errors = validate_partly(StatementBatchIn, raw)
         if errors or batch is None:
-            raise ValidationFailed(
-                [FieldError(loc=["body", *e.loc], message=e.message, type=e.type) for e in errors]
-            )
+            raise ValidationFailed(in_body(errors))
         return batch.lines, True
     line, errors = validate_partly(StatementLineIn, raw)
     if errors or line is None:
-        raise ValidationFailed(
-            [FieldError(loc=["body", *e.loc], message=e.message, type=e.type) for e in errors]
-        )
+        raise ValidationFailed(in_body(errors))
     return [line], False
 
 
