@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,69 +25,127 @@ from services.core.models.notification import Notification
 from services.core.models.offer import Offer
 from services.core.security.principal import Principal
 
+_ACTOR_TYPE = "Qui l'a enregistré : `user` (un compte) ou `api_key` (une clé d'API)."
+_ACTOR_ID = "Identifiant du compte ou de la clé d'API ; null s'il n'est pas connu."
+_MATCH_STATUSES = (
+    "`suggested` (proposé par le calcul), `contacted`, `proposed_to_employer`, `hired`, "
+    "`declined` ou `withdrawn`"
+)
+
 
 class AttemptExport(BaseModel):
-    number: int
-    channel: str
-    result: str
-    attempted_at: datetime
-    actor_type: str
-    actor_id: uuid.UUID | None
-    comment: str | None
+    number: int = Field(description="1 : premier appel ; 2 et 3 : relances.")
+    channel: str = Field(description="Moyen utilisé : `phone`, `sms`, `email` ou `in_person`.")
+    result: str = Field(
+        description="Résultat : `reached` (personne jointe), `no_answer`, `wrong_number` ou "
+        "`message_left`."
+    )
+    attempted_at: datetime = Field(description="Moment de la tentative.")
+    actor_type: str = Field(description=_ACTOR_TYPE)
+    actor_id: uuid.UUID | None = Field(description=_ACTOR_ID)
+    comment: str | None = Field(
+        description="Note du conseiller ; null s'il n'en a pas écrit, ou après anonymisation."
+    )
 
 
 class CallbackExport(BaseModel):
-    id: uuid.UUID
-    intake_id: uuid.UUID
-    organisation_id: uuid.UUID
-    prescriber_id: uuid.UUID | None
-    status: str
-    deposit_date: date
-    due_at: datetime
-    opened_at: datetime
-    closed_at: datetime | None
-    reached_at: datetime | None
-    outcome: str | None
-    returned_count: int
-    alerts_raised: list[str]
-    attempts: list[AttemptExport]
+    id: uuid.UUID = Field(description="Identifiant du rappel.")
+    intake_id: uuid.UUID = Field(description="Le dépôt qui a ouvert le rappel.")
+    organisation_id: uuid.UUID = Field(description="Organisation chargée du rappel.")
+    prescriber_id: uuid.UUID | None = Field(
+        description="Prescripteur chargé du rappel ; null : l'organisation entière."
+    )
+    status: str = Field(description="`open` (à rappeler) ou `closed`.")
+    deposit_date: date = Field(description="Date du dépôt : le délai de 30 jours court d'elle.")
+    due_at: datetime = Field(
+        description="Fin du délai : minuit (heure de Paris) au début du 30e jour après le dépôt."
+    )
+    opened_at: datetime = Field(description="Ouverture du rappel.")
+    closed_at: datetime | None = Field(description="Clôture ; null tant qu'il est ouvert.")
+    reached_at: datetime | None = Field(
+        description="Moment où la personne a été jointe ; null si elle ne l'a pas été."
+    )
+    outcome: str | None = Field(
+        description="Suite donnée : `job_offer`, `training`, `support`, `advice`, `referred`, "
+        "`not_interested`, ou `unreachable` (après la troisième tentative sans succès) ; null "
+        "tant que rien n'est décidé."
+    )
+    returned_count: int = Field(
+        description="Nombre de fois où la personne est revenue déposer pendant que le rappel "
+        "était ouvert."
+    )
+    alerts_raised: list[str] = Field(
+        description="Alertes déjà envoyées : `assigned:N` (N-ième attribution), `reminder` "
+        "(aucune tentative au 14e jour), `urgent` (25e jour), `overdue` (délai dépassé), "
+        "`follow_up:N` (nouvelle tentative après l'échec de la N-ième) ; les jours sont ceux "
+        "par défaut, chaque organisation peut régler les siens."
+    )
+    attempts: list[AttemptExport] = Field(
+        description="Les tentatives pour joindre la personne, dans l'ordre (3 au plus)."
+    )
 
 
 class TransitionExport(BaseModel):
-    from_status: str
-    to_status: str
-    occurred_at: datetime
-    actor_type: str
-    actor_id: uuid.UUID | None
-    organisation_id: uuid.UUID | None
-    comment: str | None
+    from_status: str = Field(description="État quitté : " + _MATCH_STATUSES + ".")
+    to_status: str = Field(description="Nouvel état : " + _MATCH_STATUSES + ".")
+    occurred_at: datetime = Field(description="Moment du changement.")
+    actor_type: str = Field(description=_ACTOR_TYPE)
+    actor_id: uuid.UUID | None = Field(description=_ACTOR_ID)
+    organisation_id: uuid.UUID | None = Field(
+        description="Organisation de qui a fait le changement ; null si elle n'existe plus."
+    )
+    comment: str | None = Field(
+        description="Commentaire du changement ; null sans commentaire, ou après anonymisation."
+    )
 
 
 class MatchExport(BaseModel):
-    id: uuid.UUID
-    offer_id: uuid.UUID
-    offer_title: str
-    employer_id: uuid.UUID
-    status: str
-    score: float
-    rank: int | None
-    computed_at: datetime
-    transitions: list[TransitionExport]
+    id: uuid.UUID = Field(description="Identifiant du rapprochement.")
+    offer_id: uuid.UUID = Field(description="L'offre.")
+    offer_title: str = Field(description="Intitulé de l'offre.")
+    employer_id: uuid.UUID = Field(description="L'entreprise qui propose l'offre.")
+    status: str = Field(description="Où en est la mise en relation : " + _MATCH_STATUSES + ".")
+    score: float = Field(
+        description="Score au dernier calcul : somme des points des critères (secteur, QPV, "
+        "disponibilité, distance, éligibilité)."
+    )
+    rank: int | None = Field(
+        description="Place dans la liste de l'offre au dernier calcul (1 : la meilleure) ; null "
+        "une fois sorti de la liste."
+    )
+    computed_at: datetime = Field(description="Dernier calcul du classement.")
+    transitions: list[TransitionExport] = Field(
+        description="Les changements d'état faits par des personnes, du plus ancien au plus "
+        "récent, avec leurs commentaires."
+    )
 
 
 class NotificationExport(BaseModel):
     """A message sent about the person (to a counsellor, an employer): never its text, which is
     rebuilt from ``context`` and names nobody."""
 
-    kind: str
-    channel: str
-    status: str
-    recipient_user_id: uuid.UUID
-    subject_type: str
-    subject_id: uuid.UUID
-    created_at: datetime
-    sent_at: datetime | None
-    context: dict[str, Any]
+    kind: str = Field(
+        description="Sorte d'alerte : `callback.assigned`, `callback.reminder`, "
+        "`callback.urgent`, `callback.overdue`, `callback.follow_up` (rappels) ou "
+        "`candidate.retention` (anonymisation prochaine faute d'activité)."
+    )
+    channel: str = Field(description="Canal : `email` ou `sms`.")
+    status: str = Field(
+        description="État de l'envoi : `pending` (à envoyer), `held` (gardé pour le "
+        "récapitulatif quotidien), `sent`, `delivered` (remise confirmée), `failed` ou "
+        "`cancelled` (devenu sans objet)."
+    )
+    recipient_user_id: uuid.UUID = Field(description="Le compte destinataire.")
+    subject_type: str = Field(
+        description="Sorte d'objet dont parle le message : `callback_case` ou `candidate`."
+    )
+    subject_id: uuid.UUID = Field(description="Identifiant de cet objet.")
+    created_at: datetime = Field(description="Date et heure de création du message.")
+    sent_at: datetime | None = Field(description="Moment de l'envoi ; null s'il n'est pas parti.")
+    context: dict[str, Any] = Field(
+        description="Ce qui sert à écrire le message (identifiants, dates, lien), sans nom ni "
+        "coordonnées."
+    )
 
 
 class Activity(BaseModel):

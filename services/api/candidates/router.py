@@ -177,7 +177,15 @@ async def create_candidate(
     return CandidateSaved(**public.model_dump(), matched_existing=matched)
 
 
-@router.get("/{candidate_id}", summary="Lire un candidat")
+@router.get(
+    "/{candidate_id}",
+    summary="Lire un candidat",
+    description="Le profil, avec son `ETag` : à renvoyer dans `If-Match` pour le modifier ou "
+    "l'effacer, ou dans `If-None-Match` pour obtenir 304 s'il n'a pas changé. Chaque lecture est "
+    "écrite au journal d'audit. Un candidat que vous ne voyez pas (partages, rôle) répond "
+    "404, comme un identifiant inconnu. Une personne anonymisée se lit encore : il ne "
+    "reste que ses données statistiques.",
+)
 async def read_candidate(
     candidate_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -342,6 +350,9 @@ async def add_criterion(
     "/{candidate_id}/eligibility/{criterion_id}",
     status_code=HTTP_204_NO_CONTENT,
     summary="Retirer un critère d'éligibilité",
+    description="Facilitateurs et administrateurs. Le critère est supprimé, le retrait écrit au "
+    "journal d'audit, et le classement du candidat dans les offres recalculé. Un critère "
+    "sensible répond 404 sans la permission `sensitive_data`, comme un critère inconnu.",
 )
 async def remove_criterion(
     candidate_id: uuid.UUID,

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.api.candidates import texts
 from services.api.candidates.residence import (
     QPV_DECLARED,
     QPV_DECLARED_CODE,
@@ -107,29 +108,47 @@ def _unique(values: list[Any] | None) -> list[Any] | None:
 class _CandidateFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: Phone | None = None
-    email: Email | None = None
-    commune_insee: CommuneInsee | None = None
-    address: Address | None = None
-    lon: Longitude | None = None
-    lat: Latitude | None = None
+    phone: Phone | None = Field(default=None, description=texts.PHONE + texts.CLEARED)
+    email: Email | None = Field(default=None, description=texts.EMAIL + texts.CLEARED)
+    commune_insee: CommuneInsee | None = Field(
+        default=None, description=texts.COMMUNE + texts.CLEARED
+    )
+    address: Address | None = Field(default=None, description=texts.ADDRESS + texts.CLEARED)
+    lon: Longitude | None = Field(default=None, description=texts.LON + texts.CLEARED_POINT)
+    lat: Latitude | None = Field(default=None, description=texts.LAT + texts.CLEARED_POINT)
     qpv_declared: bool | None = Field(default=None, description=QPV_DECLARED)
     qpv_declared_code: QpvCode | None = Field(default=None, description=QPV_DECLARED_CODE)
-    sectors_worked: Sectors | None = None
-    sectors_worked_other: OtherText | None = None
-    sectors_wanted: Sectors | None = None
-    sectors_wanted_other: OtherText | None = None
-    needs: Needs | None = None
-    rome_wishes: RomeWishes | None = None
-    available_from: Day | None = None
-    hours_per_week: HoursPerWeek | None = None
-    mobility_radius_km: Radius | None = None
-    has_driving_licence: bool | None = None
-    has_vehicle: bool | None = None
-    sex: Sex | None = None
-    birth_year: BirthYear | None = None
-    referent_organisation_id: uuid.UUID | None = None
-    referent_prescriber_id: uuid.UUID | None = None
+    sectors_worked: Sectors | None = Field(default=None, description=texts.SECTORS_WORKED)
+    sectors_worked_other: OtherText | None = Field(
+        default=None, description=texts.SECTORS_WORKED_OTHER + texts.CLEARED
+    )
+    sectors_wanted: Sectors | None = Field(default=None, description=texts.SECTORS_WANTED)
+    sectors_wanted_other: OtherText | None = Field(
+        default=None, description=texts.SECTORS_WANTED_OTHER + texts.CLEARED
+    )
+    needs: Needs | None = Field(default=None, description=texts.NEEDS)
+    rome_wishes: RomeWishes | None = Field(default=None, description=texts.ROME_WISHES)
+    available_from: Day | None = Field(
+        default=None, description=texts.AVAILABLE_FROM + texts.CLEARED
+    )
+    hours_per_week: HoursPerWeek | None = Field(
+        default=None, description=texts.HOURS_PER_WEEK + texts.CLEARED
+    )
+    mobility_radius_km: Radius | None = Field(
+        default=None, description=texts.RADIUS + texts.CLEARED
+    )
+    has_driving_licence: bool | None = Field(
+        default=None, description=texts.DRIVING_LICENCE + texts.CLEARED
+    )
+    has_vehicle: bool | None = Field(default=None, description=texts.VEHICLE + texts.CLEARED)
+    sex: Sex | None = Field(default=None, description=texts.SEX + texts.CLEARED)
+    birth_year: BirthYear | None = Field(default=None, description=texts.BIRTH_YEAR + texts.CLEARED)
+    referent_organisation_id: uuid.UUID | None = Field(
+        default=None, description=texts.REFERENT_ORGANISATION + texts.CLEARED
+    )
+    referent_prescriber_id: uuid.UUID | None = Field(
+        default=None, description=texts.REFERENT_PRESCRIBER + texts.CLEARED
+    )
 
     _phone = field_validator("phone")(phone_or_none)
     _email = field_validator("email")(email_or_none)
@@ -156,15 +175,19 @@ class CandidateCreate(_CandidateFields):
     """A person. If a candidate with the same phone number or e-mail address exists, it is found
     again (and shared with the caller's organisation) instead of being created twice."""
 
-    first_name: Name
-    last_name: Name
+    model_config = ConfigDict(json_schema_extra={"examples": [texts.CREATE_EXAMPLE]})
+
+    first_name: Name = Field(description=texts.FIRST_NAME)
+    last_name: Name = Field(description=texts.LAST_NAME)
 
 
 class CandidateUpdate(_CandidateFields):
     """Only the fields sent change; ``null`` clears an optional field."""
 
-    first_name: Name | None = None
-    last_name: Name | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [texts.UPDATE_EXAMPLE]})
+
+    first_name: Name | None = Field(default=None, description=texts.FIRST_NAME + texts.NAME_CHANGE)
+    last_name: Name | None = Field(default=None, description=texts.LAST_NAME + texts.NAME_CHANGE)
     status: CandidateStatus | None = Field(
         default=None, description="`anonymised` s'obtient par DELETE, pas ici."
     )
@@ -190,58 +213,60 @@ class CandidateUpdate(_CandidateFields):
 class CandidateSearch(BaseModel):
     """Search in a request body: names, numbers and addresses never travel in URLs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"q": "lefort ines", "status": "new"}]}
+    )
 
     q: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
         Field(description="Nom et/ou prénom (début de mot), téléphone ou e-mail."),
     ]
-    status: CandidateStatus | None = None
+    status: CandidateStatus | None = Field(default=None, description=texts.SEARCH_STATUS)
 
 
 class CandidatePublic(BaseModel):
-    id: uuid.UUID
-    first_name: str | None
-    last_name: str | None
-    phone: str | None
-    email: str | None
-    commune_insee: str | None
-    address: str | None
-    lon: float | None
-    lat: float | None
-    qpv_status: QpvStatus
-    qpv_code: str | None
-    qpv_method: QpvMethod | None
-    geocoding_score: float | None
-    qpv_polygon_version: str | None
-    qpv_checked_at: datetime | None
-    qpv_near_boundary: bool
-    qpv_declared: bool | None
-    qpv_declared_code: str | None
-    sectors_worked: list[SectorCode]
-    sectors_worked_other: str | None
-    sectors_wanted: list[SectorCode]
-    sectors_wanted_other: str | None
-    needs: list[Need]
-    need_labels: list[str]
-    rome_wishes: list[str]
-    available_from: date | None
-    hours_per_week: int | None
-    mobility_radius_km: int | None
-    has_driving_licence: bool | None
-    has_vehicle: bool | None
-    sex: Sex | None
-    birth_year: int | None
-    status: CandidateStatus
-    status_label: str
-    referent_organisation_id: uuid.UUID | None
-    referent_prescriber_id: uuid.UUID | None
-    last_activity_at: datetime
-    anonymised_at: datetime | None
-    merged_into_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description=texts.ID)
+    first_name: str | None = Field(description=texts.FIRST_NAME_READ)
+    last_name: str | None = Field(description=texts.LAST_NAME_READ)
+    phone: str | None = Field(description=texts.PHONE_READ)
+    email: str | None = Field(description=texts.EMAIL_READ)
+    commune_insee: str | None = Field(description=texts.COMMUNE_READ)
+    address: str | None = Field(description=texts.ADDRESS_READ)
+    lon: float | None = Field(description=texts.LON_READ)
+    lat: float | None = Field(description=texts.LAT_READ)
+    qpv_status: QpvStatus = Field(description=texts.QPV_STATUS)
+    qpv_code: str | None = Field(description=texts.QPV_CODE)
+    qpv_method: QpvMethod | None = Field(description=texts.QPV_METHOD)
+    geocoding_score: float | None = Field(description=texts.GEOCODING_SCORE)
+    qpv_polygon_version: str | None = Field(description=texts.QPV_POLYGON_VERSION)
+    qpv_checked_at: datetime | None = Field(description=texts.QPV_CHECKED_AT)
+    qpv_near_boundary: bool = Field(description=texts.QPV_NEAR_BOUNDARY)
+    qpv_declared: bool | None = Field(description=texts.QPV_DECLARED_READ)
+    qpv_declared_code: str | None = Field(description=texts.QPV_DECLARED_CODE_READ)
+    sectors_worked: list[SectorCode] = Field(description=texts.SECTORS_WORKED_READ)
+    sectors_worked_other: str | None = Field(description=texts.OTHER_READ)
+    sectors_wanted: list[SectorCode] = Field(description=texts.SECTORS_WANTED_READ)
+    sectors_wanted_other: str | None = Field(description=texts.OTHER_READ)
+    needs: list[Need] = Field(description=texts.NEEDS_READ)
+    need_labels: list[str] = Field(description=texts.NEED_LABELS)
+    rome_wishes: list[str] = Field(description=texts.ROME_WISHES_READ)
+    available_from: date | None = Field(description=texts.AVAILABLE_FROM_READ)
+    hours_per_week: int | None = Field(description=texts.HOURS_PER_WEEK_READ)
+    mobility_radius_km: int | None = Field(description=texts.RADIUS_READ)
+    has_driving_licence: bool | None = Field(description=texts.DRIVING_LICENCE_READ)
+    has_vehicle: bool | None = Field(description=texts.VEHICLE_READ)
+    sex: Sex | None = Field(description=texts.SEX_READ)
+    birth_year: int | None = Field(description=texts.BIRTH_YEAR_READ)
+    status: CandidateStatus = Field(description=texts.STATUS)
+    status_label: str = Field(description=texts.STATUS_LABEL)
+    referent_organisation_id: uuid.UUID | None = Field(description=texts.REFERENT_ORGANISATION_READ)
+    referent_prescriber_id: uuid.UUID | None = Field(description=texts.REFERENT_PRESCRIBER_READ)
+    last_activity_at: datetime = Field(description=texts.LAST_ACTIVITY_AT)
+    anonymised_at: datetime | None = Field(description=texts.ANONYMISED_AT)
+    merged_into_id: uuid.UUID | None = Field(description=texts.MERGED_INTO_ID)
+    created_at: datetime = Field(description=texts.CREATED_AT)
+    updated_at: datetime = Field(description=texts.UPDATED_AT)
 
     @classmethod
     def of(cls, candidate: Candidate) -> CandidatePublic:
@@ -262,13 +287,15 @@ class CandidateSaved(CandidatePublic):
     phone or e-mail; decision 0044) and is now shared with the caller's organisation; nothing was
     created."""
 
-    matched_existing: bool
+    matched_existing: bool = Field(description=texts.MATCHED_EXISTING)
 
 
 class EligibilityCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [texts.ELIGIBILITY_EXAMPLE]}
+    )
 
-    kind: EligibilityKind
+    kind: EligibilityKind = Field(description=texts.KIND)
     sensitive: bool = Field(
         default=False,
         description="Donnée sensible (toujours vrai pour TH ; à cocher pour une situation "
@@ -277,11 +304,11 @@ class EligibilityCreate(BaseModel):
     validated_on: PastDay | None = Field(
         default=None, description="Date de validation ; par défaut, aujourd'hui."
     )
-    expires_on: Day | None = None
+    expires_on: Day | None = Field(default=None, description=texts.EXPIRES_ON)
     comment: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
         | None
-    ) = None
+    ) = Field(default=None, description=texts.COMMENT)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
@@ -297,16 +324,16 @@ class EligibilityCreate(BaseModel):
 
 
 class EligibilityPublic(BaseModel):
-    id: uuid.UUID
-    candidate_id: uuid.UUID
-    kind: EligibilityKind
-    kind_label: str
-    sensitive: bool
-    validated_on: date | None
-    validated_by_user_id: uuid.UUID | None
-    expires_on: date | None
-    comment: str | None
-    created_at: datetime
+    id: uuid.UUID = Field(description=texts.CRITERION_ID)
+    candidate_id: uuid.UUID = Field(description=texts.CRITERION_CANDIDATE)
+    kind: EligibilityKind = Field(description=texts.KIND)
+    kind_label: str = Field(description=texts.KIND_LABEL)
+    sensitive: bool = Field(description=texts.SENSITIVE_READ)
+    validated_on: date | None = Field(description=texts.VALIDATED_ON_READ)
+    validated_by_user_id: uuid.UUID | None = Field(description=texts.VALIDATED_BY)
+    expires_on: date | None = Field(description=texts.EXPIRES_ON_READ)
+    comment: str | None = Field(description=texts.COMMENT_READ)
+    created_at: datetime = Field(description=texts.CRITERION_CREATED_AT)
 
     @classmethod
     def of(cls, criterion: EligibilityCriterion) -> EligibilityPublic:
@@ -327,12 +354,12 @@ class EligibilityPublic(BaseModel):
 class DuplicateGroup(BaseModel):
     """Candidates with the same name (accents and case ignored) in the same commune."""
 
-    commune_insee: str | None
-    candidates: list[CandidatePublic]
+    commune_insee: str | None = Field(description=texts.GROUP_COMMUNE)
+    candidates: list[CandidatePublic] = Field(description=texts.GROUP_CANDIDATES)
 
 
 class MergeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [texts.MERGE_EXAMPLE]})
 
     duplicate_id: uuid.UUID = Field(
         description="Le doublon : ses dépôts, partages et critères passent sur le candidat "
