@@ -713,6 +713,18 @@ async def test_qpv_residence_is_decided_from_the_point_or_the_commune(
     )
     assert (away.json()["qpv_status"], away.json()["qpv_code"]) == ("outside_qpv", None)
     assert (await client.get(criteria, headers=n.facilitator.headers)).json() == []
+    # A point changes or clears as a pair: one coordinate alone, even null, is refused.
+    for half in ({"lon": None}, {"lat": None}, {"lat": 48.86}):
+        one = await client.patch(
+            f"/v1/candidates/{placed['id']}", json=half, headers={**n.a1.headers, "If-Match": "*"}
+        )
+        assert_problem(one, 422, "validation-failed")
+    cleared = await client.patch(
+        f"/v1/candidates/{placed['id']}",
+        json={"lon": None, "lat": None},
+        headers={**n.a1.headers, "If-Match": "*"},
+    )
+    assert (cleared.json()["lon"], cleared.json()["lat"]) == (None, None)
     # Saint-Denis hosts QPVs: without a point, unknown.
     city = await _create(client, n.a1, phone="07 81 22 33 44", email=None, commune_insee="93066")
     assert (city["qpv_status"], city["qpv_method"]) == ("unknown", "commune_only")

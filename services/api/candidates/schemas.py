@@ -202,6 +202,12 @@ class CandidateUpdate(_CandidateFields):
         "rome_wishes",
     )(refuse_null)
 
+    @model_validator(mode="after")
+    def _coordinates_changed_together(self) -> Self:
+        if ("lon" in self.model_fields_set) != ("lat" in self.model_fields_set):
+            raise InvalidValue(UNPAIRED)
+        return self
+
     @field_validator("status")
     @classmethod
     def _not_anonymised(cls, value: CandidateStatus | None) -> CandidateStatus | None:
