@@ -73,7 +73,14 @@ async def create_attribution(
     return _respond(response, attribution)
 
 
-@router.get("/attributions/{attribution_id}", summary="Lire une attribution")
+@router.get(
+    "/attributions/{attribution_id}",
+    summary="Lire une attribution",
+    description="L'entreprise attributaire d'un lot, son rôle, sa part des heures dues, son "
+    "titulaire (pour un sous-traitant) et son référent. Lisible par l'administrateur, les "
+    "facilitateurs du territoire, l'acheteur du marché et l'entreprise elle-même (une autre "
+    "entreprise : 404). Rend un `ETag`.",
+)
 async def read_attribution(
     attribution_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -89,7 +96,8 @@ async def read_attribution(
     "/attributions/{attribution_id}",
     openapi_extra=body_schema(AttributionUpdate),
     summary="Modifier une attribution (rôle, part, titulaire, référent)",
-    description="Seuls les champs envoyés changent. Exige `If-Match`.",
+    description="Seuls les champs envoyés changent ; le marché, le lot et l'entreprise ne "
+    "changent pas. Par l'administrateur ou un facilitateur du territoire. Exige `If-Match`.",
 )
 async def update_attribution(
     attribution_id: uuid.UUID,

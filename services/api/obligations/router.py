@@ -73,7 +73,16 @@ async def create_obligation(
     return _respond(response, obligation)
 
 
-@router.get("/obligations/{obligation_id}", summary="Lire une obligation")
+@router.get(
+    "/obligations/{obligation_id}",
+    summary="Lire une obligation",
+    description="La méthode de calcul et ses paramètres, les heures dues qui en sont déduites, "
+    "les publics éligibles, les modalités admises, les règles de comptage (formation, plafond "
+    "CDI), la pénalité, la famille ANRU et l'échéancier des relevés d'heures. Lisible par "
+    "quiconque voit le marché (administrateur, facilitateurs du territoire, acheteur, "
+    "titulaires) et par les entreprises attributaires d'un de ses lots ; 404 pour les autres. "
+    "Rend un `ETag`.",
+)
 async def read_obligation(
     obligation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -89,7 +98,8 @@ async def read_obligation(
     "/obligations/{obligation_id}",
     openapi_extra=body_schema(ObligationUpdate),
     summary="Modifier une obligation",
-    description="Seuls les champs envoyés changent ; les heures dues sont recalculées. "
+    description="Seuls les champs envoyés changent ; les heures dues sont recalculées. Par "
+    "l'administrateur ou un facilitateur du territoire ; 409 pour un marché clos. "
     "Exige `If-Match`.",
 )
 async def update_obligation(
@@ -127,6 +137,10 @@ async def delete_obligation(
 @router.get(
     "/obligations/{obligation_id}/declarations",
     summary="Lister les déclarations d'une obligation (heures travaillées, montants facturés)",
+    description="Par période, de la plus ancienne à la plus récente : les heures travaillées "
+    "sur l'opération par tous et le montant facturé, d'où se déduisent les heures dues des "
+    "méthodes `share_of_hours_worked` et `per_invoiced_tranche` et la part ANRU. Lisible par "
+    "quiconque lit l'obligation.",
 )
 async def list_declarations(
     obligation_id: uuid.UUID,
@@ -144,7 +158,7 @@ async def list_declarations(
     openapi_extra=body_schema(DeclarationIn),
     summary="Déclarer les heures travaillées et le montant facturé d'une période",
     description="Une période déjà déclarée (même `period_start`) est remplacée ; les heures "
-    "dues sont recalculées.",
+    "dues sont recalculées. Par l'administrateur ou un facilitateur du territoire.",
 )
 async def declare(
     obligation_id: uuid.UUID,

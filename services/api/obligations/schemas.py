@@ -14,6 +14,26 @@ from pydantic import (
     field_validator,
 )
 
+from services.api.obligations.descriptions import (
+    ALLOWED_MODALITIES,
+    ANRU_FAMILY,
+    BUDGET_PLAN_LINE,
+    CDI_CAP_YEARS,
+    ELIGIBLE_PUBLICS,
+    FIXED_HOURS,
+    HOURS_PER_YEAR,
+    HOURS_SHARE,
+    INSERTION_RATE,
+    LABOUR_SHARE,
+    METHOD,
+    NOT_THIS_METHOD,
+    PENALTY,
+    STATEMENT_DUE_DAY,
+    STATEMENT_SCHEDULE,
+    TRAINING_COUNTS,
+    TRANCHE_AMOUNT,
+    TRANCHE_THRESHOLD,
+)
 from services.api.patch import refuse_null
 from services.api.validation import Day, NotBoolean
 from services.core.models.eligibility import EligibilityKind
@@ -103,18 +123,72 @@ class ObligationUpdate(_Rules):
     """Only the fields sent change; a parameter sent as ``null`` is removed. Changing the method
     needs its parameters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "method": "labour_share",
+                    "amount": "1000000.00",
+                    "labour_share_percent": "50",
+                    "insertion_rate_percent": "5",
+                    "hourly_cost": "30.00",
+                    "penalty_per_missing_hour": "200.00",
+                }
+            ]
+        },
+    )
 
-    method: ObligationMethod | None = None
-    eligible_publics: list[EligibilityKind] | None = Field(default=None, max_length=20)
-    allowed_modalities: list[Modality] | None = Field(default=None, min_length=1, max_length=3)
-    training_counts: bool | None = None
-    cdi_cap_years: CapYears | None = None
-    penalty_per_missing_hour: Money | None = None
-    anru_family: AnruFamily | None = None
-    budget_plan_line: PlanLine | None = None
-    statement_schedule: StatementSchedule | None = None
-    statement_due_day: DueDay | None = None
+    fixed_hours: Hours | None = Field(
+        default=None, description=f"{FIXED_HOURS} `null` retire le paramètre."
+    )
+    labour_share_percent: Percent | None = Field(
+        default=None, description=f"{LABOUR_SHARE} `null` retire le paramètre."
+    )
+    insertion_rate_percent: Percent | None = Field(
+        default=None, description=f"{INSERTION_RATE} `null` retire le paramètre."
+    )
+    tranche_amount: PositiveMoney | None = Field(
+        default=None, description=f"{TRANCHE_AMOUNT} `null` retire le paramètre."
+    )
+    tranche_threshold: Money | None = Field(
+        default=None, description=f"{TRANCHE_THRESHOLD} `null` retire le paramètre."
+    )
+    hours_share_percent: Percent | None = Field(
+        default=None, description=f"{HOURS_SHARE} `null` retire le paramètre."
+    )
+    hours_per_year: Hours | None = Field(
+        default=None, description=f"{HOURS_PER_YEAR} `null` retire le paramètre."
+    )
+    method: ObligationMethod | None = Field(
+        default=None,
+        description=f"{METHOD} Une nouvelle méthode exige ses paramètres (envoyés ou déjà "
+        "saisis) ; ceux de l'ancienne sont retirés s'ils ne sont pas renvoyés.",
+    )
+    eligible_publics: list[EligibilityKind] | None = Field(
+        default=None, max_length=20, description=f"{ELIGIBLE_PUBLICS} Remplace toute la liste."
+    )
+    allowed_modalities: list[Modality] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=3,
+        description=f"{ALLOWED_MODALITIES} Remplace toute la liste.",
+    )
+    training_counts: bool | None = Field(default=None, description=TRAINING_COUNTS)
+    cdi_cap_years: CapYears | None = Field(
+        default=None, description=f"{CDI_CAP_YEARS} `null` retire le plafond."
+    )
+    penalty_per_missing_hour: Money | None = Field(
+        default=None, description=f"{PENALTY} `null` retire la pénalité."
+    )
+    anru_family: AnruFamily | None = Field(default=None, description=ANRU_FAMILY)
+    budget_plan_line: PlanLine | None = Field(
+        default=None, description=f"{BUDGET_PLAN_LINE} `null` l'efface."
+    )
+    statement_schedule: StatementSchedule | None = Field(
+        default=None, description=STATEMENT_SCHEDULE
+    )
+    statement_due_day: DueDay | None = Field(default=None, description=STATEMENT_DUE_DAY)
 
     _not_null = field_validator(
         "method",
@@ -128,35 +202,50 @@ class ObligationUpdate(_Rules):
 
 
 class ObligationPublic(BaseModel):
-    id: uuid.UUID
-    contract_id: uuid.UUID
-    lot_id: uuid.UUID | None
-    method: ObligationMethod
-    method_label: str
-    fixed_hours: Decimal | None
-    amount: Decimal | None
-    labour_share_percent: Decimal | None
-    insertion_rate_percent: Decimal | None
-    hourly_cost: Decimal | None
-    tranche_amount: Decimal | None
-    tranche_threshold: Decimal | None
-    hours_share_percent: Decimal | None
-    hours_per_year: Decimal | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    contract_id: uuid.UUID = Field(description="Le marché.")
+    lot_id: uuid.UUID | None = Field(
+        description="Le lot ; `null` : l'obligation d'un marché sans lots."
+    )
+    method: ObligationMethod = Field(description=METHOD)
+    method_label: str = Field(description="La méthode de calcul en toutes lettres, en français.")
+    fixed_hours: Decimal | None = Field(description=f"{FIXED_HOURS} {NOT_THIS_METHOD}")
+    amount: Decimal | None = Field(
+        description=f"Méthode `labour_share` : montant du marché, en euros HT. {NOT_THIS_METHOD}"
+    )
+    labour_share_percent: Decimal | None = Field(description=f"{LABOUR_SHARE} {NOT_THIS_METHOD}")
+    insertion_rate_percent: Decimal | None = Field(
+        description=f"{INSERTION_RATE} {NOT_THIS_METHOD}"
+    )
+    hourly_cost: Decimal | None = Field(
+        description="Méthode `labour_share` : coût horaire de la main-d'œuvre, en euros par "
+        f"heure. {NOT_THIS_METHOD}"
+    )
+    tranche_amount: Decimal | None = Field(description=f"{TRANCHE_AMOUNT} {NOT_THIS_METHOD}")
+    tranche_threshold: Decimal | None = Field(description=f"{TRANCHE_THRESHOLD} {NOT_THIS_METHOD}")
+    hours_share_percent: Decimal | None = Field(description=f"{HOURS_SHARE} {NOT_THIS_METHOD}")
+    hours_per_year: Decimal | None = Field(description=f"{HOURS_PER_YEAR} {NOT_THIS_METHOD}")
     hours_owed: Decimal = Field(
         description="Heures dues, déduites des paramètres et des déclarations (décision 0074)."
     )
-    eligible_publics: list[str]
-    allowed_modalities: list[Modality]
-    training_counts: bool
-    cdi_cap_years: int | None
-    penalty_per_missing_hour: Decimal | None
-    anru_family: AnruFamily
-    anru_family_label: str
-    budget_plan_line: str | None
-    statement_schedule: StatementSchedule
-    statement_due_day: int
-    created_at: datetime
-    updated_at: datetime
+    eligible_publics: list[str] = Field(
+        description=f"{ELIGIBLE_PUBLICS} Par ordre alphabétique des codes."
+    )
+    allowed_modalities: list[Modality] = Field(
+        description=f"{ALLOWED_MODALITIES} Par ordre alphabétique."
+    )
+    training_counts: bool = Field(description=TRAINING_COUNTS)
+    cdi_cap_years: int | None = Field(description=f"{CDI_CAP_YEARS} `null` : sans plafond.")
+    penalty_per_missing_hour: Decimal | None = Field(
+        description=f"{PENALTY} `null` : pas de pénalité prévue."
+    )
+    anru_family: AnruFamily = Field(description=ANRU_FAMILY)
+    anru_family_label: str = Field(description="La famille ANRU en toutes lettres, en français.")
+    budget_plan_line: str | None = Field(description=f"{BUDGET_PLAN_LINE} `null` : hors maquette.")
+    statement_schedule: StatementSchedule = Field(description=STATEMENT_SCHEDULE)
+    statement_due_day: int = Field(description=STATEMENT_DUE_DAY)
+    created_at: datetime = Field(description="Date et heure de création.")
+    updated_at: datetime = Field(description="Date et heure de la dernière modification.")
 
     @classmethod
     def of(cls, o: Obligation) -> ObligationPublic:
@@ -187,24 +276,55 @@ class DeclarationIn(BaseModel):
     """What was worked and invoiced on the operation over one period (sent again for the same
     ``period_start``: replaces it)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    period_start: Day
-    period_end: Day
-    hours_worked: Hours | None = Field(
-        default=None, description="Heures travaillées sur l'opération, par tous."
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "period_start": "2026-01-01",
+                    "period_end": "2026-03-31",
+                    "hours_worked": "18450.00",
+                    "amount_invoiced": "1240000.00",
+                }
+            ]
+        },
     )
-    amount_invoiced: Money | None = Field(default=None, description="Montant facturé (€ HT).")
+
+    period_start: Day = Field(
+        description="Premier jour de la période (AAAA-MM-JJ). Une déclaration du même premier "
+        "jour remplace la précédente."
+    )
+    period_end: Day = Field(
+        description="Dernier jour de la période (AAAA-MM-JJ), pas avant son premier jour."
+    )
+    hours_worked: Hours | None = Field(
+        default=None,
+        description="Heures travaillées sur l'opération dans la période, par tous (salariés en "
+        "insertion ou non) : elles font les heures dues de la méthode `share_of_hours_worked` et "
+        "la part ANRU. Avec `amount_invoiced`, au moins l'un des deux.",
+    )
+    amount_invoiced: Money | None = Field(
+        default=None,
+        description="Montant facturé dans la période, en euros HT : il fait les heures dues de "
+        "la méthode `per_invoiced_tranche`. Avec `hours_worked`, au moins l'un des deux.",
+    )
 
 
 class DeclarationPublic(BaseModel):
-    id: uuid.UUID
-    obligation_id: uuid.UUID
-    period_start: date
-    period_end: date
-    hours_worked: Decimal | None
-    amount_invoiced: Decimal | None
-    declared_at: datetime | None
+    id: uuid.UUID = Field(description="Identifiant.")
+    obligation_id: uuid.UUID = Field(description="L'obligation.")
+    period_start: date = Field(description="Premier jour de la période.")
+    period_end: date = Field(description="Dernier jour de la période.")
+    hours_worked: Decimal | None = Field(
+        description="Heures travaillées sur l'opération dans la période, par tous ; `null` : "
+        "non déclarées."
+    )
+    amount_invoiced: Decimal | None = Field(
+        description="Montant facturé dans la période, en euros HT ; `null` : non déclaré."
+    )
+    declared_at: datetime | None = Field(
+        description="Date et heure de la dernière déclaration de cette période."
+    )
 
     @classmethod
     def of(cls, d: ObligationDeclaration) -> DeclarationPublic:

@@ -15,12 +15,21 @@ from services.core.models.outcome import (
     PlacementOutcome,
 )
 
+SITUATION = (
+    "`durable_employment` (emploi durable : CDI, CDD ou intérim de 6 mois et plus), "
+    "`transitional_employment` (emploi de transition), `positive_exit` (sortie positive : "
+    "formation qualifiante, autre structure d'insertion), `other` (autre situation) ou "
+    "`unknown` (situation inconnue)."
+)
+
 
 class OutcomeRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"situation": "durable_employment"}]}
+    )
 
     situation: OutcomeSituation = Field(
-        description="Situation de la personne (catégories de la statistique IAE)."
+        description=f"Situation de la personne (catégories de la statistique IAE) : {SITUATION}"
     )
 
 
@@ -28,13 +37,22 @@ class OutcomePublic(BaseModel):
     """One checkpoint of a placement: when it is due, and what was recorded (``null``: nothing
     yet)."""
 
-    placement_id: uuid.UUID
-    checkpoint: OutcomeCheckpoint
-    checkpoint_label: str
+    placement_id: uuid.UUID = Field(description="La mise en emploi.")
+    checkpoint: OutcomeCheckpoint = Field(
+        description="L'échéance : `exit` (à la sortie, le jour de fin de la mise en emploi), "
+        "`6m` (6 mois après) ou `12m` (12 mois après)."
+    )
+    checkpoint_label: str = Field(description="L'échéance en toutes lettres, en français.")
     due_on: date | None = Field(description="Jour où la situation est due (`null` : sans fin).")
-    situation: OutcomeSituation | None
-    situation_label: str | None
-    recorded_at: datetime | None
+    situation: OutcomeSituation | None = Field(
+        description=f"La situation saisie : {SITUATION} `null` : rien de saisi encore."
+    )
+    situation_label: str | None = Field(
+        description="La situation en toutes lettres, en français ; `null` : rien de saisi encore."
+    )
+    recorded_at: datetime | None = Field(
+        description="Date et heure de la dernière saisie ; `null` : rien de saisi encore."
+    )
 
     @classmethod
     def of(
@@ -56,4 +74,6 @@ class OutcomePublic(BaseModel):
 
 
 class OutcomeList(BaseModel):
-    items: list[OutcomePublic]
+    items: list[OutcomePublic] = Field(
+        description="Les trois échéances, dans l'ordre : à la sortie, à 6 mois, à 12 mois."
+    )

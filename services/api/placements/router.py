@@ -66,6 +66,11 @@ def _audit(
     status_code=HTTP_201_CREATED,
     openapi_extra=body_schema(PlacementCreate),
     summary="Enregistrer la mise en emploi d'un participant sur une attribution (brouillon)",
+    description="Par un facilitateur du territoire. La mise en emploi naît brouillon (`draft`) : "
+    "elle ne prend de relevés d'heures qu'une fois démarrée (`POST /v1/placements/{id}/start`). "
+    "Une embauche sur une offre d'un marché clausé en crée aussi le brouillon. L'employeur doit "
+    "convenir à la modalité (l'entreprise attributaire pour une embauche directe), et la "
+    "modalité être admise par l'obligation du lot. Auditée ; rend un `ETag`.",
 )
 async def create_placement(
     attribution_id: uuid.UUID,
@@ -86,7 +91,15 @@ async def create_placement(
     return _respond(response, PlacementPublic.of(placement, candidate))
 
 
-@router.get("/placements", summary="Lister les mises en emploi")
+@router.get(
+    "/placements",
+    summary="Lister les mises en emploi",
+    description="Données personnelles : un facilitateur voit celles des attributions de son "
+    "territoire, une entreprise celles de ses attributions et celles des personnes qu'elle "
+    "emploie (mise à disposition, sous-traitance) ; l'administrateur n'en voit aucune, "
+    "l'acheteur, les prescripteurs et les accueils n'y ont pas accès (403). Filtres combinables ; "
+    "chaque liste est auditée.",
+)
 async def list_placements(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -113,7 +126,14 @@ async def list_placements(
     )
 
 
-@router.get("/placements/{placement_id}", summary="Lire une mise en emploi")
+@router.get(
+    "/placements/{placement_id}",
+    summary="Lire une mise en emploi",
+    description="Le participant, l'attribution, l'employeur, la modalité, le contrat et ce que "
+    "la mise en emploi a figé à son démarrage (critères d'éligibilité, QPV, tranche d'âge, "
+    "sexe, qualification). Pour un facilitateur du territoire, l'entreprise de l'attribution ou "
+    "celle qui emploie la personne ; 404 pour les autres. Lecture auditée ; rend un `ETag`.",
+)
 async def read_placement(
     placement_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -130,8 +150,9 @@ async def read_placement(
     "/placements/{placement_id}",
     openapi_extra=body_schema(PlacementUpdate),
     summary="Modifier une mise en emploi",
-    description="Seuls les champs envoyés changent ; l'employeur, la modalité, la date de début "
-    "et le niveau de qualification sont figés au démarrage. Exige `If-Match`.",
+    description="Par un facilitateur du territoire. Seuls les champs envoyés changent ; "
+    "l'employeur, la modalité, la date de début et le niveau de qualification sont figés au "
+    "démarrage (409 s'ils sont envoyés ensuite). Exige `If-Match`.",
 )
 async def update_placement(
     placement_id: uuid.UUID,
@@ -173,6 +194,10 @@ async def start_placement(
     "/placements/{placement_id}/exception",
     openapi_extra=body_schema(PlacementException),
     summary="Accepter en dérogation une mise en emploi sans critère validé",
+    description="Par un facilitateur du territoire, pour une mise en emploi démarrée et signalée "
+    "(`eligibility_flagged` : aucun critère d'éligibilité validé à son début) : ses heures "
+    "comptent dès lors. Le motif, lu par l'entreprise, ne porte aucune donnée sensible. 409 si "
+    "elle n'est pas signalée ; accordée de nouveau, le motif est remplacé.",
 )
 async def accept_exception(
     placement_id: uuid.UUID,

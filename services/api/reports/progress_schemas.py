@@ -16,6 +16,11 @@ from services.core.ledger.progress import Progress
 from services.core.ledger.scope import ScopeKind
 from services.core.models.obligation import AnruFamily
 
+PERCENT_OF_COUNTED = (
+    "en pourcentage (0 à 100, une décimale) ; `null` : aucune heure comptée dans la période."
+)
+UNKNOWN_KEY = "`unknown` : non renseigné. Les catégories vides sont absentes."
+
 
 def _f(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
@@ -34,20 +39,40 @@ class HoursPublic(BaseModel):
     rate_percent: float | None = Field(
         description="Heures comptées à la fin de la période ÷ heures dues (peut dépasser 100)."
     )
-    remaining_hours: float
+    remaining_hours: float = Field(
+        description="Heures restant dues : heures dues moins heures comptées à la fin de la "
+        "période, jamais moins de 0."
+    )
     expected_hours: float = Field(
         description="Heures attendues au rythme prévu, à la fin du dernier relevé échu."
     )
     behind_schedule: bool = Field(description="Heures comptées sous 90 % des heures attendues.")
     qpv_hours: float = Field(description="Heures de la période réalisées par des habitants de QPV.")
-    qpv_share_percent: float | None
-    subcontracted_hours: float
-    subcontracted_share_percent: float | None
+    qpv_share_percent: float | None = Field(
+        description=f"Part des heures comptées de la période réalisée par des habitants de QPV, "
+        f"{PERCENT_OF_COUNTED}"
+    )
+    subcontracted_hours: float = Field(
+        description="Heures comptées de la période sur les attributions de sous-traitants."
+    )
+    subcontracted_share_percent: float | None = Field(
+        description=f"Part des heures comptées de la période réalisée en sous-traitance, "
+        f"{PERCENT_OF_COUNTED}"
+    )
     penalty_exposure: float = Field(description="Heures restant dues × pénalité par heure (€).")
-    statements_due: int
-    statements_received: int
-    statements_late: int
-    statements_missing: int
+    statements_due: int = Field(
+        description="Relevés d'heures dus : un par attribution et période de relevé (mois ou "
+        "trimestre, selon l'obligation) finissant dans la période et échue à ce jour, quand une "
+        "mise en emploi démarrée de l'attribution travaille dans cette période de relevé."
+    )
+    statements_received: int = Field(
+        description="Relevés dus reçus : une ligne au moins est déclarée pour l'un de leurs mois."
+    )
+    statements_late: int = Field(
+        description="Relevés dus dont aucune ligne n'était déclarée à la fin de leur jour "
+        "d'échéance (heure de Paris), reçus depuis ou non."
+    )
+    statements_missing: int = Field(description="Relevés dus pas encore reçus (dus − reçus).")
 
     @classmethod
     def of(cls, h: Hours) -> HoursPublic:
@@ -74,10 +99,13 @@ class HoursPublic(BaseModel):
 
 
 class RowPublic(BaseModel):
-    id: uuid.UUID
-    name: str
+    id: uuid.UUID = Field(description="Le marché, le lot ou l'entreprise (organisation).")
+    name: str = Field(
+        description="« Référence — objet » d'un marché, « Lot N — intitulé » d'un lot, le nom "
+        "d'une entreprise."
+    )
     detail: str | None = Field(description="Le marché d'un lot ; le rôle d'une entreprise.")
-    hours: HoursPublic
+    hours: HoursPublic = Field(description="Ses heures et ses relevés.")
 
     @classmethod
     def of(cls, row: Row) -> RowPublic:
@@ -85,12 +113,26 @@ class RowPublic(BaseModel):
 
 
 class PublicsPublic(BaseModel):
-    total: int
-    by_sex: dict[str, int]
-    by_age_bracket: dict[str, int]
-    by_criterion: dict[str, int]
-    by_qualification: dict[str, int]
-    by_qpv: dict[str, int] = Field(description="`true` : habitants d'un QPV ; `false` : hors QPV.")
+    total: int = Field(description="Nombre de personnes, chacune comptée une fois.")
+    by_sex: dict[str, int] = Field(
+        description=f"Personnes par sexe : `female`, `male`, {UNKNOWN_KEY}"
+    )
+    by_age_bracket: dict[str, int] = Field(
+        description=f"Personnes par tranche d'âge au début de la mise en emploi : `<26`, "
+        f"`26-49`, `50+`, {UNKNOWN_KEY}"
+    )
+    by_criterion: dict[str, int] = Field(
+        description="Personnes par critère d'éligibilité validé au démarrage (`DELD`, `RSA`, "
+        "`JEUNE`…) : une personne qui en a plusieurs compte sous chacun ; `unknown` : aucun "
+        "critère validé."
+    )
+    by_qualification: dict[str, int] = Field(
+        description=f"Personnes par niveau de qualification : `below_3`, `level_3`, `level_4`, "
+        f"`level_5`, `level_6_plus`, {UNKNOWN_KEY}"
+    )
+    by_qpv: dict[str, int] = Field(
+        description=f"`true` : habitants d'un QPV ; `false` : hors QPV ; {UNKNOWN_KEY}"
+    )
 
     @classmethod
     def of(cls, p: Publics) -> PublicsPublic:
@@ -106,10 +148,18 @@ class PublicsPublic(BaseModel):
 
 class TargetPublic(BaseModel):
     public: str = Field(description="`female`, `<26` ou `50+`.")
-    target_percent: float
-    people: int
-    share_percent: float | None
-    met: bool | None
+    target_percent: float = Field(
+        description="La cible du territoire : part des participants visée, en pourcentage "
+        "(0 à 100)."
+    )
+    people: int = Field(description="Participants de ce public.")
+    share_percent: float | None = Field(
+        description="Leur part des participants, en pourcentage (0 à 100, une décimale) ; "
+        "`null` : aucun participant."
+    )
+    met: bool | None = Field(
+        description="`true` : la part atteint la cible ; `null` : aucun participant."
+    )
 
     @classmethod
     def of(cls, t: Target) -> TargetPublic:
@@ -123,12 +173,29 @@ class TargetPublic(BaseModel):
 
 
 class AnruPublic(BaseModel):
-    family: AnruFamily
-    insertion_hours: float
-    hours_worked: float
-    threshold_percent: float
-    share_percent: float | None
-    met: bool | None
+    family: AnruFamily = Field(
+        description="`investment` (investissement, seuil de 5 %) ou `gup` (gestion urbaine de "
+        "proximité, seuil de 10 %)."
+    )
+    insertion_hours: float = Field(
+        description="Heures d'insertion comptées jusqu'à la fin de la période sur les "
+        "obligations de cette famille."
+    )
+    hours_worked: float = Field(
+        description="Heures travaillées sur l'opération par tous, déclarées sur ces obligations "
+        "pour les périodes commençant au plus tard à la fin de la période."
+    )
+    threshold_percent: float = Field(
+        description="Seuil ANRU, en pourcentage des heures travaillées : 5 ou 10."
+    )
+    share_percent: float | None = Field(
+        description="Heures d'insertion ÷ heures travaillées, en pourcentage (0 à 100, deux "
+        "décimales) ; `null` : aucune heure travaillée déclarée."
+    )
+    met: bool | None = Field(
+        description="`true` : la part atteint le seuil (comparée exactement : 4,99 % ne "
+        "l'atteint pas) ; `null` : aucune heure travaillée déclarée, non évalué."
+    )
 
     @classmethod
     def of(cls, a: AnruShare) -> AnruPublic:
@@ -143,9 +210,19 @@ class AnruPublic(BaseModel):
 
 
 class ScopePublic(BaseModel):
-    kind: ScopeKind
-    id: uuid.UUID
-    name: str
+    kind: ScopeKind = Field(
+        description="`territory` (territoire), `buyer` (acheteur), `contract` (marché), `lot` "
+        "ou `company` (entreprise)."
+    )
+    id: uuid.UUID = Field(
+        description="Le territoire (organisation de facilitation), l'acheteur, le marché, le lot "
+        "ou l'entreprise."
+    )
+    name: str = Field(
+        description="Son nom : « Référence — objet » d'un marché, « Lot N — intitulé » d'un lot, "
+        "le nom de l'organisation sinon ; pour une entreprise qui consulte un marché, suivi de "
+        "« — » et de son nom."
+    )
 
 
 class NantesNotePublic(BaseModel):
@@ -157,33 +234,80 @@ class NantesNotePublic(BaseModel):
 
 
 class ProgressPublic(BaseModel):
-    scope: ScopePublic
-    period_start: date
-    period_end: date
-    as_of: datetime
-    total: HoursPublic
-    contracts: list[RowPublic]
-    lots: list[RowPublic]
+    scope: ScopePublic = Field(description="Le périmètre du rapport.")
+    period_start: date = Field(description="Premier jour de la période.")
+    period_end: date = Field(description="Dernier jour de la période.")
+    as_of: datetime = Field(description="Date et heure du calcul.")
+    total: HoursPublic = Field(description="Les heures et les relevés de tout le périmètre.")
+    contracts: list[RowPublic] = Field(
+        description="Une ligne par marché du périmètre qui a une obligation, ses lots additionnés."
+    )
+    lots: list[RowPublic] = Field(
+        description="Une ligne par lot qui a une obligation (`detail` : son marché) ; rien pour "
+        "un marché sans lots."
+    )
     companies: list[RowPublic] = Field(
         description="Chaque entreprise, les heures de ses sous-traitants comprises."
     )
-    hours_by_modality: dict[str, float]
-    hours_by_employer_kind: dict[str, float]
-    hours_by_company_size: dict[str, float]
-    under_50_hours: float
-    under_50_share_percent: float | None
-    anru: list[AnruPublic]
-    participants: PublicsPublic
-    new_entrants: PublicsPublic
-    targets: list[TargetPublic]
-    placements_by_contract_type: dict[str, int]
-    placements_by_length: dict[str, int]
-    hours_per_participant: float | None
+    hours_by_modality: dict[str, float] = Field(
+        description="Heures comptées de la période par modalité de réalisation : `direct_hire` "
+        "(embauche directe), `provision` (mise à disposition), `subcontracting` (sous-traitance). "
+        "Les catégories vides sont absentes."
+    )
+    hours_by_employer_kind: dict[str, float] = Field(
+        description="Heures comptées de la période par type de l'organisation employeuse : "
+        "`standard`, `ei`, `aci`, `ai`, `etti`, `geiq`, `ea`, `esat`, `regie_quartier`, "
+        f"`temp_agency`, {UNKNOWN_KEY}"
+    )
+    hours_by_company_size: dict[str, float] = Field(
+        description="Heures comptées de la période par tranche d'effectif de l'entreprise "
+        f"attributaire : `<10`, `10-49`, `50-249`, `250+`, {UNKNOWN_KEY}"
+    )
+    under_50_hours: float = Field(
+        description="Heures comptées de la période sur les attributions d'entreprises de moins "
+        "de 50 salariés (`<10` et `10-49`)."
+    )
+    under_50_share_percent: float | None = Field(
+        description=f"Leur part des heures comptées de la période, {PERCENT_OF_COUNTED}"
+    )
+    anru: list[AnruPublic] = Field(
+        description="La part ANRU de chaque famille soumise à un seuil (`investment`, `gup`) "
+        "présente dans le périmètre ; vide sans obligation ANRU."
+    )
+    participants: PublicsPublic = Field(
+        description="Les participants : personnes dont une mise en emploi démarrée du périmètre "
+        "travaille dans la période, décrites par ce qu'a figé leur première mise en emploi du "
+        "périmètre."
+    )
+    new_entrants: PublicsPublic = Field(
+        description="Les nouveaux entrants : participants dont la première mise en emploi du "
+        "périmètre a commencé dans la période."
+    )
+    targets: list[TargetPublic] = Field(
+        description="Les cibles du territoire (part de femmes, de moins de 26 ans, de 50 ans et "
+        "plus parmi les participants), quand l'instance en fixe ; vide sinon."
+    )
+    placements_by_contract_type: dict[str, int] = Field(
+        description="Mises en emploi démarrées travaillant dans la période, par type de contrat "
+        f"(`CDI`, `CDD`, `MIS`, `CDDI`…), {UNKNOWN_KEY}"
+    )
+    placements_by_length: dict[str, int] = Field(
+        description="Les mêmes, par durée prévue : `under_1_month` (30 jours au plus), "
+        "`1_to_6_months` (183 jours au plus), `6_to_12_months` (366 jours au plus), "
+        "`over_12_months`, `open_ended` (sans date de fin)."
+    )
+    hours_per_participant: float | None = Field(
+        description="Heures comptées de la période par participant (une décimale) ; `null` : "
+        "aucun participant."
+    )
     outcomes: dict[str, dict[str, int]] | None = Field(
         description="Situations à la sortie, à 6 et 12 mois (§8.5) ; null tant qu'aucune "
         "n'est enregistrée."
     )
-    quarterly_note: NantesNotePublic
+    quarterly_note: NantesNotePublic = Field(
+        description="La note trimestrielle aux acheteurs (trois chiffres) : heures de la "
+        "maquette ANRU, heures écrites dans les marchés, heures réalisées par des habitants de QPV."
+    )
 
     @classmethod
     def of(cls, p: Progress) -> ProgressPublic:

@@ -26,6 +26,11 @@ from services.api.pagination import Page, PaginationDep, paginate
 from services.api.placements.policy import placements_visible
 from services.api.placements.policy import policy as placements_policy
 from services.api.statements import files, service
+from services.api.statements.examples import (
+    STATEMENT_EXAMPLES,
+    TEMPLATE_CSV_EXAMPLE,
+    TEMPLATE_XLSX_EXAMPLES,
+)
 from services.api.statements.policy import DECIDE, policy
 from services.api.statements.schemas import (
     MAX_BATCH_LINES,
@@ -110,7 +115,8 @@ _STATEMENT_BODY: dict[str, Any] = {
                             "schema"
                         ],
                     ]
-                }
+                },
+                "examples": STATEMENT_EXAMPLES,
             }
         },
     }
@@ -125,7 +131,9 @@ _STATEMENT_BODY: dict[str, Any] = {
     description="Une ligne (`placement_id`, `month` AAAA-MM, `hours_worked`, `training_hours`) "
     f'ou `{{"lines": [...]}}` (au plus {MAX_BATCH_LINES}). Tout ou rien : une seule ligne '
     "refusée et rien n'est enregistré ; chaque ligne refusée est nommée avec sa raison. Un mois "
-    "déjà déclaré est remplacé (s'il n'est pas validé).",
+    "déjà déclaré est remplacé (s'il n'est pas validé). Par un facilitateur du territoire ou une "
+    "entreprise, pour les mises en emploi qu'elle voit (ses attributions, les personnes qu'elle "
+    "emploie), par exemple avec la clé d'API `hours_statements:write` de son logiciel RH.",
 )
 async def declare_hours(
     principal: CurrentPrincipal,
@@ -160,7 +168,16 @@ async def declare_hours(
     return StatementBatchPublic(lines=[StatementLinePublic.of(w) for w in written])
 
 
-@router.get("/hours-statements", summary="Lister les lignes de relevés d'heures")
+@router.get(
+    "/hours-statements",
+    summary="Lister les lignes de relevés d'heures",
+    description="Une ligne par mise en emploi et par mois, par mois puis par identifiant. Un "
+    "facilitateur voit celles des mises en emploi de son territoire, une entreprise celles des "
+    "mises en emploi qu'elle voit (ses attributions, les personnes qu'elle emploie) ; "
+    "l'administrateur n'en voit aucune, l'acheteur, les prescripteurs et les accueils n'y ont "
+    "pas accès (403). Filtres combinables (`month` au format AAAA-MM) ; chaque liste est "
+    "auditée.",
+)
 async def list_statements(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -195,13 +212,20 @@ async def list_statements(
     description="Le corps est le fichier lui-même : le modèle de `GET /v1/attributions/{id}/"
     "statement-template`, rempli (XLSX, ou CSV `;` ou `,`). Les lignes sans heures sont laissées "
     "de côté. Tout ou rien : si une ligne est refusée, rien n'est enregistré et chaque ligne "
-    'refusée est nommée (`errors` : `["file", numéro de ligne, colonne]` et la raison).',
+    'refusée est nommée (`errors` : `["file", numéro de ligne, colonne]` et la raison). Par un '
+    "facilitateur du territoire ou une entreprise, pour les mises en emploi qu'elle voit.",
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                files.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                files.XLSX_MEDIA_TYPE: {
+                    "schema": {"type": "string", "format": "binary"},
+                    "examples": TEMPLATE_XLSX_EXAMPLES,
+                },
+                "text/csv": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": TEMPLATE_CSV_EXAMPLE,
+                },
             },
         }
     },
@@ -257,7 +281,12 @@ async def _decide(
     return StatementLinePublic.of(line)
 
 
-@router.post("/hours-statements/{line_id}/validate", summary="Valider une ligne déclarée")
+@router.post(
+    "/hours-statements/{line_id}/validate",
+    summary="Valider une ligne déclarée",
+    description="Par un facilitateur du territoire : la ligne devient définitive et ses heures "
+    "comptent (selon les règles de l'obligation). 409 si elle est déjà validée ou rejetée.",
+)
 async def validate_statement(
     line_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, request_id: RequestIdDep
 ) -> StatementLinePublic:
@@ -268,6 +297,8 @@ async def validate_statement(
     "/hours-statements/{line_id}/reject",
     openapi_extra=body_schema(StatementReject),
     summary="Rejeter une ligne déclarée, avec un motif",
+    description="Par un facilitateur du territoire ; le motif est lu par l'entreprise, qui "
+    "peut déclarer le mois de nouveau. 409 si la ligne est déjà validée ou rejetée.",
 )
 async def reject_statement(
     line_id: uuid.UUID,

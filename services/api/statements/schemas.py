@@ -58,26 +58,57 @@ class StatementBatchIn(BaseModel):
 
 
 class StatementReject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"reason": "Heures au-delà du planning du chantier pour ce mois : à vérifier."}
+            ]
+        },
+    )
 
     reason: Reason = Field(description="Motif du rejet, lu par l'entreprise.")
 
 
 class StatementLinePublic(BaseModel):
-    id: uuid.UUID
-    placement_id: uuid.UUID
+    id: uuid.UUID = Field(description="Identifiant de la ligne.")
+    placement_id: uuid.UUID = Field(description="La mise en emploi.")
     month: str = Field(description="AAAA-MM")
-    hours_worked: Decimal
-    training_hours: Decimal
-    source: StatementSource
-    status: StatementStatus
-    status_label: str
-    rejection_reason: str | None
-    declared_by_type: str
-    declared_by_id: uuid.UUID | None
-    declared_at: datetime
-    decided_by_user_id: uuid.UUID | None
-    decided_at: datetime | None
+    hours_worked: Decimal = Field(
+        description="Heures travaillées dans le mois (0 à 220), heures de formation comprises."
+    )
+    training_hours: Decimal = Field(
+        description="Dont heures de formation (au plus les heures travaillées) : comptées "
+        "seulement si l'obligation admet la formation."
+    )
+    source: StatementSource = Field(
+        description="Par où la ligne est arrivée : `api` (appel de l'API, par un logiciel RH ou "
+        "de SIAE ou par une entreprise), `import` (fichier du relevé d'heures) ou `facilitator` "
+        "(saisie d'un facilitateur)."
+    )
+    status: StatementStatus = Field(
+        description="`declared` (déclarée, en attente de validation), `validated` (validée par "
+        "un facilitateur : définitive, ses heures comptent) ou `rejected` (rejetée avec un "
+        "motif : à déclarer de nouveau)."
+    )
+    status_label: str = Field(description="L'état en toutes lettres, en français.")
+    rejection_reason: str | None = Field(
+        description="Motif du rejet ; `null` sauf pour une ligne rejetée."
+    )
+    declared_by_type: str = Field(
+        description="Qui l'a déclarée en dernier : `user` (un compte) ou `api_key` (une clé d'API)."
+    )
+    declared_by_id: uuid.UUID | None = Field(
+        description="Le compte ou la clé d'API qui l'a déclarée en dernier."
+    )
+    declared_at: datetime = Field(description="Date et heure de la dernière déclaration.")
+    decided_by_user_id: uuid.UUID | None = Field(
+        description="Le facilitateur qui l'a validée ou rejetée ; `null` : pas encore décidée "
+        "(ou décidée par une clé d'API)."
+    )
+    decided_at: datetime | None = Field(
+        description="Date et heure de la validation ou du rejet ; `null` : pas encore décidée."
+    )
 
     @classmethod
     def of(cls, line: StatementLine) -> StatementLinePublic:
@@ -100,7 +131,9 @@ class StatementLinePublic(BaseModel):
 
 
 class StatementBatchPublic(BaseModel):
-    lines: list[StatementLinePublic]
+    lines: list[StatementLinePublic] = Field(
+        description="Les lignes enregistrées (`declared`), une par ligne envoyée."
+    )
 
 
 class ImportSummary(BaseModel):
