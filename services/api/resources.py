@@ -102,7 +102,7 @@ class Resource(Generic[RowT, PublicT]):
             if_match.check(etag_of(self.of(row)))
         return row
 
-    def add_read(self, *, summary: str) -> None:
+    def add_read(self, *, summary: str, description: str) -> None:
         """``GET /{<name>_id}``: the representation, or 304 when the caller's copy is current."""
 
         async def read(
@@ -115,9 +115,11 @@ class Resource(Generic[RowT, PublicT]):
             public = self.of(await self.policy.get(session, principal, object_id))
             return if_none_match.answer(response, public)
 
-        self._add("GET", read, one=True, summary=summary)
+        self._add("GET", read, one=True, summary=summary, description=description)
 
-    def add_create(self, body: type[BaseModel], creates: Creates, *, summary: str) -> None:
+    def add_create(
+        self, body: type[BaseModel], creates: Creates, *, summary: str, description: str
+    ) -> None:
         """``POST``: a new one (201, its ``Location`` and ``ETag``), with every error of the body
         and of the service's rules reported at once."""
 
@@ -141,6 +143,7 @@ class Resource(Generic[RowT, PublicT]):
             status_code=HTTP_201_CREATED,
             openapi_extra=body_schema(body),
             summary=summary,
+            description=description,
         )
 
     def add_update(

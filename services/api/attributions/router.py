@@ -37,6 +37,10 @@ def _respond(response: Response, attribution: Attribution) -> AttributionPublic:
 @router.get(
     "/contracts/{contract_id}/attributions",
     summary="Lister les attributions d'un marché (entreprises par lot)",
+    description="Les entreprises attributaires du marché, groupées par lot, dans l'ordre "
+    "d'enregistrement. Une entreprise n'y voit que ses propres "
+    "attributions ; l'acheteur, les facilitateurs du territoire et l'administrateur les voient "
+    "toutes. Prescripteurs et accueil : 403 ; un marché hors de portée : 404.",
 )
 async def list_attributions(
     contract_id: uuid.UUID,
@@ -55,6 +59,13 @@ async def list_attributions(
     status_code=HTTP_201_CREATED,
     openapi_extra=body_schema(AttributionCreate),
     summary="Attribuer un lot (ou un marché sans lots) à une entreprise",
+    description="Une entreprise devient titulaire, cotraitante ou sous-traitante d'un lot du "
+    "marché (`lot_id` obligatoire si le marché a des lots, absent sinon). L'entreprise doit "
+    "exister, le titulaire d'un sous-traitant être attributaire du même lot, le référent être un "
+    "compte actif de l'entreprise : toutes les erreurs sont rendues ensemble (422). Une "
+    "entreprise déjà attributaire du lot : 409 `attribution-exists` ; un marché clos : 409 "
+    "`contract-closed`. Par l'administrateur ou un facilitateur du territoire. Répond 201 avec "
+    "`Location` et `ETag`.",
 )
 async def create_attribution(
     contract_id: uuid.UUID,

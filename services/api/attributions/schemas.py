@@ -16,13 +16,30 @@ from services.core.models.attribution import (
 
 
 class AttributionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lot_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01",
+                    "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b04",
+                    "role": "co_contractor",
+                    "allocated_share_percent": "60",
+                    "referent_user_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c21",
+                }
+            ]
+        },
+    )
 
     lot_id: uuid.UUID | None = Field(
         default=None, description="Le lot ; absent pour un marché sans lots."
     )
     organisation_id: uuid.UUID = Field(description="L'entreprise attributaire.")
-    role: AttributionRole
+    role: AttributionRole = Field(
+        description="Rôle de l'entreprise sur le lot : `holder` (titulaire), `co_contractor` "
+        "(cotraitant d'un groupement) ou `subcontractor` (sous-traitant, rattaché à son "
+        "titulaire par `parent_attribution_id`)."
+    )
     allocated_share_percent: Percent | None = Field(
         default=None, description="Part des heures du lot qui lui revient (groupements)."
     )

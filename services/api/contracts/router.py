@@ -21,7 +21,15 @@ router = APIRouter(prefix="/contracts", tags=["marchés"])
 contracts = Resource(router, policy, ContractPublic, ContractPublic.of, name="contract")
 
 
-@router.get("", summary="Lister les marchés clausés")
+@router.get(
+    "",
+    summary="Lister les marchés clausés",
+    description="Les marchés que l'appelant voit, du dernier enregistré au premier : tous pour "
+    "l'administrateur ; pour un facilitateur, ceux dont l'acheteur ou un attributaire est dans "
+    "son territoire ; pour les autres rôles, ceux dont leur organisation est l'acheteur ou un "
+    "attributaire. Un agent d'accueil n'en lit aucun (403). Les marchés trouvés dans les données "
+    "ouvertes et pas encore confirmés y figurent (`status=discovered`). Les filtres se cumulent.",
+)
 async def list_contracts(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -37,9 +45,23 @@ async def list_contracts(
     return Page[ContractPublic].build([ContractPublic.of(row) for row in rows], total, pagination)
 
 
-contracts.add_read(summary="Lire un marché, ses lots et ses attributaires")
+contracts.add_read(
+    summary="Lire un marché, ses lots et ses attributaires",
+    description="Un marché que l'appelant voit (mêmes règles que la liste ; sinon 404), ses "
+    "lots par numéro croissant et ses attributaires. Rend un `ETag` ; avec `If-None-Match`, "
+    "304 quand la copie du client est à jour.",
+)
 contracts.add_create(
-    ContractCreate, service.create_contract, summary="Enregistrer un marché (en brouillon)"
+    ContractCreate,
+    service.create_contract,
+    summary="Enregistrer un marché (en brouillon)",
+    description="Un nouveau marché à l'état `draft`, avec ses lots et ses attributaires. Par "
+    "l'administrateur, ou par un facilitateur pour un marché dont l'acheteur ou un attributaire "
+    "est dans son territoire (403 sinon). L'acheteur et les attributaires doivent exister, la fin "
+    "d'exécution ne pas précéder le début : toutes les erreurs sont rendues ensemble (422). Une "
+    "référence que l'acheteur a déjà donnée à un autre marché est refusée (409 "
+    "`contract-reference-taken`). Les heures et montants s'envoient en nombre ou en chaîne "
+    "décimale et se lisent en chaîne à deux décimales. Répond 201 avec `Location` et `ETag`.",
 )
 contracts.add_update(
     ContractUpdate,
@@ -62,14 +84,31 @@ async def _transition(
     return contracts.respond(response, contract)
 
 
-@router.post("/{contract_id}/activate", summary="Mettre un marché en cours (brouillon → en cours)")
+@router.post(
+    "/{contract_id}/activate",
+    summary="Mettre un marché en cours (brouillon → en cours)",
+    description="Un marché `draft` passe à `active` : ses offres peuvent alors être publiées. Il "
+    "lui faut au moins un attributaire (`holder_ids`), sinon 409 `contract-incomplete` ; un "
+    "marché dans un autre état : 409 `illegal-transition`. Par l'administrateur ou un "
+    "facilitateur du territoire (403 pour les autres). Sans corps ni `If-Match` ; rend le marché "
+    "et son nouvel `ETag`.",
+)
 async def activate_contract(
     contract_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, response: Response
 ) -> ContractPublic:
     return await _transition(session, principal, contract_id, ContractStatus.ACTIVE, response)
 
 
-@router.post("/{contract_id}/close", summary="Clore un marché (en cours → clos)")
+@router.post(
+    "/{contract_id}/close",
+    summary="Clore un marché (en cours → clos)",
+    description="Un marché `active` passe à `closed`. Ses offres doivent être closes ou en "
+    "brouillon : une offre encore ouverte ou pourvue donne 409 `contract-has-open-offers` ; un "
+    "marché dans un autre état : 409 `illegal-transition`. Un marché clos ne se modifie plus et "
+    "ne reçoit plus ni offre, ni obligation, ni attribution (409 `contract-closed`). Par "
+    "l'administrateur ou un facilitateur du territoire (403 pour les autres). Sans corps ni "
+    "`If-Match` ; rend le marché et son nouvel `ETag`.",
+)
 async def close_contract(
     contract_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, response: Response
 ) -> ContractPublic:

@@ -19,6 +19,7 @@ from services.api.deps import RequestIdDep, SessionDep, StorageDep, settings_of
 from services.api.errors import NotFound, ValidationFailed
 from services.api.intake import files
 from services.api.intake.checks import Checked, Collection, CollectionRefused, check, collection
+from services.api.intake.examples import MULTIPART_EXAMPLES
 from services.api.intake.policy import policy
 from services.api.intake.schemas import (
     BatchResult,
@@ -98,7 +99,10 @@ async def _collection(
             "required": True,
             "content": {
                 "application/json": {"schema": _JSON_BODY_SCHEMA},
-                "multipart/form-data": {"schema": _FORM_FIELDS_SCHEMA},
+                "multipart/form-data": {
+                    "schema": _FORM_FIELDS_SCHEMA,
+                    "examples": MULTIPART_EXAMPLES,
+                },
             },
         }
     },
@@ -187,7 +191,17 @@ async def create_batch(
     return BatchResult.of(where.batch_id, results)
 
 
-@router.get("", summary="Lister les dépôts")
+@router.get(
+    "",
+    summary="Lister les dépôts",
+    description="Les dépôts que l'appelant voit, du plus récent au plus ancien (date de dépôt) : "
+    "un agent d'accueil, ceux qu'il a saisis (une clé d'API de rôle accueil, ceux qu'elle a "
+    "envoyés) ; un prescripteur, ceux des personnes partagées avec son organisation ; un "
+    "facilitateur, avec une organisation de son territoire ; l'administrateur, avec sa propre "
+    "organisation. Employeurs et acheteurs : 403. Données personnelles : chaque page lue est "
+    "inscrite au journal d'audit. Les filtres se cumulent ; `deposited_from` et `deposited_to` "
+    "(AAAA-MM-JJ) sont inclus.",
+)
 async def list_intakes(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -222,7 +236,14 @@ async def list_intakes(
     )
 
 
-@router.get("/{intake_id}", summary="Lire un dépôt")
+@router.get(
+    "/{intake_id}",
+    summary="Lire un dépôt",
+    description="Un dépôt que l'appelant voit (mêmes règles que la liste ; sinon 404) : les "
+    "réponses du formulaire telles que saisies, le consentement, et les fichiers joints, à "
+    "télécharger par `GET /v1/intakes/{intake_id}/files/{file_id}`. La lecture est inscrite au "
+    "journal d'audit.",
+)
 async def read_intake(
     intake_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -253,6 +274,10 @@ async def _files_of(
 @router.get(
     "/{intake_id}/files/{file_id}",
     summary="Télécharger un fichier d'un dépôt (CV ou formulaire numérisé)",
+    description="Le fichier tel que déposé, avec son type (PDF, JPEG ou PNG), son nom nettoyé "
+    "(`Content-Disposition`) et `Cache-Control: private, no-store`, pour qui voit le dépôt "
+    "(mêmes règles que sa lecture ; sinon 404). Chaque téléchargement est inscrit au journal "
+    "d'audit.",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
 )

@@ -34,6 +34,7 @@ from services.api.candidates.residence import (
     Longitude,
     QpvCode,
 )
+from services.api.intake.examples import BATCH_EXAMPLE, FORM_EXAMPLE
 from services.api.validation import CONSENT_REQUIRED, Day, FieldError, InvalidValue, insee_code
 from services.core.models.candidate import Need
 from services.core.models.intake import (
@@ -180,6 +181,8 @@ SOURCE_DESCRIPTION = (
 class IntakeCreate(BorneForm):
     """One form (``POST /v1/intakes``): the borne form plus where and when it was dropped."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [FORM_EXAMPLE]})
+
     source: IntakeSource = Field(default=IntakeSource.KIOSK, description=SOURCE_DESCRIPTION)
     place_organisation_id: uuid.UUID | None = Field(
         default=None,
@@ -225,7 +228,7 @@ class _DocumentedAs:
 class IntakeBatch(BaseModel):
     """A week's box: every form collected at one place on one day."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BATCH_EXAMPLE]})
 
     source: IntakeSource = Field(default=IntakeSource.KIOSK, description=SOURCE_DESCRIPTION)
     place_organisation_id: uuid.UUID | None = Field(

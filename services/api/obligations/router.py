@@ -37,7 +37,15 @@ def _respond(response: Response, obligation: Obligation) -> ObligationPublic:
     return public
 
 
-@router.get("/contracts/{contract_id}/obligations", summary="Lister les obligations d'un marché")
+@router.get(
+    "/contracts/{contract_id}/obligations",
+    summary="Lister les obligations d'un marché",
+    description="L'obligation d'heures de chaque lot (ou celle du marché s'il n'a pas de lots), "
+    "avec sa méthode de calcul, ses paramètres et les heures dues qui en sont déduites. Lisible "
+    "par quiconque voit le marché (administrateur, facilitateurs du territoire, acheteur, "
+    "attributaires) et par les entreprises attributaires d'un de ses lots ; prescripteurs et "
+    "accueil : 403 ; un marché hors de portée : 404.",
+)
 async def list_obligations(
     contract_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -56,7 +64,11 @@ async def list_obligations(
     openapi_extra=body_schema(ObligationCreate),
     summary="Fixer l'obligation d'heures d'un lot (ou d'un marché sans lots)",
     description="Les heures dues sont déduites de la méthode et de ses paramètres, jamais "
-    "saisies (décision 0074).",
+    "saisies (décision 0074) : chaque méthode exige ses paramètres et refuse ceux des autres "
+    "(422, toutes les erreurs ensemble). `lot_id` est obligatoire si le marché a des lots, absent "
+    "sinon. Un lot (ou un marché sans lots) n'a qu'une obligation : 409 `obligation-exists` ; un "
+    "marché clos : 409 `contract-closed`. Par l'administrateur ou un facilitateur du territoire. "
+    "Répond 201 avec `Location` et `ETag`.",
 )
 async def create_obligation(
     contract_id: uuid.UUID,

@@ -102,21 +102,68 @@ class _Rules(BaseModel):
 class ObligationCreate(_Rules):
     """The obligation of a lot (``lot_id``), or of the contract when it has no lots."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    lot_id: uuid.UUID | None = None
-    method: ObligationMethod
-    eligible_publics: list[EligibilityKind] = Field(default_factory=list, max_length=20)
-    allowed_modalities: list[Modality] = Field(
-        default_factory=lambda: list(Modality), min_length=1, max_length=3
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lot_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01",
+                    "method": "labour_share",
+                    "amount": "1200000.00",
+                    "labour_share_percent": "40",
+                    "insertion_rate_percent": "5",
+                    "hourly_cost": "30.00",
+                    "eligible_publics": ["DELD", "RSA", "JEUNE", "QPV_resident"],
+                    "allowed_modalities": ["direct_hire", "provision"],
+                    "penalty_per_missing_hour": "50.00",
+                    "statement_schedule": "quarterly",
+                    "statement_due_day": 15,
+                }
+            ]
+        },
     )
-    training_counts: bool = False
-    cdi_cap_years: CapYears | None = None
-    penalty_per_missing_hour: Money | None = None
-    anru_family: AnruFamily = AnruFamily.NONE
-    budget_plan_line: PlanLine | None = None
-    statement_schedule: StatementSchedule = StatementSchedule.QUARTERLY
-    statement_due_day: DueDay = 15
+
+    fixed_hours: Hours | None = Field(default=None, description=FIXED_HOURS)
+    labour_share_percent: Percent | None = Field(default=None, description=LABOUR_SHARE)
+    insertion_rate_percent: Percent | None = Field(default=None, description=INSERTION_RATE)
+    tranche_amount: PositiveMoney | None = Field(default=None, description=TRANCHE_AMOUNT)
+    tranche_threshold: Money | None = Field(default=None, description=TRANCHE_THRESHOLD)
+    hours_share_percent: Percent | None = Field(default=None, description=HOURS_SHARE)
+    hours_per_year: Hours | None = Field(default=None, description=HOURS_PER_YEAR)
+    lot_id: uuid.UUID | None = Field(
+        default=None,
+        description="Le lot du marché dont c'est l'obligation : obligatoire si le marché a des "
+        "lots, absent s'il n'en a pas.",
+    )
+    method: ObligationMethod = Field(
+        description=f"{METHOD} Ses paramètres sont obligatoires, ceux des autres méthodes refusés."
+    )
+    eligible_publics: list[EligibilityKind] = Field(
+        default_factory=list, max_length=20, description=f"{ELIGIBLE_PUBLICS} Par défaut vide."
+    )
+    allowed_modalities: list[Modality] = Field(
+        default_factory=lambda: list(Modality),
+        min_length=1,
+        max_length=3,
+        description=f"{ALLOWED_MODALITIES} Par défaut, les trois.",
+    )
+    training_counts: bool = Field(default=False, description=TRAINING_COUNTS)
+    cdi_cap_years: CapYears | None = Field(
+        default=None, description=f"{CDI_CAP_YEARS} Absent : sans plafond."
+    )
+    penalty_per_missing_hour: Money | None = Field(
+        default=None, description=f"{PENALTY} Absente : pas de pénalité prévue."
+    )
+    anru_family: AnruFamily = Field(
+        default=AnruFamily.NONE, description=f"{ANRU_FAMILY} Par défaut `none`."
+    )
+    budget_plan_line: PlanLine | None = Field(
+        default=None, description=f"{BUDGET_PLAN_LINE} Absente : hors maquette."
+    )
+    statement_schedule: StatementSchedule = Field(
+        default=StatementSchedule.QUARTERLY, description=STATEMENT_SCHEDULE
+    )
+    statement_due_day: DueDay = Field(default=15, description=STATEMENT_DUE_DAY)
 
 
 class ObligationUpdate(_Rules):

@@ -76,6 +76,11 @@ OpenPositions = Annotated[
 ]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), NotBoolean]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), NotBoolean]
+CONTRACT_TYPE_DESCRIPTION = (
+    "Type de contrat : "
+    + " ; ".join(f"`{t.value}` ({label})" for t, label in CONTRACT_TYPE_LABELS.items())
+    + ". Obligatoire pour publier."
+)
 PUBLIC_DESCRIPTION = (
     "Diffusée sans authentification aux sites d'emploi et partenaires tant qu'elle est ouverte "
     "(`/v1/public/offers`), sans aucune donnée personnelle."
@@ -137,7 +142,7 @@ class OfferCreate(_OfferFields):
     )
     contract_type: ContractType | None = Field(
         default=None,
-        description=("Type de contrat (`CDI`, `CDD`, `MIS`, `SAI`, `CDDI`, `CDI_CHANTIER`)."),
+        description=CONTRACT_TYPE_DESCRIPTION,
     )
     hours_per_week: HoursPerWeek | None = Field(
         default=None, description="Heures de travail par semaine."

@@ -76,7 +76,10 @@ class OffreFranceTravail(_Vocabulary):
     duree_travail_libelle_converti: str | None = Field(description="Temps plein ou partiel.")
     nombre_postes: int = Field(description="Postes restant à pourvoir.")
     qualification_code: str | None = Field(
-        default=None, description="Non renseigné : les offres n'enregistrent pas de qualification."
+        default=None,
+        description="Toujours `null` : une offre de Maillon n'enregistre pas la qualification du "
+        "poste (codes 1 à 9 de France Travail, de manœuvre à cadre), et rien d'autre ne permet de "
+        "la déduire.",
     )
     date_debut: date | None = Field(description="Ajout de Maillon : date de début du contrat.")
     date_fin: date | None = Field(description="Ajout de Maillon : date de fin du contrat.")
