@@ -114,7 +114,10 @@ async def test_a_file_replaces_declared_and_rejected_months_and_adds_new_ones(
                 DECIDED_AT,
             )
             continue
-        assert (line.hours_worked, line.training_hours) == (Decimal(120 + n) + Decimal("0.5"), n)
+        assert (line.hours_worked, line.training_hours) == (
+            Decimal(120 + n) + Decimal("0.5"),
+            Decimal(n),
+        )
         assert (line.source, line.status, line.rejection_reason) == (
             StatementSource.IMPORT,
             StatementStatus.DECLARED,
