@@ -42,12 +42,15 @@ from services.core.security.principal import Principal
 
 Key = tuple[uuid.UUID, date]
 
-# The stored lines of the (placement, month) pairs sent, locked until the request ends.
+# The stored lines of the (placement, month) pairs sent, locked until the request ends, in the
+# key's order whatever the lines' order: two sets replacing the same stored lines take their
+# locks in one order, and one waits for the other.
 _STORED = """
 SELECT s.placement_id, s.month, s.status
 FROM statement_line AS s
 JOIN unnest($1::uuid[], $2::date[]) AS t (placement_id, month)
   ON s.placement_id = t.placement_id AND s.month = t.month
+ORDER BY s.placement_id, s.month
 FOR UPDATE OF s
 """
 
