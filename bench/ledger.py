@@ -2,6 +2,7 @@
 attributions, 100,000 placements, 2,000,000 statement lines).
 
     python -m bench.ledger [--contracts 5000] [--placements 100000] [--samples 200]
+                           [--only progress|import] [--database maillon_bench_ledger]
 
 Runs against DATABASE_URL (default: the local server), in a scratch database dropped at the end
 (the data: bench/ledger_data.py). The API runs in-process (httpx ``ASGITransport``: middleware,
@@ -127,20 +128,23 @@ async def kept_database(server_url: str, name: str) -> AsyncIterator[str]:
             await admin.close()
 
 
-async def run(sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: bool) -> str:
+async def run(
+    sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: bool,
+    only: str | None = None, name: str = DATABASE,
+) -> str:  # fmt: skip
     server, redis_url = server_urls()
     command = (
         f"python -m bench.ledger --contracts {sizes.contracts} --placements {sizes.placements} "
-        f"--samples {samples} --import-lines {import_lines}"
+        f"--samples {samples} --import-lines {import_lines}" + (f" --only {only}" if only else "")
     )
     lines = [f"## P8 — the insertion-hours ledger — {time.strftime('%Y-%m-%d')}", ""]
     lines += [f"Machine: {machine()}.", f"Command: `{command}`.", ""]
     if reuse:
-        database = kept_database(server, DATABASE)
+        database = kept_database(server, name)
     elif keep:
-        database = loaded_database(server, DATABASE)
+        database = loaded_database(server, name)
     else:
-        database = scratch_database(server, DATABASE)
+        database = scratch_database(server, name)
     async with database as url:
         # The liveness probe's 1 s would take a machine shared with other work for a database
         # down: 10 s here (the figures are the requests' own).
@@ -160,7 +164,7 @@ async def run(sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: 
             else:
                 lines += [await make_territory(engine, create_sessionmaker(engine), sizes), ""]
             if not keep:
-                lines += await measure(settings, engine, url, sizes, samples, import_lines)
+                lines += await measure(settings, engine, url, sizes, samples, import_lines, only)
         finally:
             await engine.dispose()
     return "\n".join(lines)
@@ -168,7 +172,7 @@ async def run(sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: 
 
 async def measure(
     settings: Settings, engine: AsyncEngine, url: str, sizes: Sizes, samples: int,
-    import_lines: int,
+    import_lines: int, only: str | None = None,
 ) -> list[str]:  # fmt: skip
     token, _ = create_access_token(ident("u", 1), settings)
     headers = {"Authorization": f"Bearer {token}"}
@@ -186,11 +190,13 @@ async def measure(
             ) as client,
             engine.connect() as bare,
         ):
-            lines += await measure_progress(client, bare, headers, sizes, samples)
-            # A new token: the progress phase may outlast an access token's life at full size.
-            token, _ = create_access_token(ident("u", 1), settings)
-            headers = {"Authorization": f"Bearer {token}"}
-            lines += await measure_import(client, connection, headers, sizes, import_lines)
+            if only in (None, "progress"):
+                lines += await measure_progress(client, bare, headers, sizes, samples)
+            if only in (None, "import"):
+                # A new token: the progress phase may outlast an access token's life at full size.
+                token, _ = create_access_token(ident("u", 1), settings)
+                headers = {"Authorization": f"Bearer {token}"}
+                lines += await measure_import(client, connection, headers, sizes, import_lines)
     finally:
         await connection.close()
     return lines
@@ -277,9 +283,23 @@ def main() -> None:
     parser.add_argument("--import-lines", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="load only, keep the database")
     parser.add_argument("--reuse", action="store_true", help="measure a kept one, then drop it")
+    parser.add_argument("--only", choices=("progress", "import"), help="one workload only")
+    parser.add_argument("--database", default=DATABASE, help="the scratch database's name")
     args = parser.parse_args()
     sizes = Sizes(args.contracts, args.placements, args.people)
-    print(asyncio.run(run(sizes, args.samples, args.import_lines, args.keep, args.reuse)))
+    print(
+        asyncio.run(
+            run(
+                sizes,
+                args.samples,
+                args.import_lines,
+                args.keep,
+                args.reuse,
+                args.only,
+                args.database,
+            )
+        )
+    )
 
 
 @asynccontextmanager

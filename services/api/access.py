@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
@@ -122,7 +123,20 @@ class Policy(ABC, Generic[ModelT]):
         request_id: str | None = None,
     ) -> None:
         """A list of personal data is a read of each item: one entry naming them all."""
-        if not self.personal_data or not items:
+        self.audit_ids(
+            session, principal, [getattr(item, "id", "") for item in items], request_id=request_id
+        )
+
+    def audit_ids(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        ids: Sequence[uuid.UUID | str],
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """:meth:`audit_list` for items known by their ids alone (rows written set-based)."""
+        if not self.personal_data or not ids:
             return
         audit.record(
             session,
@@ -131,5 +145,5 @@ class Policy(ABC, Generic[ModelT]):
             self.audit_type,
             None,
             request_id=request_id,
-            details={"ids": [str(getattr(item, "id", "")) for item in items]},
+            details={"ids": [str(item_id) for item_id in ids]},
         )

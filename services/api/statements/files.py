@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -152,14 +153,29 @@ def _number(value: Cell) -> Decimal:
     if isinstance(value, int | float | Decimal):
         return Decimal(str(value)).quantize(Decimal("0.01"))
     if isinstance(value, str):
-        try:
-            number = Decimal(value.strip().replace("\u00a0", "").replace(" ", "").replace(",", "."))
-        except InvalidOperation:
-            raise InvalidValue("nombre attendu") from None
-        if not number.is_finite():
-            raise InvalidValue("nombre attendu")
-        return number.quantize(Decimal("0.01"))
+        return _number_text(value)
     raise InvalidValue("nombre attendu")
+
+
+# A file repeats its months and, often, its hours: each distinct text is read once.
+@lru_cache(maxsize=4096)
+def _number_text(value: str) -> Decimal:
+    try:
+        number = Decimal(value.strip().replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    except InvalidOperation:
+        raise InvalidValue("nombre attendu") from None
+    if not number.is_finite():
+        raise InvalidValue("nombre attendu")
+    return number.quantize(Decimal("0.01"))
+
+
+_month_text = lru_cache(maxsize=1024)(parse_month)
+
+
+def _month(value: Cell) -> date:
+    if isinstance(value, datetime):
+        return parse_month(value.date())
+    return _month_text(value) if isinstance(value, str) else parse_month(value)
 
 
 def _columns(header: list[Cell]) -> dict[str, int]:
@@ -196,37 +212,41 @@ def read(content: bytes) -> ReadFile:
             header = _columns(row)
             continue
 
-        def cell(field: str, row: list[Cell] = row, columns: dict[str, int] = header) -> Cell:
-            position = columns.get(field)
-            return row[position] if position is not None and position < len(row) else None
-
-        if all(_blank(cell(f)) for f in ("placement_id", "hours_worked", "training_hours")):
-            continue
-        if _blank(cell("hours_worked")) and _blank(cell("training_hours")):
-            skipped += 1  # a placement nobody filled in this month: nothing declared
+        raw_id, raw_month, raw_hours, raw_training = (
+            row[position] if position is not None and position < len(row) else None
+            for position in (
+                header.get("placement_id"),
+                header.get("month"),
+                header.get("hours_worked"),
+                header.get("training_hours"),
+            )
+        )
+        no_training = _blank(raw_training)
+        if _blank(raw_hours) and no_training:
+            if not _blank(raw_id):
+                skipped += 1  # a placement nobody filled in this month: nothing declared
             continue
         refused_before = len(refusals)
         placement_id: uuid.UUID | None = None
         month: date | None = None
         hours = training = Decimal(0)
         try:
-            placement_id = uuid.UUID(str(cell("placement_id")).strip())
+            placement_id = uuid.UUID(str(raw_id).strip())
         except ValueError:
             refusals.append(
                 Refusal(number, "placement_id", "identifiant de mise en emploi invalide", "unknown")
             )
-        raw_month = cell("month")
         try:
-            month = parse_month(raw_month.date() if isinstance(raw_month, datetime) else raw_month)
+            month = _month(raw_month)
         except InvalidValue as error:
             refusals.append(Refusal(number, "month", str(error)))
         try:
-            hours = _number(cell("hours_worked"))
+            hours = _number(raw_hours)
         except InvalidValue as error:
             refusals.append(Refusal(number, "hours_worked", str(error)))
-        if not _blank(cell("training_hours")):
+        if not no_training:
             try:
-                training = _number(cell("training_hours"))
+                training = _number(raw_training)
             except InvalidValue as error:
                 refusals.append(Refusal(number, "training_hours", str(error)))
         if len(refusals) == refused_before and placement_id is not None and month is not None:

@@ -5,7 +5,8 @@ facilitator. A set of lines with any refused line stores nothing."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from services.api.errors import BadRequest, ValidationFailed
 from services.api.pagination import Page, PaginationDep, paginate
 from services.api.placements.policy import placements_visible
 from services.api.placements.policy import policy as placements_policy
-from services.api.statements import files, service
+from services.api.statements import files, service, store
 from services.api.statements.examples import (
     STATEMENT_EXAMPLES,
     TEMPLATE_CSV_EXAMPLE,
@@ -81,6 +82,42 @@ def _audit(
     session: AsyncSession, principal: Principal, lines: list[StatementLine], request_id: str
 ) -> None:
     policy.audit_list(session, principal, lines, request_id=request_id)
+
+
+def _refused(
+    refusals: Sequence[service.Refusal], loc: Callable[[service.Refusal], list[str | int]]
+) -> ValidationFailed:
+    return ValidationFailed(
+        [FieldError(loc=loc(r), message=r.message, type=r.kind) for r in refusals],
+        f"{len({r.index for r in refusals})} ligne(s) refusée(s) : rien n'a été enregistré.",
+    )
+
+
+async def _declare(
+    session: AsyncSession,
+    principal: Principal,
+    request_id: str,
+    lines: list[service.Declared],
+    source: StatementSource,
+    at: datetime,
+    loc: Callable[[service.Refusal], list[str | int]],
+    read_refusals: Sequence[service.Refusal] = (),
+    order: Callable[[service.Refusal], Any] | None = None,
+) -> list[uuid.UUID]:
+    """Check ``lines`` as a whole, then write them all (decision 0084); any refused line (among
+    ``read_refusals`` too, those of reading a file) refuses them all: 422 naming each one."""
+    found = await store.find(session, principal, lines)
+    refusals = [
+        *read_refusals,
+        *service.refusals(lines, found.placements, found.stored, today()),
+    ]
+    if refusals:
+        raise _refused(sorted(refusals, key=order) if order else refusals, loc)
+    written, refusals = await store.write(session, principal, lines, source, at)
+    if refusals:
+        raise _refused(refusals, loc)
+    policy.audit_ids(session, principal, written, request_id=request_id)
+    return written
 
 
 async def _lines_of_body(request: Request) -> tuple[list[StatementLineIn], bool]:
@@ -147,25 +184,22 @@ async def declare_hours(
         service.Declared(i, s.placement_id, s.month, s.hours_worked, s.training_hours)
         for i, s in enumerate(sent)
     ]
-    refusals, _, existing = await service.check(session, principal, lines, today())
-    if refusals:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    loc=["body", "lines", r.index, r.field] if batch else ["body", r.field],
-                    message=r.message,
-                    type=r.kind,
-                )
-                for r in refusals
-            ],
-            f"{len({r.index for r in refusals})} ligne(s) refusée(s) : rien n'a été enregistré.",
-        )
-    written = service.store(
-        session, principal, lines, existing, service.source_for(principal), now()
+    source, at = service.source_for(principal), now()
+    written = await _declare(
+        session,
+        principal,
+        request_id,
+        lines,
+        source,
+        at,
+        lambda r: ["body", "lines", r.index, r.field] if batch else ["body", r.field],
     )
-    await session.flush()
-    _audit(session, principal, written, request_id)
-    return StatementBatchPublic(lines=[StatementLinePublic.of(w) for w in written])
+    return StatementBatchPublic(
+        lines=[
+            StatementLinePublic.of(line)
+            for line in store.stored(lines, written, principal, source, at)
+        ]
+    )
 
 
 @router.get(
@@ -246,24 +280,18 @@ async def import_statements(
         raise BadRequest(f"Relevé d'heures illisible : {error}.") from None
     if len(read.lines) + len(read.refusals) > MAX_IMPORT_LINES:
         raise BadRequest(f"Au plus {MAX_IMPORT_LINES} lignes par fichier.")
-    refusals, _, existing = await service.check(session, principal, read.lines, today())
-    refusals = sorted(
-        [*read.refusals, *refusals],
-        key=lambda r: (r.index, list(files.COLUMNS).index(r.field)),
+    columns = list(files.COLUMNS)
+    written = await _declare(
+        session,
+        principal,
+        request_id,
+        read.lines,
+        StatementSource.IMPORT,
+        now(),
+        lambda r: ["file", r.index, files.COLUMNS[r.field]],
+        read.refusals,
+        lambda r: (r.index, columns.index(r.field)),
     )
-    if refusals:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    loc=["file", r.index, files.COLUMNS[r.field]], message=r.message, type=r.kind
-                )
-                for r in refusals
-            ],
-            f"{len({r.index for r in refusals})} ligne(s) refusée(s) : rien n'a été enregistré.",
-        )
-    written = service.store(session, principal, read.lines, existing, StatementSource.IMPORT, now())
-    await session.flush()
-    _audit(session, principal, written, request_id)
     return ImportSummary(stored=len(written), skipped=read.skipped)
 
 

@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -15,6 +15,9 @@ from services.core.models.placement import (
     StatementSource,
     StatementStatus,
 )
+
+if TYPE_CHECKING:
+    from services.api.statements.store import Stored
 
 MAX_BATCH_LINES = 1000
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -111,7 +114,7 @@ class StatementLinePublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, line: StatementLine) -> StatementLinePublic:
+    def of(cls, line: StatementLine | Stored) -> StatementLinePublic:
         return cls(
             id=line.id,
             placement_id=line.placement_id,

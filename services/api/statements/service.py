@@ -1,11 +1,12 @@
 """Hours statement lines (§8.4): a set of lines — one from the API, a batch, a file — is checked
-whole; any refused line refuses them all and nothing is stored. Then every line is written in the
-request's transaction: a new month is added, a declared or rejected one replaced."""
+whole, in memory, against what :mod:`.store` read for the whole set; any refused line refuses
+them all and nothing is stored. Then :mod:`.store` writes every line in the request's
+transaction: a new month is added, a declared or rejected one replaced (decision 0084)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.errors import Conflict
-from services.api.placements.policy import placements_visible
 from services.core.ledger.counted import first_of_month, month_within
 from services.core.models.attribution import Attribution
 from services.core.models.placement import (
@@ -62,49 +62,46 @@ def _hours(value: Decimal) -> str:
     return f"{value.normalize():f}".replace(".", ",")
 
 
-async def check(
-    session: AsyncSession, principal: Principal, lines: Sequence[Declared], today: date
-) -> tuple[list[Refusal], dict[uuid.UUID, Placement], dict[tuple[uuid.UUID, date], StatementLine]]:
-    """Every refused line with its reasons; the placements and the stored lines met."""
-    ids = sorted({line.placement_id for line in lines})
-    placements: dict[uuid.UUID, Placement] = {}
-    for chunk in range(0, len(ids), 5000):
-        rows = await session.scalars(
-            select(Placement).where(
-                col(Placement.id).in_(ids[chunk : chunk + 5000]), placements_visible(principal)
-            )
-        )
-        placements.update({p.id: p for p in rows})
-    existing: dict[tuple[uuid.UUID, date], StatementLine] = {}
-    known = sorted(placements)
-    months = sorted({line.month for line in lines})
-    for chunk in range(0, len(known), 5000):
-        rows_ = await session.scalars(
-            select(StatementLine)
-            .where(
-                col(StatementLine.placement_id).in_(known[chunk : chunk + 5000]),
-                col(StatementLine.month).in_(months),
-            )
-            .with_for_update()
-        )
-        existing.update({(s.placement_id, s.month): s for s in rows_})
+@dataclass(frozen=True)
+class Known:
+    """What the checks need of a placement a line names."""
 
-    refusals: list[Refusal] = []
+    status: PlacementStatus
+    start_date: date
+    end_date: date | None
+
+
+def already_validated(line: Declared) -> Refusal:
+    return Refusal(
+        line.index,
+        "month",
+        f"les heures de {_month(line.month)} sont déjà validées : elles ne changent plus",
+    )
+
+
+def refusals(
+    lines: Sequence[Declared],
+    placements: Mapping[uuid.UUID, Known],
+    stored: Mapping[tuple[uuid.UUID, date], StatementStatus],
+    today: date,
+) -> list[Refusal]:
+    """Every refused line of ``lines`` with its reasons, in memory: ``placements``, the ones
+    the lines name within the declarer's reach; ``stored``, the status of the lines already
+    stored for the same (placement, month)."""
+    found: list[Refusal] = []
     seen: dict[tuple[uuid.UUID, date], int] = {}
     current_month = first_of_month(today)
     for line in lines:
         placement = placements.get(line.placement_id)
         if placement is None:
-            refusals.append(
-                Refusal(line.index, "placement_id", "mise en emploi inconnue", "unknown")
-            )
+            found.append(Refusal(line.index, "placement_id", "mise en emploi inconnue", "unknown"))
         elif placement.status is PlacementStatus.DRAFT:
-            refusals.append(
+            found.append(
                 Refusal(line.index, "placement_id", "la mise en emploi n'a pas encore démarré")
             )
         elif not month_within(line.month, placement.start_date, placement.end_date):
             until = f" au {_day(placement.end_date)}" if placement.end_date else ""
-            refusals.append(
+            found.append(
                 Refusal(
                     line.index,
                     "month",
@@ -113,13 +110,13 @@ async def check(
                 )
             )
         if line.month > current_month:
-            refusals.append(
+            found.append(
                 Refusal(line.index, "month", f"{_month(line.month)} n'a pas encore commencé")
             )
         if line.hours_worked < 0:
-            refusals.append(Refusal(line.index, "hours_worked", "nombre positif ou nul attendu"))
+            found.append(Refusal(line.index, "hours_worked", "nombre positif ou nul attendu"))
         elif line.hours_worked > MAX_HOURS_PER_MONTH:
-            refusals.append(
+            found.append(
                 Refusal(
                     line.index,
                     "hours_worked",
@@ -128,9 +125,9 @@ async def check(
                 )
             )
         if line.training_hours < 0:
-            refusals.append(Refusal(line.index, "training_hours", "nombre positif ou nul attendu"))
+            found.append(Refusal(line.index, "training_hours", "nombre positif ou nul attendu"))
         elif line.training_hours > line.hours_worked:
-            refusals.append(
+            found.append(
                 Refusal(
                     line.index,
                     "training_hours",
@@ -139,67 +136,20 @@ async def check(
             )
         key = (line.placement_id, line.month)
         if key in seen:
-            refusals.append(
+            found.append(
                 Refusal(line.index, "month", f"ce mois est déjà déclaré (ligne {seen[key]})")
             )
         else:
             seen[key] = line.index
-        stored = existing.get(key)
-        if stored is not None and stored.status is StatementStatus.VALIDATED:
-            refusals.append(
-                Refusal(
-                    line.index,
-                    "month",
-                    f"les heures de {_month(line.month)} sont déjà validées : elles ne changent "
-                    "plus",
-                )
-            )
-    return refusals, placements, existing
+        if stored.get(key) is StatementStatus.VALIDATED:
+            found.append(already_validated(line))
+    return found
 
 
 def source_for(principal: Principal) -> StatementSource:
     if principal.kind == "user" and principal.role is Role.FACILITATOR:
         return StatementSource.FACILITATOR
     return StatementSource.API
-
-
-def store(
-    session: AsyncSession,
-    principal: Principal,
-    lines: Sequence[Declared],
-    existing: dict[tuple[uuid.UUID, date], StatementLine],
-    source: StatementSource,
-    at: datetime,
-) -> list[StatementLine]:
-    """Write ``lines`` (already checked): new months added, declared or rejected ones replaced."""
-    written: list[StatementLine] = []
-    for line in lines:
-        row = existing.get((line.placement_id, line.month))
-        if row is None:
-            row = StatementLine(
-                placement_id=line.placement_id,
-                month=line.month,
-                hours_worked=line.hours_worked,
-                training_hours=line.training_hours,
-                source=source,
-                declared_by_type=principal.kind,
-                declared_by_id=principal.id,
-                declared_at=at,
-            )
-            session.add(row)
-        else:
-            row.hours_worked = line.hours_worked
-            row.training_hours = line.training_hours
-            row.source = source
-            row.status = StatementStatus.DECLARED
-            row.rejection_reason = None
-            row.declared_by_type = principal.kind
-            row.declared_by_id = principal.id
-            row.declared_at = at
-            row.decided_by_user_id = None
-            row.decided_at = None
-        written.append(row)
-    return written
 
 
 class NotDeclared(Conflict):
