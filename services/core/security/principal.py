@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from sqlalchemy import ColumnElement, literal, select, true
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -67,12 +68,17 @@ class Principal:
         )
 
     def in_territory(self, column: ColumnElement[uuid.UUID] | object) -> ColumnElement[bool]:
-        """SQL: ``column`` names an organisation of the caller's territory."""
+        """SQL: ``column`` names an organisation of the caller's territory, as one array
+        parameter (``= ANY($1)``): a facilitator's territory can hold thousands of organisations,
+        which as an ``IN`` list would be as many parameters in every statement."""
         if self.everywhere:
             return true()
         if not self.territory:
             return literal(False)
-        return col(column).in_(sorted(self.territory))
+        territory = bindparam(
+            "territory", sorted(self.territory), type_=ARRAY(Uuid(as_uuid=True)), unique=True
+        )
+        return col(column) == any_(territory)
 
 
 def principal_of_user(user: User, territory: frozenset[uuid.UUID]) -> Principal:
