@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.common import machine, percentiles, scratch_database, server_urls
@@ -127,7 +128,9 @@ async def kept_database(server_url: str, name: str) -> AsyncIterator[str]:
             await admin.close()
 
 
-async def run(sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: bool) -> str:
+async def run(
+    sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: bool, name: str = DATABASE
+) -> str:
     server, redis_url = server_urls()
     command = (
         f"python -m bench.ledger --contracts {sizes.contracts} --placements {sizes.placements} "
@@ -136,11 +139,11 @@ async def run(sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: 
     lines = [f"## P8 — the insertion-hours ledger — {time.strftime('%Y-%m-%d')}", ""]
     lines += [f"Machine: {machine()}.", f"Command: `{command}`.", ""]
     if reuse:
-        database = kept_database(server, DATABASE)
+        database = kept_database(server, name)
     elif keep:
-        database = loaded_database(server, DATABASE)
+        database = loaded_database(server, name)
     else:
-        database = scratch_database(server, DATABASE)
+        database = scratch_database(server, name)
     async with database as url:
         # The liveness probe's 1 s would take a machine shared with other work for a database
         # down: 10 s here (the figures are the requests' own).
@@ -205,6 +208,8 @@ async def bare_progress(connection: AsyncConnection, contracts: list[uuid.UUID])
     """The progress queries alone (the same text and values as ``progress()`` binds), one
     after the other, their rows fetched: milliseconds."""
     period = parse_quarter(QUARTER)
+    # As progress() does: JIT compiling these queries costs more than it saves.
+    await connection.execute(text("SET jit = off"))
     params = {
         "scope_contracts": contracts,
         "scope_lot": None,
@@ -277,9 +282,14 @@ def main() -> None:
     parser.add_argument("--import-lines", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="load only, keep the database")
     parser.add_argument("--reuse", action="store_true", help="measure a kept one, then drop it")
+    parser.add_argument("--database", default=DATABASE, help="the scratch database's name")
     args = parser.parse_args()
     sizes = Sizes(args.contracts, args.placements, args.people)
-    print(asyncio.run(run(sizes, args.samples, args.import_lines, args.keep, args.reuse)))
+    print(
+        asyncio.run(
+            run(sizes, args.samples, args.import_lines, args.keep, args.reuse, args.database)
+        )
+    )
 
 
 @asynccontextmanager
