@@ -162,10 +162,10 @@ per_placement AS (
     ) w
 )
 SELECT attribution_id, modality, employer_kind, qpv_resident,
-       coalesce(sum(counted), 0) AS counted,
-       coalesce(sum(counted_to_date), 0) AS counted_to_date,
-       coalesce(sum(pending), 0) AS pending,
-       coalesce(sum(rejected), 0) AS rejected
+       coalesce(sum(counted), 0)::bigint AS counted,
+       coalesce(sum(counted_to_date), 0)::bigint AS counted_to_date,
+       coalesce(sum(pending), 0)::bigint AS pending,
+       coalesce(sum(rejected), 0)::bigint AS rejected
 FROM per_placement
 GROUP BY attribution_id, modality, employer_kind, qpv_resident;
 
