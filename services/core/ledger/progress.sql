@@ -222,6 +222,13 @@ GROUP BY 1, 2;
 -- declared by the end of the due day (Paris).
 WITH in_scope AS ({in_scope}),
 ruled AS ({ruled}),
+scoped AS MATERIALIZED (
+    -- The placements of the scope's attributions, found by attribution: PostgreSQL misjudges
+    -- how many statement periods there are, and would otherwise hash every placement of the
+    -- database to check a contract's few.
+    SELECT p.id, p.attribution_id, p.status, p.start_date, p.end_date
+    FROM in_scope a JOIN placement p ON p.attribution_id = a.id
+),
 periods AS (
     SELECT o.id AS attribution_id, s.start AS period_start,
            (s.start + o.step - interval '1 day')::date AS period_end,
@@ -241,13 +248,10 @@ due AS (
     WHERE pe.period_end BETWEEN :start AND :end
       AND pe.due <= :today
       AND EXISTS (
-          -- Looked up by the attribution's index, statement by statement (OFFSET 0 keeps it a
-          -- subquery): joined, PostgreSQL hashes every placement of the database for a contract.
-          SELECT 1 FROM placement p
+          SELECT 1 FROM scoped p
           WHERE p.attribution_id = pe.attribution_id AND p.status = 'active'
             AND p.start_date <= pe.period_end
-            AND (p.end_date IS NULL OR p.end_date >= pe.period_start)
-          OFFSET 0)
+            AND (p.end_date IS NULL OR p.end_date >= pe.period_start))
 ),
 received AS (
     -- The first line declared for each statement due, in one pass over the lines of the months
@@ -255,7 +259,7 @@ received AS (
     -- before it).
     SELECT d.attribution_id, d.period_start, min(l.declared_at) AS first_declared
     FROM due d
-    JOIN placement p ON p.attribution_id = d.attribution_id
+    JOIN scoped p ON p.attribution_id = d.attribution_id
     JOIN statement_line l ON l.placement_id = p.id
          AND l.month BETWEEN d.period_start AND d.period_end
     WHERE l.month BETWEEN CAST(:start_month AS date) - interval '2 months' AND :end
