@@ -208,9 +208,10 @@ async def bare_progress(connection: AsyncConnection, contracts: list[uuid.UUID])
     """The progress queries alone (the same text and values as ``progress()`` binds), one
     after the other, their rows fetched: milliseconds."""
     period = parse_quarter(QUARTER)
-    # As progress() does: no JIT, a plan made for each execution's values.
+    # As progress() does: no JIT; a plan made for each execution's values for several contracts.
     await connection.execute(text("SET jit = off"))
-    await connection.execute(text("SET plan_cache_mode = force_custom_plan"))
+    mode = "force_custom_plan" if len(contracts) > 1 else "auto"
+    await connection.execute(text(f"SET plan_cache_mode = {mode}"))
     params = {
         "scope_contracts": contracts,
         "scope_lot": None,
