@@ -116,6 +116,12 @@ async def test_the_totals_follow_every_write_of_the_lines(
     others[1].rejection_reason = "Heures non justifiées"
     await _assert_totals(session)
 
+    # Hours corrected on a validated and a rejected line, their status kept.
+    january.hours_worked = Decimal("118")
+    january.training_hours = Decimal("6.5")
+    others[1].hours_worked = Decimal("139.75")
+    await _assert_totals(session)
+
     # Declared again after the rejection, with other hours; a declared line corrected.
     others[1].status = StatementStatus.DECLARED
     others[1].rejection_reason = None

@@ -1,17 +1,49 @@
 -- placement_hours_track: Keeps placement_hours (decision 0085) equal to the statement lines, in
--- the transaction that writes them. New lines are added to their placement's totals (a locked
--- row each: concurrent writers queue); lines changed (declared again, validated, rejected…) or
+-- the transaction that writes them. New lines are added to their placement's totals, and lines
+-- whose hours alone changed add the difference (a locked row each: concurrent writers queue);
+-- lines that changed status, month or placement (validated, rejected, declared again…) or were
 -- deleted have their placements' totals made again from the lines (placement_hours_recount).
 -- Current text installed by migration 0038 (2026-12-07-1030_placement_hours.py).
 
 CREATE OR REPLACE FUNCTION placement_hours_track() RETURNS trigger
 LANGUAGE plpgsql
 AS $fn$
+DECLARE
+  moved uuid[];
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    PERFORM placement_hours_recount(ARRAY(
-      SELECT placement_id FROM old_lines UNION SELECT placement_id FROM new_lines
-    ));
+    moved := ARRAY(
+      SELECT x.placement_id
+      FROM old_lines o JOIN new_lines n ON n.id = o.id
+      CROSS JOIN LATERAL (VALUES (o.placement_id), (n.placement_id)) AS x (placement_id)
+      WHERE (o.placement_id, o.month, o.status)
+            IS DISTINCT FROM (n.placement_id, n.month, n.status)
+    );
+    IF cardinality(moved) > 0 THEN
+      PERFORM placement_hours_recount(moved);
+    END IF;
+    UPDATE placement_hours AS t
+    SET validated_worked = t.validated_worked + d.validated_worked,
+        validated_training = t.validated_training + d.validated_training,
+        declared_worked = t.declared_worked + d.declared_worked,
+        rejected_worked = t.rejected_worked + d.rejected_worked
+    FROM (
+      SELECT n.placement_id,
+             coalesce(sum(n.hours_worked - o.hours_worked)
+                      FILTER (WHERE n.status = 'validated'), 0) AS validated_worked,
+             coalesce(sum(n.training_hours - o.training_hours)
+                      FILTER (WHERE n.status = 'validated'), 0) AS validated_training,
+             coalesce(sum(n.hours_worked - o.hours_worked)
+                      FILTER (WHERE n.status = 'declared'), 0) AS declared_worked,
+             coalesce(sum(n.hours_worked - o.hours_worked)
+                      FILTER (WHERE n.status = 'rejected'), 0) AS rejected_worked
+      FROM old_lines o JOIN new_lines n ON n.id = o.id
+      WHERE (o.placement_id, o.month, o.status) = (n.placement_id, n.month, n.status)
+        AND (o.hours_worked, o.training_hours) <> (n.hours_worked, n.training_hours)
+        AND n.placement_id <> ALL(moved)
+      GROUP BY n.placement_id
+    ) AS d
+    WHERE t.placement_id = d.placement_id;
     RETURN NULL;
   END IF;
   IF TG_OP = 'DELETE' THEN
