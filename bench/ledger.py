@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.common import machine, percentiles, scratch_database, server_urls
@@ -211,6 +212,10 @@ async def bare_progress(connection: AsyncConnection, contracts: list[uuid.UUID])
     """The progress queries alone (the same text and values as ``progress()`` binds), one
     after the other, their rows fetched: milliseconds."""
     period = parse_quarter(QUARTER)
+    # As progress() does: no JIT; a plan made for each execution's values for several contracts.
+    await connection.execute(text("SET jit = off"))
+    mode = "force_custom_plan" if len(contracts) > 1 else "auto"
+    await connection.execute(text(f"SET plan_cache_mode = {mode}"))
     params = {
         "scope_contracts": contracts,
         "scope_lot": None,

@@ -81,11 +81,15 @@ ORDER BY c.reference, l.number NULLS FIRST;
 -- in hundredths of an hour (integers add up faster than numerics, and exactly).
 -- ``counting`` gives each placement what its lines count by (decision 0074): whether its
 -- modality and its participant's criteria count at all, and the months that do — from its
--- start's month to its end, and for a capped CDI to the day before its start + the cap — so
--- that the 2,000,000 lines meet narrow rows.
+-- start's month to its end, and for a capped CDI to the day before its start + the cap.
+-- Each sum takes a window of months; a placement's totals by status (placement_hours, decision
+-- 0085: count, hours, first and last month) give it at once when its lines of that status all
+-- fall inside the window (their total) or outside (nothing); only a placement whose lines
+-- straddle a bound has them read, those of the window alone. A placement counts in the rows
+-- when it has a line up to the period's end.
 WITH in_scope AS ({in_scope}),
 ruled AS ({ruled}),
-counting AS MATERIALIZED (
+counting AS (
     SELECT p.id, o.id AS attribution_id, p.modality, e.company_kind AS employer_kind,
            p.qpv_resident, o.training_counts,
            p.modality = ANY(o.allowed_modalities)
@@ -106,30 +110,64 @@ counting AS MATERIALIZED (
     JOIN organisation e ON e.id = p.employer_id
 ),
 per_placement AS (
-    SELECT c.id,
-           sum(CASE WHEN counted AND l.month >= :start_month THEN hours END) AS counted,
-           sum(CASE WHEN counted THEN hours END) AS counted_to_date,
-           sum(CASE WHEN l.status = 'declared' THEN worked END) AS pending,
-           sum(CASE WHEN l.status = 'rejected' AND l.month >= :start_month THEN worked END)
-               AS rejected
+    SELECT c.attribution_id, c.modality, c.employer_kind, c.qpv_resident,
+           CASE
+               WHEN NOT c.counts OR h.validated_lines = 0
+                    OR h.validated_first > w.counted_to OR h.validated_last < w.period_from
+                   THEN 0
+               WHEN h.validated_first >= w.period_from AND h.validated_last <= w.counted_to
+                   THEN ((h.validated_worked - w.training) * 100)::bigint
+               ELSE (SELECT sum(((l.hours_worked - CASE WHEN c.training_counts THEN 0
+                                                        ELSE l.training_hours END) * 100)::int)
+                     FROM statement_line l
+                     WHERE l.placement_id = c.id AND l.status = 'validated'
+                       AND l.month BETWEEN w.period_from AND w.counted_to)
+           END AS counted,
+           CASE
+               WHEN NOT c.counts OR h.validated_lines = 0
+                    OR h.validated_first > w.counted_to OR h.validated_last < c.first_month
+                   THEN 0
+               WHEN h.validated_first >= c.first_month AND h.validated_last <= w.counted_to
+                   THEN ((h.validated_worked - w.training) * 100)::bigint
+               ELSE (SELECT sum(((l.hours_worked - CASE WHEN c.training_counts THEN 0
+                                                        ELSE l.training_hours END) * 100)::int)
+                     FROM statement_line l
+                     WHERE l.placement_id = c.id AND l.status = 'validated'
+                       AND l.month BETWEEN c.first_month AND w.counted_to)
+           END AS counted_to_date,
+           CASE
+               WHEN h.declared_lines = 0 OR h.declared_first > :end THEN 0
+               WHEN h.declared_last <= :end THEN (h.declared_worked * 100)::bigint
+               ELSE (SELECT sum((l.hours_worked * 100)::int)
+                     FROM statement_line l
+                     WHERE l.placement_id = c.id AND l.status = 'declared' AND l.month <= :end)
+           END AS pending,
+           CASE
+               WHEN h.rejected_lines = 0
+                    OR h.rejected_first > :end OR h.rejected_last < :start_month THEN 0
+               WHEN h.rejected_first >= :start_month AND h.rejected_last <= :end
+                   THEN (h.rejected_worked * 100)::bigint
+               ELSE (SELECT sum((l.hours_worked * 100)::int)
+                     FROM statement_line l
+                     WHERE l.placement_id = c.id AND l.status = 'rejected'
+                       AND l.month BETWEEN :start_month AND :end)
+           END AS rejected
     FROM counting c
-    JOIN statement_line l ON l.placement_id = c.id AND l.month <= :end
+    JOIN placement_hours h ON h.placement_id = c.id AND h.first_month <= :end
     CROSS JOIN LATERAL (
-        SELECT (l.hours_worked * 100)::int AS worked,
-               ((l.hours_worked - CASE WHEN c.training_counts THEN 0 ELSE l.training_hours END)
-                * 100)::int AS hours,
-               l.status = 'validated' AND c.counts AND l.month >= c.first_month
-                   AND (c.last_day IS NULL OR l.month <= c.last_day) AS counted
-    ) x
-    GROUP BY c.id
+        -- The months counted in the period, and up to its end; the training hours not counted.
+        SELECT greatest(CAST(:start_month AS date), c.first_month) AS period_from,
+               least(CAST(:end AS date), c.last_day) AS counted_to,
+               CASE WHEN c.training_counts THEN 0 ELSE h.validated_training END AS training
+    ) w
 )
-SELECT c.attribution_id, c.modality, c.employer_kind, c.qpv_resident,
-       coalesce(sum(p.counted), 0) AS counted,
-       coalesce(sum(p.counted_to_date), 0) AS counted_to_date,
-       coalesce(sum(p.pending), 0) AS pending,
-       coalesce(sum(p.rejected), 0) AS rejected
-FROM per_placement p JOIN counting c USING (id)
-GROUP BY c.attribution_id, c.modality, c.employer_kind, c.qpv_resident;
+SELECT attribution_id, modality, employer_kind, qpv_resident,
+       coalesce(sum(counted), 0)::bigint AS counted,
+       coalesce(sum(counted_to_date), 0)::bigint AS counted_to_date,
+       coalesce(sum(pending), 0)::bigint AS pending,
+       coalesce(sum(rejected), 0)::bigint AS rejected
+FROM per_placement
+GROUP BY attribution_id, modality, employer_kind, qpv_resident;
 
 -- name: attributions
 -- The attributions the hours come from: their lot, contract, company, its size and role.
@@ -184,6 +222,13 @@ GROUP BY 1, 2;
 -- declared by the end of the due day (Paris).
 WITH in_scope AS ({in_scope}),
 ruled AS ({ruled}),
+scoped AS MATERIALIZED (
+    -- The placements of the scope's attributions, found by attribution: PostgreSQL misjudges
+    -- how many statement periods there are, and would otherwise hash every placement of the
+    -- database to check a contract's few.
+    SELECT p.id, p.attribution_id, p.status, p.start_date, p.end_date
+    FROM in_scope a JOIN placement p ON p.attribution_id = a.id
+),
 periods AS (
     SELECT o.id AS attribution_id, s.start AS period_start,
            (s.start + o.step - interval '1 day')::date AS period_end,
@@ -203,7 +248,7 @@ due AS (
     WHERE pe.period_end BETWEEN :start AND :end
       AND pe.due <= :today
       AND EXISTS (
-          SELECT 1 FROM placement p
+          SELECT 1 FROM scoped p
           WHERE p.attribution_id = pe.attribution_id AND p.status = 'active'
             AND p.start_date <= pe.period_end
             AND (p.end_date IS NULL OR p.end_date >= pe.period_start))
@@ -214,7 +259,7 @@ received AS (
     -- before it).
     SELECT d.attribution_id, d.period_start, min(l.declared_at) AS first_declared
     FROM due d
-    JOIN placement p ON p.attribution_id = d.attribution_id
+    JOIN scoped p ON p.attribution_id = d.attribution_id
     JOIN statement_line l ON l.placement_id = p.id
          AND l.month BETWEEN d.period_start AND d.period_end
     WHERE l.month BETWEEN CAST(:start_month AS date) - interval '2 months' AND :end
