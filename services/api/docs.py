@@ -36,6 +36,7 @@ class MaillonAPI(FastAPI):
             declare_webhooks(schema)
             _declare_idempotency_key(schema)
             _declare_not_modified(schema)
+            _describe_successes(schema)
         return super().openapi()
 
 
@@ -49,6 +50,19 @@ def _declare_problem_media_type(schema: dict[str, Any]) -> None:
                 refs = [body.get("$ref")] + [s.get("$ref") for s in body.get("anyOf", [])]
                 if any(ref in _PROBLEM_SCHEMAS for ref in refs):
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def _describe_successes(schema: dict[str, Any]) -> None:
+    """FastAPI describes a success it was told nothing about in English: say it in French."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if response.get("description") == _FASTAPI_SUCCESS:
+                    response["description"] = _SUCCESSES.get(status, "Succès.")
+
+
+_FASTAPI_SUCCESS = "Successful Response"
+_SUCCESSES = {"200": "Succès.", "201": "Créé.", "204": "Fait ; la réponse n'a pas de corps."}
 
 
 def _declare_not_modified(schema: dict[str, Any]) -> None:

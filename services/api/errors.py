@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -205,6 +205,13 @@ class ServiceUnavailable(MaillonError):
 class Problem(BaseModel):
     """The problem document, for the OpenAPI schema."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Le corps de toute réponse d'erreur (`application/problem+json`, RFC "
+            "9457)."
+        }
+    )
+
     type: str = Field(
         description="Sorte d'erreur, stable : `/problems/<code>` (liste dans la description de "
         "l'API). Un programme décide d'après elle, jamais d'après les textes."
@@ -222,6 +229,13 @@ class Problem(BaseModel):
 
 
 class ValidationProblem(Problem):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Le corps d'une réponse 422 : un problème (`application/problem+json`) "
+            "et la liste `errors` des données refusées."
+        }
+    )
+
     errors: list[FieldError] = Field(description="Chaque donnée refusée, avec son emplacement.")
 
 

@@ -238,7 +238,14 @@ class IntakeReceived(Event):
 class SuggestedMatch(BaseModel):
     """One pair entering an offer's list for the first time."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": "Une paire candidat–offre qui entre pour la première fois dans la "
+            "liste de l'offre."
+        },
+    )
 
     match_id: uuid.UUID
     offer_id: uuid.UUID

@@ -4,14 +4,19 @@ The document is built as the application builds it (no database needed: nothing 
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
 import jsonschema_rs
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 
 from services.api.app import create_app
 from services.api.errors import PROBLEM_TYPES
@@ -24,11 +29,16 @@ METHODS: Final = ("get", "put", "post", "delete", "patch")
 
 
 @pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
+def app() -> FastAPI:
     settings = Settings(
         environment="test", database_url=UNREACHABLE_POSTGRES, redis_url=UNREACHABLE_REDIS
     )
-    return create_app(settings).openapi()
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -172,3 +182,92 @@ def test_every_request_body_example_is_valid(document: dict[str, Any]) -> None:
                 for error in validator.iter_errors(example):
                     refused.append(f"{name} ({media_type}): {error.message}")
     assert not refused, "\n".join(refused)
+
+
+# -- one language: French for the readers, the docstrings stay English for the developers -------
+
+# FastAPI's own texts, in English, when an operation says nothing.
+FASTAPI_DEFAULTS: Final = {"Successful Response", "Validation Error"}
+
+
+def _project_objects() -> Iterator[tuple[str, Any]]:
+    """``(qualified name, object)`` for each class and function of the project, once built into
+    the application."""
+    for module in list(sys.modules.values()):
+        module_name = getattr(module, "__name__", "")
+        if not module_name.startswith("services."):
+            continue
+        for name, value in vars(module).items():
+            is_code = inspect.isclass(value) or inspect.isfunction(value)
+            if is_code and value.__module__ == module_name:
+                yield f"{module_name}.{name}", value
+
+
+def _docstrings() -> dict[str, str]:
+    """Each docstring of the project, as pydantic (schemas) and FastAPI (operations, cut at a
+    form feed) copy it into the document, with whose it is."""
+    found: dict[str, str] = {}
+    for name, value in _project_objects():
+        if value.__doc__:
+            text = inspect.cleandoc(value.__doc__)
+            for copied in (text, text.split("\f")[0].strip()):
+                found[copied] = name
+    return found
+
+
+def _texts(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """``(where, text)`` for each ``description`` and ``summary`` of the document, examples'
+    values left out (they are data, not texts)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                yield f"{where}/{key}", value
+            elif key not in ("example", "examples", "value", "default", "const", "enum"):
+                yield from _texts(value, f"{where}/{key}")
+            elif key == "examples" and isinstance(value, dict):
+                for name, example in value.items():
+                    if isinstance(example, dict) and isinstance(example.get("summary"), str):
+                        yield f"{where}/examples/{name}/summary", example["summary"]
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _texts(item, f"{where}/{index}")
+
+
+def test_no_docstring_or_framework_default_is_a_text_of_the_document(
+    app: FastAPI, document: dict[str, Any]
+) -> None:
+    """A model's, an enum's or an endpoint's docstring (English, for developers) does not reach
+    the document in place of its French text, nor do FastAPI's default texts."""
+    docstrings = _docstrings()
+    leaks = [
+        f"{where}: {docstrings[text]}" if text in docstrings else f"{where}: {text!r}"
+        for where, text in _texts(document, "")
+        if text in docstrings or text in FASTAPI_DEFAULTS
+    ]
+    # FastAPI's summary when none is given: the function's name, in English.
+    leaks += [
+        f"{sorted(route.methods or ())} {route.path}: pas de summary"
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.include_in_schema and route.summary is None
+    ]
+    assert not leaks, f"{len(leaks)} textes en anglais :\n" + "\n".join(sorted(leaks))
+
+
+def _french_description(model: type[BaseModel]) -> Any:
+    extra = model.model_config.get("json_schema_extra")
+    return extra.get("description") if isinstance(extra, dict) else None
+
+
+def test_a_model_description_is_its_own(app: FastAPI) -> None:
+    """A model's French text (``json_schema_extra``) is inherited with its configuration: a
+    subclass would show its parent's as its own. (``app``: every model imported.)"""
+    inherited = [
+        f"{name} : celle de {base.__qualname__}"
+        for name, value in _project_objects()
+        if inspect.isclass(value) and issubclass(value, BaseModel)
+        for base in value.__mro__[1:]
+        if issubclass(base, BaseModel)
+        and _french_description(value) is not None
+        and _french_description(value) == _french_description(base)
+    ]
+    assert not inherited, "Descriptions héritées :\n" + "\n".join(inherited)

@@ -11,6 +11,10 @@ from services.core.models.user import Permission, Role
 class TokenResponse(BaseModel):
     """RFC 6749 §5.1."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Les jetons d'une connexion (RFC 6749 §5.1)."}
+    )
+
     access_token: str = Field(description="Jeton d'accès, à envoyer en `Authorization: Bearer`.")
     token_type: str = Field(default="bearer", description="Toujours `bearer`.")
     expires_in: int = Field(description="Durée de validité du jeton d'accès, en secondes.")

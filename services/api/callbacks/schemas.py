@@ -37,6 +37,13 @@ ChosenOutcome = Literal["job_offer", "training", "support", "advice", "referred"
 class CallbackPerson(BaseModel):
     """Who to call back (the name only: contact details are read on the candidate)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "La personne à rappeler : son nom seulement (ses coordonnées se lisent "
+            "sur le candidat)."
+        }
+    )
+
     id: uuid.UUID = Field(description="Identifiant du candidat.")
     first_name: str | None = Field(
         description="Prénom (absent si la personne n'est pas encore identifiée)."
@@ -54,6 +61,10 @@ class CallbackPerson(BaseModel):
 
 class CallbackSummary(BaseModel):
     """One row of the inbox."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Un rappel, tel que la liste des rappels le montre."}
+    )
 
     id: uuid.UUID = Field(description="Identifiant.")
     candidate: CallbackPerson = Field(description="La personne à rappeler.")
@@ -156,6 +167,8 @@ class AttemptPublic(BaseModel):
 class CallbackPublic(CallbackSummary):
     """A case with its attempts."""
 
+    model_config = ConfigDict(json_schema_extra={"description": "Un rappel, avec ses tentatives."})
+
     intake_id: uuid.UUID = Field(description="Le dépôt qui a ouvert le rappel.")
     received_by_organisation_id: uuid.UUID = Field(
         description="Organisation qui a reçu le dépôt (la borne)."
@@ -204,6 +217,8 @@ class AttemptCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Une tentative pour joindre la personne : l'appel initial, puis deux "
+            "relances au plus.",
             "examples": [
                 {
                     "channel": "phone",
@@ -211,7 +226,7 @@ class AttemptCreate(BaseModel):
                     "attempted_at": "2026-03-04T10:15:00+01:00",
                     "comment": "Pas de réponse, message laissé au standard.",
                 }
-            ]
+            ],
         },
     )
 
@@ -229,7 +244,11 @@ class OutcomeCreate(BaseModel):
     """The suite donnée to a person reached; it closes the case."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"outcome": "training"}]}
+        extra="forbid",
+        json_schema_extra={
+            "description": "La suite donnée à une personne jointe ; elle clôt le rappel.",
+            "examples": [{"outcome": "training"}],
+        },
     )
 
     outcome: ChosenOutcome = Field(
@@ -245,12 +264,14 @@ class AssignmentCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Qui rappelle la personne : une organisation et, si besoin, un de ses "
+            "conseillers.",
             "examples": [
                 {
                     "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
                     "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
                 }
-            ]
+            ],
         },
     )
 
@@ -273,13 +294,15 @@ class BulkAssignmentCreate(AssignmentCreate):
 
     model_config = ConfigDict(
         json_schema_extra={
+            "description": "Plusieurs rappels confiés à la même organisation (et au même "
+            "conseiller) : tous, ou aucun.",
             "examples": [
                 {
                     "callback_ids": ["0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01"],
                     "organisation_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0b01",
                     "prescriber_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0c01",
                 }
-            ]
+            ],
         }
     )
 

@@ -58,6 +58,8 @@ class CallbackSettingsUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Les valeurs propres à l'organisation ; un champ absent ou `null` "
+            "prend le réglage de l'instance.",
             "examples": [
                 {
                     "reminder_day": 10,
@@ -66,7 +68,7 @@ class CallbackSettingsUpdate(BaseModel):
                     "office_start_hour": 9,
                     "office_end_hour": 17,
                 }
-            ]
+            ],
         },
     )
 
@@ -97,7 +99,13 @@ class EffectiveSchedule(BaseModel):
 
 
 class CallbackSettingsPublic(CallbackSettingsUpdate):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "description": "Les réglages de rappel d'une organisation : ses valeurs propres "
+            "(`null` : le réglage de l'instance) et celles en vigueur (`effective`)."
+        },
+    )
 
     organisation_id: uuid.UUID = Field(description="Organisation dont ce sont les réglages.")
     effective: EffectiveSchedule = Field(description="Les valeurs en vigueur.")

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.candidates.export_activity import (
     CallbackExport,
@@ -124,6 +124,12 @@ class AuditExport(BaseModel):
 
 class CandidateExport(BaseModel):
     """Everything held on the person (right of access, RGPD art. 15)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Tout ce qui est conservé sur la personne (droit d'accès, RGPD art. 15)."
+        }
+    )
 
     exported_at: datetime = Field(description="Moment de l'export.")
     candidate: CandidatePublic = Field(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -123,6 +123,14 @@ class MatchExport(BaseModel):
 class NotificationExport(BaseModel):
     """A message sent about the person (to a counsellor, an employer): never its text, which is
     rebuilt from ``context`` and names nobody."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Un message envoyé au sujet de la personne (à un conseiller, à un "
+            "employeur) : jamais son texte, qui se reconstruit à partir de `context` et ne "
+            "nomme personne."
+        }
+    )
 
     kind: str = Field(
         description="Sorte d'alerte : `callback.assigned`, `callback.reminder`, "

@@ -175,7 +175,12 @@ class CandidateCreate(_CandidateFields):
     """A person. If a candidate with the same phone number or e-mail address exists, it is found
     again (and shared with the caller's organisation) instead of being created twice."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [texts.CREATE_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": texts.CREATE,
+            "examples": [texts.CREATE_EXAMPLE],
+        }
+    )
 
     first_name: Name = Field(description=texts.FIRST_NAME)
     last_name: Name = Field(description=texts.LAST_NAME)
@@ -184,7 +189,12 @@ class CandidateCreate(_CandidateFields):
 class CandidateUpdate(_CandidateFields):
     """Only the fields sent change; ``null`` clears an optional field."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [texts.UPDATE_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": texts.UPDATE,
+            "examples": [texts.UPDATE_EXAMPLE],
+        }
+    )
 
     first_name: Name | None = Field(default=None, description=texts.FIRST_NAME + texts.NAME_CHANGE)
     last_name: Name | None = Field(default=None, description=texts.LAST_NAME + texts.NAME_CHANGE)
@@ -220,7 +230,11 @@ class CandidateSearch(BaseModel):
     """Search in a request body: names, numbers and addresses never travel in URLs."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"q": "lefort ines", "status": "new"}]}
+        extra="forbid",
+        json_schema_extra={
+            "description": texts.SEARCH,
+            "examples": [{"q": "lefort ines", "status": "new"}],
+        },
     )
 
     q: Annotated[
@@ -293,6 +307,8 @@ class CandidateSaved(CandidatePublic):
     phone or e-mail; decision 0044) and is now shared with the caller's organisation; nothing was
     created."""
 
+    model_config = ConfigDict(json_schema_extra={"description": texts.SAVED})
+
     matched_existing: bool = Field(description=texts.MATCHED_EXISTING)
 
 
@@ -359,6 +375,8 @@ class EligibilityPublic(BaseModel):
 
 class DuplicateGroup(BaseModel):
     """Candidates with the same name (accents and case ignored) in the same commune."""
+
+    model_config = ConfigDict(json_schema_extra={"description": texts.DUPLICATE_GROUP})
 
     commune_insee: str | None = Field(description=texts.GROUP_COMMUNE)
     candidates: list[CandidatePublic] = Field(description=texts.GROUP_CANDIDATES)

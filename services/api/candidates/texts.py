@@ -305,6 +305,29 @@ GROUP_CANDIDATES: Final = (
     "récent : même nom et même prénom (accents et casse ignorés), pas encore anonymisés."
 )
 
+# -- the bodies themselves ----------------------------------------------------------------------
+
+CREATE: Final = (
+    "Une personne. Si un candidat déjà connu de votre côté (votre organisation ; pour un "
+    "facilitateur, les organisations de son territoire) a le même téléphone ou la même adresse "
+    "e-mail, il est retrouvé et partagé avec votre organisation au lieu d'être créé une seconde "
+    "fois (décision 0044)."
+)
+UPDATE: Final = "Seuls les champs envoyés changent ; `null` efface un champ facultatif."
+SEARCH: Final = (
+    "Une recherche, envoyée dans le corps de la requête : noms, numéros et adresses ne passent "
+    "jamais dans les URL."
+)
+SAVED: Final = (
+    "Le candidat enregistré. `matched_existing` : la personne était déjà connue de votre côté "
+    "(même téléphone ou même e-mail ; décision 0044) ; elle est maintenant partagée avec votre "
+    "organisation et rien n'a été créé."
+)
+DUPLICATE_GROUP: Final = (
+    "Des candidats de même nom et même prénom (accents et casse ignorés) dans la même commune : "
+    "des doublons probables."
+)
+
 # -- examples (invented people; test-like numbers and domains) ---------------------------------
 
 CREATE_EXAMPLE: Final[dict[str, Any]] = {

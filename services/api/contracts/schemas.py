@@ -58,7 +58,12 @@ LotNumber = Annotated[int, Field(ge=1, le=9999), NotBoolean]
 class LotIn(BaseModel):
     """A lot, identified within its contract by its number."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "Un lot du marché, reconnu dans son marché par son numéro (`number`)."
+        },
+    )
 
     number: LotNumber = Field(description="Numéro du lot dans le marché (unique).")
     title: Title = Field(description="Intitulé du lot.")
@@ -153,7 +158,10 @@ class ContractUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"end_date": "2027-12-31", "required_insertion_hours": "4000"}]
+            "description": "Seuls les champs envoyés changent. `lots` et `holder_ids`, s'ils sont "
+            "envoyés, remplacent toute la liste : les lots sont reconnus par leur numéro "
+            "(même numéro, même lot : les offres qui le visent le gardent).",
+            "examples": [{"end_date": "2027-12-31", "required_insertion_hours": "4000"}],
         },
     )
 

@@ -181,7 +181,14 @@ SOURCE_DESCRIPTION = (
 class IntakeCreate(BorneForm):
     """One form (``POST /v1/intakes``): the borne form plus where and when it was dropped."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [FORM_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Un formulaire de la borne, tel que saisi : les réponses de la "
+            "personne, plus le lieu (`place_organisation_id`) et les dates du relevé et du "
+            "dépôt.",
+            "examples": [FORM_EXAMPLE],
+        }
+    )
 
     source: IntakeSource = Field(default=IntakeSource.KIOSK, description=SOURCE_DESCRIPTION)
     place_organisation_id: uuid.UUID | None = Field(
@@ -228,7 +235,14 @@ class _DocumentedAs:
 class IntakeBatch(BaseModel):
     """A week's box: every form collected at one place on one day."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BATCH_EXAMPLE]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "Le relevé d'une boîte de la borne : tous les formulaires recueillis "
+            "en un lieu, un même jour.",
+            "examples": [BATCH_EXAMPLE],
+        },
+    )
 
     source: IntakeSource = Field(default=IntakeSource.KIOSK, description=SOURCE_DESCRIPTION)
     place_organisation_id: uuid.UUID | None = Field(

@@ -85,6 +85,13 @@ class CriterionPoints(BaseModel):
 class MatchCandidate(BaseModel):
     """What a match shows of the person: no contact details, no eligibility criteria."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Ce qu'un rapprochement montre de la personne : ni coordonnées, ni "
+            "critères d'éligibilité."
+        }
+    )
+
     id: uuid.UUID = Field(description="Identifiant du candidat.")
     first_name: str | None = Field(description="Prénom.")
     last_name: str | None = Field(description="Nom.")

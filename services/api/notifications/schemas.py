@@ -131,9 +131,10 @@ class SmsStatusReport(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
+            "description": "Un compte rendu de remise d'un SMS, envoyé par le fournisseur de SMS.",
             "examples": [
                 {"id": "fournisseur-42", "status": "delivered", "timestamp": "2026-03-02T10:05:00Z"}
-            ]
+            ],
         },
     )
 

@@ -105,6 +105,8 @@ class ObligationCreate(_Rules):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "L'obligation d'insertion d'un lot (`lot_id`), ou du marché s'il n'a "
+            "pas de lots.",
             "examples": [
                 {
                     "lot_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0d01",
@@ -119,7 +121,7 @@ class ObligationCreate(_Rules):
                     "statement_schedule": "quarterly",
                     "statement_due_day": 15,
                 }
-            ]
+            ],
         },
     )
 
@@ -173,6 +175,8 @@ class ObligationUpdate(_Rules):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Seuls les champs envoyés changent ; un paramètre envoyé à `null` est "
+            "retiré. Changer de méthode exige les paramètres de la nouvelle.",
             "examples": [
                 {
                     "method": "labour_share",
@@ -182,7 +186,7 @@ class ObligationUpdate(_Rules):
                     "hourly_cost": "30.00",
                     "penalty_per_missing_hour": "200.00",
                 }
-            ]
+            ],
         },
     )
 
@@ -326,6 +330,8 @@ class DeclarationIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Ce qui a été travaillé et facturé sur l'opération pendant une période "
+            "; renvoyée pour le même `period_start`, la déclaration remplace la précédente.",
             "examples": [
                 {
                     "period_start": "2026-01-01",
@@ -333,7 +339,7 @@ class DeclarationIn(BaseModel):
                     "hours_worked": "18450.00",
                     "amount_invoiced": "1240000.00",
                 }
-            ]
+            ],
         },
     )
 

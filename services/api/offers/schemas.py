@@ -108,6 +108,9 @@ class OfferCreate(_OfferFields):
 
     model_config = ConfigDict(
         json_schema_extra={
+            "description": "Une nouvelle offre, créée en brouillon. Pour la publier, il lui faut "
+            "le type de contrat, les heures par semaine, la date de début et le lieu de "
+            "travail (commune ou coordonnées).",
             "examples": [
                 {
                     "contract_id": "0190a4c2-6f1e-7b3a-9c55-2d4e8f1a0e01",
@@ -123,7 +126,7 @@ class OfferCreate(_OfferFields):
                     "requires_eligibility": True,
                     "is_public": True,
                 }
-            ]
+            ],
         }
     )
 
@@ -174,7 +177,13 @@ class OfferUpdate(_OfferFields):
     together, and ``null`` for both puts the work site back at the commune's centre."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"positions": 3, "start_date": "2026-05-11"}]}
+        json_schema_extra={
+            "description": "Seuls les champs envoyés changent. `rome_code` envoyé sans `sector` "
+            "déduit de nouveau le secteur ; `contract_id` envoyé sans `lot_id` détache "
+            "l'offre de son lot ; `lon` et `lat` vont ensemble, et `null` pour les deux "
+            "ramène le lieu de travail au centre de la commune.",
+            "examples": [{"positions": 3, "start_date": "2026-05-11"}],
+        }
     )
 
     contract_id: uuid.UUID | None = Field(default=None, description="Marché clausé d'origine.")

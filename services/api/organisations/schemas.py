@@ -82,9 +82,11 @@ class OrganisationUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "description": "Seuls les champs envoyés changent ; `null` efface `siret`, `address` "
+            "et `parent_id`.",
             "examples": [
                 {"address": "12 place du Caquet, 93200 Saint-Denis", "retention_months": 24}
-            ]
+            ],
         },
     )
 

@@ -37,6 +37,13 @@ class OutcomePublic(BaseModel):
     """One checkpoint of a placement: when it is due, and what was recorded (``null``: nothing
     yet)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Une échéance de suivi d'une mise en emploi : quand la situation est "
+            "due, et ce qui a été saisi (`null` : rien encore)."
+        }
+    )
+
     placement_id: uuid.UUID = Field(description="La mise en emploi.")
     checkpoint: OutcomeCheckpoint = Field(
         description="L'échéance : `exit` (à la sortie, le jour de fin de la mise en emploi), "

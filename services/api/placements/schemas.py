@@ -114,7 +114,11 @@ class PlacementUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"end_date": "2026-12-18", "weekly_hours": "28"}]},
+        json_schema_extra={
+            "description": "Seuls les champs envoyés changent. L'employeur, la modalité, la date "
+            "de début et la qualification sont figés une fois la mise en emploi démarrée.",
+            "examples": [{"end_date": "2026-12-18", "weekly_hours": "28"}],
+        },
     )
 
     employer_id: uuid.UUID | None = Field(

@@ -153,6 +153,13 @@ class ListItem(_LinkedData):
 class JobPostingList(_LinkedData):
     """A page of public offers; ``numberOfItems`` counts the whole list, every page included."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Une page d'offres publiques (schema.org `ItemList`) ; `numberOfItems` "
+            "compte toute la liste, toutes pages confondues."
+        }
+    )
+
     context: Literal["https://schema.org"] = Field(
         "https://schema.org", alias="@context", description="Vocabulaire JSON-LD (schema.org)."
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.public.clause import clause_context
 from services.api.public.feed import PublicRow
@@ -40,6 +40,13 @@ class PublicClause(BaseModel):
 
 class PublicOffer(BaseModel):
     """An open offer marked public (decision 0062)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Une offre ouverte et marquée publique (décision 0062), lisible sans "
+            "compte."
+        }
+    )
 
     id: uuid.UUID = Field(description="Identifiant stable de l'offre.")
     title: str = Field(description="Intitulé du poste.")

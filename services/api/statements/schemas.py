@@ -46,7 +46,14 @@ class StatementLineIn(BaseModel):
     """The hours of one placement in one month. Sent again for the same month: replaces the
     declared (or rejected) line; a validated line no longer changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "Les heures d'une mise en emploi sur un mois. Renvoyée pour le même "
+            "mois, la ligne remplace celle déclarée (ou rejetée) ; une ligne validée ne "
+            "change plus."
+        },
+    )
 
     placement_id: uuid.UUID
     month: Month

@@ -82,7 +82,12 @@ class UserUpdate(BaseModel):
     """Only the fields sent change. Deactivating an account signs it out everywhere."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"role": "prescriber", "is_manager": True}]}
+        extra="forbid",
+        json_schema_extra={
+            "description": "Seuls les champs envoyés changent. Désactiver un compte le déconnecte "
+            "partout.",
+            "examples": [{"role": "prescriber", "is_manager": True}],
+        },
     )
 
     full_name: FullName | None = Field(default=None, description="Prénom et nom.")

@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 
 from services.core.clock import now
 from services.core.models.base import EnumText, TableBase
+from services.core.schema_description import schema_description
 
 MAX_ATTEMPTS = 3  # the initial call and at most 2 follow-ups
 
@@ -74,6 +75,13 @@ ATTEMPT_RESULT_LABELS: dict[AttemptResult, str] = {
 
 class CallbackOutcome(StrEnum):
     """The suite donnée. ``unreachable`` is never chosen: the third failed attempt sets it."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Suite donnée au rappel : `job_offer` (proposition d'emploi), `training` (orientation "
+        "vers une formation), `support` (accompagnement), `advice` (conseil), `referred` "
+        "(orientation vers un partenaire), `not_interested` (pas intéressé), `unreachable` "
+        "(injoignable : jamais choisie, posée par la troisième tentative sans réponse)."
+    )
 
     JOB_OFFER = "job_offer"
     TRAINING = "training"

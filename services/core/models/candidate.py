@@ -28,6 +28,7 @@ from sqlmodel import Field, SQLModel
 from services.core.clock import now
 from services.core.models.base import EnumText, TableBase
 from services.core.referentials.sectors import SectorCode
+from services.core.schema_description import schema_description
 
 
 class CandidateStatus(StrEnum):
@@ -50,6 +51,11 @@ CANDIDATE_STATUS_LABELS: dict[CandidateStatus, str] = {
 class Need(StrEnum):
     """ "Votre besoin aujourd'hui" on the borne form."""
 
+    __get_pydantic_json_schema__ = schema_description(
+        "Réponse à « Votre besoin aujourd'hui » du formulaire de la borne : `job` (un emploi), "
+        "`training` (une formation), `support` (un accompagnement), `advice` (un conseil)."
+    )
+
     JOB = "job"
     TRAINING = "training"
     SUPPORT = "support"
@@ -66,6 +72,11 @@ NEED_LABELS: dict[Need, str] = {
 
 class Sex(StrEnum):
     """Statistics only (clause reporting counts women and men)."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Sexe, pour les seules statistiques de la clause (nombre de femmes et d'hommes) : "
+        "`female`, `male`."
+    )
 
     FEMALE = "female"
     MALE = "male"

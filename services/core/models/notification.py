@@ -18,6 +18,7 @@ from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
 from services.core.models.user import Role
+from services.core.schema_description import schema_description
 
 
 class NotificationChannel(StrEnum):
@@ -169,6 +170,16 @@ organisation-wide subscription can follow."""
 class WebhookDeliveryError(StrEnum):
     """Why a delivery attempt failed, from a fixed list (decision 0042): never the HTTP client's
     message, which could tell a subscriber how the service's network answers."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Cause de l'échec d'un envoi, dans une liste fixe (décision 0042 ; jamais le message du "
+        "client HTTP) : `timeout` (connexion établie, pas de réponse complète à temps), "
+        "`connection_failed` (connexion refusée, destination injoignable ou filtrée), "
+        "`tls_error`, `refused_address` (adresse interne : rien n'a été envoyé), "
+        "`name_not_resolved` (nom de domaine introuvable), `http_status` (réponse hors 2xx, voir "
+        "`last_status_code`), `request_failed` (autre échec de l'échange), "
+        "`subscription_disabled` ou `subscription_deleted` (abonnement désactivé ou supprimé)."
+    )
 
     TIMEOUT = "timeout"  # connected, but no complete answer in time
     CONNECTION_FAILED = "connection_failed"  # refused, unreachable or filtered alike

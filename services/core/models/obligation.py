@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
+from services.core.schema_description import schema_description
 
 HOURS = Numeric(12, 2)
 MONEY = Numeric(14, 2)
@@ -62,6 +63,13 @@ class StatementSchedule(StrEnum):
 
 class Modality(StrEnum):
     """How a participant's work reaches the contract (modalité de réalisation, §8.3)."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Modalité de réalisation : comment le travail d'un participant compte pour le marché. "
+        "`direct_hire` (embauche directe par l'entreprise), `provision` (mise à disposition par "
+        "une AI, une ETTI, un GEIQ ou une agence d'intérim), `subcontracting` (sous-traitance à "
+        "une EI, un ACI, une EA ou un ESAT)."
+    )
 
     DIRECT_HIRE = "direct_hire"
     PROVISION = "provision"  # mise à disposition by an AI, ETTI, GEIQ or temp agency

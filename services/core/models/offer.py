@@ -12,10 +12,17 @@ from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
 from services.core.referentials.sectors import SectorCode
+from services.core.schema_description import schema_description
 
 
 class ContractType(StrEnum):
     """France Travail contract codes, plus the insertion contracts."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Type de contrat : codes de France Travail (`CDI`, `CDD`, `MIS` mission d'intérim, `SAI` "
+        "saisonnier) et contrats de l'insertion et de l'alternance (`CDDI`, `CDI_CHANTIER` CDI de "
+        "chantier ou d'opération, `APPRENTISSAGE`, `PROFESSIONNALISATION`)."
+    )
 
     CDI = "CDI"
     CDD = "CDD"
@@ -59,6 +66,14 @@ PUBLISHED_STATUSES = (OfferStatus.OPEN, OfferStatus.FILLED)
 class CloseReason(StrEnum):
     """Why an offer was closed: a fixed list, so that no free text (which could name a person)
     is kept on the offer."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Motif de clôture d'une offre, pris dans une liste fixe (jamais de texte libre, qui "
+        "pourrait nommer une personne) : `filled` (postes pourvus par Maillon), "
+        "`filled_elsewhere` (pourvus par un autre canal), `cancelled` (besoin annulé par "
+        "l'employeur), `contract_ended` (marché terminé ou résilié), `no_suitable_candidate` "
+        "(aucune candidature adaptée), `duplicate` (offre en double), `other` (autre motif)."
+    )
 
     FILLED = "filled"  # the positions were filled through Maillon
     FILLED_ELSEWHERE = "filled_elsewhere"

@@ -16,6 +16,7 @@ from services.core.models.base import EnumText, TableBase
 from services.core.models.candidate import Sex
 from services.core.models.obligation import Modality
 from services.core.models.offer import ContractType
+from services.core.schema_description import schema_description
 
 # A month's hours above this are impossible for one person (refused at entry, §8.4).
 MAX_HOURS_PER_MONTH = Decimal(220)
@@ -40,6 +41,12 @@ class AgeBracket(StrEnum):
 
 class QualificationLevel(StrEnum):
     """French qualification levels (nomenclature of 2019)."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Niveau de qualification (nomenclature nationale de 2019) : `below_3` (sans diplôme), "
+        "`level_3` (CAP, BEP), `level_4` (baccalauréat), `level_5` (bac + 2), `level_6_plus` (bac "
+        "+ 3 et au-delà)."
+    )
 
     BELOW_3 = "below_3"  # no diploma
     LEVEL_3 = "level_3"  # CAP, BEP

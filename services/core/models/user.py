@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
 from services.core.models.base import EnumText, TableBase
+from services.core.schema_description import schema_description
 
 
 class Role(StrEnum):
@@ -34,6 +35,11 @@ ROLE_LABELS: dict[Role, str] = {
 
 class Permission(StrEnum):
     """Rights granted one by one, beyond what the role gives."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Droit accordé un à un, en plus de ceux du rôle : `sensitive_data` (lire et saisir les "
+        "critères sensibles, RQTH et justice)."
+    )
 
     SENSITIVE_DATA = "sensitive_data"  # RQTH and judicial criteria (product.md §4.5)
 

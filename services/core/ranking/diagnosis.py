@@ -26,10 +26,21 @@ from services.core.ranking import explain
 from services.core.ranking.score import SCORE_SQL, km_sql, offer_points_sql, weight_params
 from services.core.ranking.weights import Criterion, Weights
 from services.core.referentials.sectors import SectorCode, get_sector
+from services.core.schema_description import schema_description
 
 
 class Exclusion(StrEnum):
     """A rule that keeps the candidate out of the offer's ranking."""
+
+    __get_pydantic_json_schema__ = schema_description(
+        "Règle qui tient le candidat hors du classement de l'offre : `offer_not_open`, "
+        "`offer_not_located` (lieu de travail non situé), `anonymised`, `merged` (fiche "
+        "fusionnée), `placed` (déjà en poste), `inactive`, `not_located` (personne non située), "
+        "`profile_pending` (classement en cours de calcul), `sector` (secteur ni souhaité ni "
+        "exercé), `rome_wish` (aucun métier souhaité ne correspond), `distance` (au-delà du rayon "
+        "de mobilité), `qpv_required` (offre réservée aux résidents d'un QPV), `eligibility` "
+        "(éligibilité validée exigée)."
+    )
 
     OFFER_NOT_OPEN = "offer_not_open"
     OFFER_NOT_LOCATED = "offer_not_located"
