@@ -116,22 +116,26 @@ async def measure_import(
 
 
 @asynccontextmanager
-async def kept_database(server_url: str, name: str) -> AsyncIterator[str]:
-    """The database ``name`` as a previous ``--keep`` run left it (dropped afterwards)."""
+async def kept_database(server_url: str, name: str, drop: bool = True) -> AsyncIterator[str]:
+    """The database ``name`` as a previous ``--keep`` run left it (dropped afterwards unless
+    ``drop`` is false)."""
     url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     try:
         yield url
     finally:
-        admin = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        if drop:
+            admin = await asyncpg.connect(
+                server_url.replace("postgresql+asyncpg://", "postgresql://")
+            )
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await admin.close()
 
 
 async def run(
     sizes: Sizes, samples: int, import_lines: int, keep: bool, reuse: bool,
-    only: str | None = None, name: str = DATABASE,
+    only: str | None = None, name: str = DATABASE, drop: bool = True,
 ) -> str:  # fmt: skip
     server, redis_url = server_urls()
     command = (
@@ -141,7 +145,7 @@ async def run(
     lines = [f"## P8 — the insertion-hours ledger — {time.strftime('%Y-%m-%d')}", ""]
     lines += [f"Machine: {machine()}.", f"Command: `{command}`.", ""]
     if reuse:
-        database = kept_database(server, name)
+        database = kept_database(server, name, drop)
     elif keep:
         database = loaded_database(server, name)
     else:
@@ -290,6 +294,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure a kept one, then drop it")
     parser.add_argument("--only", choices=("progress", "import"), help="one workload only")
     parser.add_argument("--database", default=DATABASE, help="the scratch database's name")
+    parser.add_argument(
+        "--keep-after", action="store_true", help="with --reuse: keep the database to measure again"
+    )
     args = parser.parse_args()
     sizes = Sizes(args.contracts, args.placements, args.people)
     print(
@@ -302,6 +309,7 @@ def main() -> None:
                 args.reuse,
                 args.only,
                 args.database,
+                not args.keep_after,
             )
         )
     )
