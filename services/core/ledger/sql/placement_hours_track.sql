@@ -12,38 +12,45 @@ DECLARE
   moved uuid[];
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    moved := ARRAY(
-      SELECT x.placement_id
-      FROM old_lines o JOIN new_lines n ON n.id = o.id
-      CROSS JOIN LATERAL (VALUES (o.placement_id), (n.placement_id)) AS x (placement_id)
-      WHERE (o.placement_id, o.month, o.status)
-            IS DISTINCT FROM (n.placement_id, n.month, n.status)
-    );
+    -- Both statements join the two transition tables: EXECUTE plans them for this statement's
+    -- number of lines (a plan cached from a small first statement would join 10,000 lines
+    -- to 10,000 by nested loop).
+    EXECUTE $q$
+      SELECT ARRAY(
+        SELECT x.placement_id
+        FROM old_lines o JOIN new_lines n ON n.id = o.id
+        CROSS JOIN LATERAL (VALUES (o.placement_id), (n.placement_id)) AS x (placement_id)
+        WHERE (o.placement_id, o.month, o.status)
+              IS DISTINCT FROM (n.placement_id, n.month, n.status)
+      )
+    $q$ INTO moved;
     IF cardinality(moved) > 0 THEN
       PERFORM placement_hours_recount(moved);
     END IF;
-    UPDATE placement_hours AS t
-    SET validated_worked = t.validated_worked + d.validated_worked,
-        validated_training = t.validated_training + d.validated_training,
-        declared_worked = t.declared_worked + d.declared_worked,
-        rejected_worked = t.rejected_worked + d.rejected_worked
-    FROM (
-      SELECT n.placement_id,
-             coalesce(sum(n.hours_worked - o.hours_worked)
-                      FILTER (WHERE n.status = 'validated'), 0) AS validated_worked,
-             coalesce(sum(n.training_hours - o.training_hours)
-                      FILTER (WHERE n.status = 'validated'), 0) AS validated_training,
-             coalesce(sum(n.hours_worked - o.hours_worked)
-                      FILTER (WHERE n.status = 'declared'), 0) AS declared_worked,
-             coalesce(sum(n.hours_worked - o.hours_worked)
-                      FILTER (WHERE n.status = 'rejected'), 0) AS rejected_worked
-      FROM old_lines o JOIN new_lines n ON n.id = o.id
-      WHERE (o.placement_id, o.month, o.status) = (n.placement_id, n.month, n.status)
-        AND (o.hours_worked, o.training_hours) <> (n.hours_worked, n.training_hours)
-        AND n.placement_id <> ALL(moved)
-      GROUP BY n.placement_id
-    ) AS d
-    WHERE t.placement_id = d.placement_id;
+    EXECUTE $q$
+      UPDATE placement_hours AS t
+      SET validated_worked = t.validated_worked + d.validated_worked,
+          validated_training = t.validated_training + d.validated_training,
+          declared_worked = t.declared_worked + d.declared_worked,
+          rejected_worked = t.rejected_worked + d.rejected_worked
+      FROM (
+        SELECT n.placement_id,
+               coalesce(sum(n.hours_worked - o.hours_worked)
+                        FILTER (WHERE n.status = 'validated'), 0) AS validated_worked,
+               coalesce(sum(n.training_hours - o.training_hours)
+                        FILTER (WHERE n.status = 'validated'), 0) AS validated_training,
+               coalesce(sum(n.hours_worked - o.hours_worked)
+                        FILTER (WHERE n.status = 'declared'), 0) AS declared_worked,
+               coalesce(sum(n.hours_worked - o.hours_worked)
+                        FILTER (WHERE n.status = 'rejected'), 0) AS rejected_worked
+        FROM old_lines o JOIN new_lines n ON n.id = o.id
+        WHERE (o.placement_id, o.month, o.status) = (n.placement_id, n.month, n.status)
+          AND (o.hours_worked, o.training_hours) <> (n.hours_worked, n.training_hours)
+          AND n.placement_id <> ALL($1)
+        GROUP BY n.placement_id
+      ) AS d
+      WHERE t.placement_id = d.placement_id
+    $q$ USING moved;
     RETURN NULL;
   END IF;
   IF TG_OP = 'DELETE' THEN
