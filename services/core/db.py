@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -138,27 +138,11 @@ async def unit_of_work(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession
             raise
 
 
-Commit = Callable[[Executable], Awaitable[None]]
-
-
-@asynccontextmanager
-async def committer(sessionmaker: SessionMaker) -> AsyncIterator[Commit]:
-    """A connection checked out and in autocommit *before* an outside exchange starts, and a
-    function that runs one statement on it as a transaction of its own, in one round trip (no
-    ``BEGIN`` nor ``COMMIT``: the server commits it as it ends). Once the outside system acted
-    (a message accepted: decision 0072), the mark is one message written to an open connection —
-    no checkout, no ping, no isolation change in between. Anything of more than one statement
-    goes through :func:`unit_of_work`."""
+async def commit_alone(sessionmaker: SessionMaker, statement: Executable) -> None:
+    """Run one statement as a transaction of its own, in one round trip: no ``BEGIN`` nor
+    ``COMMIT``, the server commits it as it ends. For a mark that must be durable as soon as
+    possible after an outside system acted (a message accepted: decision 0071); anything of more
+    than one statement goes through :func:`unit_of_work`."""
     async with sessionmaker() as session:
         connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-        async def commit(statement: Executable) -> None:
-            await connection.execute(statement)
-
-        yield commit
-
-
-async def commit_alone(sessionmaker: SessionMaker, statement: Executable) -> None:
-    """One statement as a transaction of its own, on a connection of its own (:func:`committer`)."""
-    async with committer(sessionmaker) as commit:
-        await commit(statement)
+        await connection.execute(statement)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from services.core.clock import PARIS, now
-from services.core.db import Commit, SessionMaker, committer, unit_of_work
+from services.core.db import SessionMaker, unit_of_work
 from services.core.ids import uuid7
 from services.core.logging import get_logger
 from services.core.models.notification import (
@@ -168,10 +168,12 @@ def _carried_by(
     )
 
 
-async def _mark_sent(commit: Commit, item: Claimed, provider_message_id: str | None) -> None:
+async def _mark_sent(
+    sessionmaker: SessionMaker, item: Claimed, provider_message_id: str | None
+) -> None:
     at = now()
     await NOTIFICATIONS.mark_done(
-        commit,
+        sessionmaker,
         item.id,
         at,
         values={"provider_message_id": provider_message_id},
@@ -227,28 +229,22 @@ async def deliver(
                 item.kind, item.channel, item.context, settings.notification_link_base_url
             )
             message = OutgoingMessage(item.id, item.address, rendered.subject, rendered.body)
-            # The mark's connection is readied before the send, so that after the acceptance
-            # the mark is one statement written to it (decision 0072).
-            commit = await exchange.enter_async_context(committer(sessionmaker))
             result = await exchange.enter_async_context(channels[item.channel].sending(message))
         except PermanentFailure as exc:
-            await exchange.aclose()  # the readied connection back before the failure is written
             await _mark_failure(sessionmaker, settings, item, str(exc), permanent=True)
             log.warning("notification_failed", notification_id=str(item.id), error=str(exc))
             return Outcome.FAILED
         except TemporaryFailure as exc:
-            await exchange.aclose()
             failed = await _mark_failure(sessionmaker, settings, item, str(exc), permanent=False)
             log.info("notification_retry", notification_id=str(item.id), error=str(exc))
             return Outcome.FAILED if failed else Outcome.RETRY
         except Exception as exc:  # a bug or an unexpected answer: retried like a temporary failure
-            await exchange.aclose()
             failed = await _mark_failure(
                 sessionmaker, settings, item, type(exc).__name__, permanent=False
             )
             log.error("notification_error", notification_id=str(item.id), error=type(exc).__name__)
             return Outcome.FAILED if failed else Outcome.RETRY
-        await _mark_sent(commit, item, result.provider_message_id)
+        await _mark_sent(sessionmaker, item, result.provider_message_id)
     log.info("notification_sent", notification_id=str(item.id), channel=item.channel.value)
     return Outcome.SENT
 

@@ -34,7 +34,7 @@ from sqlmodel import col
 
 from services.core.backoff import exponential_seconds
 from services.core.clock import now
-from services.core.db import Commit
+from services.core.db import SessionMaker, commit_alone
 from services.core.models.notification import Notification, WebhookDelivery
 from services.core.settings import Settings
 
@@ -121,20 +121,22 @@ class Queue:
 
     async def mark_done(
         self,
-        commit: Commit,
+        sessionmaker: SessionMaker,
         row_id: uuid.UUID,
         at: datetime,
         *,
         values: dict[str, Any] | None = None,
         then: Callable[[CTE], Executable] | None = None,
     ) -> None:
-        """Mark the row done in one statement committed alone, on a connection readied before
-        the send (``commit``, :func:`services.core.db.committer`): the shortest possible window
+        """Mark the row done in one statement committed alone: the shortest possible window
         after the acceptance (decision 0072). ``then``: what follows from it in the same
         statement, given the marked row (``id``, and its other columns) as a CTE named
         ``done``."""
         marked = self.done_statement(row_id, at, **(values or {}))
-        await commit(marked if then is None else then(marked.returning(self.table).cte("done")))
+        await commit_alone(
+            sessionmaker,
+            marked if then is None else then(marked.returning(self.table).cte("done")),
+        )
 
     def failure_values(
         self,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.core.clock import now
-from services.core.db import Commit, SessionMaker, committer, unit_of_work
+from services.core.db import SessionMaker, unit_of_work
 from services.core.egress import Resolver, system_resolver
 from services.core.events import (
     Event,
@@ -177,10 +177,12 @@ async def claim(
     return claimed
 
 
-async def _record_success(commit: Commit, item: ClaimedDelivery, status_code: int | None) -> None:
+async def _record_success(
+    sessionmaker: SessionMaker, item: ClaimedDelivery, status_code: int | None
+) -> None:
     at = now()
     await DELIVERIES.mark_done(
-        commit,
+        sessionmaker,
         item.id,
         at,
         values={"last_status_code": status_code},
@@ -306,21 +308,19 @@ async def sweep(
     async def send(item: ClaimedDelivery) -> Outcome:
         if not item.may_start(timeout):
             return Outcome.SKIPPED
-        # The mark's connection is readied before the request (decision 0072).
-        async with committer(sessionmaker) as commit:
-            result = await signing.post(
-                clients,
-                item.url,
-                secret=item.secret,
-                message_id=f"msg_{item.id}",
-                timestamp=int(now().timestamp()),
-                body=item.body.encode(),
-                networks=networks,
-                resolver=resolver,
-            )
-            if result.ok:
-                await _record_success(commit, item, result.status_code)
-                return Outcome.SENT
+        result = await signing.post(
+            clients,
+            item.url,
+            secret=item.secret,
+            message_id=f"msg_{item.id}",
+            timestamp=int(now().timestamp()),
+            body=item.body.encode(),
+            networks=networks,
+            resolver=resolver,
+        )
+        if result.ok:
+            await _record_success(sessionmaker, item, result.status_code)
+            return Outcome.SENT
         failed, disabled = await _record_failure(
             sessionmaker,
             settings,
