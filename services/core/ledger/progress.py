@@ -124,13 +124,9 @@ def _hours(sums: list[int]) -> Hours:
     )
 
 
-def _into(sums: dict[Any, list[int]], key: Any, values: list[int]) -> None:
-    """Add ``values`` to the sums kept under ``key``."""
-    found = sums.get(key)
-    if found is None:
-        sums[key] = list(values)
-    else:
-        found[:] = map(add, found, values)
+def _columns(rows: list[list[int]]) -> list[int]:
+    """The sums of ``rows`` (at least one), column by column."""
+    return list(map(sum, zip(*rows, strict=True)))
 
 
 def _length(days: int | None) -> str:
@@ -225,20 +221,23 @@ async def progress(
         sums[7] += received
         sums[8] += late
 
-    obligation_sums: dict[tuple[uuid.UUID, uuid.UUID | None], list[int]] = {}
-    company_sums: dict[uuid.UUID, list[int]] = {}
-    total_sums = [0] * width
+    # Each attribution's sums go to its obligation and its company (and its holder's, when a
+    # subcontractor's), added up column by column once all are there.
+    by_obligation: dict[tuple[uuid.UUID, uuid.UUID | None], list[list[int]]] = defaultdict(list)
+    by_owner: dict[uuid.UUID, list[list[int]]] = defaultdict(list)
     for attribution_id, sums in per_attribution.items():
         own = attributions[attribution_id]
-        _into(obligation_sums, (own["contract_id"], own["lot_id"]), sums)
-        total_sums[:] = map(add, total_sums, sums)
+        by_obligation[own["contract_id"], own["lot_id"]].append(sums)
         # A company's total holds its own attributions and those below them (its
         # subcontractors'), each once.
         company = own["organisation_id"]
-        _into(company_sums, company, sums)
+        by_owner[company].append(sums)
         parent = attributions.get(own["parent_attribution_id"])
         if parent is not None and parent["organisation_id"] != company:
-            _into(company_sums, parent["organisation_id"], sums)
+            by_owner[parent["organisation_id"]].append(sums)
+    obligation_sums = {key: _columns(rows) for key, rows in by_obligation.items()}
+    company_sums = {key: _columns(rows) for key, rows in by_owner.items()}
+    total_sums = _columns(list(per_attribution.values())) if per_attribution else [0] * width
     total = _hours(total_sums)
     by_company: dict[uuid.UUID, Hours] = defaultdict(Hours)
     by_company.update((key, _hours(sums)) for key, sums in company_sums.items())
