@@ -97,24 +97,33 @@ class RowPublic(BaseModel):
 def hours_fields(h: Hours) -> dict[str, Any]:
     """The fields of :class:`HoursPublic`, for pydantic to validate from a plain dict (a
     territory's report has thousands of rows: one model built from Python keywords each costs
-    more than the whole list validated at once)."""
+    more than the whole list validated at once). Most rows have hours that are nothing: 0.0
+    then, without turning a Decimal into a float (none of these hours is negative)."""
     owed, to_date, counted = h.hours_owed, h.counted_hours_to_date, h.counted_hours
+    pending, rejected, remaining, expected, qpv, subcontracted = (
+        h.declared_not_validated,
+        h.rejected_hours,
+        h.remaining_hours,
+        h.expected_hours,
+        h.qpv_hours,
+        h.subcontracted_hours,
+    )
     rate = percent(to_date, owed)
-    qpv_share = percent(h.qpv_hours, counted)
-    subcontracted_share = percent(h.subcontracted_hours, counted)
+    qpv_share = percent(qpv, counted)
+    subcontracted_share = percent(subcontracted, counted)
     return {
-        "hours_owed": float(owed),
-        "counted_hours": float(counted),
-        "counted_hours_to_date": float(to_date),
-        "declared_not_validated": float(h.declared_not_validated),
-        "rejected_hours": float(h.rejected_hours),
+        "hours_owed": float(owed) if owed else 0.0,
+        "counted_hours": float(counted) if counted else 0.0,
+        "counted_hours_to_date": float(to_date) if to_date else 0.0,
+        "declared_not_validated": float(pending) if pending else 0.0,
+        "rejected_hours": float(rejected) if rejected else 0.0,
         "rate_percent": None if rate is None else float(rate),
-        "remaining_hours": float(h.remaining_hours),
-        "expected_hours": float(h.expected_hours),
+        "remaining_hours": float(remaining) if remaining else 0.0,
+        "expected_hours": float(expected) if expected else 0.0,
         "behind_schedule": h.behind_schedule,
-        "qpv_hours": float(h.qpv_hours),
+        "qpv_hours": float(qpv) if qpv else 0.0,
         "qpv_share_percent": None if qpv_share is None else float(qpv_share),
-        "subcontracted_hours": float(h.subcontracted_hours),
+        "subcontracted_hours": float(subcontracted) if subcontracted else 0.0,
         "subcontracted_share_percent": (
             None if subcontracted_share is None else float(subcontracted_share)
         ),
