@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from services.core.ledger.anru import AnruShare
-from services.core.ledger.figures import Hours, Publics, Row, Target
+from services.core.ledger.figures import Hours, Publics, Row, Target, percent
 from services.core.ledger.progress import Progress
 from services.core.ledger.scope import ScopeKind
 from services.core.models.obligation import AnruFamily
@@ -76,26 +77,7 @@ class HoursPublic(BaseModel):
 
     @classmethod
     def of(cls, h: Hours) -> HoursPublic:
-        return cls(
-            hours_owed=float(h.hours_owed),
-            counted_hours=float(h.counted_hours),
-            counted_hours_to_date=float(h.counted_hours_to_date),
-            declared_not_validated=float(h.declared_not_validated),
-            rejected_hours=float(h.rejected_hours),
-            rate_percent=_f(h.rate_percent),
-            remaining_hours=float(h.remaining_hours),
-            expected_hours=float(h.expected_hours),
-            behind_schedule=h.behind_schedule,
-            qpv_hours=float(h.qpv_hours),
-            qpv_share_percent=_f(h.qpv_share_percent),
-            subcontracted_hours=float(h.subcontracted_hours),
-            subcontracted_share_percent=_f(h.subcontracted_share_percent),
-            penalty_exposure=float(h.penalty_exposure),
-            statements_due=h.statements_due,
-            statements_received=h.statements_received,
-            statements_late=h.statements_late,
-            statements_missing=h.statements_missing,
-        )
+        return cls.model_validate(hours_fields(h))
 
 
 class RowPublic(BaseModel):
@@ -109,7 +91,53 @@ class RowPublic(BaseModel):
 
     @classmethod
     def of(cls, row: Row) -> RowPublic:
-        return cls(id=row.id, name=row.name, detail=row.detail, hours=HoursPublic.of(row.hours))
+        return cls.model_validate(row_fields(row))
+
+
+def hours_fields(h: Hours) -> dict[str, Any]:
+    """The fields of :class:`HoursPublic`, for pydantic to validate from a plain dict (a
+    territory's report has thousands of rows: one model built from Python keywords each costs
+    more than the whole list validated at once). Most rows have hours that are nothing: 0.0
+    then, without turning a Decimal into a float (none of these hours is negative)."""
+    owed, to_date, counted = h.hours_owed, h.counted_hours_to_date, h.counted_hours
+    pending, rejected, remaining, expected, qpv, subcontracted = (
+        h.declared_not_validated,
+        h.rejected_hours,
+        h.remaining_hours,
+        h.expected_hours,
+        h.qpv_hours,
+        h.subcontracted_hours,
+    )
+    rate = percent(to_date, owed)
+    qpv_share = percent(qpv, counted)
+    subcontracted_share = percent(subcontracted, counted)
+    return {
+        "hours_owed": float(owed) if owed else 0.0,
+        "counted_hours": float(counted) if counted else 0.0,
+        "counted_hours_to_date": float(to_date) if to_date else 0.0,
+        "declared_not_validated": float(pending) if pending else 0.0,
+        "rejected_hours": float(rejected) if rejected else 0.0,
+        "rate_percent": None if rate is None else float(rate),
+        "remaining_hours": float(remaining) if remaining else 0.0,
+        "expected_hours": float(expected) if expected else 0.0,
+        "behind_schedule": h.behind_schedule,
+        "qpv_hours": float(qpv) if qpv else 0.0,
+        "qpv_share_percent": None if qpv_share is None else float(qpv_share),
+        "subcontracted_hours": float(subcontracted) if subcontracted else 0.0,
+        "subcontracted_share_percent": (
+            None if subcontracted_share is None else float(subcontracted_share)
+        ),
+        "penalty_exposure": float(h.penalty_exposure),
+        "statements_due": h.statements_due,
+        "statements_received": h.statements_received,
+        "statements_late": h.statements_late,
+        "statements_missing": h.statements_due - h.statements_received,
+    }
+
+
+def row_fields(row: Row) -> dict[str, Any]:
+    """The fields of :class:`RowPublic` (see :func:`hours_fields`)."""
+    return {"id": row.id, "name": row.name, "detail": row.detail, "hours": hours_fields(row.hours)}
 
 
 class PublicsPublic(BaseModel):
@@ -320,9 +348,9 @@ class ProgressPublic(BaseModel):
             period_end=p.period.end,
             as_of=p.as_of,
             total=HoursPublic.of(p.total),
-            contracts=[RowPublic.of(r) for r in p.contracts],
-            lots=[RowPublic.of(r) for r in p.lots],
-            companies=[RowPublic.of(r) for r in p.companies],
+            contracts=[row_fields(r) for r in p.contracts],
+            lots=[row_fields(r) for r in p.lots],
+            companies=[row_fields(r) for r in p.companies],
             hours_by_modality=floats(p.by_modality),
             hours_by_employer_kind=floats(p.by_employer_kind),
             hours_by_company_size=floats(p.by_company_size),

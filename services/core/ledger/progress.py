@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from operator import add
 from typing import Any
 
 from sqlalchemy import TextClause, text
@@ -91,7 +92,7 @@ def targets_of(settings: Settings) -> dict[str, Decimal]:
 
 def cents(hundredths: int) -> Decimal:
     """Hours given in hundredths (the queries add integers)."""
-    return Decimal(hundredths) / 100
+    return Decimal(hundredths) / 100 if hundredths else ZERO
 
 
 # What the hours query and the statements query add up per row, in this order.
@@ -106,20 +107,26 @@ _SUMS = (
     "statements_received",
     "statements_late",
 )
-_HOURS_SUMS = 6  # the first ones are hundredths of an hour; the others are counts
 
 
 def _hours(sums: list[int]) -> Hours:
-    hours = Hours()
-    for index, name in enumerate(_SUMS):
-        setattr(hours, name, cents(sums[index]) if index < _HOURS_SUMS else sums[index])
-    return hours
+    counted, to_date, pending, rejected, qpv, subcontracted, due, received, late = sums
+    return Hours(
+        counted_hours=cents(counted),
+        counted_hours_to_date=cents(to_date),
+        declared_not_validated=cents(pending),
+        rejected_hours=cents(rejected),
+        qpv_hours=cents(qpv),
+        subcontracted_hours=cents(subcontracted),
+        statements_due=due,
+        statements_received=received,
+        statements_late=late,
+    )
 
 
-def _add(into: Hours, *, owed: Decimal = ZERO, **hours: Decimal) -> None:
-    into.hours_owed += owed
-    for name, value in hours.items():
-        setattr(into, name, getattr(into, name) + value)
+def _columns(rows: list[list[int]]) -> list[int]:
+    """The sums of ``rows`` (at least one), column by column."""
+    return list(map(sum, zip(*rows, strict=True)))
 
 
 def _length(days: int | None) -> str:
@@ -167,72 +174,85 @@ async def progress(
     attributions = {
         row["id"]: row for row in (await session.execute(q("attributions"), params)).mappings()
     }
-    hours_rows = (await session.execute(q("hours"), params)).mappings().all()
-    statements = (await session.execute(q("statements"), params)).mappings().all()
+    # Plain tuples, in the order of the queries' columns: a territory has tens of thousands.
+    hours_rows = (await session.execute(q("hours"), params)).all()
+    statements = (await session.execute(q("statements"), params)).all()
 
     # -- hours by obligation (contract, lot) and by company --------------------------------
-    # Added up as integers (hundredths of an hour, statement counts), per attribution first:
-    # a territory has tens of thousands of rows.
+    # Added up as integers (hundredths of an hour, statement counts), per attribution first,
+    # turned into hours once per row.
     per_attribution: dict[uuid.UUID, list[int]] = {}
     by_modality: dict[str, int] = defaultdict(int)
     by_employer_kind: dict[str, int] = defaultdict(int)
     by_size: dict[str, int] = defaultdict(int)
     qpv_to_date = 0
-    for row in hours_rows:
-        attribution = attributions[row["attribution_id"]]
-        sums = per_attribution.setdefault(row["attribution_id"], [0] * len(_SUMS))
-        counted = row["counted"]
+    width = len(_SUMS)
+    for (
+        attribution_id,
+        modality,
+        employer_kind,
+        qpv,
+        counted,
+        to_date,
+        pending,
+        rejected,
+    ) in hours_rows:
+        attribution = attributions[attribution_id]
+        sums = per_attribution.get(attribution_id)
+        if sums is None:
+            sums = per_attribution[attribution_id] = [0] * width
         sums[0] += counted
-        sums[1] += row["counted_to_date"]
-        sums[2] += row["pending"]
-        sums[3] += row["rejected"]
-        if row["qpv_resident"]:
+        sums[1] += to_date
+        sums[2] += pending
+        sums[3] += rejected
+        if qpv:
             sums[4] += counted
-            qpv_to_date += row["counted_to_date"]
+            qpv_to_date += to_date
         if attribution["role"] == "subcontractor":
             sums[5] += counted
-        by_modality[row["modality"]] += counted
-        by_employer_kind[row["employer_kind"] or UNKNOWN] += counted
+        by_modality[modality] += counted
+        by_employer_kind[employer_kind or UNKNOWN] += counted
         by_size[attribution["size_bracket"] or UNKNOWN] += counted
-    for row in statements:
-        sums = per_attribution.setdefault(row["attribution_id"], [0] * len(_SUMS))
-        sums[6] += row["due"]
-        sums[7] += row["received"]
-        sums[8] += row["late"]
+    for attribution_id, due, received, late in statements:
+        sums = per_attribution.get(attribution_id)
+        if sums is None:
+            sums = per_attribution[attribution_id] = [0] * width
+        sums[6] += due
+        sums[7] += received
+        sums[8] += late
 
-    obligation_sums: dict[tuple[uuid.UUID, uuid.UUID | None], list[int]] = {}
-    company_sums: dict[uuid.UUID, list[int]] = {}
-    total_sums = [0] * len(_SUMS)
+    # Each attribution's sums go to its obligation and its company (and its holder's, when a
+    # subcontractor's), added up column by column once all are there.
+    by_obligation: dict[tuple[uuid.UUID, uuid.UUID | None], list[list[int]]] = defaultdict(list)
+    by_owner: dict[uuid.UUID, list[list[int]]] = defaultdict(list)
     for attribution_id, sums in per_attribution.items():
         own = attributions[attribution_id]
+        by_obligation[own["contract_id"], own["lot_id"]].append(sums)
         # A company's total holds its own attributions and those below them (its
         # subcontractors'), each once.
-        owners = {own["organisation_id"]}
+        company = own["organisation_id"]
+        by_owner[company].append(sums)
         parent = attributions.get(own["parent_attribution_id"])
-        if parent is not None:
-            owners.add(parent["organisation_id"])
-        targets_of_row = [
-            obligation_sums.setdefault((own["contract_id"], own["lot_id"]), [0] * len(_SUMS)),
-            total_sums,
-            *(company_sums.setdefault(c, [0] * len(_SUMS)) for c in owners),
-        ]
-        for into in targets_of_row:
-            for index, value in enumerate(sums):
-                into[index] += value
+        if parent is not None and parent["organisation_id"] != company:
+            by_owner[parent["organisation_id"]].append(sums)
+    obligation_sums = {key: _columns(rows) for key, rows in by_obligation.items()}
+    company_sums = {key: _columns(rows) for key, rows in by_owner.items()}
+    total_sums = _columns(list(per_attribution.values())) if per_attribution else [0] * width
     total = _hours(total_sums)
-    by_obligation: dict[tuple[uuid.UUID, uuid.UUID | None], Hours] = defaultdict(Hours)
-    by_obligation.update((key, _hours(sums)) for key, sums in obligation_sums.items())
     by_company: dict[uuid.UUID, Hours] = defaultdict(Hours)
     by_company.update((key, _hours(sums)) for key, sums in company_sums.items())
 
     # -- what each obligation owes, expects and risks --------------------------------------
     lots: list[Row] = []
-    contracts: dict[uuid.UUID, Row] = {}
+    # A contract's row: its name, then its obligations' sums (integers, as above) and their
+    # hours owed, expected and penalty exposure, added up.
+    contracts: dict[uuid.UUID, tuple[str, list[int], list[Decimal]]] = {}
     anru: dict[AnruFamily, list[Decimal]] = {}
     budget_plan = ZERO
+    nothing = [0] * width
     for o in obligations:
-        key = (o["contract_id"], o["lot_id"])
-        hours = by_obligation[key]
+        sums = obligation_sums.get((o["contract_id"], o["lot_id"]), nothing)
+        hours = _hours(sums)
         owed = Decimal(o["hours_owed"])
         hours.hours_owed = owed
         hours.expected_hours = pace(
@@ -253,35 +273,26 @@ async def progress(
             shares[1] += Decimal(o["hours_worked_declared"] or 0)
             if o["budget_plan_line"]:
                 budget_plan += owed
-        _add(total, owed=owed, expected_hours=hours.expected_hours)
+        total.hours_owed += owed
+        total.expected_hours += hours.expected_hours
         total.penalty_exposure += hours.penalty_exposure
-        contract = contracts.setdefault(
-            o["contract_id"],
-            Row(o["contract_id"], f"{o['contract_reference']} — {o['contract_title']}"),
-        )
-        _add(
-            contract.hours,
-            owed=owed,
-            **{
-                name: getattr(hours, name)
-                for name in (
-                    "counted_hours",
-                    "counted_hours_to_date",
-                    "declared_not_validated",
-                    "rejected_hours",
-                    "expected_hours",
-                    "qpv_hours",
-                    "subcontracted_hours",
-                    "penalty_exposure",
-                )
-            },
-        )
-        for name in ("statements_due", "statements_received", "statements_late"):
-            setattr(contract.hours, name, getattr(contract.hours, name) + getattr(hours, name))
+        contract = contracts.get(o["contract_id"])
+        if contract is None:
+            name = f"{o['contract_reference']} — {o['contract_title']}"
+            contract = contracts[o["contract_id"]] = (name, [0] * width, [ZERO, ZERO, ZERO])
+        contract[1][:] = map(add, contract[1], sums)
+        figures = contract[2]
+        figures[0] += owed
+        figures[1] += hours.expected_hours
+        figures[2] += hours.penalty_exposure
         if o["lot_id"] is not None:
-            lots.append(
-                Row(o["lot_id"], f"Lot {o['lot_number']} — {o['lot_title']}", hours, contract.name)
-            )
+            lot = f"Lot {o['lot_number']} — {o['lot_title']}"
+            lots.append(Row(o["lot_id"], lot, hours, contract[0]))
+    contract_rows = []
+    for contract_id, (name, sums, (owed, expected, penalty)) in contracts.items():
+        hours = _hours(sums)
+        hours.hours_owed, hours.expected_hours, hours.penalty_exposure = owed, expected, penalty
+        contract_rows.append(Row(contract_id, name, hours))
 
     companies = _company_rows(scope, obligations, attributions, by_company)
     publics, entrants, by_type, by_length = await _people(session, q, params)
@@ -291,7 +302,7 @@ async def progress(
         as_of=as_of,
         total=total,
         lots=lots,
-        contracts=list(contracts.values()),
+        contracts=contract_rows,
         companies=companies,
         by_modality={key: cents(value) for key, value in by_modality.items()},
         by_employer_kind={key: cents(value) for key, value in by_employer_kind.items()},
