@@ -431,6 +431,13 @@ async def test_a_file_with_a_bad_line_stores_nothing_and_names_each_one(
         headers={**ledger.facilitator, "Content-Type": "text/csv"},
     )
     assert_problem(not_a_template, 400, "bad-request")
+    # The file as a form field, as a browser form would send it: told to send the file itself.
+    as_form = await client.post(
+        "/v1/hours-statements/import",
+        files={"file": ("releve.csv", csv, "text/csv")},
+        headers=ledger.facilitator,
+    )
+    assert "pas un formulaire multipart" in assert_problem(as_form, 400, "bad-request")["detail"]
 
 
 async def test_a_hire_on_a_clause_offer_drafts_its_placement(

@@ -45,6 +45,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int | float | Decimal | date | datetime | None
 
 
+NOT_A_FORM = (
+    "Envoyez le fichier lui-même comme corps de la requête (Content-Type text/csv ou XLSX), "
+    "pas un formulaire multipart."
+)
+
+
 def _text(value: str | None) -> str:
     if not value:
         return ""

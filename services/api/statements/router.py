@@ -271,6 +271,8 @@ async def import_statements(
     request: Request,
 ) -> ImportSummary:
     policy.authorize(principal, CREATE)
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        raise BadRequest(files.NOT_A_FORM)
     content = await request.body()
     if not content:
         raise BadRequest("Corps vide : envoyez le fichier du relevé d'heures (XLSX ou CSV).")
