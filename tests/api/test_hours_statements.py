@@ -437,7 +437,9 @@ async def test_a_file_with_a_bad_line_stores_nothing_and_names_each_one(
         files={"file": ("releve.csv", csv, "text/csv")},
         headers=ledger.facilitator,
     )
-    assert "pas un formulaire multipart" in assert_problem(as_form, 400, "bad-request")["detail"]
+    assert "pas un formulaire multipart" in str(
+        assert_problem(as_form, 400, "bad-request")["detail"]
+    )
 
 
 async def test_a_hire_on_a_clause_offer_drafts_its_placement(
