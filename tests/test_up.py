@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import signal
 import socket
@@ -188,7 +189,10 @@ def test_up_demo_shows_people_matches_and_an_alert_in_the_mail_catcher(
         caught = list_messages(mail)
         assert caught, "no alert reached the mail catcher"
         assert {m.recipients for m in caught} == {f"prescripteur.ft@{DEMO_DOMAIN}"}
-        assert all("nouveaux candidats suggérés" in m.subject for m in caught)
+        # One alert per offer; it counts the suggestions the matching had made when it was
+        # raised, so a slower machine may send "nouveau candidat suggéré" for a first one.
+        suggested = re.compile(r"(nouveaux candidats suggérés|nouveau candidat suggéré)")
+        assert all(suggested.search(m.subject) for m in caught), [m.subject for m in caught]
 
         counsellor = _token(base, "prescripteur.ft")
         people = httpx.get(f"{base}/v1/candidates", headers=counsellor, timeout=10)
