@@ -207,7 +207,7 @@ async def measure(
     return lines
 
 
-QUERIES = ("obligations", "attributions", "hours", "statements", "participants", "placements")
+QUERIES = ("obligations", "attributions", "sums", "participants", "placements")
 QUARTER = "2026-Q3"
 REPORT_RUNS = 5
 

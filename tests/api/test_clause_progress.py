@@ -27,9 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.api.deps import get_settings
+from services.api.reports.progress_schemas import ProgressPublic, progress_json
 from services.core.clock import FrozenClock, use_clock
 from services.core.db import SessionMaker
 from services.core.ledger.counted import CountingRules, counted_hours
+from services.core.ledger.progress import progress
+from services.core.ledger.scope import ScopeKind, resolve
+from services.core.ledger.scope import quarter as parse_quarter
 from services.core.models.attribution import Attribution
 from services.core.models.obligation import Obligation
 from services.core.models.placement import Placement, StatementLine
@@ -362,6 +366,28 @@ async def test_counted_hours_in_sql_are_the_rule_of_counted_py(
         lot: hours for lot, hours in from_sql.items() if lot != str(world.lots[2])
     }
     assert sum(by_lot.values()) == 870
+
+
+async def test_the_json_written_straight_is_the_models(
+    db_session: AsyncSession, world: World, clock: FrozenClock
+) -> None:
+    """The report's JSON is written from plain values, not validated by the model: for a
+    contract, a lot and a company (rows, sums, subcontracting, QPV), it is what the model
+    would give, key for key and in the same order."""
+    period = parse_quarter("2026-Q2")
+    scopes = [
+        await resolve(db_session, ScopeKind.CONTRACT, world.contract.id),
+        await resolve(db_session, ScopeKind.LOT, world.lots[0]),
+        await resolve(db_session, ScopeKind.COMPANY, world.holder.id),
+    ]
+    for scope in scopes:
+        assert scope is not None
+        report = await progress(
+            db_session, scope, period, as_of=AS_OF, today=AS_OF.date(), targets=None
+        )
+        written = progress_json(report)
+        assert written == ProgressPublic.of(report).model_dump_json().encode()
+        assert json.loads(written)["total"]["counted_hours"] > 0
 
 
 # -- who sees what -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from services.api.auth.dependencies import CurrentPrincipal
 from services.api.contracts.policy import in_territory
 from services.api.deps import SessionDep, SettingsDep
 from services.api.errors import BadRequest, Forbidden, NotFound
-from services.api.reports.progress_schemas import ProgressPublic
+from services.api.reports.progress_schemas import ProgressPublic, progress_json
 from services.core.callbacks.report_files import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from services.core.clock import PARIS, now
 from services.core.ledger import bilan, progress_files
@@ -152,7 +152,7 @@ async def _compute(
 
 def render(report: Progress, format: ProgressFormat) -> Any:
     if format is ProgressFormat.JSON:
-        return ProgressPublic.of(report)
+        return Response(progress_json(report), media_type="application/json")
     writers = {
         ProgressFormat.CSV: (progress_files.to_csv, CSV_MEDIA_TYPE),
         ProgressFormat.XLSX: (progress_files.to_xlsx, XLSX_MEDIA_TYPE),

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 
 from services.core.ledger.anru import AnruShare
@@ -338,7 +339,10 @@ class ProgressPublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, p: Progress) -> ProgressPublic:
+    def of(cls, p: Progress, *, rows: bool = True) -> ProgressPublic:
+        """The report as a model; ``rows=False`` leaves its contracts, lots and companies
+        empty (:func:`progress_json` writes them)."""
+
         def floats(values: dict[str, Decimal]) -> dict[str, float]:
             return {key: float(value) for key, value in sorted(values.items())}
 
@@ -348,9 +352,9 @@ class ProgressPublic(BaseModel):
             period_end=p.period.end,
             as_of=p.as_of,
             total=HoursPublic.of(p.total),
-            contracts=[row_fields(r) for r in p.contracts],
-            lots=[row_fields(r) for r in p.lots],
-            companies=[row_fields(r) for r in p.companies],
+            contracts=[row_fields(r) for r in p.contracts] if rows else [],
+            lots=[row_fields(r) for r in p.lots] if rows else [],
+            companies=[row_fields(r) for r in p.companies] if rows else [],
             hours_by_modality=floats(p.by_modality),
             hours_by_employer_kind=floats(p.by_employer_kind),
             hours_by_company_size=floats(p.by_company_size),
@@ -370,3 +374,24 @@ class ProgressPublic(BaseModel):
                 qpv_hours_to_date=float(p.qpv_hours_to_date),
             ),
         )
+
+
+def progress_json(p: Progress) -> bytes:
+    """The report as :class:`ProgressPublic`'s JSON, written straight from plain values: a
+    territory's report has tens of thousands of rows (5,000 contracts, their lots and companies),
+    which pydantic would validate field by field only to write them out unchanged (measured:
+    validating and writing the rows took ten times as long as writing them). The rest of the
+    report goes through the model, and the rows' fields are :func:`row_fields`, the model's own
+    (a test compares both ways)."""
+    document = ProgressPublic.of(p, rows=False).model_dump(mode="json")
+    document["contracts"] = [row_fields(r) for r in p.contracts]
+    document["lots"] = [row_fields(r) for r in p.lots]
+    document["companies"] = [row_fields(r) for r in p.companies]
+    return orjson.dumps(document, default=_uuid_text)
+
+
+def _uuid_text(value: object) -> str:
+    """Ids read by the database driver are its own kind of UUID, unknown to orjson."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(type(value).__name__)

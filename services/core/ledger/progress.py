@@ -1,10 +1,11 @@
 """Clause progress (product.md §8.6, decision 0078): every indicator for a scope and a period.
 
-Five set-based queries (``progress.sql``) give the obligations of the scope, the hours of its
-started placements grouped by attribution, modality, employer's kind and QPV residence, its
-participants grouped by what their first placement froze, its placements by contract type and
-length, and its statements due; they are added up here into the scope's total and the rows of
-its lots, contracts and companies. Aggregates only: no participant is named, nothing is audited.
+Set-based queries (``progress.sql``) give the obligations of the scope and its attributions,
+the sums of its hours and statements due already added up by obligation, company, the whole
+scope and by modality, employer's kind and company size, its participants grouped by what their
+first placement froze, and its placements by contract type and length; what each obligation
+owes, expects and risks is worked out here, and added up into the rows of its contracts.
+Aggregates only: no participant is named, nothing is audited.
 
 Hours *counted* are those of §8.4 (decision 0074); the period's own are ``counted_hours``, those
 of every month up to its end ``counted_hours_to_date``, which the rate, the remaining hours, the
@@ -95,7 +96,7 @@ def cents(hundredths: int) -> Decimal:
     return Decimal(hundredths) / 100 if hundredths else ZERO
 
 
-# What the hours query and the statements query add up per row, in this order.
+# What the sums query adds up per row, in this order (then, for the total, the QPV hours to date).
 _SUMS = (
     "counted_hours",
     "counted_hours_to_date",
@@ -122,11 +123,6 @@ def _hours(sums: list[int]) -> Hours:
         statements_received=received,
         statements_late=late,
     )
-
-
-def _columns(rows: list[list[int]]) -> list[int]:
-    """The sums of ``rows`` (at least one), column by column."""
-    return list(map(sum, zip(*rows, strict=True)))
 
 
 def _length(days: int | None) -> str:
@@ -174,73 +170,30 @@ async def progress(
     attributions = {
         row["id"]: row for row in (await session.execute(q("attributions"), params)).mappings()
     }
-    # Plain tuples, in the order of the queries' columns: a territory has tens of thousands.
-    hours_rows = (await session.execute(q("hours"), params)).all()
-    statements = (await session.execute(q("statements"), params)).all()
-
-    # -- hours by obligation (contract, lot) and by company --------------------------------
-    # Added up as integers (hundredths of an hour, statement counts), per attribution first,
-    # turned into hours once per row.
-    per_attribution: dict[uuid.UUID, list[int]] = {}
-    by_modality: dict[str, int] = defaultdict(int)
-    by_employer_kind: dict[str, int] = defaultdict(int)
-    by_size: dict[str, int] = defaultdict(int)
-    qpv_to_date = 0
-    width = len(_SUMS)
-    for (
-        attribution_id,
-        modality,
-        employer_kind,
-        qpv,
-        counted,
-        to_date,
-        pending,
-        rejected,
-    ) in hours_rows:
-        attribution = attributions[attribution_id]
-        sums = per_attribution.get(attribution_id)
-        if sums is None:
-            sums = per_attribution[attribution_id] = [0] * width
-        sums[0] += counted
-        sums[1] += to_date
-        sums[2] += pending
-        sums[3] += rejected
-        if qpv:
-            sums[4] += counted
-            qpv_to_date += to_date
-        if attribution["role"] == "subcontractor":
-            sums[5] += counted
-        by_modality[modality] += counted
-        by_employer_kind[employer_kind or UNKNOWN] += counted
-        by_size[attribution["size_bracket"] or UNKNOWN] += counted
-    for attribution_id, due, received, late in statements:
-        sums = per_attribution.get(attribution_id)
-        if sums is None:
-            sums = per_attribution[attribution_id] = [0] * width
-        sums[6] += due
-        sums[7] += received
-        sums[8] += late
-
-    # Each attribution's sums go to its obligation and its company (and its holder's, when a
-    # subcontractor's), added up column by column once all are there.
-    by_obligation: dict[tuple[uuid.UUID, uuid.UUID | None], list[list[int]]] = defaultdict(list)
-    by_owner: dict[uuid.UUID, list[list[int]]] = defaultdict(list)
-    for attribution_id, sums in per_attribution.items():
-        own = attributions[attribution_id]
-        by_obligation[own["contract_id"], own["lot_id"]].append(sums)
-        # A company's total holds its own attributions and those below them (its
-        # subcontractors'), each once.
-        company = own["organisation_id"]
-        by_owner[company].append(sums)
-        parent = attributions.get(own["parent_attribution_id"])
-        if parent is not None and parent["organisation_id"] != company:
-            by_owner[parent["organisation_id"]].append(sums)
-    obligation_sums = {key: _columns(rows) for key, rows in by_obligation.items()}
-    company_sums = {key: _columns(rows) for key, rows in by_owner.items()}
-    total_sums = _columns(list(per_attribution.values())) if per_attribution else [0] * width
-    total = _hours(total_sums)
+    # -- the sums, added up by the database: per obligation, per company, for the whole scope,
+    # and by modality, employer's kind and company size (integers: hundredths of an hour and
+    # statement counts, turned into hours once per row).
+    obligation_sums: dict[tuple[uuid.UUID, uuid.UUID | None], list[int]] = {}
     by_company: dict[uuid.UUID, Hours] = defaultdict(Hours)
-    by_company.update((key, _hours(sums)) for key, sums in company_sums.items())
+    total_sums = [0] * len(_SUMS)
+    qpv_to_date = 0
+    breakdowns: dict[str, dict[str, int]] = {"modality": {}, "employer_kind": {}, "size": {}}
+    for kind, contract_id, lot_id, company, label, *sums in await session.execute(
+        q("sums"), params
+    ):
+        if kind == "obligation":
+            obligation_sums[contract_id, lot_id] = sums[:-1]
+        elif kind == "company":
+            by_company[company] = _hours(sums[:-1])
+        elif kind == "total":
+            total_sums, qpv_to_date = sums[:-1], sums[-1]
+        else:
+            breakdowns[kind][label or UNKNOWN] = sums[0]
+    width = len(_SUMS)
+    total = _hours(total_sums)
+    by_modality = breakdowns["modality"]
+    by_employer_kind = breakdowns["employer_kind"]
+    by_size = breakdowns["size"]
 
     # -- what each obligation owes, expects and risks --------------------------------------
     lots: list[Row] = []

@@ -75,18 +75,29 @@ WHERE o.contract_id = ANY(:scope_contracts)
   AND (CAST(:scope_company AS uuid) IS NULL OR s.obligation_id IS NOT NULL)
 ORDER BY c.reference, l.number NULLS FIRST;
 
--- name: hours
--- Hours of the started placements, by attribution, modality, employer's kind and QPV
--- residence: counted in the period and up to its end, declared and not yet validated, rejected;
--- in hundredths of an hour (integers add up faster than numerics, and exactly).
--- ``counting`` gives each placement what its lines count by (decision 0074): whether its
+-- name: sums
+-- Every sum of the report, added up here rather than row by row in Python: hours of the
+-- started placements (counted in the period and up to its end, declared and not yet validated,
+-- rejected; in hundredths of an hour, integers add up faster than numerics, and exactly) and
+-- statements due, received and late, per attribution first, then per obligation (contract, lot),
+-- per company (its own attributions and those of its subcontractors below them, each once),
+-- for the whole scope, and the period's counted hours by modality, employer's kind and company
+-- size. One row per figure's key: ``kind`` says which (obligation, company, total, modality,
+-- employer_kind, size), ``label`` holds the modality, kind or size.
+--
+-- Hours: ``counting`` gives each placement what its lines count by (decision 0074): whether its
 -- modality and its participant's criteria count at all, and the months that do — from its
 -- start's month to its end, and for a capped CDI to the day before its start + the cap.
 -- Each sum takes a window of months; a placement's totals by status (placement_hours, decision
 -- 0085: count, hours, first and last month) give it at once when its lines of that status all
 -- fall inside the window (their total) or outside (nothing); only a placement whose lines
--- straddle a bound has them read, those of the window alone. A placement counts in the rows
--- when it has a line up to the period's end.
+-- straddle a bound has them read, those of the window alone. A placement counts when it has a
+-- line up to the period's end.
+--
+-- Statements due in the period: per attribution and statement period (of its obligation's
+-- schedule) ending within the period and due by today, when one of its started placements meets
+-- the statement period; received when a line of one of its months exists, late when none was
+-- declared by the end of the due day (Paris).
 WITH in_scope AS ({in_scope}),
 ruled AS ({ruled}),
 counting AS (
@@ -160,14 +171,131 @@ per_placement AS (
                least(CAST(:end AS date), c.last_day) AS counted_to,
                CASE WHEN c.training_counts THEN 0 ELSE h.validated_training END AS training
     ) w
+),
+scoped AS MATERIALIZED (
+    -- The placements of the scope's attributions, found by attribution: PostgreSQL misjudges
+    -- how many statement periods there are, and would otherwise hash every placement of the
+    -- database to check a contract's few.
+    SELECT p.id, p.attribution_id, p.status, p.start_date, p.end_date
+    FROM in_scope a JOIN placement p ON p.attribution_id = a.id
+),
+periods AS (
+    SELECT o.id AS attribution_id, s.start AS period_start,
+           (s.start + o.step - interval '1 day')::date AS period_end,
+           (s.start + o.step + (o.statement_due_day - 1) * interval '1 day')::date AS due
+    FROM (SELECT *, CASE statement_schedule WHEN 'monthly' THEN interval '1 month'
+                                            ELSE interval '3 months' END AS step,
+                    CASE statement_schedule WHEN 'monthly' THEN 'month' ELSE 'quarter' END AS unit
+          FROM ruled) o
+    CROSS JOIN LATERAL (
+        SELECT g::date AS start
+        FROM generate_series(date_trunc(o.unit, CAST(:start AS date)), CAST(:end AS date), o.step) g
+    ) s
+),
+due AS (
+    SELECT pe.*
+    FROM periods pe
+    WHERE pe.period_end BETWEEN :start AND :end
+      AND pe.due <= :today
+      AND EXISTS (
+          SELECT 1 FROM scoped p
+          WHERE p.attribution_id = pe.attribution_id AND p.status = 'active'
+            AND p.start_date <= pe.period_end
+            AND (p.end_date IS NULL OR p.end_date >= pe.period_start))
+),
+received AS (
+    -- The first line declared for each statement due, in one pass over the lines of the months
+    -- concerned (a statement period ending in the report's period starts at most two months
+    -- before it).
+    SELECT d.attribution_id, d.period_start, min(l.declared_at) AS first_declared
+    FROM due d
+    JOIN scoped p ON p.attribution_id = d.attribution_id
+    JOIN statement_line l ON l.placement_id = p.id
+         AND l.month BETWEEN d.period_start AND d.period_end
+    WHERE l.month BETWEEN CAST(:start_month AS date) - interval '2 months' AND :end
+    GROUP BY d.attribution_id, d.period_start
+),
+statements AS (
+    SELECT d.attribution_id, count(*) AS due,
+           count(r.first_declared) AS received,
+           count(*) FILTER (WHERE r.first_declared IS NULL
+                              OR (r.first_declared AT TIME ZONE 'Europe/Paris')::date > d.due) AS late
+    FROM due d
+    LEFT JOIN received r USING (attribution_id, period_start)
+    GROUP BY d.attribution_id
+),
+hours AS (
+    SELECT attribution_id,
+           sum(counted) AS counted,
+           sum(counted_to_date) AS counted_to_date,
+           sum(pending) AS pending,
+           sum(rejected) AS rejected,
+           coalesce(sum(counted) FILTER (WHERE qpv_resident), 0) AS qpv,
+           coalesce(sum(counted_to_date) FILTER (WHERE qpv_resident), 0) AS qpv_to_date
+    FROM per_placement
+    GROUP BY attribution_id
+),
+attributed AS (
+    -- Each attribution with hours or statements due, its obligation's keys, its company and
+    -- the company above it (a subcontractor's holder, when another company).
+    SELECT a.contract_id, a.lot_id, a.organisation_id AS company,
+           nullif(parent.organisation_id, a.organisation_id) AS holder,
+           org.size_bracket, h.attribution_id IS NOT NULL AS has_hours,
+           coalesce(h.counted, 0) AS counted,
+           coalesce(h.counted_to_date, 0) AS counted_to_date,
+           coalesce(h.pending, 0) AS pending,
+           coalesce(h.rejected, 0) AS rejected,
+           coalesce(h.qpv, 0) AS qpv,
+           CASE WHEN a.role = 'subcontractor' THEN coalesce(h.counted, 0) ELSE 0 END
+               AS subcontracted,
+           coalesce(s.due, 0) AS due,
+           coalesce(s.received, 0) AS received,
+           coalesce(s.late, 0) AS late,
+           coalesce(h.qpv_to_date, 0) AS qpv_to_date
+    FROM hours h
+    FULL JOIN statements s ON s.attribution_id = h.attribution_id
+    JOIN attribution a ON a.id = coalesce(h.attribution_id, s.attribution_id)
+    JOIN organisation org ON org.id = a.organisation_id
+    LEFT JOIN attribution parent ON parent.id = a.parent_attribution_id
 )
-SELECT attribution_id, modality, employer_kind, qpv_resident,
-       coalesce(sum(counted), 0)::bigint AS counted,
-       coalesce(sum(counted_to_date), 0)::bigint AS counted_to_date,
-       coalesce(sum(pending), 0)::bigint AS pending,
-       coalesce(sum(rejected), 0)::bigint AS rejected
+SELECT 'obligation' AS kind, contract_id, lot_id, NULL::uuid AS company, NULL AS label,
+       sum(counted)::bigint, sum(counted_to_date)::bigint, sum(pending)::bigint,
+       sum(rejected)::bigint, sum(qpv)::bigint, sum(subcontracted)::bigint, sum(due)::bigint,
+       sum(received)::bigint, sum(late)::bigint, sum(qpv_to_date)::bigint
+FROM attributed
+GROUP BY contract_id, lot_id
+UNION ALL
+SELECT 'company', NULL, NULL, owner.id, NULL,
+       sum(counted)::bigint, sum(counted_to_date)::bigint, sum(pending)::bigint,
+       sum(rejected)::bigint, sum(qpv)::bigint, sum(subcontracted)::bigint, sum(due)::bigint,
+       sum(received)::bigint, sum(late)::bigint, sum(qpv_to_date)::bigint
+FROM attributed
+CROSS JOIN LATERAL (VALUES (company), (holder)) AS owner (id)
+WHERE owner.id IS NOT NULL
+GROUP BY owner.id
+UNION ALL
+SELECT 'total', NULL, NULL, NULL, NULL,
+       coalesce(sum(counted), 0)::bigint, coalesce(sum(counted_to_date), 0)::bigint,
+       coalesce(sum(pending), 0)::bigint, coalesce(sum(rejected), 0)::bigint,
+       coalesce(sum(qpv), 0)::bigint, coalesce(sum(subcontracted), 0)::bigint,
+       coalesce(sum(due), 0)::bigint, coalesce(sum(received), 0)::bigint,
+       coalesce(sum(late), 0)::bigint, coalesce(sum(qpv_to_date), 0)::bigint
+FROM attributed
+UNION ALL
+SELECT 'size', NULL, NULL, NULL, size_bracket, sum(counted)::bigint,
+       0, 0, 0, 0, 0, 0, 0, 0, 0
+FROM attributed
+WHERE has_hours
+GROUP BY size_bracket
+UNION ALL
+SELECT 'modality', NULL, NULL, NULL, modality, sum(counted)::bigint, 0, 0, 0, 0, 0, 0, 0, 0, 0
 FROM per_placement
-GROUP BY attribution_id, modality, employer_kind, qpv_resident;
+GROUP BY modality
+UNION ALL
+SELECT 'employer_kind', NULL, NULL, NULL, employer_kind, sum(counted)::bigint,
+       0, 0, 0, 0, 0, 0, 0, 0, 0
+FROM per_placement
+GROUP BY employer_kind;
 
 -- name: attributions
 -- The attributions the hours come from: their lot, contract, company, its size and role.
@@ -214,61 +342,3 @@ FROM placement p JOIN in_scope a ON a.id = p.attribution_id
 WHERE p.status = 'active' AND p.start_date <= :end
   AND (p.end_date IS NULL OR p.end_date >= :start)
 GROUP BY 1, 2;
-
--- name: statements
--- Statements due in the period: per attribution and statement period (of its obligation's
--- schedule) ending within the period and due by today, when one of its started placements meets
--- the statement period; received when a line of one of its months exists, late when none was
--- declared by the end of the due day (Paris).
-WITH in_scope AS ({in_scope}),
-ruled AS ({ruled}),
-scoped AS MATERIALIZED (
-    -- The placements of the scope's attributions, found by attribution: PostgreSQL misjudges
-    -- how many statement periods there are, and would otherwise hash every placement of the
-    -- database to check a contract's few.
-    SELECT p.id, p.attribution_id, p.status, p.start_date, p.end_date
-    FROM in_scope a JOIN placement p ON p.attribution_id = a.id
-),
-periods AS (
-    SELECT o.id AS attribution_id, s.start AS period_start,
-           (s.start + o.step - interval '1 day')::date AS period_end,
-           (s.start + o.step + (o.statement_due_day - 1) * interval '1 day')::date AS due
-    FROM (SELECT *, CASE statement_schedule WHEN 'monthly' THEN interval '1 month'
-                                            ELSE interval '3 months' END AS step,
-                    CASE statement_schedule WHEN 'monthly' THEN 'month' ELSE 'quarter' END AS unit
-          FROM ruled) o
-    CROSS JOIN LATERAL (
-        SELECT g::date AS start
-        FROM generate_series(date_trunc(o.unit, CAST(:start AS date)), CAST(:end AS date), o.step) g
-    ) s
-),
-due AS (
-    SELECT pe.*
-    FROM periods pe
-    WHERE pe.period_end BETWEEN :start AND :end
-      AND pe.due <= :today
-      AND EXISTS (
-          SELECT 1 FROM scoped p
-          WHERE p.attribution_id = pe.attribution_id AND p.status = 'active'
-            AND p.start_date <= pe.period_end
-            AND (p.end_date IS NULL OR p.end_date >= pe.period_start))
-),
-received AS (
-    -- The first line declared for each statement due, in one pass over the lines of the months
-    -- concerned (a statement period ending in the report's period starts at most two months
-    -- before it).
-    SELECT d.attribution_id, d.period_start, min(l.declared_at) AS first_declared
-    FROM due d
-    JOIN scoped p ON p.attribution_id = d.attribution_id
-    JOIN statement_line l ON l.placement_id = p.id
-         AND l.month BETWEEN d.period_start AND d.period_end
-    WHERE l.month BETWEEN CAST(:start_month AS date) - interval '2 months' AND :end
-    GROUP BY d.attribution_id, d.period_start
-)
-SELECT d.attribution_id, count(*) AS due,
-       count(r.first_declared) AS received,
-       count(*) FILTER (WHERE r.first_declared IS NULL
-                          OR (r.first_declared AT TIME ZONE 'Europe/Paris')::date > d.due) AS late
-FROM due d
-LEFT JOIN received r USING (attribution_id, period_start)
-GROUP BY d.attribution_id;
