@@ -318,7 +318,8 @@ first_placements AS (
            p.candidate_id, p.start_date, p.sex, p.age_bracket, p.qpv_resident,
            p.qualification_level, p.eligibility_criteria,
            bool_or(p.end_date IS NULL OR p.end_date >= :start)
-               OVER (PARTITION BY p.candidate_id) AS present
+               OVER (PARTITION BY p.candidate_id ORDER BY p.start_date, p.id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS present
     FROM placement p JOIN in_scope a ON a.id = p.attribution_id
     WHERE p.status = 'active' AND p.start_date <= :end
     ORDER BY p.candidate_id, p.start_date, p.id
