@@ -173,9 +173,10 @@ async def progress(
     # -- the sums, added up by the database: per obligation, per company, for the whole scope,
     # and by modality, employer's kind and company size (integers: hundredths of an hour and
     # statement counts, turned into hours once per row).
+    width = len(_SUMS)
     obligation_sums: dict[tuple[uuid.UUID, uuid.UUID | None], list[int]] = {}
     by_company: dict[uuid.UUID, Hours] = defaultdict(Hours)
-    total_sums = [0] * len(_SUMS)
+    total_sums = [0] * width
     qpv_to_date = 0
     breakdowns: dict[str, dict[str, int]] = {"modality": {}, "employer_kind": {}, "size": {}}
     for kind, contract_id, lot_id, company, label, *sums in await session.execute(
@@ -189,7 +190,6 @@ async def progress(
             total_sums, qpv_to_date = sums[:-1], sums[-1]
         else:
             breakdowns[kind][label or UNKNOWN] = sums[0]
-    width = len(_SUMS)
     total = _hours(total_sums)
     by_modality = breakdowns["modality"]
     by_employer_kind = breakdowns["employer_kind"]
