@@ -440,7 +440,7 @@ def report(plan: Plan, outcome: Outcome, command: str) -> str:
     verdict = "met" if outcome.ok else "**not met**"
     causes = " / ".join(str(outcome.resend_causes[cause]) for cause in Cause)
     delays = ", ".join(
-        f"{cause} +{after:.2f} s" if after is not None else str(cause)
+        f"{cause} {after * 1000:+.0f} ms" if after is not None else str(cause)
         for cause, after in outcome.resend_delays
     )
     return "\n".join(
