@@ -14,12 +14,16 @@
 A sender killed between 1 and 3 leaves leased rows: they are sent again once the lease expires
 (nothing lost). The only window for a duplicate is between the acceptance and the mark of 3;
 a message sent again then carries the same id (``Message-ID``, SMS reference, ``webhook-id``),
-so the receiver can drop it.
+so the receiver can drop it. A sender *cancelled* there (its job's timeout, its lanes stopped
+when Redis went away) still makes the mark before the cancellation goes on, and a sweep claims
+no batch it could not finish before its deadline (decision 0086).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -35,12 +39,20 @@ from sqlmodel import col
 from services.core.backoff import exponential_seconds
 from services.core.clock import now
 from services.core.db import SessionMaker, commit_alone
+from services.core.logging import get_logger
 from services.core.models.notification import Notification, WebhookDelivery
 from services.core.settings import Settings
+
+log = get_logger(__name__)
 
 LeasedRow = Notification | WebhookDelivery
 Ts = TypeVarTuple("Ts")
 C = TypeVar("C", bound="Leased")
+T = TypeVar("T")
+
+# Past its lease, a batch may still have its last marks to make: a sweep claims a batch only if
+# its lease and this much more end before the sweep's deadline.
+MARK_MARGIN_SECONDS = 10.0
 
 
 class Outcome(StrEnum):
@@ -133,10 +145,15 @@ class Queue:
         statement, given the marked row (``id``, and its other columns) as a CTE named
         ``done``."""
         marked = self.done_statement(row_id, at, **(values or {}))
-        await commit_alone(
-            sessionmaker,
-            marked if then is None else then(marked.returning(self.table).cte("done")),
-        )
+        statement = marked if then is None else then(marked.returning(self.table).cte("done"))
+        # The outside system accepted: a cancellation now must not cost the mark, or the row is
+        # sent again once its lease ends (decision 0086).
+        try:
+            await finished_despite_cancellation(commit_alone(sessionmaker, statement))
+        except asyncio.CancelledError as exc:
+            if exc.__cause__ is None:
+                log.info("marked_despite_cancellation", row_id=str(row_id), status=str(self.done))
+            raise
 
     def failure_values(
         self,
@@ -169,15 +186,42 @@ class Queue:
         )
 
 
+async def finished_despite_cancellation(work: Awaitable[T]) -> T:
+    """Run ``work`` to its end even if the caller is cancelled meanwhile, then let the
+    cancellation go on (raised here, from the work's own error if it failed). For a short step
+    with a bound of its own (one statement, under the statement timeout) that must not be cut
+    half-way."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])  # cancelling this wait leaves the task running
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError from (None if task.cancelled() else task.exception())
+    return task.result()
+
+
+def claim_until(deadline: float | None, batch_seconds: float) -> float | None:
+    """The last moment (``time.monotonic``) to claim a batch that may take ``batch_seconds``
+    (its lease) and its last marks, for a sweep that must end by ``deadline``."""
+    return None if deadline is None else deadline - batch_seconds - MARK_MARGIN_SECONDS
+
+
 async def run_batches(
     claim: Callable[[], Awaitable[Sequence[C]]],
     send: Callable[[C], Awaitable[Outcome]],
     *,
     max_batches: int,
+    until: float | None = None,
 ) -> Counter[Outcome]:
-    """Claim and send batch after batch until none is due (or ``max_batches``)."""
+    """Claim and send batch after batch until none is due (or ``max_batches``), claiming none
+    past ``until`` (``time.monotonic``; see :func:`claim_until`)."""
     outcomes: Counter[Outcome] = Counter()
     for _ in range(max_batches):
+        if until is not None and time.monotonic() > until:
+            break
         batch = await claim()
         if not batch:
             break
