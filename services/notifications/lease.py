@@ -14,9 +14,10 @@
 A sender killed between 1 and 3 leaves leased rows: they are sent again once the lease expires
 (nothing lost). The only window for a duplicate is between the acceptance and the mark of 3;
 a message sent again then carries the same id (``Message-ID``, SMS reference, ``webhook-id``),
-so the receiver can drop it. A sender *cancelled* there (its job's timeout, its lanes stopped
-when Redis went away) still makes the mark before the cancellation goes on, and a sweep claims
-no batch it could not finish before its deadline (decision 0086).
+so the receiver can drop it. A sender *cancelled* (its job's timeout, its lanes stopped when
+Redis went away) ends the row under way, send and mark, before the cancellation goes on: the
+cancellation never lands between the acceptance and the mark; and a sweep claims no batch it
+could not finish before its deadline (decision 0086).
 """
 
 from __future__ import annotations
@@ -145,15 +146,10 @@ class Queue:
         statement, given the marked row (``id``, and its other columns) as a CTE named
         ``done``."""
         marked = self.done_statement(row_id, at, **(values or {}))
-        statement = marked if then is None else then(marked.returning(self.table).cte("done"))
-        # The outside system accepted: a cancellation now must not cost the mark, or the row is
-        # sent again once its lease ends (decision 0086).
-        try:
-            await finished_despite_cancellation(commit_alone(sessionmaker, statement))
-        except asyncio.CancelledError as exc:
-            if exc.__cause__ is None:
-                log.info("marked_despite_cancellation", row_id=str(row_id), status=str(self.done))
-            raise
+        await commit_alone(
+            sessionmaker,
+            marked if then is None else then(marked.returning(self.table).cte("done")),
+        )
 
     def failure_values(
         self,
@@ -188,9 +184,8 @@ class Queue:
 
 async def finished_despite_cancellation(work: Awaitable[T]) -> T:
     """Run ``work`` to its end even if the caller is cancelled meanwhile, then let the
-    cancellation go on (raised here, from the work's own error if it failed). For a short step
-    with a bound of its own (one statement, under the statement timeout) that must not be cut
-    half-way."""
+    cancellation go on (raised here, from the work's own error if it failed). For a step with
+    bounds of its own (timeouts) that must not be cut half-way."""
     task = asyncio.ensure_future(work)
     cancelled = False
     while not task.done():
@@ -217,7 +212,12 @@ async def run_batches(
     until: float | None = None,
 ) -> Counter[Outcome]:
     """Claim and send batch after batch until none is due (or ``max_batches``), claiming none
-    past ``until`` (``time.monotonic``; see :func:`claim_until`)."""
+    past ``until`` (``time.monotonic``; see :func:`claim_until`).
+
+    Each row is sent and marked as a whole, in a task of its own that a cancellation of the sweep
+    waits for (the send's timeouts bound it, and the lease's rule that it ends before the lease
+    does): cut between the outside system's acceptance and the mark, the row would be sent again
+    once its lease ends. Started before the send, that task adds nothing to the window."""
     outcomes: Counter[Outcome] = Counter()
     for _ in range(max_batches):
         if until is not None and time.monotonic() > until:
@@ -226,5 +226,10 @@ async def run_batches(
         if not batch:
             break
         for item in batch:
-            outcomes[await send(item)] += 1
+            try:
+                outcomes[await finished_despite_cancellation(send(item))] += 1
+            except asyncio.CancelledError as exc:
+                if exc.__cause__ is None:
+                    log.info("row_finished_despite_cancellation", row_id=str(item.id))
+                raise
     return outcomes

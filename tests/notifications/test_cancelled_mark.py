@@ -6,12 +6,14 @@ be cancelled."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
 
 from services.core.alerts.raising import raise_alert
@@ -103,6 +105,46 @@ async def test_an_email_accepted_then_its_sweep_cancelled_is_still_marked_sent(
         clock.now(),
         None,
     )
+    assert len(sink.messages) == 1
+
+
+class SlowToAnswer(SmtpSink):
+    """Counts the message, then holds its ``250`` until ``release``: accepted on its side, not
+    yet on the sender's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        self.stalled.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.go.wait, 60)
+        return answer
+
+
+async def test_a_sweep_cancelled_while_the_server_answers_its_data_still_marks_the_row(
+    committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
+) -> None:
+    """The cancellation lands while the sender waits for the ``250``: the row's send ends (its
+    own timeouts bound it) and is marked before the cancellation goes on."""
+    async with committing_sessionmaker() as session:
+        await raise_alert(session, reminder(team))
+        await session.commit()
+    sink = SlowToAnswer()
+    with smtp_server(sink) as port:
+        s = smtp_settings(settings, port)
+        sweeping = asyncio.create_task(delivery.sweep(committing_sessionmaker, s))
+        await eventually(sink.stalled.is_set, "message counted by the server")
+        sweeping.cancel()
+        await asyncio.sleep(0.1)
+        sink.go.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(sweeping, timeout=30)
+        # A later sweep finds nothing to send again.
+        assert (await delivery.sweep(committing_sessionmaker, s)).sent == 0
+    (row,) = await rows(committing_sessionmaker, "callback:c1:reminder")
+    assert (row.status, row.lease_until) == (NotificationStatus.SENT, None)
     assert len(sink.messages) == 1
 
 
