@@ -19,9 +19,13 @@ the desk's manager.
 At the end (once everything settled, or after ``--settle-limit`` seconds): every intake has its
 callback case, every e-mail alert was received, no event is left unhandled by its consumers.
 Messages are counted per ``Message-ID`` (the notification's id): an alert received again with
-the same ``Message-ID`` (a worker killed between the SMTP server's acceptance and the row's mark,
-at most one per kill) is reported apart, as the receiver can drop it (decision 0072); the same
-alert received under two different ``Message-ID`` (a true duplicate) fails the run.
+the same ``Message-ID`` is reported apart, as the receiver can drop it (decision 0072); the same
+alert received under two different ``Message-ID`` (a true duplicate) fails the run. Each alert
+received again is put down to the fault that struck within a second of its first acceptance (the
+moments are recorded on one clock): the notifications worker killed between the SMTP server's
+acceptance and the row's mark (unavoidable, at most one per kill), the SMTP server stopped after
+it accepted (the server's fault), or the lanes stopped when Redis went away (a cancelled sweep:
+its mark survives cancellation, so this fails the run, as does a resend nothing explains).
 ``--write`` adds the figures to ``bench/RESULTS.md``; the process exits 1 if a check failed.
 """
 
@@ -35,7 +39,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +61,54 @@ from services.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
+
+# A fault this soon after an alert's first acceptance explains that it was received again.
+ATTRIBUTION_SECONDS = 1.0
+# The server may count a message just after its sender was killed (the data was in the socket).
+ATTRIBUTION_SLACK_SECONDS = 0.2
+# A worker notices Redis went away at its next command (a poll): its lanes stop a little later.
+REDIS_NOTICED_WITHIN_SECONDS = 5.0
+
+
+class Cause(StrEnum):
+    """Why an alert was received again with its ``Message-ID``."""
+
+    KILLED = "worker killed between acceptance and mark"
+    SMTP_STOPPED = "SMTP server stopped after accepting"
+    REDIS = "lanes stopped when Redis went away"
+    UNEXPLAINED = "unexplained"
+
+
+@dataclass
+class Timeline:
+    """The run's faults, on ``time.monotonic`` (the mailbox's clock)."""
+
+    kills: dict[str, list[float]] = field(default_factory=dict)  # victim → when
+    smtp_stops: list[tuple[float, float]] = field(default_factory=list)  # (asked, stopped)
+    redis_restarts: list[tuple[float, float]] = field(default_factory=list)  # (killed, back)
+
+    def cause(self, accepted: float) -> tuple[Cause, float | None]:
+        """What explains a message first accepted at ``accepted`` being received again, and how
+        long after the acceptance the fault came (``None``: none did)."""
+        low, high = accepted - ATTRIBUTION_SLACK_SECONDS, accepted + ATTRIBUTION_SECONDS
+
+        def within(spans: list[tuple[float, float]]) -> float | None:
+            hits = [
+                max(start, low) - accepted for start, end in spans if start <= high and end >= low
+            ]
+            return min(hits, default=None)
+
+        kills = [(at, at) for at in self.kills.get("notifications", [])]
+        redis = [(down, back + REDIS_NOTICED_WITHIN_SECONDS) for down, back in self.redis_restarts]
+        for cause, spans in (
+            (Cause.KILLED, kills),
+            (Cause.SMTP_STOPPED, self.smtp_stops),
+            (Cause.REDIS, redis),
+        ):
+            after = within(spans)
+            if after is not None:
+                return cause, after
+        return Cause.UNEXPLAINED, None
 
 
 @dataclass(frozen=True)
@@ -93,13 +147,22 @@ class Outcome:
     requeued_events: int = 0
     dead_letters: int = 0
     kills: dict[str, int] = field(default_factory=dict)
+    # The alerts received again, by what explains it.
+    resend_causes: Counter[Cause] = field(default_factory=Counter)
+    # Each one's cause and how long after its first acceptance that fault came (seconds).
+    resend_delays: list[tuple[Cause, float | None]] = field(default_factory=list)
 
     @property
     def resends_within_the_crash_window(self) -> bool:
-        """A message sent again with its ``Message-ID`` when a notifications worker died between
-        the SMTP server's acceptance and the row's mark (decision 0022): at most one per kill
-        of that worker, or per stop of its lanes when Redis went away."""
-        return self.received_twice_or_more <= self.kills.get("notifications", 0) + 1
+        """Every message sent again with its ``Message-ID`` came from a fault we cannot close:
+        a notifications worker killed between the SMTP server's acceptance and the row's mark
+        (decision 0072, at most one per kill), or the SMTP server stopped after it accepted.
+        A cancelled sweep must not resend (its mark survives cancellation), and a resend
+        nothing explains is a fault of ours."""
+        killed = self.resend_causes[Cause.KILLED]
+        return killed + self.resend_causes[
+            Cause.SMTP_STOPPED
+        ] == self.received_twice_or_more and killed <= self.kills.get("notifications", 0)
 
     @property
     def ok(self) -> bool:
@@ -237,8 +300,9 @@ async def chaos(plan: Plan, state: Path, server: str | None = None) -> Outcome:
                 base = f"http://127.0.0.1:{parts.api_port}"
                 await _ready(base)
                 await _run_faults(base, headers, plan, parts, redis, smtp, outcome)
-                await _settle(url, plan, mailbox, outcome)
                 outcome.kills = dict(parts.kills)
+                timeline = Timeline(parts.killed_at, smtp.stops, redis.restarts)
+                await _settle(url, plan, mailbox, outcome, timeline)
             finally:
                 parts.stop()  # before the database goes
     finally:
@@ -321,7 +385,9 @@ SELECT
 """
 
 
-async def _settle(url: str, plan: Plan, mailbox: Mailbox, outcome: Outcome) -> None:
+async def _settle(
+    url: str, plan: Plan, mailbox: Mailbox, outcome: Outcome, timeline: Timeline
+) -> None:
     """Wait until every event is handled and every alert sent (or the limit), then count."""
     started = time.monotonic()
     connection = await asyncpg.connect(to_plain_url(url))
@@ -346,12 +412,22 @@ async def _settle(url: str, plan: Plan, mailbox: Mailbox, outcome: Outcome) -> N
     outcome.alerts_unsent, outcome.unhandled_events = unsent, unhandled
     outcome.requeued_events, outcome.dead_letters = requeued, dead
     outcome.sent_after_a_failure = retried
-    tally(outcome, mailbox, ids)
+    tally(outcome, mailbox, ids, timeline)
 
 
-def tally(outcome: Outcome, mailbox: Mailbox, ids: set[str]) -> None:
-    """Count what the SMTP server received against the alerts written (their ``Message-ID``)."""
+def tally(
+    outcome: Outcome, mailbox: Mailbox, ids: set[str], timeline: Timeline | None = None
+) -> None:
+    """Count what the SMTP server received against the alerts written (their ``Message-ID``),
+    and put each alert received again down to the fault that explains it (``timeline``)."""
     counts = mailbox.received
+    timeline = timeline or Timeline()
+    outcome.resend_causes = Counter()
+    outcome.resend_delays = []
+    for message_id in sorted(i for i in ids if counts[i] > 1):
+        cause, after = timeline.cause(mailbox.arrivals[message_id][0])
+        outcome.resend_causes[cause] += 1
+        outcome.resend_delays.append((cause, after))
     outcome.received_once = sum(1 for i in ids if counts[i] == 1)
     outcome.received_twice_or_more = sum(1 for i in ids if counts[i] > 1)
     outcome.never_received = sum(1 for i in ids if counts[i] == 0)
@@ -362,6 +438,11 @@ def tally(outcome: Outcome, mailbox: Mailbox, ids: set[str]) -> None:
 def report(plan: Plan, outcome: Outcome, command: str) -> str:
     kills = ", ".join(f"{name} {count}×" for name, count in sorted(outcome.kills.items()))
     verdict = "met" if outcome.ok else "**not met**"
+    causes = " / ".join(str(outcome.resend_causes[cause]) for cause in Cause)
+    delays = ", ".join(
+        f"{cause} {after * 1000:+.0f} ms" if after is not None else str(cause)
+        for cause, after in outcome.resend_delays
+    )
     return "\n".join(
         [
             f"## Chaos run (R1, bounded) — {time.strftime('%Y-%m-%d')}",
@@ -389,6 +470,8 @@ def report(plan: Plan, outcome: Outcome, command: str) -> str:
             f"deduplicate) / never / unknown messages | {outcome.received_once:,} / "
             f"{outcome.received_twice_or_more} / {outcome.never_received} / "
             f"{outcome.unexpected} |",
+            f"| alerts received again, by cause: {' / '.join(Cause)} | {causes} |",
+            *([f"| fault after the first acceptance, each | {delays} |"] if delays else []),
             f"| true duplicates (one alert under different `Message-ID`) | "
             f"{outcome.true_duplicates} |",
             f"| events enqueued again by the reconciler / left unhandled / dead letters | "
@@ -402,8 +485,9 @@ def report(plan: Plan, outcome: Outcome, command: str) -> str:
             f"duplicate, no event unhandled — {verdict}"
             + (
                 f"; {outcome.received_twice_or_more} alert(s) received again with the same "
-                "`Message-ID` (a worker killed between the SMTP server's acceptance and the "
-                "row's mark, at most one per kill: the receiver can deduplicate)."
+                "`Message-ID`, the receiver can deduplicate them (only a worker killed between "
+                "the SMTP server's acceptance and the row's mark, at most one per kill, or the "
+                "SMTP server stopped after accepting, are allowed)."
                 if outcome.received_twice_or_more
                 else "."
             ),

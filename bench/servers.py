@@ -41,6 +41,8 @@ class VolatileRedis:
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # (killed, answering again) of every restart, ``time.monotonic``.
+    restarts: list[tuple[float, float]] = field(default_factory=list)
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -84,25 +86,30 @@ class VolatileRedis:
         self.process = None
 
     def restart_empty(self) -> None:
+        killed = time.monotonic()
         self.stop()
         self.start()
+        self.restarts.append((killed, time.monotonic()))
 
 
 class Mailbox:
-    """aiosmtpd handler: every message accepted, counted by ``Message-ID``, and the ids under
-    which each distinct message (recipient, subject, body) arrived."""
+    """aiosmtpd handler: every message accepted, counted by ``Message-ID`` with the moments it
+    arrived (``time.monotonic``, the clock of the run's faults), and the ids under which each
+    distinct message (recipient, subject, body) arrived."""
 
     def __init__(self) -> None:
         self.received: Counter[str] = Counter()
+        self.arrivals: dict[str, list[float]] = {}  # Message-ID → when each copy was accepted
         self.ids_of: dict[str, set[str]] = {}  # a message's fingerprint → its Message-IDs
 
     def total(self) -> int:
         return sum(self.received.values())
 
-    def accept(self, content: bytes) -> None:
+    def accept(self, content: bytes, at: float | None = None) -> None:
         message = email.message_from_bytes(content, policy=email.policy.default)
         message_id = str(message.get("Message-ID", "")).strip()
         self.received[message_id] += 1
+        self.arrivals.setdefault(message_id, []).append(time.monotonic() if at is None else at)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if isinstance(body, EmailMessage) else ""
         fingerprint = hashlib.sha256(
@@ -123,6 +130,8 @@ class SmtpServer:
     mailbox: Mailbox
     port: int = field(default_factory=free_port)
     controller: Controller | None = None
+    # (stop asked, stopped) of every stop, ``time.monotonic``: sessions under way are cut then.
+    stops: list[tuple[float, float]] = field(default_factory=list)
 
     def start(self) -> None:
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
@@ -130,8 +139,10 @@ class SmtpServer:
 
     def stop(self) -> None:
         if self.controller is not None:
+            asked = time.monotonic()
             self.controller.stop()
             self.controller = None
+            self.stops.append((asked, time.monotonic()))
 
 
 @dataclass
@@ -144,6 +155,7 @@ class Parts:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
     kills: Counter[str] = field(default_factory=Counter)
+    killed_at: dict[str, list[float]] = field(default_factory=dict)  # ``time.monotonic``
 
     def commands(self) -> dict[str, list[str]]:
         base = [sys.executable, "-m", "services.cli"]
@@ -173,6 +185,7 @@ class Parts:
 
     def kill(self, name: str) -> None:
         process = self.processes[name]
+        self.killed_at.setdefault(name, []).append(time.monotonic())
         process.send_signal(signal.SIGKILL)
         process.wait()
         self.kills[name] += 1

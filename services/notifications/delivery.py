@@ -39,7 +39,7 @@ from services.notifications.channels import (
 )
 from services.notifications.channels.sms import SmsChannel
 from services.notifications.channels.smtp import EmailChannel
-from services.notifications.lease import Leased, Outcome, Queue, run_batches
+from services.notifications.lease import Leased, Outcome, Queue, claim_until, run_batches
 from services.notifications.rendering import label, render
 
 log = get_logger(__name__)
@@ -87,6 +87,13 @@ def send_timeout(channel: NotificationChannel, settings: Settings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def lease_length(settings: Settings) -> timedelta:
+    """Time to start sends for ``notification_lease_seconds``, and for the last to time out."""
+    return timedelta(seconds=settings.notification_lease_seconds) + max(
+        send_timeout(c, settings) for c in NotificationChannel
+    )
+
+
 async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> list[Claimed]:
     at = now()
     async with unit_of_work(sessionmaker) as session:
@@ -127,12 +134,7 @@ async def claim(sessionmaker: SessionMaker, settings: Settings, limit: int) -> l
                 )
             ).all()
         )
-        # Time to start sends for ``notification_lease_seconds``, and for the last to time out.
-        lease = (
-            at
-            + timedelta(seconds=settings.notification_lease_seconds)
-            + max(send_timeout(c, settings) for c in NotificationChannel)
-        )
+        lease = at + lease_length(settings)
         NOTIFICATIONS.lease(rows, lease)
         return [
             Claimed(
@@ -255,8 +257,11 @@ async def sweep(
     channels: Mapping[NotificationChannel, Channel] | None = None,
     *,
     max_batches: int = 20,
+    deadline: float | None = None,
 ) -> SweepReport:
-    """Claim and send due rows, batch after batch, until none is due (or ``max_batches``)."""
+    """Claim and send due rows, batch after batch, until none is due (or ``max_batches``).
+    ``deadline`` (``time.monotonic``): when the sweep's job would be cancelled; no batch is
+    claimed that could still be under way then (decision 0086)."""
     chosen = channels if channels is not None else channels_for(settings)
 
     async def send(item: Claimed) -> Outcome:
@@ -266,6 +271,7 @@ async def sweep(
         lambda: claim(sessionmaker, settings, settings.notification_batch_size),
         send,
         max_batches=max_batches,
+        until=claim_until(deadline, lease_length(settings).total_seconds()),
     )
     return SweepReport(
         sent=outcomes[Outcome.SENT],

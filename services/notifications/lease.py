@@ -14,12 +14,17 @@
 A sender killed between 1 and 3 leaves leased rows: they are sent again once the lease expires
 (nothing lost). The only window for a duplicate is between the acceptance and the mark of 3;
 a message sent again then carries the same id (``Message-ID``, SMS reference, ``webhook-id``),
-so the receiver can drop it.
+so the receiver can drop it. A sender *cancelled* (its job's timeout, its lanes stopped when
+Redis went away) ends the row under way, send and mark, before the cancellation goes on: the
+cancellation never lands between the acceptance and the mark; and a sweep claims no batch it
+could not finish before its deadline (decision 0086).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -35,12 +40,20 @@ from sqlmodel import col
 from services.core.backoff import exponential_seconds
 from services.core.clock import now
 from services.core.db import SessionMaker, commit_alone
+from services.core.logging import get_logger
 from services.core.models.notification import Notification, WebhookDelivery
 from services.core.settings import Settings
+
+log = get_logger(__name__)
 
 LeasedRow = Notification | WebhookDelivery
 Ts = TypeVarTuple("Ts")
 C = TypeVar("C", bound="Leased")
+T = TypeVar("T")
+
+# Past its lease, a batch may still have its last marks to make: a sweep claims a batch only if
+# its lease and this much more end before the sweep's deadline.
+MARK_MARGIN_SECONDS = 10.0
 
 
 class Outcome(StrEnum):
@@ -169,18 +182,54 @@ class Queue:
         )
 
 
+async def finished_despite_cancellation(work: Awaitable[T]) -> T:
+    """Run ``work`` to its end even if the caller is cancelled meanwhile, then let the
+    cancellation go on (raised here, from the work's own error if it failed). For a step with
+    bounds of its own (timeouts) that must not be cut half-way."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])  # cancelling this wait leaves the task running
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError from (None if task.cancelled() else task.exception())
+    return task.result()
+
+
+def claim_until(deadline: float | None, batch_seconds: float) -> float | None:
+    """The last moment (``time.monotonic``) to claim a batch that may take ``batch_seconds``
+    (its lease) and its last marks, for a sweep that must end by ``deadline``."""
+    return None if deadline is None else deadline - batch_seconds - MARK_MARGIN_SECONDS
+
+
 async def run_batches(
     claim: Callable[[], Awaitable[Sequence[C]]],
     send: Callable[[C], Awaitable[Outcome]],
     *,
     max_batches: int,
+    until: float | None = None,
 ) -> Counter[Outcome]:
-    """Claim and send batch after batch until none is due (or ``max_batches``)."""
+    """Claim and send batch after batch until none is due (or ``max_batches``), claiming none
+    past ``until`` (``time.monotonic``; see :func:`claim_until`).
+
+    Each row is sent and marked as a whole, in a task of its own that a cancellation of the sweep
+    waits for (the send's timeouts bound it, and the lease's rule that it ends before the lease
+    does): cut between the outside system's acceptance and the mark, the row would be sent again
+    once its lease ends. Started before the send, that task adds nothing to the window."""
     outcomes: Counter[Outcome] = Counter()
     for _ in range(max_batches):
+        if until is not None and time.monotonic() > until:
+            break
         batch = await claim()
         if not batch:
             break
         for item in batch:
-            outcomes[await send(item)] += 1
+            try:
+                outcomes[await finished_despite_cancellation(send(item))] += 1
+            except asyncio.CancelledError as exc:
+                if exc.__cause__ is None:
+                    log.info("row_finished_despite_cancellation", row_id=str(item.id))
+                raise
     return outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from services.core.calendar import is_working_day
@@ -13,6 +14,10 @@ from services.core.settings import Settings
 from services.notifications import delivery, webhooks
 
 log = get_logger(__name__)
+
+# The delivery sweeps' job timeout: each sweep stops claiming in time to end before it, rather
+# than be cancelled in the middle of a batch (decision 0086).
+SWEEP_TIMEOUT_SECONDS = 300
 
 
 async def purge_kernel_tables(ctx: dict[str, Any]) -> dict[str, int]:
@@ -36,14 +41,22 @@ async def purge_kernel_tables(ctx: dict[str, Any]) -> dict[str, int]:
 async def deliver_notifications(ctx: dict[str, Any]) -> dict[str, int]:
     """Every few seconds: send the due notification rows (decision 0022)."""
     settings = cast(Settings, ctx["settings"])
-    report = await delivery.sweep(cast(SessionMaker, ctx["sessionmaker"]), settings)
+    report = await delivery.sweep(
+        cast(SessionMaker, ctx["sessionmaker"]),
+        settings,
+        deadline=time.monotonic() + SWEEP_TIMEOUT_SECONDS,
+    )
     return report.as_dict()
 
 
 async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
     """Every few seconds: POST the due webhook deliveries (decision 0023)."""
     settings = cast(Settings, ctx["settings"])
-    report = await webhooks.sweep(cast(SessionMaker, ctx["sessionmaker"]), settings)
+    report = await webhooks.sweep(
+        cast(SessionMaker, ctx["sessionmaker"]),
+        settings,
+        deadline=time.monotonic() + SWEEP_TIMEOUT_SECONDS,
+    )
     return report.as_dict()
 
 

@@ -42,7 +42,7 @@ from services.core.models.user import Role, User
 from services.core.settings import Settings
 from services.core.webhooks import PUBLIC_EVENTS, body_of
 from services.notifications.channels import webhook as signing
-from services.notifications.lease import Leased, Outcome, Queue, run_batches
+from services.notifications.lease import Leased, Outcome, Queue, claim_until, run_batches
 from services.notifications.webhook_audience import Subscriber, events_for
 
 log = get_logger(__name__)
@@ -135,6 +135,11 @@ class WebhookSweepReport:
         }
 
 
+def lease_seconds(settings: Settings) -> float:
+    """Time to start POSTs for ``notification_lease_seconds``, and for the last to time out."""
+    return settings.notification_lease_seconds + settings.webhook_timeout_seconds
+
+
 async def claim(
     sessionmaker: SessionMaker, settings: Settings, limit: int
 ) -> list[ClaimedDelivery]:
@@ -154,10 +159,7 @@ async def claim(
                 )
             )
         ).all()
-        # Time to start POSTs for ``notification_lease_seconds``, and for the last to time out.
-        lease = at + timedelta(
-            seconds=settings.notification_lease_seconds + settings.webhook_timeout_seconds
-        )
+        lease = at + timedelta(seconds=lease_seconds(settings))
         DELIVERIES.lease((delivery for delivery, _ in rows), lease)
         claimed: list[ClaimedDelivery] = []
         for delivery, subscription in rows:
@@ -296,10 +298,13 @@ async def sweep(
     resolver: Resolver = system_resolver,
     tls: ssl.SSLContext | None = None,
     max_batches: int = 20,
+    deadline: float | None = None,
 ) -> WebhookSweepReport:
     """Send what is due. ``resolver`` turns a host name into addresses (the system's; tests give
     one that answers without asking the network); each address is checked before connecting.
-    ``tls``: the certificates trusted (the system's by default)."""
+    ``tls``: the certificates trusted (the system's by default). ``deadline``
+    (``time.monotonic``): when the sweep's job would be cancelled; no batch is claimed that
+    could still be under way then (decision 0086)."""
     report = WebhookSweepReport()
     clients = signing.PinnedClients(settings.webhook_timeout_seconds, tls)
     networks = settings.webhook_networks
@@ -338,6 +343,7 @@ async def sweep(
             lambda: claim(sessionmaker, settings, settings.notification_batch_size),
             send,
             max_batches=max_batches,
+            until=claim_until(deadline, lease_seconds(settings)),
         )
     finally:
         await clients.aclose()

@@ -25,6 +25,7 @@ from services.notifications.ledger_reminders import remind_outcomes
 from services.notifications.retention import run_retention
 from services.notifications.statements import run_statement_reminders
 from services.notifications.tasks import (
+    SWEEP_TIMEOUT_SECONDS,
     build_daily_digests,
     deliver_notifications,
     deliver_webhooks,
@@ -56,8 +57,20 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     seconds = set(range(0, 60, step))
     return [
         *CRON_JOBS,
-        cron(deliver_notifications, second=seconds, unique=True, run_at_startup=True),
-        cron(deliver_webhooks, second=seconds, unique=True, run_at_startup=True),
+        cron(
+            deliver_notifications,
+            second=seconds,
+            unique=True,
+            run_at_startup=True,
+            timeout=SWEEP_TIMEOUT_SECONDS,
+        ),
+        cron(
+            deliver_webhooks,
+            second=seconds,
+            unique=True,
+            run_at_startup=True,
+            timeout=SWEEP_TIMEOUT_SECONDS,
+        ),
         *callback_jobs.CRON_JOBS,
     ]
 
