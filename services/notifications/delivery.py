@@ -261,7 +261,7 @@ async def sweep(
 ) -> SweepReport:
     """Claim and send due rows, batch after batch, until none is due (or ``max_batches``).
     ``deadline`` (``time.monotonic``): when the sweep's job would be cancelled; no batch is
-    claimed that could still be under way then (decision 0086)."""
+    claimed that could still be under way then (decision 0087)."""
     chosen = channels if channels is not None else channels_for(settings)
 
     async def send(item: Claimed) -> Outcome:

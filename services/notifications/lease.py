@@ -17,7 +17,7 @@ a message sent again then carries the same id (``Message-ID``, SMS reference, ``
 so the receiver can drop it. A sender *cancelled* (its job's timeout, its lanes stopped when
 Redis went away) ends the row under way, send and mark, before the cancellation goes on: the
 cancellation never lands between the acceptance and the mark; and a sweep claims no batch it
-could not finish before its deadline (decision 0086).
+could not finish before its deadline (decision 0087).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from services.notifications import delivery, webhooks
 log = get_logger(__name__)
 
 # The delivery sweeps' job timeout: each sweep stops claiming in time to end before it, rather
-# than be cancelled in the middle of a batch (decision 0086).
+# than be cancelled in the middle of a batch (decision 0087).
 SWEEP_TIMEOUT_SECONDS = 300
 
 

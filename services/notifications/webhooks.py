@@ -304,7 +304,7 @@ async def sweep(
     one that answers without asking the network); each address is checked before connecting.
     ``tls``: the certificates trusted (the system's by default). ``deadline``
     (``time.monotonic``): when the sweep's job would be cancelled; no batch is claimed that
-    could still be under way then (decision 0086)."""
+    could still be under way then (decision 0087)."""
     report = WebhookSweepReport()
     clients = signing.PinnedClients(settings.webhook_timeout_seconds, tls)
     networks = settings.webhook_networks

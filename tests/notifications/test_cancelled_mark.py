@@ -1,6 +1,6 @@
 """A sweep cancelled between the outside system's acceptance and the row's mark (its job's
 timeout, or its lanes stopped when Redis went away) still marks the row: the message is not
-sent again (decision 0086). And a sweep claims no batch it could not finish before its job would
+sent again (decision 0087). And a sweep claims no batch it could not finish before its job would
 be cancelled."""
 
 from __future__ import annotations
