@@ -133,6 +133,13 @@ def _on_server(server_url: str) -> Callable[[str], None]:
     return run
 
 
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def _token(base: str, local: str) -> dict[str, str]:
     response = httpx.post(
         f"{base}/v1/auth/token",
@@ -179,13 +186,15 @@ def test_up_demo_shows_people_matches_and_an_alert_in_the_mail_catcher(
     mail = tmp_path / "state" / "mail"
     base = f"http://127.0.0.1:{port}"
     try:
-        # Waits (no speed asserted): ready, then the first alert caught.
+        # Waits (no speed asserted): the first alert caught and the API ready — the workers
+        # start sending before the API listens, on a slow machine by seconds.
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and up.poll() is None:
-            if mail.is_dir() and any(mail.glob("*.eml")):
+            if mail.is_dir() and any(mail.glob("*.eml")) and _ready(base):
                 break
             time.sleep(0.5)
         assert up.poll() is None, (tmp_path / "up.log").read_text()
+        assert _ready(base), "the API never answered ready"
         caught = list_messages(mail)
         assert caught, "no alert reached the mail catcher"
         assert {m.recipients for m in caught} == {f"prescripteur.ft@{DEMO_DOMAIN}"}
