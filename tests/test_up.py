@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -96,6 +97,9 @@ def test_up_reaches_ready_on_embedded_servers_and_stops_everything(tmp_path: Pat
         output, _ = up.communicate(timeout=60)
     finally:
         if up.poll() is None:
+            for part in psutil.Process(up.pid).children(recursive=True):  # own sessions
+                with contextlib.suppress(psutil.Error):
+                    part.kill()
             up.kill()
             up.communicate()
 
@@ -235,9 +239,7 @@ def test_up_demo_shows_people_matches_and_an_alert_in_the_mail_catcher(
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
+        _stop(up)
         log.close()
         _on_server(server_database_url)(
             f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path[1:]}" WITH (FORCE)'
@@ -246,6 +248,24 @@ def test_up_demo_shows_people_matches_and_an_alert_in_the_mail_catcher(
     assert up.returncode == 0, text
     assert f"{len(PEOPLE)} candidats déposés aux bornes" in text
     assert "maillon mail list" in text
+
+
+def _stop(up: subprocess.Popen[bytes]) -> None:
+    """``up`` and every part it started stopped, also when the test failed half-way: its parts
+    run in sessions of their own, and ``up`` killed outright would leave them running (and
+    working against a database the test drops, beside the next tests)."""
+    if up.poll() is not None:
+        return
+    parts = psutil.Process(up.pid).children(recursive=True)
+    up.send_signal(signal.SIGINT)
+    try:
+        up.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        up.kill()
+        up.wait()
+    for part in parts:
+        with contextlib.suppress(psutil.Error):
+            part.kill()
 
 
 def _part(up: subprocess.Popen[bytes], *words: str) -> psutil.Process | None:
