@@ -28,7 +28,7 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import Flowable
 
 from services.core.clock import PARIS
-from services.core.ledger.bilan_charts import charts, drawing, svg
+from services.core.ledger.bilan_charts import charts, drawings, svg
 from services.core.ledger.progress import Progress
 from services.core.ledger.progress_table import LENGTH_LABELS, label
 from services.core.ledger.scope import SCOPE_KIND_LABELS
@@ -226,7 +226,8 @@ def to_pdf(progress: Progress) -> bytes:
             )
         )
     for chart in charts(progress):
-        story += [Spacer(1, 0.5 * cm), drawing(chart)]
+        story.append(Spacer(1, 0.5 * cm))
+        story += drawings(chart)
     for table in tables(progress):
         # A title stays with its table (a short one whole) rather than ending a page alone.
         story.append(

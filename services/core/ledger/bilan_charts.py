@@ -2,19 +2,21 @@
 
 Each chart is drawn once, as a ReportLab drawing, which the HTML takes as inline SVG and the PDF
 as vector graphics: the same chart in both. Horizontal bars, a label and a figure per bar, so
-that a chart reads without colours too."""
+that a chart reads without colours too. A scope of many lots (a buyer's, a territory's) charts
+the ``CHART_ROWS`` furthest behind, all of them being in the tables; in the PDF a chart longer
+than a page is drawn as several drawings of ``BARS_PER_DRAWING`` bars, each fitting a page."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from reportlab.graphics import renderSVG
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib.colors import Color, HexColor
 
-from services.core.ledger.figures import percent
+from services.core.ledger.figures import Row, percent
 from services.core.ledger.progress import Progress
 from services.core.ledger.progress_table import PUBLIC_LABELS, label
 
@@ -25,6 +27,11 @@ LABEL_SIZE = 8
 BLUE = HexColor("#2f5d8a")
 GREY = HexColor("#d9dee4")
 RED = HexColor("#b3261e")
+# Lots (or contracts) charted at most: beyond, those furthest behind (lowest rate to date).
+CHART_ROWS = 60
+# Bars of one drawing in the PDF: its title and 18 rows (636 pt) fit an A4 page between the
+# bilan's 2 cm margins (770 pt); a drawing taller than a page cannot be laid out at all.
+BARS_PER_DRAWING = 18
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,19 @@ def _percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value.normalize():f}".replace(".", ",") + " %"
 
 
+def _count(n: int) -> str:
+    """A count as French writes it: 10\u202f000."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _behind_first(row: Row) -> tuple[bool, Decimal, str]:
+    rate = row.hours.rate_percent
+    return (rate is None, rate if rate is not None else Decimal(0), row.name)
+
+
 def charts(progress: Progress) -> list[Chart]:
-    rows = progress.lots or progress.contracts
+    every = progress.lots or progress.contracts
+    rows = every if len(every) <= CHART_ROWS else sorted(every, key=_behind_first)[:CHART_ROWS]
     per_lot = tuple(
         Bar(
             row.name,
@@ -88,9 +106,14 @@ def charts(progress: Progress) -> list[Chart]:
     return [
         Chart(
             "progress_per_lot",
-            "Avancement par lot (heures comptées / heures dues)"
-            if progress.lots
-            else "Avancement par marché (heures comptées / heures dues)",
+            ("Avancement par lot" if progress.lots else "Avancement par marché")
+            + " (heures comptées / heures dues)"
+            + (
+                f" : les {len(rows)} les plus en retard sur {_count(len(every))}, tous dans "
+                "les tableaux"
+                if len(rows) < len(every)
+                else ""
+            ),
             per_lot,
         ),
         Chart("hours_by_modality", "Heures comptées par modalité", by_modality),
@@ -105,18 +128,43 @@ def _bar(x: float, y: float, width: float, colour: Color) -> Rect:
     return bar
 
 
-def drawing(chart: Chart) -> Drawing:
+def _scale(chart: Chart) -> Decimal:
+    return (
+        Decimal(100)
+        if chart.percentages
+        else max((max(b.value, b.reference or Decimal(0)) for b in chart.bars), default=Decimal(0))
+    ) or Decimal(1)
+
+
+def drawings(chart: Chart) -> list[Drawing]:
+    """The chart for the PDF: one drawing, or several of ``BARS_PER_DRAWING`` bars on one scale
+    (the next ones titled « (suite) »), each fitting a page."""
+    if len(chart.bars) <= BARS_PER_DRAWING:
+        return [drawing(chart)]
+    scale = _scale(chart)
+    return [
+        drawing(
+            replace(
+                chart,
+                title=chart.title if start == 0 else f"{chart.title} (suite)",
+                bars=chart.bars[start : start + BARS_PER_DRAWING],
+            ),
+            scale,
+        )
+        for start in range(0, len(chart.bars), BARS_PER_DRAWING)
+    ]
+
+
+def drawing(chart: Chart, scale: Decimal | None = None) -> Drawing:
+    """The whole chart as one drawing (``scale``: the value of a full bar, the chart's own
+    largest by default)."""
     height = 24 + ROW_HEIGHT * max(len(chart.bars), 1)
     d = Drawing(WIDTH, height)
     d.add(String(0, height - 12, chart.title, fontName="Helvetica-Bold", fontSize=10))
     if not chart.bars:
         d.add(String(0, height - 34, "Aucune heure sur la période.", fontSize=LABEL_SIZE))
         return d
-    scale = (
-        Decimal(100)
-        if chart.percentages
-        else max(max(b.value, b.reference or Decimal(0)) for b in chart.bars)
-    ) or Decimal(1)
+    scale = scale if scale is not None else _scale(chart)
     width = WIDTH - 10
     for index, bar in enumerate(chart.bars):
         top = height - 24 - ROW_HEIGHT * index

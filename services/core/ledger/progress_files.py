@@ -11,7 +11,9 @@ import csv
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.workbook.child import _WorkbookChild
 
 from services.core.callbacks.report_files import CSV_DELIMITER, csv_cell
 from services.core.ledger.figures import Hours
@@ -41,11 +43,15 @@ def to_csv(progress: Progress) -> bytes:
 
 
 def to_xlsx(progress: Progress) -> bytes:
-    workbook = Workbook()
-    summary = workbook.active
-    assert summary is not None
-    summary.title = "Synthèse"
-    summary.append(["Niveau", "Identifiant", "Nom", *(title for _, title in HOURS_INDICATORS)])
+    """Written row by row (openpyxl's write-only mode): a territory's report has some 300,000
+    lines of figures; a workbook held whole took 750 MB more at its peak (measured on P8's
+    territory: 990 against 240 MB for the API process) and a fifth more time."""
+    workbook = Workbook(write_only=True)
+    summary = workbook.create_sheet("Synthèse")
+    summary.freeze_panes = "D2"
+    summary.append(
+        _bold(summary, ["Niveau", "Identifiant", "Nom", *(t for _, t in HOURS_INDICATORS)])
+    )
     rows: list[tuple[str, str | None, str, Hours]] = [
         ("total", None, progress.scope.name, progress.total)
     ]
@@ -64,14 +70,20 @@ def to_xlsx(progress: Progress) -> bytes:
                 *(value(hours_value(hours, key)) for key, _ in HOURS_INDICATORS),
             ]
         )
-    summary.freeze_panes = "D2"
     table = workbook.create_sheet("Indicateurs")
-    table.append([title for _, title in COLUMNS])
+    table.append(_bold(table, [title for _, title in COLUMNS]))
     for line in lines(progress):
         table.append([getattr(line, key) for key, _ in COLUMNS])
-    for sheet in (summary, table):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _bold(sheet: _WorkbookChild, titles: list[str]) -> list[Cell]:
+    """A header row, in bold."""
+    cells = []
+    for title in titles:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = Font(bold=True)
+        cells.append(cell)
+    return cells
