@@ -147,10 +147,14 @@ class Outcome:
     requeued_events: int = 0
     dead_letters: int = 0
     kills: dict[str, int] = field(default_factory=dict)
-    # The alerts received again, by what explains it.
-    resend_causes: Counter[Cause] = field(default_factory=Counter)
-    # Each one's cause and how long after its first acceptance that fault came (seconds).
+    # Each alert received again: its cause and how long after its first acceptance that fault
+    # came (seconds).
     resend_delays: list[tuple[Cause, float | None]] = field(default_factory=list)
+
+    @property
+    def resend_causes(self) -> Counter[Cause]:
+        """The alerts received again, by what explains it."""
+        return Counter(cause for cause, _ in self.resend_delays)
 
     @property
     def resends_within_the_crash_window(self) -> bool:
@@ -159,8 +163,9 @@ class Outcome:
         (decision 0072, at most one per kill), or the SMTP server stopped after it accepted.
         A cancelled sweep must not resend (its mark survives cancellation), and a resend
         nothing explains is a fault of ours."""
-        killed = self.resend_causes[Cause.KILLED]
-        return killed + self.resend_causes[
+        causes = self.resend_causes
+        killed = causes[Cause.KILLED]
+        return killed + causes[
             Cause.SMTP_STOPPED
         ] == self.received_twice_or_more and killed <= self.kills.get("notifications", 0)
 
@@ -422,12 +427,10 @@ def tally(
     and put each alert received again down to the fault that explains it (``timeline``)."""
     counts = mailbox.received
     timeline = timeline or Timeline()
-    outcome.resend_causes = Counter()
-    outcome.resend_delays = []
-    for message_id in sorted(i for i in ids if counts[i] > 1):
-        cause, after = timeline.cause(mailbox.arrivals[message_id][0])
-        outcome.resend_causes[cause] += 1
-        outcome.resend_delays.append((cause, after))
+    outcome.resend_delays = [
+        timeline.cause(mailbox.arrivals[message_id][0])
+        for message_id in sorted(i for i in ids if counts[i] > 1)
+    ]
     outcome.received_once = sum(1 for i in ids if counts[i] == 1)
     outcome.received_twice_or_more = sum(1 for i in ids if counts[i] > 1)
     outcome.never_received = sum(1 for i in ids if counts[i] == 0)
@@ -438,7 +441,8 @@ def tally(
 def report(plan: Plan, outcome: Outcome, command: str) -> str:
     kills = ", ".join(f"{name} {count}×" for name, count in sorted(outcome.kills.items()))
     verdict = "met" if outcome.ok else "**not met**"
-    causes = " / ".join(str(outcome.resend_causes[cause]) for cause in Cause)
+    found = outcome.resend_causes
+    causes = " / ".join(str(found[cause]) for cause in Cause)
     delays = ", ".join(
         f"{cause} {after * 1000:+.0f} ms" if after is not None else str(cause)
         for cause, after in outcome.resend_delays

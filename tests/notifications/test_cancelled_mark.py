@@ -79,12 +79,17 @@ async def cancelled_while_marking(
         await asyncio.wait_for(sweeping, timeout=30)
 
 
+async def one_reminder(sessionmaker: SessionMaker, team: Team) -> None:
+    """One e-mail alert due, committed (the senders read it on their own connections)."""
+    async with sessionmaker() as session:
+        await raise_alert(session, reminder(team))
+        await session.commit()
+
+
 async def test_an_email_accepted_then_its_sweep_cancelled_is_still_marked_sent(
     committing_sessionmaker: SessionMaker, settings: Settings, team: Team, clock: FrozenClock
 ) -> None:
-    async with committing_sessionmaker() as session:
-        await raise_alert(session, reminder(team))
-        await session.commit()
+    await one_reminder(committing_sessionmaker, team)
     sink = SmtpSink(stall_after=0)  # RCPT waits: the row is claimed, nothing accepted yet
     with smtp_server(sink) as port:
         sweeping = asyncio.create_task(
@@ -128,9 +133,7 @@ async def test_a_sweep_cancelled_while_the_server_answers_its_data_still_marks_t
 ) -> None:
     """The cancellation lands while the sender waits for the ``250``: the row's send ends (its
     own timeouts bound it) and is marked before the cancellation goes on."""
-    async with committing_sessionmaker() as session:
-        await raise_alert(session, reminder(team))
-        await session.commit()
+    await one_reminder(committing_sessionmaker, team)
     sink = SlowToAnswer()
     with smtp_server(sink) as port:
         s = smtp_settings(settings, port)
@@ -179,9 +182,7 @@ async def test_a_sweep_claims_no_batch_it_could_not_finish_before_its_deadline(
     """A batch may take its whole lease (sends started until its end) and its last marks: a
     sweep whose job would be cancelled before that claims nothing more, and the row waits for
     the next sweep, unclaimed."""
-    async with committing_sessionmaker() as session:
-        await raise_alert(session, reminder(team))
-        await session.commit()
+    await one_reminder(committing_sessionmaker, team)
     sink = SmtpSink()
     with smtp_server(sink) as port:
         s = smtp_settings(settings, port)

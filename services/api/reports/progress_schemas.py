@@ -13,7 +13,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from services.core.ledger.anru import AnruShare
-from services.core.ledger.figures import Hours, Publics, Row, Target, percent
+from services.core.ledger.figures import Hours, Publics, Row, Target
 from services.core.ledger.progress import Progress
 from services.core.ledger.scope import ScopeKind
 from services.core.models.obligation import AnruFamily
@@ -109,9 +109,8 @@ def hours_fields(h: Hours) -> dict[str, Any]:
         h.qpv_hours,
         h.subcontracted_hours,
     )
-    rate = percent(to_date, owed)
-    qpv_share = percent(qpv, counted)
-    subcontracted_share = percent(subcontracted, counted)
+    rate, qpv_share = h.rate_percent, h.qpv_share_percent
+    subcontracted_share = h.subcontracted_share_percent
     return {
         "hours_owed": float(owed) if owed else 0.0,
         "counted_hours": float(counted) if counted else 0.0,
@@ -132,7 +131,7 @@ def hours_fields(h: Hours) -> dict[str, Any]:
         "statements_due": h.statements_due,
         "statements_received": h.statements_received,
         "statements_late": h.statements_late,
-        "statements_missing": h.statements_due - h.statements_received,
+        "statements_missing": h.statements_missing,
     }
 
 

@@ -167,9 +167,12 @@ async def progress(
         {"mode": "force_custom_plan" if len(scope.contract_ids) > 1 else "auto"},
     )
     obligations = (await session.execute(q("obligations"), params)).mappings().all()
-    attributions = {
-        row["id"]: row for row in (await session.execute(q("attributions"), params)).mappings()
-    }
+    # The companies' rows are built from them; a company's own report has none.
+    attributions = (
+        {row["id"]: row for row in (await session.execute(q("attributions"), params)).mappings()}
+        if scope.company_id is None
+        else {}
+    )
     # -- the sums, added up by the database: per obligation, per company, for the whole scope,
     # and by modality, employer's kind and company size (integers: hundredths of an hour and
     # statement counts, turned into hours once per row).
